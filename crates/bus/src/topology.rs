@@ -1,0 +1,280 @@
+//! Every exchange and queue sklad uses, named under one namespace.
+//!
+//! ```text
+//! {ns}.events                (topic)   ── binding keys ──▶ {ns}.{consumer}          (quorum)
+//! {ns}.{consumer}            x-dead-letter-exchange ─────▶ {ns}.{consumer}.dlx      (fanout)
+//! {ns}.{consumer}.dlx                                 ───▶ {ns}.{consumer}.parked   (quorum)
+//! {ns}.{consumer}.retry.{d}ms (classic, TTL d) ── dead-letters via "" ──▶ {ns}.{consumer}
+//! ```
+//! A failed message is republished to the retry queue of its tier and comes back after the
+//! delay; after `max_attempts` (or a permanent error) it is published to the parking queue
+//! with its reason. Messages the broker itself gives up on (quorum `x-delivery-limit`
+//! exceeded because the consumer keeps crashing, or rejected) reach the parking queue
+//! through the dead-letter exchange.
+
+use lapin::options::{ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions};
+use lapin::types::{AMQPValue, FieldTable, ShortString};
+use lapin::{Channel, ExchangeKind};
+use sklad_runtime::settings::BrokerSettings;
+
+/// A consumer and the routing keys its queue is bound with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConsumerSpec {
+    pub name: &'static str,
+    pub bindings: &'static [&'static str],
+}
+
+/// order-sync: keyCRM order webhooks and pull-job events.
+pub const ORDER_SYNC: ConsumerSpec = ConsumerSpec {
+    name: "order-sync",
+    bindings: &["keycrm.webhook.#"],
+};
+
+/// stock-publisher: stock movement events.
+pub const STOCK_PUBLISHER: ConsumerSpec = ConsumerSpec {
+    name: "stock-publisher",
+    bindings: &["stock.movement.#"],
+};
+
+/// Every consumer; all of them are declared by every process.
+pub const ALL_CONSUMERS: &[ConsumerSpec] = &[ORDER_SYNC, STOCK_PUBLISHER];
+
+/// Names and arguments derived from the broker settings.
+#[derive(Debug, Clone)]
+pub struct Topology {
+    namespace: String,
+    retry_delays_ms: Vec<u64>,
+    delivery_limit: u32,
+    queue_expires_ms: Option<u64>,
+}
+
+impl Topology {
+    pub fn new(settings: &BrokerSettings) -> Self {
+        Self {
+            namespace: settings.namespace.clone(),
+            retry_delays_ms: settings.retry_delays_ms.clone(),
+            delivery_limit: settings.delivery_limit,
+            queue_expires_ms: settings.queue_expires_ms,
+        }
+    }
+
+    pub fn namespace(&self) -> &str {
+        &self.namespace
+    }
+
+    /// The topic exchange every event is published to.
+    pub fn events_exchange(&self) -> String {
+        format!("{}.events", self.namespace)
+    }
+
+    /// The consumer's work queue.
+    pub fn queue(&self, consumer: &str) -> String {
+        format!("{}.{consumer}", self.namespace)
+    }
+
+    /// The consumer's dead-letter exchange.
+    pub fn dead_letter_exchange(&self, consumer: &str) -> String {
+        format!("{}.{consumer}.dlx", self.namespace)
+    }
+
+    /// The consumer's parking queue.
+    pub fn parking_queue(&self, consumer: &str) -> String {
+        format!("{}.{consumer}.parked", self.namespace)
+    }
+
+    /// The delay tiers, in milliseconds.
+    pub fn retry_delays_ms(&self) -> &[u64] {
+        &self.retry_delays_ms
+    }
+
+    /// The retry queue for a message that has failed `attempt` times (1-based).
+    pub fn retry_queue(&self, consumer: &str, attempt: u32) -> String {
+        let tier = usize::try_from(attempt.saturating_sub(1)).unwrap_or(usize::MAX);
+        let delay = self
+            .retry_delays_ms
+            .get(tier)
+            .or(self.retry_delays_ms.last())
+            .copied()
+            .unwrap_or(1000);
+        self.retry_queue_for_delay(consumer, delay)
+    }
+
+    fn retry_queue_for_delay(&self, consumer: &str, delay_ms: u64) -> String {
+        format!("{}.{consumer}.retry.{delay_ms}ms", self.namespace)
+    }
+
+    fn with_expiry(&self, mut args: FieldTable) -> FieldTable {
+        if let Some(ms) = self.queue_expires_ms {
+            args.insert("x-expires".into(), long(ms));
+        }
+        args
+    }
+
+    /// Declares the events exchange and every consumer's queues (idempotent).
+    pub async fn declare_all(&self, channel: &Channel) -> Result<(), lapin::Error> {
+        self.declare_exchange(channel).await?;
+        for spec in ALL_CONSUMERS {
+            self.declare_consumer(channel, spec).await?;
+        }
+        Ok(())
+    }
+
+    async fn declare_exchange(&self, channel: &Channel) -> Result<(), lapin::Error> {
+        channel
+            .exchange_declare(
+                self.events_exchange().into(),
+                ExchangeKind::Topic,
+                durable_exchange(),
+                FieldTable::default(),
+            )
+            .await
+    }
+
+    /// Declares one consumer's work, retry and parking queues and their bindings.
+    pub async fn declare_consumer(
+        &self,
+        channel: &Channel,
+        spec: &ConsumerSpec,
+    ) -> Result<(), lapin::Error> {
+        let queue = self.queue(spec.name);
+        let dlx = self.dead_letter_exchange(spec.name);
+        let parking = self.parking_queue(spec.name);
+
+        channel
+            .exchange_declare(
+                dlx.clone().into(),
+                ExchangeKind::Fanout,
+                durable_exchange(),
+                FieldTable::default(),
+            )
+            .await?;
+        let mut parking_args = FieldTable::default();
+        parking_args.insert("x-queue-type".into(), text("quorum"));
+        channel
+            .queue_declare(parking.clone().into(), durable_queue(), self.with_expiry(parking_args))
+            .await?;
+        channel
+            .queue_bind(
+                parking.into(),
+                dlx.clone().into(),
+                "".into(),
+                QueueBindOptions::default(),
+                FieldTable::default(),
+            )
+            .await?;
+
+        let mut args = FieldTable::default();
+        args.insert("x-queue-type".into(), text("quorum"));
+        args.insert("x-dead-letter-exchange".into(), text(&dlx));
+        args.insert("x-delivery-limit".into(), long(u64::from(self.delivery_limit)));
+        channel
+            .queue_declare(queue.clone().into(), durable_queue(), self.with_expiry(args))
+            .await?;
+        for key in spec.bindings {
+            channel
+                .queue_bind(
+                    queue.clone().into(),
+                    self.events_exchange().into(),
+                    ShortString::from(*key),
+                    QueueBindOptions::default(),
+                    FieldTable::default(),
+                )
+                .await?;
+        }
+
+        for delay in &self.retry_delays_ms {
+            let mut retry_args = FieldTable::default();
+            retry_args.insert("x-message-ttl".into(), long(*delay));
+            retry_args.insert("x-dead-letter-exchange".into(), text(""));
+            retry_args.insert("x-dead-letter-routing-key".into(), text(&queue));
+            channel
+                .queue_declare(
+                    self.retry_queue_for_delay(spec.name, *delay).into(),
+                    durable_queue(),
+                    self.with_expiry(retry_args),
+                )
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Deletes every exchange and queue of this namespace (tests clean up with it).
+    #[cfg(feature = "testing")]
+    pub async fn delete_all(&self, channel: &Channel) -> Result<(), lapin::Error> {
+        use lapin::options::{ExchangeDeleteOptions, QueueDeleteOptions};
+        for spec in ALL_CONSUMERS {
+            let mut queues = vec![self.queue(spec.name), self.parking_queue(spec.name)];
+            for delay in &self.retry_delays_ms {
+                queues.push(self.retry_queue_for_delay(spec.name, *delay));
+            }
+            for queue in queues {
+                channel
+                    .queue_delete(queue.into(), QueueDeleteOptions::default())
+                    .await?;
+            }
+            channel
+                .exchange_delete(
+                    self.dead_letter_exchange(spec.name).into(),
+                    ExchangeDeleteOptions::default(),
+                )
+                .await?;
+        }
+        channel
+            .exchange_delete(self.events_exchange().into(), ExchangeDeleteOptions::default())
+            .await
+    }
+}
+
+fn durable_exchange() -> ExchangeDeclareOptions {
+    ExchangeDeclareOptions {
+        durable: true,
+        ..ExchangeDeclareOptions::default()
+    }
+}
+
+fn durable_queue() -> QueueDeclareOptions {
+    QueueDeclareOptions {
+        durable: true,
+        ..QueueDeclareOptions::default()
+    }
+}
+
+fn text(value: &str) -> AMQPValue {
+    AMQPValue::LongString(value.into())
+}
+
+fn long(value: u64) -> AMQPValue {
+    AMQPValue::LongLongInt(i64::try_from(value).unwrap_or(i64::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn topology() -> Topology {
+        Topology {
+            namespace: "ns".into(),
+            retry_delays_ms: vec![100, 1000],
+            delivery_limit: 5,
+            queue_expires_ms: None,
+        }
+    }
+
+    #[test]
+    fn names_live_under_the_namespace() {
+        let t = topology();
+        assert_eq!(t.events_exchange(), "ns.events");
+        assert_eq!(t.queue("order-sync"), "ns.order-sync");
+        assert_eq!(t.parking_queue("order-sync"), "ns.order-sync.parked");
+        assert_eq!(t.dead_letter_exchange("order-sync"), "ns.order-sync.dlx");
+    }
+
+    #[test]
+    fn retry_tiers_grow_then_stay_at_the_last_delay() {
+        let t = topology();
+        assert_eq!(t.retry_queue("c", 1), "ns.c.retry.100ms");
+        assert_eq!(t.retry_queue("c", 2), "ns.c.retry.1000ms");
+        assert_eq!(t.retry_queue("c", 9), "ns.c.retry.1000ms");
+        assert_eq!(t.retry_queue("c", 0), "ns.c.retry.100ms");
+    }
+}

@@ -1,0 +1,41 @@
+//! sklad's PostgreSQL layer: schema, migrations, pool and repositories.
+//!
+//! Every repository function takes the account it works for and filters by it; nothing here
+//! reads across accounts except the token lookups that *find* an account.
+
+pub mod accounts;
+pub mod budget;
+pub mod crypto;
+pub mod inbox;
+pub mod integrations;
+pub mod migrate;
+pub mod pool;
+pub mod schema;
+#[cfg(feature = "testing")]
+pub mod testing;
+pub mod webhook_tokens;
+
+pub use crypto::SecretBox;
+pub use pool::{Conn, Db};
+
+/// Errors at the database boundary.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// No connection could be had (database down, pool exhausted).
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error(transparent)]
+    Query(#[from] diesel::result::Error),
+    #[error(transparent)]
+    Crypto(#[from] crypto::CryptoError),
+}
+
+impl DbError {
+    /// True when the row asked for does not exist.
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, DbError::Query(diesel::result::Error::NotFound))
+    }
+}
+
+/// Result alias for repository calls.
+pub type DbResult<T> = Result<T, DbError>;
