@@ -19,6 +19,7 @@ pub struct Settings {
     pub order_sync: ServiceBind,
     pub stock_publisher: ServiceBind,
     pub keycrm: KeycrmSettings,
+    #[serde(default)]
     pub security: SecuritySettings,
     pub log: LogSettings,
 }
@@ -79,7 +80,7 @@ pub struct KeycrmSettings {
     pub max_attempts: u32,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct SecuritySettings {
     /// Base64 of 32 random bytes: the AES-256-GCM key that encrypts keyCRM API keys and
     /// webhook tokens at rest. Required by every service that reads or writes them.
