@@ -1,0 +1,354 @@
+//! The keyCRM HTTP client: every request takes a budget slot, then is retried with backoff
+//! on 429 (honouring `Retry-After`), 5xx and transport errors.
+
+use std::time::{Duration, Instant};
+
+use backon::{ExponentialBuilder, Retryable};
+use reqwest::{Method, StatusCode, header};
+use secrecy::{ExposeSecret, SecretString};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use sklad_db::integrations::KeycrmCredentials;
+use sklad_domain::budget::Priority;
+use sklad_runtime::settings::KeycrmSettings;
+
+use crate::budget::{Budget, BudgetKey};
+use crate::error::KeycrmError;
+use crate::metrics::{REQUEST_SECONDS, REQUESTS};
+use crate::models::{OfferStock, Order, OrderStatus, Page, PaymentMethod, StockItem, StockUpdate};
+
+/// keyCRM's maximum page size.
+pub const MAX_PAGE_SIZE: u32 = 50;
+/// The includes sklad needs to upsert an order completely.
+pub const ORDER_INCLUDES: &str = "products.offer,payments,status,buyer";
+
+/// Builds the process-wide HTTP client for keyCRM.
+pub fn http_client(settings: &KeycrmSettings) -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_millis(settings.request_timeout_ms))
+        .connect_timeout(Duration::from_millis(settings.request_timeout_ms.min(5000)))
+        .user_agent(concat!("sklad/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .unwrap_or_else(|_| reqwest::Client::new())
+}
+
+/// An order as sklad reads it, plus the document exactly as keyCRM sent it (kept for audit).
+#[derive(Debug, Clone)]
+pub struct OrderDocument {
+    pub order: Order,
+    pub raw: Value,
+}
+
+/// Filters for `GET /order`.
+#[derive(Debug, Clone, Default)]
+pub struct OrderFilter {
+    pub status_ids: Vec<i64>,
+    /// `filter[updated_between]`, both ends inclusive, UTC.
+    pub updated_between: Option<(chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>)>,
+}
+
+/// A keyCRM client for one account's credentials.
+#[derive(Clone)]
+pub struct KeycrmClient {
+    http: reqwest::Client,
+    base_url: String,
+    api_key: SecretString,
+    budget: Budget,
+    key: BudgetKey,
+    max_attempts: u32,
+}
+
+impl std::fmt::Debug for KeycrmClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeycrmClient")
+            .field("base_url", &self.base_url)
+            .field("requests_per_minute", &self.key.requests_per_minute)
+            .finish_non_exhaustive()
+    }
+}
+
+struct Call {
+    method: Method,
+    path: String,
+    query: Vec<(&'static str, String)>,
+    body: Option<Value>,
+    endpoint: &'static str,
+    priority: Priority,
+}
+
+impl KeycrmClient {
+    pub fn new(
+        http: reqwest::Client,
+        budget: Budget,
+        credentials: &KeycrmCredentials,
+        max_attempts: u32,
+    ) -> Self {
+        Self {
+            http,
+            base_url: credentials.base_url.trim_end_matches('/').to_owned(),
+            api_key: credentials.api_key.clone(),
+            budget,
+            key: BudgetKey {
+                fingerprint: credentials.fingerprint.clone(),
+                requests_per_minute: credentials.requests_per_minute,
+            },
+            max_attempts: max_attempts.max(1),
+        }
+    }
+
+    /// One page of order statuses.
+    pub async fn order_statuses_page(
+        &self,
+        page: u32,
+        limit: u32,
+        priority: Priority,
+    ) -> Result<Page<OrderStatus>, KeycrmError> {
+        self.call(Call {
+            method: Method::GET,
+            path: "order/status".into(),
+            query: page_query(page, limit),
+            body: None,
+            endpoint: "GET /order/status",
+            priority,
+        })
+        .await
+    }
+
+    /// Every order status, all pages.
+    pub async fn order_statuses(&self) -> Result<Vec<OrderStatus>, KeycrmError> {
+        self.all_pages(|page| self.order_statuses_page(page, MAX_PAGE_SIZE, Priority::Normal))
+            .await
+    }
+
+    /// Every payment method, all pages.
+    pub async fn payment_methods(&self) -> Result<Vec<PaymentMethod>, KeycrmError> {
+        self.all_pages(|page| {
+            self.call::<Page<PaymentMethod>>(Call {
+                method: Method::GET,
+                path: "order/payment-method".into(),
+                query: page_query(page, MAX_PAGE_SIZE),
+                body: None,
+                endpoint: "GET /order/payment-method",
+                priority: Priority::Normal,
+            })
+        })
+        .await
+    }
+
+    /// One order with lines, offers, payments, status and buyer.
+    pub async fn order(&self, id: i64, priority: Priority) -> Result<OrderDocument, KeycrmError> {
+        let raw: Value = self
+            .call(Call {
+                method: Method::GET,
+                path: format!("order/{id}"),
+                query: vec![("include", ORDER_INCLUDES.into())],
+                body: None,
+                endpoint: "GET /order/{id}",
+                priority,
+            })
+            .await?;
+        order_document(raw)
+    }
+
+    /// One page of orders (up to 50) with the same includes as [`KeycrmClient::order`].
+    pub async fn orders_page(
+        &self,
+        filter: &OrderFilter,
+        page: u32,
+        limit: u32,
+        priority: Priority,
+    ) -> Result<Page<OrderDocument>, KeycrmError> {
+        let mut query = page_query(page, limit);
+        query.push(("include", ORDER_INCLUDES.into()));
+        query.push(("sort", "id".into()));
+        if !filter.status_ids.is_empty() {
+            let ids: Vec<String> = filter.status_ids.iter().map(ToString::to_string).collect();
+            query.push(("filter[status_id]", ids.join(",")));
+        }
+        if let Some((from, to)) = filter.updated_between {
+            query.push((
+                "filter[updated_between]",
+                format!(
+                    "{}, {}",
+                    from.format("%Y-%m-%d %H:%M:%S"),
+                    to.format("%Y-%m-%d %H:%M:%S")
+                ),
+            ));
+        }
+        let page: Page<Value> = self
+            .call(Call {
+                method: Method::GET,
+                path: "order".into(),
+                query,
+                body: None,
+                endpoint: "GET /order",
+                priority,
+            })
+            .await?;
+        let data = page
+            .data
+            .into_iter()
+            .map(order_document)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Page {
+            total: page.total,
+            current_page: page.current_page,
+            per_page: page.per_page,
+            last_page: page.last_page,
+            next_page_url: page.next_page_url,
+            data,
+        })
+    }
+
+    /// One page of offer stocks; with `details` each row lists per-warehouse quantities.
+    pub async fn stocks_page(
+        &self,
+        details: bool,
+        page: u32,
+        limit: u32,
+        priority: Priority,
+    ) -> Result<Page<OfferStock>, KeycrmError> {
+        let mut query = page_query(page, limit);
+        if details {
+            query.push(("filter[details]", "true".into()));
+        }
+        self.call(Call {
+            method: Method::GET,
+            path: "offers/stocks".into(),
+            query,
+            body: None,
+            endpoint: "GET /offers/stocks",
+            priority,
+        })
+        .await
+    }
+
+    /// Sets absolute quantities in one keyCRM warehouse (`PUT /offers/stocks`, ≤ 10 000 items).
+    pub async fn put_stocks(&self, warehouse_id: i64, items: &[StockItem]) -> Result<(), KeycrmError> {
+        let body = serde_json::to_value(StockUpdate {
+            warehouse_id,
+            stocks: items,
+        })
+        .map_err(|e| KeycrmError::Decode(e.to_string()))?;
+        let _: Value = self
+            .call(Call {
+                method: Method::PUT,
+                path: "offers/stocks".into(),
+                query: Vec::new(),
+                body: Some(body),
+                endpoint: "PUT /offers/stocks",
+                priority: Priority::StockPush,
+            })
+            .await?;
+        Ok(())
+    }
+
+    async fn all_pages<T, F, Fut>(&self, fetch: F) -> Result<Vec<T>, KeycrmError>
+    where
+        F: Fn(u32) -> Fut,
+        Fut: Future<Output = Result<Page<T>, KeycrmError>>,
+    {
+        let mut items = Vec::new();
+        let mut page = 1;
+        loop {
+            let current = fetch(page).await?;
+            let more = current.has_next() && !current.data.is_empty();
+            items.extend(current.data);
+            if !more || page >= 10_000 {
+                return Ok(items);
+            }
+            page += 1;
+        }
+    }
+
+    async fn call<T: DeserializeOwned>(&self, call: Call) -> Result<T, KeycrmError> {
+        let backoff = ExponentialBuilder::default()
+            .with_min_delay(Duration::from_millis(500))
+            .with_max_delay(Duration::from_secs(30))
+            .with_jitter()
+            .with_max_times(usize::try_from(self.max_attempts - 1).unwrap_or(0));
+        (|| self.attempt::<T>(&call))
+            .retry(backoff)
+            .when(KeycrmError::is_transient)
+            .adjust(|err, next| next.map(|d| err.retry_after().map_or(d, |ra| ra.max(d))))
+            .notify(|err, delay| {
+                tracing::warn!(endpoint = call.endpoint, error = %err, ?delay, "keyCRM request failed; retrying");
+            })
+            .await
+    }
+
+    async fn attempt<T: DeserializeOwned>(&self, call: &Call) -> Result<T, KeycrmError> {
+        self.budget.acquire(&self.key, call.priority).await?;
+        let started = Instant::now();
+        let outcome = self.send::<T>(call).await;
+        REQUEST_SECONDS
+            .with_label_values(&[call.endpoint])
+            .observe(started.elapsed().as_secs_f64());
+        let label = match &outcome {
+            Ok(_) => "ok",
+            Err(err) => err.outcome(),
+        };
+        REQUESTS.with_label_values(&[call.endpoint, label]).inc();
+        outcome
+    }
+
+    async fn send<T: DeserializeOwned>(&self, call: &Call) -> Result<T, KeycrmError> {
+        let url = format!("{}/{}", self.base_url, call.path);
+        let mut request = self
+            .http
+            .request(call.method.clone(), &url)
+            .bearer_auth(self.api_key.expose_secret())
+            .header(header::ACCEPT, "application/json")
+            .query(&call.query);
+        if let Some(body) = &call.body {
+            request = request.json(body);
+        }
+        let response = request.send().await.map_err(transport)?;
+        let status = response.status();
+        let retry_after = response
+            .headers()
+            .get(header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        let body = response.bytes().await.map_err(transport)?;
+        match status {
+            s if s.is_success() => serde_json::from_slice(&body)
+                .map_err(|e| KeycrmError::Decode(format!("{}: {e}", call.endpoint))),
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
+                Err(KeycrmError::Unauthorized(status.as_u16()))
+            }
+            StatusCode::NOT_FOUND => Err(KeycrmError::NotFound),
+            StatusCode::UNPROCESSABLE_ENTITY => Err(KeycrmError::Validation(snippet(&body))),
+            StatusCode::TOO_MANY_REQUESTS => Err(KeycrmError::RateLimited { retry_after }),
+            s if s.is_server_error() => Err(KeycrmError::Server(s.as_u16())),
+            s => Err(KeycrmError::Http {
+                status: s.as_u16(),
+                body: snippet(&body),
+            }),
+        }
+    }
+}
+
+fn page_query(page: u32, limit: u32) -> Vec<(&'static str, String)> {
+    vec![
+        ("page", page.max(1).to_string()),
+        ("limit", limit.clamp(1, MAX_PAGE_SIZE).to_string()),
+    ]
+}
+
+fn order_document(raw: Value) -> Result<OrderDocument, KeycrmError> {
+    let order: Order = serde_json::from_value(raw.clone())
+        .map_err(|e| KeycrmError::Decode(format!("order: {e}")))?;
+    Ok(OrderDocument { order, raw })
+}
+
+/// Transport errors without the URL's query (nothing secret is in it, but it is noise).
+fn transport(err: reqwest::Error) -> KeycrmError {
+    KeycrmError::Transport(err.without_url().to_string())
+}
+
+fn snippet(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    text.chars().take(500).collect()
+}

@@ -1,0 +1,18 @@
+//! The one way sklad talks to keyCRM.
+//!
+//! [`KeycrmClient`] reads keyCRM's loose data into typed [`models`], pages through lists,
+//! retries 429/5xx/timeouts with backoff (honouring `Retry-After`) and takes every request
+//! from the shared [`Budget`], so all of sklad's processes together stay under the key's
+//! requests per minute, stock pushes first.
+
+pub mod budget;
+pub mod client;
+pub mod error;
+pub mod lenient;
+pub mod metrics;
+pub mod models;
+
+pub use budget::{Budget, BudgetKey};
+pub use client::{KeycrmClient, OrderDocument, OrderFilter, http_client};
+pub use error::KeycrmError;
+pub use sklad_domain::budget::Priority;
