@@ -1,0 +1,705 @@
+//! The control API (`/_sim/...`): seed data, change orders (firing keyCRM's "Send Webhook"
+//! automation), inject faults, and inspect what the simulator received.
+
+use std::time::Duration;
+
+use actix_web::{HttpResponse, web};
+use chrono::{DateTime, Utc};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::Sim;
+use crate::state::{
+    Buyer, Faults, Line, Offer, Order, Payment, Property, State, Status, Warehouse,
+    WebhookDelivery,
+};
+
+/// Mounts the control API.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/_sim")
+            .route("/health", web::get().to(|| async { HttpResponse::Ok().json(json!({"ok": true})) }))
+            .route("/reset", web::post().to(reset))
+            .route("/config", web::put().to(put_config))
+            .route("/faults", web::put().to(put_faults))
+            .route("/statuses", web::put().to(put_statuses))
+            .route("/warehouses", web::put().to(put_warehouses))
+            .route("/offers", web::post().to(post_offers))
+            .route("/orders", web::post().to(post_order))
+            .route("/orders/generate", web::post().to(generate_orders))
+            .route("/orders/{id}", web::get().to(get_order))
+            .route("/orders/{id}", web::delete().to(delete_order))
+            .route("/orders/{id}/status", web::put().to(put_order_status))
+            .route("/orders/{id}/payments", web::post().to(post_payment))
+            .route("/orders/{id}/touch", web::post().to(touch_order))
+            .route("/webhooks/fire", web::post().to(fire_webhook))
+            .route("/webhooks/raw", web::post().to(fire_raw))
+            .route("/webhook-deliveries", web::get().to(get_deliveries))
+            .route("/requests", web::get().to(get_requests))
+            .route("/requests", web::delete().to(clear_requests))
+            .route("/stock-writes", web::get().to(get_stock_writes))
+            .route("/stocks", web::get().to(get_stocks))
+            .route("/stocks", web::put().to(put_stocks))
+            .route("/stats", web::get().to(get_stats)),
+    );
+}
+
+fn bad_request(message: impl Into<String>) -> HttpResponse {
+    HttpResponse::BadRequest().json(json!({"error": message.into()}))
+}
+
+fn not_found() -> HttpResponse {
+    HttpResponse::NotFound().json(json!({"error": "no such order"}))
+}
+
+async fn reset(sim: web::Data<Sim>) -> HttpResponse {
+    let mut state = sim.lock();
+    let keys = state.api_keys.clone();
+    let rpm = state.requests_per_minute;
+    let urls = state.webhook_urls.clone();
+    *state = State::new(keys, rpm);
+    state.webhook_urls = urls;
+    HttpResponse::NoContent().finish()
+}
+
+#[derive(Deserialize)]
+struct ConfigChange {
+    api_keys: Option<Vec<String>>,
+    requests_per_minute: Option<u32>,
+    window_ms: Option<u64>,
+    webhook_urls: Option<Vec<String>>,
+}
+
+async fn put_config(sim: web::Data<Sim>, change: web::Json<ConfigChange>) -> HttpResponse {
+    let change = change.into_inner();
+    let mut state = sim.lock();
+    if let Some(keys) = change.api_keys {
+        state.api_keys = keys;
+    }
+    if let Some(rpm) = change.requests_per_minute {
+        state.requests_per_minute = rpm.max(1);
+    }
+    if let Some(ms) = change.window_ms {
+        state.window = Duration::from_millis(ms.max(1));
+    }
+    if let Some(urls) = change.webhook_urls {
+        state.webhook_urls = urls;
+    }
+    state.windows.clear();
+    HttpResponse::Ok().json(json!({
+        "requests_per_minute": state.requests_per_minute,
+        "window_ms": state.window.as_millis() as u64,
+        "webhook_urls": state.webhook_urls,
+    }))
+}
+
+async fn put_faults(sim: web::Data<Sim>, faults: web::Json<Faults>) -> HttpResponse {
+    sim.lock().faults = faults.into_inner();
+    HttpResponse::NoContent().finish()
+}
+
+async fn put_statuses(sim: web::Data<Sim>, statuses: web::Json<Vec<Status>>) -> HttpResponse {
+    sim.lock().statuses = statuses.into_inner();
+    HttpResponse::NoContent().finish()
+}
+
+async fn put_warehouses(sim: web::Data<Sim>, warehouses: web::Json<Vec<Warehouse>>) -> HttpResponse {
+    let mut state = sim.lock();
+    for w in warehouses.into_inner() {
+        state.warehouses.insert(w.id, w);
+    }
+    HttpResponse::Ok().json(state.warehouses.values().collect::<Vec<_>>())
+}
+
+#[derive(Deserialize)]
+struct OfferSpec {
+    id: Option<i64>,
+    product_id: Option<i64>,
+    sku: String,
+    name: String,
+    price: Decimal,
+    #[serde(default)]
+    properties: Vec<Property>,
+}
+
+async fn post_offers(sim: web::Data<Sim>, specs: web::Json<Vec<OfferSpec>>) -> HttpResponse {
+    let mut state = sim.lock();
+    let mut created = Vec::new();
+    for spec in specs.into_inner() {
+        let id = spec.id.unwrap_or_else(|| state.next_id());
+        let offer = Offer {
+            id,
+            product_id: spec.product_id.unwrap_or(id),
+            sku: spec.sku,
+            name: spec.name,
+            price: spec.price,
+            properties: spec.properties,
+        };
+        state.offers.insert(id, offer.clone());
+        created.push(offer);
+    }
+    HttpResponse::Ok().json(created)
+}
+
+#[derive(Deserialize, Default)]
+struct BuyerSpec {
+    full_name: String,
+    phone: Option<String>,
+    email: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct LineSpec {
+    sku: Option<String>,
+    name: Option<String>,
+    price: Option<Decimal>,
+    #[serde(default = "one")]
+    quantity: Decimal,
+    #[serde(default)]
+    discount_amount: Decimal,
+    #[serde(default)]
+    properties: Vec<Property>,
+    /// Typed in by hand in keyCRM: no offer, the SKU (if any) is the line's own.
+    #[serde(default)]
+    one_time: bool,
+    unit_type: Option<String>,
+    warehouse_id: Option<i64>,
+}
+
+fn one() -> Decimal {
+    Decimal::ONE
+}
+
+#[derive(Deserialize)]
+struct PaymentSpec {
+    #[serde(default = "card")]
+    payment_method_id: i64,
+    amount: Decimal,
+    #[serde(default = "paid")]
+    status: String,
+    #[serde(default = "uah")]
+    currency: String,
+    transaction_uuid: Option<String>,
+    description: Option<String>,
+    payment_date: Option<DateTime<Utc>>,
+    /// Fire `order.change_payment_status` afterwards (payments endpoint only).
+    #[serde(default)]
+    webhook: bool,
+}
+
+fn card() -> i64 {
+    2
+}
+fn paid() -> String {
+    "paid".into()
+}
+fn uah() -> String {
+    "UAH".into()
+}
+
+#[derive(Deserialize)]
+struct OrderSpec {
+    id: Option<i64>,
+    #[serde(default = "new_status")]
+    status_id: i64,
+    source_uuid: Option<String>,
+    buyer: Option<BuyerSpec>,
+    #[serde(default)]
+    lines: Vec<LineSpec>,
+    #[serde(default)]
+    payments: Vec<PaymentSpec>,
+    payment_status: Option<String>,
+    manager_comment: Option<String>,
+    created_at: Option<DateTime<Utc>>,
+    updated_at: Option<DateTime<Utc>>,
+}
+
+fn new_status() -> i64 {
+    1
+}
+
+fn build_line(state: &mut State, spec: LineSpec) -> Line {
+    let id = state.next_id();
+    let offer = if spec.one_time {
+        None
+    } else {
+        spec.sku.as_deref().and_then(|sku| state.offer_by_sku(sku)).cloned()
+    };
+    match offer {
+        Some(offer) => Line {
+            id,
+            name: spec.name.unwrap_or_else(|| offer.name.clone()),
+            sku: Some(offer.sku.clone()),
+            price: spec.price.unwrap_or(offer.price),
+            quantity: spec.quantity,
+            discount_amount: spec.discount_amount,
+            unit_type: spec.unit_type,
+            properties: spec.properties,
+            offer_id: Some(offer.id),
+            warehouse_id: spec.warehouse_id,
+        },
+        None => Line {
+            id,
+            name: spec.name.unwrap_or_else(|| "Товар".into()),
+            sku: spec.sku.filter(|s| !s.is_empty()),
+            price: spec.price.unwrap_or_default(),
+            quantity: spec.quantity,
+            discount_amount: spec.discount_amount,
+            unit_type: spec.unit_type,
+            properties: spec.properties,
+            offer_id: None,
+            warehouse_id: spec.warehouse_id,
+        },
+    }
+}
+
+fn build_payment(state: &mut State, spec: PaymentSpec, now: DateTime<Utc>) -> Payment {
+    Payment {
+        id: state.next_id(),
+        payment_method_id: spec.payment_method_id,
+        amount: spec.amount,
+        currency: spec.currency,
+        status: spec.status,
+        transaction_uuid: spec.transaction_uuid,
+        description: spec.description,
+        payment_date: spec.payment_date.unwrap_or(now),
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+fn payment_status(order: &Order) -> String {
+    let total = State::grand_total(order);
+    let paid: Decimal = order
+        .payments
+        .iter()
+        .filter(|p| p.status == "paid")
+        .map(|p| p.amount)
+        .sum();
+    if paid.is_zero() {
+        "not_paid"
+    } else if paid < total {
+        "part_paid"
+    } else if paid == total {
+        "paid"
+    } else {
+        "overpaid"
+    }
+    .into()
+}
+
+const ALL_INCLUDES: &[&str] = &["products.offer", "payments", "status", "buyer"];
+
+fn all_includes() -> Vec<String> {
+    ALL_INCLUDES.iter().map(|s| (*s).to_owned()).collect()
+}
+
+async fn post_order(sim: web::Data<Sim>, spec: web::Json<OrderSpec>) -> HttpResponse {
+    let spec = spec.into_inner();
+    let mut state = sim.lock();
+    let now = Utc::now();
+    let id = spec.id.unwrap_or_else(|| state.next_id());
+    let lines = spec.lines.into_iter().map(|l| build_line(&mut state, l)).collect();
+    let payments = spec
+        .payments
+        .into_iter()
+        .map(|p| build_payment(&mut state, p, now))
+        .collect();
+    let buyer_id = state.next_id();
+    let created_at = spec.created_at.unwrap_or(now);
+    let mut order = Order {
+        id,
+        source_id: 1,
+        source_uuid: spec.source_uuid,
+        status_id: spec.status_id,
+        payment_status: String::new(),
+        buyer: spec.buyer.map(|b| Buyer {
+            id: buyer_id,
+            full_name: b.full_name,
+            phone: b.phone,
+            email: b.email,
+        }),
+        manager_comment: spec.manager_comment,
+        lines,
+        payments,
+        created_at,
+        updated_at: spec.updated_at.unwrap_or(created_at),
+        ordered_at: created_at,
+        status_changed_at: created_at,
+        closed_at: None,
+    };
+    order.payment_status = spec.payment_status.unwrap_or_else(|| payment_status(&order));
+    let rendered = state.render_order(&order, &all_includes());
+    state.orders.insert(id, order);
+    HttpResponse::Created().json(rendered)
+}
+
+#[derive(Deserialize)]
+struct GenerateSpec {
+    count: usize,
+    status_ids: Vec<i64>,
+    #[serde(default)]
+    seed: u64,
+    /// Every Nth order gets an extra one-time line (0: never).
+    #[serde(default)]
+    one_time_every: usize,
+    /// Give orders a paid payment.
+    #[serde(default)]
+    with_payments: bool,
+}
+
+/// Offers every generated catalogue starts with: variants with colour and size.
+fn ensure_catalogue(state: &mut State) {
+    if !state.offers.is_empty() {
+        return;
+    }
+    let mut product_id = 500;
+    for (name, price) in [("Футболка", "450.00"), ("Худі", "1200.50"), ("Шапка", "300")] {
+        product_id += 1;
+        for colour in ["біла", "чорна"] {
+            for size in ["S", "M", "L"] {
+                let id = state.next_id();
+                let sku = format!("{}-{}-{}", product_id, if colour == "біла" { "W" } else { "B" }, size);
+                state.offers.insert(id, Offer {
+                    id,
+                    product_id,
+                    sku,
+                    name: name.to_owned(),
+                    price: price.parse().unwrap_or_default(),
+                    properties: vec![
+                        Property { name: "Колір".into(), value: colour.into() },
+                        Property { name: "Розмір".into(), value: size.into() },
+                    ],
+                });
+            }
+        }
+    }
+}
+
+async fn generate_orders(sim: web::Data<Sim>, spec: web::Json<GenerateSpec>) -> HttpResponse {
+    let spec = spec.into_inner();
+    if spec.status_ids.is_empty() {
+        return bad_request("status_ids must not be empty");
+    }
+    let mut state = sim.lock();
+    ensure_catalogue(&mut state);
+    let offers: Vec<Offer> = state.offers.values().cloned().collect();
+    let mut rng = StdRng::seed_from_u64(spec.seed);
+    let now = Utc::now();
+    let mut ids = Vec::with_capacity(spec.count);
+    for n in 0..spec.count {
+        let id = state.next_id();
+        let status_id = spec.status_ids[n % spec.status_ids.len()];
+        let mut lines = Vec::new();
+        for _ in 0..rng.gen_range(1..=3) {
+            let offer = &offers[rng.gen_range(0..offers.len())];
+            let line_id = state.next_id();
+            lines.push(Line {
+                id: line_id,
+                name: offer.name.clone(),
+                sku: Some(offer.sku.clone()),
+                price: offer.price,
+                quantity: Decimal::from(rng.gen_range(1..=4)),
+                discount_amount: Decimal::ZERO,
+                unit_type: Some("шт".into()),
+                properties: Vec::new(),
+                offer_id: Some(offer.id),
+                warehouse_id: None,
+            });
+        }
+        if spec.one_time_every > 0 && n % spec.one_time_every == 0 {
+            let line_id = state.next_id();
+            lines.push(Line {
+                id: line_id,
+                name: format!("Гравіювання #{}", rng.gen_range(1..=5)),
+                sku: None,
+                price: Decimal::from(50),
+                quantity: Decimal::ONE,
+                discount_amount: Decimal::ZERO,
+                unit_type: None,
+                properties: vec![Property { name: "Текст".into(), value: "Forever".into() }],
+                offer_id: None,
+                warehouse_id: None,
+            });
+        }
+        let created_at = now - chrono::TimeDelta::minutes(i64::try_from(spec.count - n).unwrap_or(0));
+        let buyer_id = state.next_id();
+        let mut order = Order {
+            id,
+            source_id: 1,
+            source_uuid: Some(format!("№{}", 10_000 + id)),
+            status_id,
+            payment_status: String::new(),
+            buyer: Some(Buyer {
+                id: buyer_id,
+                full_name: format!("Покупець {n}"),
+                phone: Some(format!("+380500000{:03}", n % 1000)),
+                email: None,
+            }),
+            manager_comment: None,
+            lines,
+            payments: Vec::new(),
+            created_at,
+            updated_at: created_at,
+            ordered_at: created_at,
+            status_changed_at: created_at,
+            closed_at: None,
+        };
+        if spec.with_payments {
+            let amount = State::grand_total(&order);
+            let payment = build_payment(&mut state, PaymentSpec {
+                payment_method_id: 2,
+                amount,
+                status: "paid".into(),
+                currency: "UAH".into(),
+                transaction_uuid: Some(format!("tx-{id}")),
+                description: None,
+                payment_date: Some(created_at),
+                webhook: false,
+            }, created_at);
+            order.payments.push(payment);
+        }
+        order.payment_status = payment_status(&order);
+        state.orders.insert(id, order);
+        ids.push(id);
+    }
+    HttpResponse::Ok().json(json!({"ids": ids}))
+}
+
+async fn get_order(sim: web::Data<Sim>, id: web::Path<i64>) -> HttpResponse {
+    let state = sim.lock();
+    match state.orders.get(&id.into_inner()) {
+        Some(order) => HttpResponse::Ok().json(state.render_order(order, &all_includes())),
+        None => not_found(),
+    }
+}
+
+async fn delete_order(sim: web::Data<Sim>, id: web::Path<i64>) -> HttpResponse {
+    match sim.lock().orders.remove(&id.into_inner()) {
+        Some(_) => HttpResponse::NoContent().finish(),
+        None => not_found(),
+    }
+}
+
+#[derive(Deserialize)]
+struct StatusChange {
+    status_id: i64,
+    /// Fire the automation's "Send Webhook" (default true, as a configured trigger would).
+    #[serde(default = "yes")]
+    webhook: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+async fn put_order_status(
+    sim: web::Data<Sim>,
+    id: web::Path<i64>,
+    change: web::Json<StatusChange>,
+) -> HttpResponse {
+    let id = id.into_inner();
+    let change = change.into_inner();
+    {
+        let mut state = sim.lock();
+        let closing = state.status(change.status_id).map(|s| s.is_closing_order);
+        let Some(order) = state.orders.get_mut(&id) else {
+            return not_found();
+        };
+        let now = Utc::now();
+        order.status_id = change.status_id;
+        order.status_changed_at = now;
+        order.updated_at = now;
+        order.closed_at = closing.unwrap_or(false).then_some(now);
+    }
+    let deliveries = if change.webhook {
+        fire(&sim, id, "order.change_order_status").await
+    } else {
+        Vec::new()
+    };
+    HttpResponse::Ok().json(json!({"deliveries": deliveries}))
+}
+
+async fn post_payment(sim: web::Data<Sim>, id: web::Path<i64>, spec: web::Json<PaymentSpec>) -> HttpResponse {
+    let id = id.into_inner();
+    let spec = spec.into_inner();
+    let webhook = spec.webhook;
+    let payment = {
+        let mut state = sim.lock();
+        if !state.orders.contains_key(&id) {
+            return not_found();
+        }
+        let now = Utc::now();
+        let payment = build_payment(&mut state, spec, now);
+        let Some(order) = state.orders.get_mut(&id) else {
+            return not_found();
+        };
+        order.payments.push(payment.clone());
+        order.payment_status = payment_status(order);
+        order.updated_at = now;
+        payment
+    };
+    let deliveries = if webhook {
+        fire(&sim, id, "order.change_payment_status").await
+    } else {
+        Vec::new()
+    };
+    HttpResponse::Ok().json(json!({"payment_id": payment.id, "deliveries": deliveries}))
+}
+
+async fn touch_order(sim: web::Data<Sim>, id: web::Path<i64>) -> HttpResponse {
+    let mut state = sim.lock();
+    match state.orders.get_mut(&id.into_inner()) {
+        Some(order) => {
+            order.updated_at = Utc::now();
+            HttpResponse::NoContent().finish()
+        }
+        None => not_found(),
+    }
+}
+
+#[derive(Deserialize)]
+struct FireSpec {
+    order_id: i64,
+    #[serde(default = "status_event")]
+    event: String,
+}
+
+fn status_event() -> String {
+    "order.change_order_status".into()
+}
+
+async fn fire_webhook(sim: web::Data<Sim>, spec: web::Json<FireSpec>) -> HttpResponse {
+    let spec = spec.into_inner();
+    if !sim.lock().orders.contains_key(&spec.order_id) {
+        return not_found();
+    }
+    let deliveries = fire(&sim, spec.order_id, &spec.event).await;
+    HttpResponse::Ok().json(json!({"deliveries": deliveries}))
+}
+
+async fn fire_raw(sim: web::Data<Sim>, body: web::Json<Value>) -> HttpResponse {
+    let body = body.into_inner();
+    let event = body.get("event").and_then(Value::as_str).unwrap_or("").to_owned();
+    let deliveries = deliver(&sim, &event, 0, body).await;
+    HttpResponse::Ok().json(json!({"deliveries": deliveries}))
+}
+
+/// keyCRM's "Send Webhook" action: POST `{"event", "context": flat order row}` to every
+/// configured URL, once, with no retries (keyCRM documents none).
+pub async fn fire(sim: &Sim, order_id: i64, event: &str) -> Vec<WebhookDelivery> {
+    let body = {
+        let state = sim.lock();
+        match state.orders.get(&order_id) {
+            Some(order) => json!({"event": event, "context": state.render_order_row(order)}),
+            None => return Vec::new(),
+        }
+    };
+    deliver(sim, event, order_id, body).await
+}
+
+async fn deliver(sim: &Sim, event: &str, order_id: i64, body: Value) -> Vec<WebhookDelivery> {
+    let urls = sim.lock().webhook_urls.clone();
+    let mut out = Vec::new();
+    for url in urls {
+        let result = sim
+            .http
+            .post(&url)
+            .json(&body)
+            .timeout(Duration::from_secs(10))
+            .send()
+            .await;
+        let (status, error) = match result {
+            Ok(response) => (Some(response.status().as_u16()), None),
+            Err(err) => (None, Some(err.without_url().to_string())),
+        };
+        let mut state = sim.lock();
+        let delivery = WebhookDelivery {
+            seq: state.next_seq(),
+            url: url.clone(),
+            event: event.to_owned(),
+            order_id,
+            status,
+            error,
+            body: body.clone(),
+        };
+        state.deliveries.push(delivery.clone());
+        out.push(delivery);
+    }
+    out
+}
+
+async fn get_deliveries(sim: web::Data<Sim>) -> HttpResponse {
+    HttpResponse::Ok().json(&sim.lock().deliveries)
+}
+
+#[derive(Deserialize)]
+struct Since {
+    #[serde(default)]
+    since: u64,
+}
+
+async fn get_requests(sim: web::Data<Sim>, since: web::Query<Since>) -> HttpResponse {
+    let state = sim.lock();
+    let rows: Vec<_> = state.requests.iter().filter(|r| r.seq > since.since).collect();
+    HttpResponse::Ok().json(rows)
+}
+
+async fn clear_requests(sim: web::Data<Sim>) -> HttpResponse {
+    sim.lock().requests.clear();
+    HttpResponse::NoContent().finish()
+}
+
+async fn get_stock_writes(sim: web::Data<Sim>) -> HttpResponse {
+    HttpResponse::Ok().json(&sim.lock().stock_writes)
+}
+
+async fn get_stocks(sim: web::Data<Sim>) -> HttpResponse {
+    let state = sim.lock();
+    let rows: Vec<Value> = state
+        .stocks
+        .iter()
+        .map(|((warehouse_id, offer_id), quantity)| {
+            json!({
+                "warehouse_id": warehouse_id,
+                "sku": state.offers.get(offer_id).map(|o| o.sku.clone()),
+                "quantity": quantity,
+            })
+        })
+        .collect();
+    HttpResponse::Ok().json(rows)
+}
+
+#[derive(Deserialize)]
+struct StockSet {
+    warehouse_id: i64,
+    sku: String,
+    quantity: Decimal,
+}
+
+/// Changes stock "behind sklad's back", as a keyCRM user editing it by hand would.
+async fn put_stocks(sim: web::Data<Sim>, rows: web::Json<Vec<StockSet>>) -> HttpResponse {
+    let mut state = sim.lock();
+    for row in rows.into_inner() {
+        let Some(offer) = state.offer_by_sku(&row.sku).map(|o| o.id) else {
+            return bad_request(format!("unknown sku {}", row.sku));
+        };
+        state.stocks.insert((row.warehouse_id, offer), row.quantity);
+    }
+    HttpResponse::NoContent().finish()
+}
+
+async fn get_stats(sim: web::Data<Sim>) -> HttpResponse {
+    let state = sim.lock();
+    HttpResponse::Ok().json(json!({
+        "requests_logged": state.requests.len(),
+        "rate_limited_total": state.rate_limited_total,
+        "orders": state.orders.len(),
+        "offers": state.offers.len(),
+        "stock_writes": state.stock_writes.len(),
+        "webhook_deliveries": state.deliveries.len(),
+    }))
+}
