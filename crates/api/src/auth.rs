@@ -1,0 +1,42 @@
+//! Bearer-token authentication: every handler that takes [`AccountId`] is scoped to the
+//! token's account, so one account can never name another's data.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
+use uuid::Uuid;
+
+use crate::ApiState;
+use crate::error::ApiError;
+
+/// The account the request's admin token belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AccountId(pub Uuid);
+
+impl FromRequest for AccountId {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let token = req
+            .headers()
+            .get(actix_web::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| {
+                let (scheme, token) = v.split_once(' ')?;
+                scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_owned())
+            });
+        let state = req.app_data::<web::Data<ApiState>>().cloned();
+        Box::pin(async move {
+            let (Some(token), Some(state)) = (token.filter(|t| !t.is_empty()), state) else {
+                return Err(ApiError::unauthorized());
+            };
+            let mut conn = state.db.conn().await?;
+            match sklad_db::accounts::authenticate_admin(&mut conn, &token).await? {
+                Some(account) => Ok(AccountId(account)),
+                None => Err(ApiError::unauthorized()),
+            }
+        })
+    }
+}

@@ -1,0 +1,147 @@
+//! The admin REST API under `/api/v1`, JSON in and out, bearer token per account.
+
+mod auth;
+mod error;
+mod integrations;
+mod openapi;
+
+use std::sync::Arc;
+
+use actix_web::dev::Server;
+use actix_web::{App, HttpResponse, HttpServer, web};
+use sklad_db::{Db, SecretBox};
+use sklad_keycrm::Budget;
+use sklad_runtime::Settings;
+use sklad_runtime::health::{self, Readiness};
+use tokio_util::sync::CancellationToken;
+use utoipa::OpenApi;
+
+pub use auth::AccountId;
+pub use error::{ApiError, ErrorBody};
+pub use integrations::{IntegrationUpdate, IntegrationView, KeycrmStatuses, WebhookLink};
+pub use openapi::ApiDoc;
+
+/// What every handler shares.
+pub struct ApiState {
+    pub db: Db,
+    pub secrets: SecretBox,
+    pub http: reqwest::Client,
+    pub budget: Budget,
+    /// Public base URL of ingress; webhook links are built from it.
+    pub public_ingress_url: String,
+    pub keycrm_max_attempts: u32,
+}
+
+/// A bound API server.
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl Application {
+    /// Builds the pool and binds `api.bind` (port 0 picks one).
+    pub fn build(settings: &Settings) -> anyhow::Result<Self> {
+        let db = Db::new(&settings.database)?;
+        Self::build_with(settings, db)
+    }
+
+    /// Builds on an existing pool (used by `sklad run` and tests).
+    pub fn build_with(settings: &Settings, db: Db) -> anyhow::Result<Self> {
+        let secrets = SecretBox::from_master_key(settings.security.master_key.as_ref())?;
+        let state = web::Data::new(ApiState {
+            budget: Budget::new(db.clone()),
+            db: db.clone(),
+            secrets,
+            http: sklad_keycrm::http_client(&settings.keycrm),
+            public_ingress_url: settings.ingress.public_url.clone(),
+            keycrm_max_attempts: settings.keycrm.max_attempts,
+        });
+        let readiness = Readiness::new(vec![Arc::new(db)]);
+        let openapi_json = web::Data::new(ApiDoc::openapi().to_pretty_json()?);
+        let listener = std::net::TcpListener::bind(&settings.api.bind)?;
+        let port = listener.local_addr()?.port();
+        let server = HttpServer::new(move || {
+            App::new()
+                .wrap(tracing_actix_web::TracingLogger::default())
+                .app_data(state.clone())
+                .app_data(openapi_json.clone())
+                .app_data(json_config())
+                .app_data(query_config())
+                .app_data(path_config())
+                .configure(health::configure(readiness.clone()))
+                .service(
+                    web::scope("/api/v1")
+                        .route("/openapi.json", web::get().to(openapi_document))
+                        .service(integrations::get_integration)
+                        .service(integrations::put_integration)
+                        .service(integrations::rotate_webhook_token)
+                        .service(integrations::keycrm_statuses),
+                )
+                .default_service(web::to(not_found))
+        })
+        .disable_signals()
+        .shutdown_timeout(20)
+        .listen(listener)?
+        .run();
+        Ok(Self { port, server })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until `cancel` fires, then finishes in-flight requests and stops.
+    pub async fn run_until_stopped(self, cancel: CancellationToken) -> std::io::Result<()> {
+        let handle = self.server.handle();
+        let stopper = tokio::spawn(async move {
+            cancel.cancelled().await;
+            handle.stop(true).await;
+        });
+        let outcome = self.server.await;
+        stopper.abort();
+        outcome
+    }
+}
+
+async fn openapi_document(doc: web::Data<String>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(doc.get_ref().clone())
+}
+
+async fn not_found() -> HttpResponse {
+    actix_web::ResponseError::error_response(&ApiError::not_found("no such endpoint"))
+}
+
+fn json_config() -> web::JsonConfig {
+    web::JsonConfig::default()
+        .limit(1024 * 1024)
+        .error_handler(|err, _| {
+            let message = err.to_string();
+            let api_error = match &err {
+                actix_web::error::JsonPayloadError::ContentType => ApiError::new(
+                    actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "unsupported_media_type",
+                    "send JSON with Content-Type: application/json",
+                ),
+                actix_web::error::JsonPayloadError::OverflowKnownLength { .. }
+                | actix_web::error::JsonPayloadError::Overflow { .. } => ApiError::new(
+                    actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
+                    "payload_too_large",
+                    message,
+                ),
+                _ => ApiError::bad_request(format!("invalid JSON body: {message}")),
+            };
+            api_error.into()
+        })
+}
+
+fn query_config() -> web::QueryConfig {
+    web::QueryConfig::default()
+        .error_handler(|err, _| ApiError::bad_request(format!("invalid query: {err}")).into())
+}
+
+fn path_config() -> web::PathConfig {
+    web::PathConfig::default()
+        .error_handler(|err, _| ApiError::not_found(format!("invalid path: {err}")).into())
+}

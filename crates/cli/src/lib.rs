@@ -1,0 +1,57 @@
+//! The `sklad` ops CLI.
+
+mod account;
+mod run;
+mod status;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use secrecy::ExposeSecret;
+use sklad_runtime::Settings;
+
+/// sklad: stock and production service with a two-way keyCRM integration.
+#[derive(Parser)]
+#[command(name = "sklad", version, about)]
+pub struct Cli {
+    /// Settings file (TOML); `SKLAD__…` environment variables override it.
+    #[arg(long, global = true, env = "SKLAD_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Apply pending database migrations (safe to run from several processes at once).
+    Migrate,
+    /// Manage accounts.
+    #[command(subcommand)]
+    Account(account::AccountCommand),
+    /// Run every role (ingress, api) in one process, for small installs and the demo.
+    Run(run::RunArgs),
+    /// Show whether PostgreSQL and RabbitMQ answer, queue depths and parked messages.
+    Status(status::StatusArgs),
+}
+
+/// Parses the command line and runs the command.
+pub async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let settings = Settings::load(cli.config.as_deref())?;
+    match cli.command {
+        Command::Migrate => {
+            let applied = sklad_db::migrate::run(settings.database.url.expose_secret()).await?;
+            if applied.is_empty() {
+                println!("database is up to date");
+            } else {
+                for version in applied {
+                    println!("applied {version}");
+                }
+            }
+            Ok(())
+        }
+        Command::Account(command) => account::run(&settings, command).await,
+        Command::Run(args) => run::run(settings, args).await,
+        Command::Status(args) => status::run(&settings, args).await,
+    }
+}

@@ -1,0 +1,93 @@
+//! `sklad status`: are the dependencies there, and what is waiting?
+
+use clap::Args;
+use lapin::options::QueueDeclareOptions;
+use lapin::types::FieldTable;
+use serde_json::{Value, json};
+use sklad_bus::Broker;
+use sklad_bus::topology::ALL_CONSUMERS;
+use sklad_db::Db;
+use sklad_runtime::Settings;
+
+#[derive(Args)]
+pub struct StatusArgs {
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+pub async fn run(settings: &Settings, args: StatusArgs) -> anyhow::Result<()> {
+    let db = Db::new(&settings.database)?;
+    let database = match db.ping().await {
+        Ok(()) => {
+            let mut conn = db.conn().await?;
+            let accounts = sklad_db::accounts::count(&mut conn).await?;
+            json!({"status": "up", "accounts": accounts})
+        }
+        Err(err) => json!({"status": "down", "error": err.to_string()}),
+    };
+    let broker = Broker::new(&settings.broker, "sklad-cli");
+    let queues = match broker.open("status").await {
+        Ok(connection) => {
+            let channel = connection.create_channel().await?;
+            let mut rows = Vec::new();
+            for spec in ALL_CONSUMERS {
+                for queue in [
+                    broker.topology().queue(spec.name),
+                    broker.topology().parking_queue(spec.name),
+                ] {
+                    let declared = channel
+                        .queue_declare(
+                            queue.clone().into(),
+                            QueueDeclareOptions {
+                                passive: true,
+                                ..QueueDeclareOptions::default()
+                            },
+                            FieldTable::default(),
+                        )
+                        .await?;
+                    rows.push(json!({
+                        "queue": queue,
+                        "messages": declared.message_count(),
+                        "consumers": declared.consumer_count(),
+                    }));
+                }
+            }
+            let _ = connection.close(200, "status done".into()).await;
+            json!({"status": "up", "queues": rows})
+        }
+        Err(err) => json!({"status": "down", "error": err.to_string()}),
+    };
+    let report = json!({"postgres": database, "rabbitmq": queues});
+    if args.json {
+        println!("{report}");
+    } else {
+        print_report(&report);
+    }
+    let healthy = report["postgres"]["status"] == "up" && report["rabbitmq"]["status"] == "up";
+    anyhow::ensure!(healthy, "a dependency is down");
+    Ok(())
+}
+
+fn print_report(report: &Value) {
+    let pg = &report["postgres"];
+    match pg["status"].as_str() {
+        Some("up") => println!("postgres  up    accounts: {}", pg["accounts"]),
+        _ => println!("postgres  DOWN  {}", pg["error"].as_str().unwrap_or("")),
+    }
+    let mq = &report["rabbitmq"];
+    match mq["status"].as_str() {
+        Some("up") => {
+            println!("rabbitmq  up");
+            for q in mq["queues"].as_array().into_iter().flatten() {
+                println!(
+                    "  {:<40} messages {:>7}  consumers {}",
+                    q["queue"].as_str().unwrap_or(""),
+                    q["messages"],
+                    q["consumers"]
+                );
+            }
+        }
+        _ => println!("rabbitmq  DOWN  {}", mq["error"].as_str().unwrap_or("")),
+    }
+}

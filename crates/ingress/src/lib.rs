@@ -1,0 +1,91 @@
+//! ingress: `POST /webhooks/keycrm/{token}`.
+//!
+//! keyCRM's "Send Webhook" is fire-and-forget (no signature, no documented retries), so the
+//! only promise worth making is: a 2xx means the event is on a durable queue. Each request:
+//! token → account (404 when unknown or rotated), size (413), JSON (400), shape (422), then a
+//! confirmed, persistent, `mandatory` publish of `KeycrmWebhookReceived`; 202 only after the
+//! broker's confirm, 503 otherwise. ingress never calls keyCRM.
+
+mod webhook;
+
+use std::sync::Arc;
+
+use actix_web::dev::Server;
+use actix_web::{App, HttpServer, web};
+use sklad_bus::connection::BrokerReadiness;
+use sklad_bus::{Broker, Publisher};
+use sklad_db::Db;
+use sklad_runtime::Settings;
+use sklad_runtime::health::{self, Readiness};
+use tokio_util::sync::CancellationToken;
+
+pub use webhook::WebhookState;
+
+/// A bound ingress server.
+pub struct Application {
+    port: u16,
+    server: Server,
+    broker: Arc<Broker>,
+}
+
+impl Application {
+    /// Connects to PostgreSQL and RabbitMQ lazily and binds `ingress.bind` (port 0 picks one).
+    pub fn build(settings: &Settings) -> anyhow::Result<Self> {
+        let db = Db::new(&settings.database)?;
+        let broker = Broker::new(&settings.broker, "sklad-ingress");
+        Self::build_with(settings, db, broker)
+    }
+
+    /// Builds on an existing pool and broker handle (used by `sklad run` and tests).
+    pub fn build_with(settings: &Settings, db: Db, broker: Arc<Broker>) -> anyhow::Result<Self> {
+        let listener = std::net::TcpListener::bind(&settings.ingress.bind)?;
+        let port = listener.local_addr()?.port();
+        let state = web::Data::new(WebhookState {
+            db: db.clone(),
+            publisher: Publisher::new(broker.clone()),
+            max_body_bytes: settings.ingress.max_body_bytes,
+        });
+        let readiness = Readiness::new(vec![
+            Arc::new(db),
+            Arc::new(BrokerReadiness(broker.clone())),
+        ]);
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .configure(health::configure(readiness.clone()))
+                .route(
+                    "/webhooks/keycrm/{token}",
+                    web::post().to(webhook::receive),
+                )
+                .default_service(web::to(webhook::not_found))
+        })
+        .disable_signals()
+        .shutdown_timeout(20)
+        .listen(listener)?
+        .run();
+        Ok(Self {
+            port,
+            server,
+            broker,
+        })
+    }
+
+    /// The port actually bound.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until `cancel` fires, then stops accepting, finishes in-flight requests
+    /// (each waits for its publish confirm) and closes the broker connection.
+    pub async fn run_until_stopped(self, cancel: CancellationToken) -> std::io::Result<()> {
+        let handle = self.server.handle();
+        let stopper = tokio::spawn(async move {
+            cancel.cancelled().await;
+            handle.stop(true).await;
+        });
+        let outcome = self.server.await;
+        stopper.abort();
+        self.broker.close().await;
+        outcome
+    }
+}

@@ -1,0 +1,274 @@
+//! The webhook endpoint.
+
+use std::time::Instant;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::CONTENT_LENGTH;
+use actix_web::{HttpRequest, HttpResponse, web};
+use bytes::BytesMut;
+use chrono::Utc;
+use futures::StreamExt;
+use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, Opts};
+use serde_json::{Value, json};
+use sklad_bus::{OutgoingMessage, Publisher};
+use sklad_db::Db;
+use sklad_domain::webhook::{WebhookKind, classify};
+use sklad_events::v1::KeycrmWebhookReceived;
+use sklad_keycrm::lenient::parse_datetime;
+use sklad_runtime::lazy_metric;
+
+lazy_metric!(WEBHOOKS: IntCounterVec = IntCounterVec::new(
+    Opts::new("sklad_ingress_webhooks_total", "keyCRM webhooks by outcome and event"),
+    &["outcome", "event"],
+));
+
+lazy_metric!(WEBHOOK_SECONDS: HistogramVec = HistogramVec::new(
+    HistogramOpts::new("sklad_ingress_webhook_seconds", "Time to answer a webhook (including the broker confirm)")
+        .buckets(vec![0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0]),
+    &["outcome"],
+));
+
+/// Shared by every request.
+pub struct WebhookState {
+    pub db: Db,
+    pub publisher: Publisher,
+    pub max_body_bytes: usize,
+}
+
+/// How a request ended, for the answer and the metrics.
+enum Outcome {
+    Accepted { webhook_id: String },
+    Ignored(&'static str),
+    NotFound,
+    TooLarge(usize),
+    BadJson(String),
+    Unprocessable(String),
+    Unavailable(String),
+}
+
+impl Outcome {
+    fn label(&self) -> &'static str {
+        match self {
+            Outcome::Accepted { .. } => "accepted",
+            Outcome::Ignored(_) => "ignored",
+            Outcome::NotFound => "not_found",
+            Outcome::TooLarge(_) => "too_large",
+            Outcome::BadJson(_) => "bad_json",
+            Outcome::Unprocessable(_) => "unprocessable",
+            Outcome::Unavailable(_) => "unavailable",
+        }
+    }
+
+    fn response(&self) -> HttpResponse {
+        match self {
+            Outcome::Accepted { webhook_id } => HttpResponse::Accepted()
+                .json(json!({"status": "accepted", "webhook_id": webhook_id})),
+            Outcome::Ignored(reason) => {
+                HttpResponse::Accepted().json(json!({"status": "ignored", "reason": reason}))
+            }
+            Outcome::NotFound => error(StatusCode::NOT_FOUND, "not_found", "not found"),
+            Outcome::TooLarge(limit) => error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                &format!("the body is larger than {limit} bytes"),
+            ),
+            Outcome::BadJson(why) => error(
+                StatusCode::BAD_REQUEST,
+                "invalid_json",
+                &format!("the body is not valid JSON: {why}"),
+            ),
+            Outcome::Unprocessable(why) => {
+                error(StatusCode::UNPROCESSABLE_ENTITY, "unprocessable_webhook", why)
+            }
+            Outcome::Unavailable(_) => {
+                let mut response = error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "the event could not be stored; retry later",
+                );
+                response
+                    .headers_mut()
+                    .insert(actix_web::http::header::RETRY_AFTER, actix_web::http::header::HeaderValue::from_static("5"));
+                response
+            }
+        }
+    }
+}
+
+fn error(status: StatusCode, code: &str, message: &str) -> HttpResponse {
+    HttpResponse::build(status).json(json!({"error": {"code": code, "message": message}}))
+}
+
+/// Any other path: the same bare 404 as an unknown token.
+pub async fn not_found() -> HttpResponse {
+    Outcome::NotFound.response()
+}
+
+/// `POST /webhooks/keycrm/{token}`.
+pub async fn receive(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<WebhookState>,
+) -> HttpResponse {
+    let started = Instant::now();
+    // The token is the secret: it is never logged, and no span carries the path.
+    let token = req.match_info().query("token").to_owned();
+    let (outcome, event) = handle(&req, payload, &state, &token).await;
+    let label = outcome.label();
+    WEBHOOKS
+        .with_label_values(&[label, event.as_deref().map(metric_event).unwrap_or("-")])
+        .inc();
+    WEBHOOK_SECONDS
+        .with_label_values(&[label])
+        .observe(started.elapsed().as_secs_f64());
+    match &outcome {
+        Outcome::Unavailable(why) => tracing::warn!(outcome = label, reason = %why, "webhook not stored"),
+        Outcome::Accepted { webhook_id } => tracing::info!(outcome = label, %webhook_id, event = ?event, "webhook stored"),
+        _ => tracing::info!(outcome = label, event = ?event, "webhook answered"),
+    }
+    outcome.response()
+}
+
+/// Bounds the metric's label values: known event names as they are, anything else "other".
+fn metric_event(event: &str) -> &'static str {
+    match event {
+        "order.change_order_status" => "order.change_order_status",
+        "order.change_payment_status" => "order.change_payment_status",
+        e if classify(e) == WebhookKind::Order => "order.other",
+        _ => "other",
+    }
+}
+
+async fn handle(
+    req: &HttpRequest,
+    payload: web::Payload,
+    state: &WebhookState,
+    token: &str,
+) -> (Outcome, Option<String>) {
+    let target = {
+        let mut conn = match state.db.conn().await {
+            Ok(conn) => conn,
+            Err(err) => return (Outcome::Unavailable(err.to_string()), None),
+        };
+        match sklad_db::webhook_tokens::resolve(&mut conn, token).await {
+            Ok(Some(target)) => target,
+            Ok(None) => return (Outcome::NotFound, None),
+            Err(err) => return (Outcome::Unavailable(err.to_string()), None),
+        }
+    };
+    let body = match read_body(req, payload, state.max_body_bytes).await {
+        Ok(body) => body,
+        Err(outcome) => return (outcome, None),
+    };
+    let document: Value = match serde_json::from_slice(&body) {
+        Ok(value) => value,
+        Err(err) => return (Outcome::BadJson(err.to_string()), None),
+    };
+    let Some(event) = document.get("event").and_then(Value::as_str).map(str::to_owned) else {
+        return (
+            Outcome::Unprocessable("the body has no string \"event\"".into()),
+            None,
+        );
+    };
+    if classify(&event) == WebhookKind::Unhandled {
+        return (Outcome::Ignored("sklad does not handle this event"), Some(event));
+    }
+    let context = document.get("context");
+    let Some(order_id) = context.and_then(|c| c.get("id")).and_then(positive_id) else {
+        return (
+            Outcome::Unprocessable("the body has no usable \"context.id\" (a positive keyCRM order id)".into()),
+            Some(event),
+        );
+    };
+    if !target.integration_enabled {
+        return (Outcome::Ignored("the keyCRM integration is switched off"), Some(event));
+    }
+    let status_id = context.and_then(|c| c.get("status_id")).and_then(positive_id);
+    let updated_at = context
+        .and_then(|c| c.get("updated_at"))
+        .and_then(Value::as_str)
+        .and_then(parse_datetime);
+    let received_at = Utc::now();
+    let webhook_id = uuid::Uuid::now_v7().to_string();
+    let account_id = target.account_id.to_string();
+    let event_message = KeycrmWebhookReceived {
+        webhook_id: webhook_id.clone(),
+        account_id: account_id.clone(),
+        received_at: Some(sklad_events::timestamp(received_at)),
+        event: event.clone(),
+        order_id,
+        status_id,
+        order_updated_at: updated_at.map(sklad_events::timestamp),
+        raw_body: body.to_vec(),
+    };
+    let message = OutgoingMessage::event(
+        &event_message,
+        webhook_id.clone(),
+        account_id,
+        received_at,
+        Some(format!("order/{order_id}")),
+    );
+    match state.publisher.publish(&message).await {
+        Ok(()) => (Outcome::Accepted { webhook_id }, Some(event)),
+        Err(err) => (Outcome::Unavailable(err.to_string()), Some(event)),
+    }
+}
+
+/// Reads the body up to `limit` bytes; a declared or actual excess is 413.
+async fn read_body(
+    req: &HttpRequest,
+    mut payload: web::Payload,
+    limit: usize,
+) -> Result<bytes::Bytes, Outcome> {
+    let declared = req
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|len| len > limit) {
+        return Err(Outcome::TooLarge(limit));
+    }
+    let mut body = BytesMut::with_capacity(declared.unwrap_or(4096).min(limit));
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| Outcome::BadJson(format!("the body could not be read: {e}")))?;
+        if body.len() + chunk.len() > limit {
+            return Err(Outcome::TooLarge(limit));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
+}
+
+/// keyCRM ids arrive as numbers or numeric strings.
+fn positive_id(value: &Value) -> Option<i64> {
+    let id = match value {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }?;
+    (id > 0).then_some(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_may_be_numbers_or_strings_but_must_be_positive() {
+        assert_eq!(positive_id(&json!(23196)), Some(23196));
+        assert_eq!(positive_id(&json!("67526")), Some(67526));
+        assert_eq!(positive_id(&json!(0)), None);
+        assert_eq!(positive_id(&json!(-3)), None);
+        assert_eq!(positive_id(&json!("x")), None);
+        assert_eq!(positive_id(&json!(1.5)), None);
+        assert_eq!(positive_id(&Value::Null), None);
+    }
+
+    #[test]
+    fn metric_labels_stay_bounded() {
+        assert_eq!(metric_event("order.change_order_status"), "order.change_order_status");
+        assert_eq!(metric_event("order.whatever"), "order.other");
+        assert_eq!(metric_event("lead.change_lead_status"), "other");
+        assert_eq!(metric_event("attacker-chosen-string"), "other");
+    }
+}
