@@ -78,6 +78,13 @@ impl Application {
     /// Serves until `cancel` fires, then stops accepting, finishes in-flight requests
     /// (each waits for its publish confirm) and closes the broker connection.
     pub async fn run_until_stopped(self, cancel: CancellationToken) -> std::io::Result<()> {
+        // Connect (and declare the topology) now rather than on the first webhook.
+        let warm = self.broker.clone();
+        tokio::spawn(async move {
+            if let Err(err) = warm.ping().await {
+                tracing::warn!(error = %err, "broker not reachable at start; will retry on demand");
+            }
+        });
         let handle = self.server.handle();
         let stopper = tokio::spawn(async move {
             cancel.cancelled().await;

@@ -118,7 +118,7 @@ pub const DEFAULTS: &[(&str, &str)] = &[
     ("keycrm.default_requests_per_minute", "60"),
     ("keycrm.request_timeout_ms", "15000"),
     ("keycrm.max_attempts", "6"),
-    ("log.filter", "info"),
+    ("log.filter", "info,lapin::returned_messages=error"),
     ("log.format", "json"),
 ];
 

@@ -1,0 +1,231 @@
+//! The whole foundation running in-process against real PostgreSQL, real RabbitMQ and the
+//! keyCRM simulator, each service on an ephemeral port.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use keycrm_sim::Sim;
+use secrecy::SecretString;
+use sklad_db::accounts::IntegrationDefaults;
+use sklad_db::integrations::IntegrationChange;
+use sklad_db::{Db, SecretBox};
+use sklad_runtime::Settings;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::{TestBroker, TestDatabase, test_settings};
+
+/// The API key the simulator accepts in tests.
+pub const SIM_API_KEY: &str = "sim-test-key-0123456789abcdef";
+
+/// Knobs for [`TestApp::spawn_with`].
+#[derive(Debug, Clone, Default)]
+pub struct AppOptions {
+    /// Point the services at this AMQP URL (e.g. a [`crate::TcpProxy`]) instead of the broker.
+    pub broker_url: Option<String>,
+    pub max_body_bytes: Option<usize>,
+    pub confirm_timeout_ms: Option<u64>,
+    /// The simulator's per-key limit (default 6000/min, so tests are not throttled).
+    pub sim_requests_per_minute: Option<u32>,
+}
+
+/// An account created for a test, with its secrets.
+#[derive(Debug, Clone)]
+pub struct TestAccount {
+    pub id: Uuid,
+    pub admin_token: String,
+    pub webhook_url: String,
+}
+
+/// A running foundation: simulator, ingress and api, one account wired to the simulator.
+pub struct TestApp {
+    pub db: TestDatabase,
+    pub broker: TestBroker,
+    pub settings: Settings,
+    pub sim: Arc<Sim>,
+    pub sim_api_url: String,
+    pub sim_control_url: String,
+    pub ingress_port: u16,
+    pub api_port: u16,
+    pub http: reqwest::Client,
+    pub account: TestAccount,
+    cancel: CancellationToken,
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with(AppOptions::default()).await
+    }
+
+    #[allow(clippy::expect_used)]
+    pub async fn spawn_with(options: AppOptions) -> Self {
+        sklad_runtime::install_crypto_provider();
+        sklad_runtime::telemetry::init(&sklad_runtime::settings::LogSettings {
+            filter: "warn".into(),
+            format: "pretty".into(),
+        });
+        let db = TestDatabase::create().await.expect("test database");
+        let broker = TestBroker::new();
+        let mut settings = test_settings(&db.url, &broker);
+        if let Some(url) = &options.broker_url {
+            settings.broker.url = SecretString::from(url.clone());
+        }
+        if let Some(limit) = options.max_body_bytes {
+            settings.ingress.max_body_bytes = limit;
+        }
+        if let Some(ms) = options.confirm_timeout_ms {
+            settings.broker.confirm_timeout_ms = ms;
+        }
+
+        let sim = keycrm_sim::build(
+            "127.0.0.1:0",
+            vec![SIM_API_KEY.to_owned()],
+            options.sim_requests_per_minute.unwrap_or(6000),
+        )
+        .expect("simulator binds");
+        let sim_api_url = sim.api_url();
+        let sim_control_url = sim.control_url();
+        let sim_state = sim.sim.clone();
+        tokio::spawn(sim.server);
+
+        let cancel = CancellationToken::new();
+        let ingress = sklad_ingress::Application::build(&settings).expect("ingress builds");
+        let ingress_port = ingress.port();
+        settings.ingress.public_url = format!("http://127.0.0.1:{ingress_port}");
+        tokio::spawn(ingress.run_until_stopped(cancel.clone()));
+        let api = sklad_api::Application::build(&settings).expect("api builds");
+        let api_port = api.port();
+        tokio::spawn(api.run_until_stopped(cancel.clone()));
+
+        let mut app = Self {
+            db,
+            broker,
+            settings,
+            sim: sim_state,
+            sim_api_url,
+            sim_control_url,
+            ingress_port,
+            api_port,
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .expect("http client"),
+            account: TestAccount {
+                id: Uuid::nil(),
+                admin_token: String::new(),
+                webhook_url: String::new(),
+            },
+            cancel,
+        };
+        app.account = app.create_account("shop", true).await;
+        app.sim.lock().webhook_urls = vec![app.account.webhook_url.clone()];
+        if options.broker_url.is_none() {
+            app.wait_ready().await;
+        }
+        app
+    }
+
+    /// Waits until ingress reports ready (it has then declared the broker topology).
+    pub async fn wait_ready(&self) {
+        let url = format!("{}/health/ready", self.ingress_url());
+        crate::eventually(Duration::from_secs(20), "ingress ready", || async {
+            let response = self.http.get(&url).send().await.ok()?;
+            response.status().is_success().then_some(())
+        })
+        .await;
+    }
+
+    pub fn ingress_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.ingress_port)
+    }
+
+    pub fn api_url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}/api/v1{path}", self.api_port)
+    }
+
+    pub fn secrets(&self) -> SecretBox {
+        #[allow(clippy::expect_used)]
+        SecretBox::from_master_key(self.settings.security.master_key.as_ref()).expect("master key")
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.db.db
+    }
+
+    /// Creates an account; with `keycrm`, its integration is enabled against the simulator.
+    #[allow(clippy::expect_used)]
+    pub async fn create_account(&self, name: &str, keycrm: bool) -> TestAccount {
+        let secrets = self.secrets();
+        let mut conn = self.db().conn().await.expect("connection");
+        let created = sklad_db::accounts::create(
+            &mut conn,
+            &secrets,
+            name,
+            &IntegrationDefaults {
+                base_url: self.sim_api_url.clone(),
+                requests_per_minute: 6000,
+            },
+        )
+        .await
+        .expect("account");
+        if keycrm {
+            sklad_db::integrations::update(
+                &mut conn,
+                &secrets,
+                created.account.id,
+                IntegrationChange {
+                    api_key: Some(SecretString::from(SIM_API_KEY.to_owned())),
+                    enabled: Some(true),
+                    ..IntegrationChange::default()
+                },
+            )
+            .await
+            .expect("integration");
+        }
+        TestAccount {
+            id: created.account.id,
+            admin_token: created.admin_token,
+            webhook_url: format!(
+                "{}/webhooks/keycrm/{}",
+                self.settings.ingress.public_url, created.webhook_token
+            ),
+        }
+    }
+
+    /// POSTs `body` to a webhook link.
+    #[allow(clippy::expect_used)]
+    pub async fn post_webhook(&self, url: &str, body: impl Into<reqwest::Body>) -> reqwest::Response {
+        self.http
+            .post(url)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .expect("webhook request")
+    }
+
+    /// A request to the admin API with `token`.
+    pub fn api(&self, method: reqwest::Method, path: &str, token: &str) -> reqwest::RequestBuilder {
+        self.http
+            .request(method, self.api_url(path))
+            .bearer_auth(token)
+    }
+
+    /// The order-sync work queue of this test's namespace.
+    pub fn order_sync_queue(&self) -> String {
+        self.broker.topology().queue("order-sync")
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.cancel.cancel();
+    }
+}
+
+/// Reads a keyCRM example payload from `tests/fixtures/keycrm/`.
+#[allow(clippy::expect_used)]
+pub fn fixture(name: &str) -> Vec<u8> {
+    let path = format!("{}/fixtures/keycrm/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read(&path).expect("fixture exists")
+}
