@@ -9,7 +9,7 @@ use clap::Parser;
 use secrecy::SecretString;
 use sklad_db::Db;
 use sklad_db::integrations::KeycrmCredentials;
-use sklad_keycrm::{Budget, BudgetKey, KeycrmClient, Priority};
+use sklad_keycrm::{Budget, BudgetKey, KeycrmClient, Priority, RetryPolicy};
 
 #[derive(Parser)]
 struct Args {
@@ -54,7 +54,16 @@ async fn main() -> anyhow::Result<()> {
                 fingerprint,
                 requests_per_minute: args.requests_per_minute,
             };
-            let client = KeycrmClient::new(reqwest::Client::new(), budget, &credentials, 1);
+            let client = KeycrmClient::new(
+                reqwest::Client::new(),
+                budget,
+                &credentials,
+                RetryPolicy {
+                    max_attempts: 1,
+                    min_delay: std::time::Duration::ZERO,
+                    max_delay: std::time::Duration::ZERO,
+                },
+            );
             // The simulator's request log records when each request arrived.
             for _ in 0..args.count {
                 client.order_statuses_page(1, 1, Priority::Normal).await?;

@@ -89,6 +89,20 @@ async fn real_webhook_bodies_are_queued_exactly_as_sent() {
             Some(format!("order/{order_id}"))
         );
     }
+
+    // Metrics name the route template, never the secret token in the path.
+    let metrics = app
+        .http
+        .get(format!("{}/metrics", app.ingress_url()))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains(r#"route="/webhooks/keycrm/{token}",status="202""#), "{metrics}");
+    let token = app.account.webhook_url.rsplit('/').next().unwrap();
+    assert!(!metrics.contains(token));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -30,6 +30,8 @@ pub fn test_settings(database_url: &str, broker: &TestBroker) -> Settings {
         ("SKLAD__BROKER__QUEUE_EXPIRES_MS".to_owned(), "600000".to_owned()),
         ("SKLAD__BROKER__RETRY_DELAYS_MS".to_owned(), "200,400".to_owned()),
         ("SKLAD__BROKER__CONFIRM_TIMEOUT_MS".to_owned(), "3000".to_owned()),
+        ("SKLAD__KEYCRM__RETRY_MIN_DELAY_MS".to_owned(), "50".to_owned()),
+        ("SKLAD__KEYCRM__RETRY_MAX_DELAY_MS".to_owned(), "1000".to_owned()),
         ("SKLAD__INGRESS__BIND".to_owned(), "127.0.0.1:0".to_owned()),
         ("SKLAD__API__BIND".to_owned(), "127.0.0.1:0".to_owned()),
         ("SKLAD__ORDER_SYNC__BIND".to_owned(), "127.0.0.1:0".to_owned()),

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use sklad_db::integrations::{Integration, IntegrationChange, KeycrmCredentials};
-use sklad_keycrm::{KeycrmClient, Priority};
+use sklad_keycrm::{KeycrmClient, Priority, RetryPolicy};
 use utoipa::ToSchema;
 
 use crate::ApiState;
@@ -103,8 +103,8 @@ impl ApiState {
         })
     }
 
-    fn client(&self, credentials: &KeycrmCredentials, max_attempts: u32) -> KeycrmClient {
-        KeycrmClient::new(self.http.clone(), self.budget.clone(), credentials, max_attempts)
+    fn client(&self, credentials: &KeycrmCredentials, retry: RetryPolicy) -> KeycrmClient {
+        KeycrmClient::new(self.http.clone(), self.budget.clone(), credentials, retry)
     }
 }
 
@@ -172,9 +172,9 @@ pub async fn put_integration(
             )
             .unwrap_or(1),
         };
-        // An interactive check: a couple of attempts, not the workers' patient schedule.
+        // Someone is waiting: a couple of quick attempts, not the workers' patient schedule.
         state
-            .client(&candidate, 2)
+            .client(&candidate, RetryPolicy::interactive())
             .order_statuses_page(1, 1, Priority::Normal)
             .await?;
     }
@@ -285,7 +285,7 @@ pub async fn keycrm_statuses(
         )
     })?;
     let statuses = state
-        .client(&credentials, state.keycrm_max_attempts)
+        .client(&credentials, state.keycrm_retry)
         .order_statuses()
         .await?;
     let data = statuses

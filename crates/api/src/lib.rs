@@ -29,7 +29,7 @@ pub struct ApiState {
     pub budget: Budget,
     /// Public base URL of ingress; webhook links are built from it.
     pub public_ingress_url: String,
-    pub keycrm_max_attempts: u32,
+    pub keycrm_retry: sklad_keycrm::RetryPolicy,
 }
 
 /// A bound API server.
@@ -54,7 +54,7 @@ impl Application {
             secrets,
             http: sklad_keycrm::http_client(&settings.keycrm),
             public_ingress_url: settings.ingress.public_url.clone(),
-            keycrm_max_attempts: settings.keycrm.max_attempts,
+            keycrm_retry: sklad_keycrm::RetryPolicy::from_settings(&settings.keycrm),
         });
         let readiness = Readiness::new(vec![Arc::new(db)]);
         let openapi_json = web::Data::new(ApiDoc::openapi().to_pretty_json()?);
@@ -62,6 +62,7 @@ impl Application {
         let port = listener.local_addr()?.port();
         let server = HttpServer::new(move || {
             App::new()
+                .wrap(actix_web::middleware::from_fn(sklad_runtime::metrics::track_requests))
                 .wrap(tracing_actix_web::TracingLogger::default())
                 .app_data(state.clone())
                 .app_data(openapi_json.clone())

@@ -6,7 +6,7 @@ use serde_json::json;
 use sklad_db::accounts::IntegrationDefaults;
 use sklad_db::integrations::{IntegrationChange, KeycrmCredentials};
 use sklad_db::{Db, SecretBox};
-use sklad_keycrm::{Budget, KeycrmClient, Priority};
+use sklad_keycrm::{Budget, KeycrmClient, Priority, RetryPolicy};
 use sklad_runtime::Settings;
 use uuid::Uuid;
 
@@ -175,7 +175,7 @@ async fn verify_key(
         sklad_keycrm::http_client(&settings.keycrm),
         Budget::new(db.clone()),
         &credentials,
-        2,
+        RetryPolicy::interactive(),
     );
     client
         .order_statuses_page(1, 1, Priority::Normal)

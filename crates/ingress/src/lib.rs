@@ -51,6 +51,7 @@ impl Application {
         ]);
         let server = HttpServer::new(move || {
             App::new()
+                .wrap(actix_web::middleware::from_fn(sklad_runtime::metrics::track_requests))
                 .app_data(state.clone())
                 .configure(health::configure(readiness.clone()))
                 .route(

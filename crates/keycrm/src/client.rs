@@ -47,6 +47,37 @@ pub struct OrderFilter {
     pub updated_between: Option<(chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>)>,
 }
 
+/// How a request is retried on 429, 5xx and transport errors.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    /// Attempts in all (1: no retry).
+    pub max_attempts: u32,
+    /// First backoff delay; it doubles (with jitter) up to `max_delay`. A `Retry-After`
+    /// longer than the backoff wins.
+    pub min_delay: Duration,
+    pub max_delay: Duration,
+}
+
+impl RetryPolicy {
+    /// The workers' patient schedule from settings.
+    pub fn from_settings(settings: &KeycrmSettings) -> Self {
+        Self {
+            max_attempts: settings.max_attempts.max(1),
+            min_delay: Duration::from_millis(settings.retry_min_delay_ms),
+            max_delay: Duration::from_millis(settings.retry_max_delay_ms),
+        }
+    }
+
+    /// For a person waiting on an answer: two quick attempts.
+    pub fn interactive() -> Self {
+        Self {
+            max_attempts: 2,
+            min_delay: Duration::from_millis(300),
+            max_delay: Duration::from_secs(2),
+        }
+    }
+}
+
 /// A keyCRM client for one account's credentials.
 #[derive(Clone)]
 pub struct KeycrmClient {
@@ -55,7 +86,7 @@ pub struct KeycrmClient {
     api_key: SecretString,
     budget: Budget,
     key: BudgetKey,
-    max_attempts: u32,
+    retry: RetryPolicy,
 }
 
 impl std::fmt::Debug for KeycrmClient {
@@ -81,7 +112,7 @@ impl KeycrmClient {
         http: reqwest::Client,
         budget: Budget,
         credentials: &KeycrmCredentials,
-        max_attempts: u32,
+        retry: RetryPolicy,
     ) -> Self {
         Self {
             http,
@@ -92,7 +123,7 @@ impl KeycrmClient {
                 fingerprint: credentials.fingerprint.clone(),
                 requests_per_minute: credentials.requests_per_minute,
             },
-            max_attempts: max_attempts.max(1),
+            retry,
         }
     }
 
@@ -263,10 +294,10 @@ impl KeycrmClient {
 
     async fn call<T: DeserializeOwned>(&self, call: Call) -> Result<T, KeycrmError> {
         let backoff = ExponentialBuilder::default()
-            .with_min_delay(Duration::from_millis(500))
-            .with_max_delay(Duration::from_secs(30))
+            .with_min_delay(self.retry.min_delay)
+            .with_max_delay(self.retry.max_delay)
             .with_jitter()
-            .with_max_times(usize::try_from(self.max_attempts - 1).unwrap_or(0));
+            .with_max_times(usize::try_from(self.retry.max_attempts.saturating_sub(1)).unwrap_or(0));
         (|| self.attempt::<T>(&call))
             .retry(backoff)
             .when(KeycrmError::is_transient)

@@ -34,3 +34,34 @@ macro_rules! lazy_metric {
         });
     };
 }
+
+lazy_metric!(HTTP_REQUESTS: prometheus::IntCounterVec = prometheus::IntCounterVec::new(
+    prometheus::Opts::new("sklad_http_requests_total", "HTTP requests by method, route template and status"),
+    &["method", "route", "status"],
+));
+
+lazy_metric!(HTTP_SECONDS: prometheus::HistogramVec = prometheus::HistogramVec::new(
+    prometheus::HistogramOpts::new("sklad_http_request_seconds", "HTTP request latency by route template"),
+    &["method", "route"],
+));
+
+/// Middleware counting requests by route *template* (`/webhooks/keycrm/{token}`), never by
+/// raw path, so secrets in paths never reach the metrics. Use with
+/// `actix_web::middleware::from_fn(track_requests)`.
+pub async fn track_requests(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
+) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+    let started = std::time::Instant::now();
+    let route = req.match_pattern().unwrap_or_else(|| "unmatched".to_owned());
+    let method = req.method().to_string();
+    let response = next.call(req).await?;
+    let status = response.status().as_u16().to_string();
+    HTTP_REQUESTS
+        .with_label_values(&[method.as_str(), route.as_str(), status.as_str()])
+        .inc();
+    HTTP_SECONDS
+        .with_label_values(&[method.as_str(), route.as_str()])
+        .observe(started.elapsed().as_secs_f64());
+    Ok(response)
+}

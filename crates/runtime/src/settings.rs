@@ -78,6 +78,9 @@ pub struct KeycrmSettings {
     pub request_timeout_ms: u64,
     /// Attempts per request on 429, 5xx and transport errors.
     pub max_attempts: u32,
+    /// First retry delay; doubles with jitter up to `retry_max_delay_ms`.
+    pub retry_min_delay_ms: u64,
+    pub retry_max_delay_ms: u64,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -118,6 +121,8 @@ pub const DEFAULTS: &[(&str, &str)] = &[
     ("keycrm.default_requests_per_minute", "60"),
     ("keycrm.request_timeout_ms", "15000"),
     ("keycrm.max_attempts", "6"),
+    ("keycrm.retry_min_delay_ms", "500"),
+    ("keycrm.retry_max_delay_ms", "30000"),
     ("log.filter", "info,lapin::returned_messages=error"),
     ("log.format", "json"),
 ];
