@@ -15,7 +15,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use backon::{BackoffBuilder, ExponentialBuilder};
-use futures::StreamExt;
+use std::panic::AssertUnwindSafe;
+
+use futures::{FutureExt, StreamExt};
 use futures::future::BoxFuture;
 use lapin::message::Delivery;
 use lapin::options::{
@@ -261,7 +263,11 @@ impl DeliveryContext {
     async fn process(&self, delivery: Delivery) {
         let message = IncomingMessage::from_delivery(&delivery);
         let started = Instant::now();
-        let outcome = self.handler.handle(&message).await;
+        // A panicking handler must not strand its delivery unacked: treat it as transient.
+        let outcome = AssertUnwindSafe(self.handler.handle(&message))
+            .catch_unwind()
+            .await
+            .unwrap_or_else(|_| Err(HandlerError::Retry("the handler panicked".into())));
         HANDLE_SECONDS
             .with_label_values(&[self.consumer])
             .observe(started.elapsed().as_secs_f64());

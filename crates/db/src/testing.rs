@@ -30,6 +30,13 @@ pub struct TestDatabase {
 impl TestDatabase {
     /// Creates `sklad_t_<random>` and applies every migration.
     pub async fn create() -> anyhow::Result<Self> {
+        let database = Self::create_empty().await?;
+        crate::migrate::run(&database.url).await?;
+        Ok(database)
+    }
+
+    /// Creates `sklad_t_<random>` with no tables (for migration tests).
+    pub async fn create_empty() -> anyhow::Result<Self> {
         let admin_url = with_database(&server_url(), "postgres")?;
         let name = format!("sklad_t_{}", uuid::Uuid::new_v4().simple());
         let mut admin = AsyncPgConnection::establish(&admin_url).await?;
@@ -37,7 +44,6 @@ impl TestDatabase {
             .execute(&mut admin)
             .await?;
         let url = with_database(&admin_url, &name)?;
-        crate::migrate::run(&url).await?;
         let db = Db::from_url(&url, 8, Duration::from_secs(10))?;
         Ok(Self {
             name,
