@@ -49,7 +49,13 @@ async fn settings_round_trip_with_the_key_masked_and_encrypted_at_rest() {
     let app = TestApp::spawn().await;
     let fresh = app.create_account("new shop", false).await;
 
-    let before = body(app.api(Method::GET, "/integrations/keycrm", &fresh.admin_token).send().await.unwrap()).await;
+    let before = body(
+        app.api(Method::GET, "/integrations/keycrm", &fresh.admin_token)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(before["api_key"], Value::Null);
     assert_eq!(before["api_key_set"], false);
     assert_eq!(before["enabled"], false);
@@ -65,7 +71,12 @@ async fn settings_round_trip_with_the_key_masked_and_encrypted_at_rest() {
         "stock_push_enabled": true,
         "requests_per_minute": 55,
     });
-    let response = app.api(Method::PUT, "/integrations/keycrm", &fresh.admin_token).json(&update).send().await.unwrap();
+    let response = app
+        .api(Method::PUT, "/integrations/keycrm", &fresh.admin_token)
+        .json(&update)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 200);
     let saved = body(response).await;
     let masked = format!("••••••••{}", &SIM_API_KEY[SIM_API_KEY.len() - 4..]);
@@ -79,7 +90,13 @@ async fn settings_round_trip_with_the_key_masked_and_encrypted_at_rest() {
     assert_eq!(saved["requests_per_minute"], 55);
     assert_eq!(saved["base_url"], app.sim_api_url.as_str());
 
-    let read = body(app.api(Method::GET, "/integrations/keycrm", &fresh.admin_token).send().await.unwrap()).await;
+    let read = body(
+        app.api(Method::GET, "/integrations/keycrm", &fresh.admin_token)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(read, saved);
     assert!(!read.to_string().contains(SIM_API_KEY));
 
@@ -99,8 +116,14 @@ async fn settings_round_trip_with_the_key_masked_and_encrypted_at_rest() {
     // At rest: the key appears in no column, in text or hex; it decrypts back for its account.
     let dump = dump_database(&app).await;
     let hex: String = SIM_API_KEY.bytes().map(|b| format!("{b:02x}")).collect();
-    assert!(!dump.contains(SIM_API_KEY), "plain API key found in the database");
-    assert!(!dump.contains(&hex), "hex of the API key found in the database");
+    assert!(
+        !dump.contains(SIM_API_KEY),
+        "plain API key found in the database"
+    );
+    assert!(
+        !dump.contains(&hex),
+        "hex of the API key found in the database"
+    );
     let mut conn = app.db().conn().await.unwrap();
     let credentials = sklad_db::integrations::credentials(&mut conn, &app.secrets(), fresh.id)
         .await
@@ -125,11 +148,23 @@ async fn a_key_keycrm_rejects_is_not_saved() {
     assert_eq!(error["error"]["code"], "keycrm_rejected_key");
     assert!(error["error"]["message"].as_str().unwrap().contains("401"));
 
-    let read = body(app.api(Method::GET, "/integrations/keycrm", &fresh.admin_token).send().await.unwrap()).await;
+    let read = body(
+        app.api(Method::GET, "/integrations/keycrm", &fresh.admin_token)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(read["api_key_set"], false);
     assert_eq!(read["enabled"], false);
     // keyCRM was asked exactly once with the rejected key (401 is not retried).
-    let asked = app.sim.lock().requests.iter().filter(|r| r.status == 401).count();
+    let asked = app
+        .sim
+        .lock()
+        .requests
+        .iter()
+        .filter(|r| r.status == 401)
+        .count();
     assert_eq!(asked, 1);
 }
 
@@ -137,25 +172,56 @@ async fn a_key_keycrm_rejects_is_not_saved() {
 async fn invalid_settings_get_clear_errors_and_change_nothing() {
     let app = TestApp::spawn().await;
     let fresh = app.create_account("new shop", false).await;
-    let before = body(app.api(Method::GET, "/integrations/keycrm", &fresh.admin_token).send().await.unwrap()).await;
+    let before = body(
+        app.api(Method::GET, "/integrations/keycrm", &fresh.admin_token)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     let cases: Vec<(Value, u16, &str)> = vec![
         (json!({"requests_per_minute": 0}), 422, "validation_failed"),
-        (json!({"requests_per_minute": 100000}), 422, "validation_failed"),
-        (json!({"base_url": "ftp://example.com"}), 422, "validation_failed"),
+        (
+            json!({"requests_per_minute": 100000}),
+            422,
+            "validation_failed",
+        ),
+        (
+            json!({"base_url": "ftp://example.com"}),
+            422,
+            "validation_failed",
+        ),
         (json!({"base_url": "not a url"}), 422, "validation_failed"),
-        (json!({"api_key": "has spaces in it"}), 422, "validation_failed"),
+        (
+            json!({"api_key": "has spaces in it"}),
+            422,
+            "validation_failed",
+        ),
         (json!({"api_key": ""}), 422, "validation_failed"),
-        (json!({"archive_status_ids": [1, -2]}), 422, "validation_failed"),
+        (
+            json!({"archive_status_ids": [1, -2]}),
+            422,
+            "validation_failed",
+        ),
         (json!({"enabled": true}), 422, "validation_failed"),
         (json!({"enabeld": true}), 400, "bad_request"),
         (json!({"enabled": "yes"}), 400, "bad_request"),
     ];
     for (update, status, code) in cases {
-        let response = app.api(Method::PUT, "/integrations/keycrm", &fresh.admin_token).json(&update).send().await.unwrap();
+        let response = app
+            .api(Method::PUT, "/integrations/keycrm", &fresh.admin_token)
+            .json(&update)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(response.status(), status, "{update}");
         let error = body(response).await;
         assert_eq!(error["error"]["code"], code, "{update}");
-        assert!(error["error"]["message"].as_str().is_some_and(|m| !m.is_empty()));
+        assert!(
+            error["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty())
+        );
     }
     let malformed = app
         .api(Method::PUT, "/integrations/keycrm", &fresh.admin_token)
@@ -167,7 +233,13 @@ async fn invalid_settings_get_clear_errors_and_change_nothing() {
     assert_eq!(malformed.status(), 400);
     assert_eq!(body(malformed).await["error"]["code"], "bad_request");
 
-    let after = body(app.api(Method::GET, "/integrations/keycrm", &fresh.admin_token).send().await.unwrap()).await;
+    let after = body(
+        app.api(Method::GET, "/integrations/keycrm", &fresh.admin_token)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(after, before, "a refused change changes nothing");
 }
 
@@ -182,9 +254,19 @@ async fn requests_without_a_valid_admin_token_get_401() {
         let response = app.http.get(&url).bearer_auth(token).send().await.unwrap();
         assert_eq!(response.status(), 401);
     }
-    let basic = app.http.get(&url).basic_auth("x", Some("y")).send().await.unwrap();
+    let basic = app
+        .http
+        .get(&url)
+        .basic_auth("x", Some("y"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(basic.status(), 401);
-    let unknown = app.api(Method::GET, "/nope", &app.account.admin_token).send().await.unwrap();
+    let unknown = app
+        .api(Method::GET, "/nope", &app.account.admin_token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(unknown.status(), 404);
     assert_eq!(body(unknown).await["error"]["code"], "not_found");
 }
@@ -197,18 +279,35 @@ async fn rotating_the_webhook_token_replaces_the_link_at_once() {
     assert_eq!(app.post_webhook(&old, hook.clone()).await.status(), 202);
 
     let rotated = app
-        .api(Method::POST, "/integrations/keycrm/webhook-token/rotate", &app.account.admin_token)
+        .api(
+            Method::POST,
+            "/integrations/keycrm/webhook-token/rotate",
+            &app.account.admin_token,
+        )
         .send()
         .await
         .unwrap();
     assert_eq!(rotated.status(), 200);
-    let new = body(rotated).await["webhook_url"].as_str().unwrap().to_owned();
+    let new = body(rotated).await["webhook_url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert_ne!(new, old);
     assert!(new.starts_with(&format!("{}/webhooks/keycrm/", app.ingress_url())));
 
     assert_eq!(app.post_webhook(&old, hook.clone()).await.status(), 404);
     assert_eq!(app.post_webhook(&new, hook).await.status(), 202);
-    let settings = body(app.api(Method::GET, "/integrations/keycrm", &app.account.admin_token).send().await.unwrap()).await;
+    let settings = body(
+        app.api(
+            Method::GET,
+            "/integrations/keycrm",
+            &app.account.admin_token,
+        )
+        .send()
+        .await
+        .unwrap(),
+    )
+    .await;
     assert_eq!(settings["webhook_url"], new.as_str());
     assert_eq!(app.broker.depth(&app.order_sync_queue()).await.unwrap(), 2);
 }
@@ -219,8 +318,20 @@ async fn one_account_can_never_read_or_change_another() {
     let a = app.account.clone();
     let b = app.create_account("other shop", true).await;
 
-    let a_before = body(app.api(Method::GET, "/integrations/keycrm", &a.admin_token).send().await.unwrap()).await;
-    let b_view = body(app.api(Method::GET, "/integrations/keycrm", &b.admin_token).send().await.unwrap()).await;
+    let a_before = body(
+        app.api(Method::GET, "/integrations/keycrm", &a.admin_token)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let b_view = body(
+        app.api(Method::GET, "/integrations/keycrm", &b.admin_token)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(b_view["webhook_url"], b.webhook_url.as_str());
     assert_ne!(b_view["webhook_url"], a_before["webhook_url"]);
 
@@ -232,27 +343,47 @@ async fn one_account_can_never_read_or_change_another() {
         .unwrap();
     assert_eq!(changed.status(), 200);
     let rotated = body(
-        app.api(Method::POST, "/integrations/keycrm/webhook-token/rotate", &b.admin_token)
+        app.api(
+            Method::POST,
+            "/integrations/keycrm/webhook-token/rotate",
+            &b.admin_token,
+        )
+        .send()
+        .await
+        .unwrap(),
+    )
+    .await;
+
+    let a_after = body(
+        app.api(Method::GET, "/integrations/keycrm", &a.admin_token)
             .send()
             .await
             .unwrap(),
     )
     .await;
-
-    let a_after = body(app.api(Method::GET, "/integrations/keycrm", &a.admin_token).send().await.unwrap()).await;
     assert_eq!(a_after, a_before, "B's changes did not touch A");
     assert_ne!(rotated["webhook_url"], a_after["webhook_url"]);
 
     // A's link still publishes for A; B's new link is B's (switched off, so ignored).
     let hook = fixture("webhook-order-change_order_status.A.json");
-    assert_eq!(app.post_webhook(&a.webhook_url, hook.clone()).await.status(), 202);
-    let b_answer = app.post_webhook(rotated["webhook_url"].as_str().unwrap(), hook).await;
+    assert_eq!(
+        app.post_webhook(&a.webhook_url, hook.clone())
+            .await
+            .status(),
+        202
+    );
+    let b_answer = app
+        .post_webhook(rotated["webhook_url"].as_str().unwrap(), hook)
+        .await;
     assert_eq!(b_answer.status(), 202);
     assert_eq!(body(b_answer).await["status"], "ignored");
     let queued = app.broker.drain(&app.order_sync_queue()).await.unwrap();
     assert_eq!(queued.len(), 1);
     assert_eq!(
-        sklad_bus::headers::get_str(queued[0].properties.headers().as_ref(), "cloudEvents:skladaccount"),
+        sklad_bus::headers::get_str(
+            queued[0].properties.headers().as_ref(),
+            "cloudEvents:skladaccount"
+        ),
         Some(a.id.to_string())
     );
 }
@@ -273,7 +404,11 @@ async fn keycrm_statuses_are_read_across_every_page() {
         .unwrap();
     app.sim.lock().requests.clear();
 
-    let response = app.api(Method::GET, "/keycrm/statuses", &app.account.admin_token).send().await.unwrap();
+    let response = app
+        .api(Method::GET, "/keycrm/statuses", &app.account.admin_token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 200);
     let data = body(response).await["data"].as_array().unwrap().clone();
     assert_eq!(data.len(), 120);
@@ -287,18 +422,35 @@ async fn keycrm_statuses_are_read_across_every_page() {
         .filter(|r| r.path == "/v1/order/status")
         .map(|r| r.query.clone())
         .collect();
-    assert_eq!(pages, ["page=1&limit=50", "page=2&limit=50", "page=3&limit=50"]);
+    assert_eq!(
+        pages,
+        ["page=1&limit=50", "page=2&limit=50", "page=3&limit=50"]
+    );
 
     let fresh = app.create_account("no key yet", false).await;
-    let missing = app.api(Method::GET, "/keycrm/statuses", &fresh.admin_token).send().await.unwrap();
+    let missing = app
+        .api(Method::GET, "/keycrm/statuses", &fresh.admin_token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(missing.status(), 409);
-    assert_eq!(body(missing).await["error"]["code"], "keycrm_not_configured");
+    assert_eq!(
+        body(missing).await["error"]["code"],
+        "keycrm_not_configured"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_openapi_document_describes_the_api() {
     let app = TestApp::spawn().await;
-    let doc = body(app.http.get(app.api_url("/openapi.json")).send().await.unwrap()).await;
+    let doc = body(
+        app.http
+            .get(app.api_url("/openapi.json"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
     for path in [
         "/integrations/keycrm",
@@ -308,22 +460,56 @@ async fn the_openapi_document_describes_the_api() {
         assert!(doc["paths"][path].is_object(), "{path} missing");
     }
     assert!(doc["paths"]["/integrations/keycrm"]["put"].is_object());
-    assert_eq!(doc["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
+    assert_eq!(
+        doc["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
     assert!(doc["components"]["schemas"]["IntegrationView"].is_object());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_and_metrics_are_served() {
     let app = TestApp::spawn().await;
-    for base in [app.ingress_url(), format!("http://127.0.0.1:{}", app.api_port)] {
-        let live = app.http.get(format!("{base}/health/live")).send().await.unwrap();
+    for base in [
+        app.ingress_url(),
+        format!("http://127.0.0.1:{}", app.api_port),
+    ] {
+        let live = app
+            .http
+            .get(format!("{base}/health/live"))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(live.status(), 200);
-        let ready = app.http.get(format!("{base}/health/ready")).send().await.unwrap();
+        let ready = app
+            .http
+            .get(format!("{base}/health/ready"))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(ready.status(), 200);
         assert_eq!(body(ready).await["checks"]["postgres"]["status"], "up");
-        let metrics = app.http.get(format!("{base}/metrics")).send().await.unwrap().text().await.unwrap();
-        assert!(metrics.contains("# TYPE"), "{base}/metrics is Prometheus text");
+        let metrics = app
+            .http
+            .get(format!("{base}/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            metrics.contains("# TYPE"),
+            "{base}/metrics is Prometheus text"
+        );
     }
-    let ready = body(app.http.get(format!("{}/health/ready", app.ingress_url())).send().await.unwrap()).await;
+    let ready = body(
+        app.http
+            .get(format!("{}/health/ready", app.ingress_url()))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(ready["checks"]["rabbitmq"]["status"], "up");
 }

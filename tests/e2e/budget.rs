@@ -9,7 +9,13 @@ use sklad_tests::{SIM_API_KEY, TestApp, TestDatabase};
 use tokio::io::AsyncReadExt;
 use tokio::process::Command;
 
-fn probe(database_url: &str, fingerprint: &str, rpm: u32, count: usize, keycrm_url: Option<&str>) -> Command {
+fn probe(
+    database_url: &str,
+    fingerprint: &str,
+    rpm: u32,
+    count: usize,
+    keycrm_url: Option<&str>,
+) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_budget-probe"));
     command
         .arg("--database-url")
@@ -33,9 +39,21 @@ fn probe(database_url: &str, fingerprint: &str, rpm: u32, count: usize, keycrm_u
 
 async fn run_to_end(mut child: tokio::process::Child) -> String {
     let mut out = String::new();
-    child.stdout.take().unwrap().read_to_string(&mut out).await.unwrap();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .await
+        .unwrap();
     let mut err = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut err).await.unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .await
+        .unwrap();
     let status = child.wait().await.unwrap();
     assert!(status.success(), "probe failed: {err}");
     out
@@ -48,14 +66,21 @@ async fn two_processes_together_hold_the_configured_rate() {
     let a = probe(&db.url, "shared-key", 600, 15, None).spawn().unwrap();
     let b = probe(&db.url, "shared-key", 600, 15, None).spawn().unwrap();
     let (a, b) = tokio::join!(run_to_end(a), run_to_end(b));
-    let mut grants: Vec<u128> = a.lines().chain(b.lines()).map(|l| l.parse().unwrap()).collect();
+    let mut grants: Vec<u128> = a
+        .lines()
+        .chain(b.lines())
+        .map(|l| l.parse().unwrap())
+        .collect();
     assert_eq!(grants.len(), 30);
     grants.sort_unstable();
     // Any 11 consecutive grants span at least 10 intervals (1 s), minus scheduling jitter.
     // Two unshared budgets would run at twice the rate and span about half of that.
     for window in grants.windows(11) {
         let span_ms = (window[10] - window[0]) / 1000;
-        assert!(span_ms >= 950, "11 grants within {span_ms} ms: the rate was exceeded");
+        assert!(
+            span_ms >= 950,
+            "11 grants within {span_ms} ms: the rate was exceeded"
+        );
     }
     let total_ms = (grants[29] - grants[0]) / 1000;
     assert!(total_ms >= 2850, "30 grants took only {total_ms} ms");
@@ -72,8 +97,12 @@ async fn the_simulator_sees_no_more_than_the_shared_rate() {
         sim.windows.clear();
         sim.requests.clear();
     }
-    let a = probe(&app.db.url, "sim-key", 600, 12, Some(&app.sim_api_url)).spawn().unwrap();
-    let b = probe(&app.db.url, "sim-key", 600, 12, Some(&app.sim_api_url)).spawn().unwrap();
+    let a = probe(&app.db.url, "sim-key", 600, 12, Some(&app.sim_api_url))
+        .spawn()
+        .unwrap();
+    let b = probe(&app.db.url, "sim-key", 600, 12, Some(&app.sim_api_url))
+        .spawn()
+        .unwrap();
     // Each probe gives up on its first 429 (one attempt only), so success means none came.
     tokio::join!(run_to_end(a), run_to_end(b));
     let sim = app.sim.lock();
@@ -81,7 +110,10 @@ async fn the_simulator_sees_no_more_than_the_shared_rate() {
     let arrivals: Vec<i64> = sim.requests.iter().map(|r| r.at_ms).collect();
     assert_eq!(arrivals.len(), 24);
     for (i, start) in arrivals.iter().enumerate() {
-        let in_second = arrivals[i..].iter().take_while(|t| **t < start + 1000).count();
+        let in_second = arrivals[i..]
+            .iter()
+            .take_while(|t| **t < start + 1000)
+            .count();
         assert!(in_second <= 11, "{in_second} requests within one second");
     }
 }

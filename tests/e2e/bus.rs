@@ -7,7 +7,10 @@ use std::time::Duration;
 
 use futures::future::BoxFuture;
 use sklad_bus::topology::ORDER_SYNC;
-use sklad_bus::{Broker, ConsumerRunner, Handler, HandlerError, IncomingMessage, OutgoingMessage, Publisher, headers};
+use sklad_bus::{
+    Broker, ConsumerRunner, Handler, HandlerError, IncomingMessage, OutgoingMessage, Publisher,
+    headers,
+};
 use sklad_tests::{TcpProxy, TestBroker, eventually, test_settings};
 use tokio_util::sync::CancellationToken;
 
@@ -22,7 +25,9 @@ struct Recorder {
 }
 
 impl Recorder {
-    fn new(behaviour: impl Fn(&IncomingMessage) -> Result<(), HandlerError> + Send + Sync + 'static) -> Arc<Self> {
+    fn new(
+        behaviour: impl Fn(&IncomingMessage) -> Result<(), HandlerError> + Send + Sync + 'static,
+    ) -> Arc<Self> {
         Self::slow(Duration::ZERO, behaviour)
     }
 
@@ -44,7 +49,10 @@ impl Recorder {
 }
 
 impl Handler for Recorder {
-    fn handle<'a>(&'a self, message: &'a IncomingMessage) -> BoxFuture<'a, Result<(), HandlerError>> {
+    fn handle<'a>(
+        &'a self,
+        message: &'a IncomingMessage,
+    ) -> BoxFuture<'a, Result<(), HandlerError>> {
         Box::pin(async move {
             self.started.store(true, Ordering::SeqCst);
             tokio::time::sleep(self.delay).await;
@@ -72,7 +80,8 @@ impl Rig {
         if let Some(url) = amqp_url {
             settings.url = url.into();
         }
-        let consumer = ConsumerRunner::new(Broker::new(&settings, "test-consumer"), ORDER_SYNC, handler);
+        let consumer =
+            ConsumerRunner::new(Broker::new(&settings, "test-consumer"), ORDER_SYNC, handler);
         let readiness = consumer.readiness();
         let cancel = CancellationToken::new();
         let runner = tokio::spawn(consumer.run(cancel.clone()));
@@ -81,7 +90,12 @@ impl Rig {
             readiness.check().await.ok()
         })
         .await;
-        Self { broker, publisher, cancel, runner: Some(runner) }
+        Self {
+            broker,
+            publisher,
+            cancel,
+            runner: Some(runner),
+        }
     }
 
     async fn publish(&self, id: &str) {
@@ -133,7 +147,11 @@ async fn handled_messages_are_acked_once() {
     ids.dedup();
     assert_eq!(ids.len(), 50);
     rig.stop().await;
-    assert_eq!(rig.broker.depth(&rig.queue()).await.unwrap(), 0, "nothing left unacked");
+    assert_eq!(
+        rig.broker.depth(&rig.queue()).await.unwrap(),
+        0,
+        "nothing left unacked"
+    );
     assert_eq!(recorder.attempts().len(), 50);
 }
 
@@ -154,11 +172,18 @@ async fn transient_failures_retry_with_delay_then_park_with_the_reason() {
         Some("gave up after 3 attempts: keyCRM is down")
     );
     assert_eq!(headers::get_u64(h, headers::ATTEMPT), Some(3));
-    assert_eq!(headers::get_str(h, headers::ORIGIN_QUEUE), Some(rig.queue()));
+    assert_eq!(
+        headers::get_str(h, headers::ORIGIN_QUEUE),
+        Some(rig.queue())
+    );
     assert!(headers::get_str(h, headers::PARKED_AT).is_some());
     assert_eq!(parked[0].data, b"doomed");
     assert_eq!(
-        parked[0].properties.message_id().as_ref().map(|m| m.as_str()),
+        parked[0]
+            .properties
+            .message_id()
+            .as_ref()
+            .map(|m| m.as_str()),
         Some("doomed")
     );
     let attempts: Vec<u32> = recorder.attempts().into_iter().map(|(_, a)| a).collect();
@@ -190,7 +215,11 @@ async fn a_retry_that_then_works_is_handled_and_not_parked() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn permanent_failures_are_parked_at_once() {
-    let recorder = Recorder::new(|_| Err(HandlerError::Park("body is not a KeycrmWebhookReceived".into())));
+    let recorder = Recorder::new(|_| {
+        Err(HandlerError::Park(
+            "body is not a KeycrmWebhookReceived".into(),
+        ))
+    });
     let rig = Rig::start(recorder.clone(), 5, None).await;
     rig.publish("garbage").await;
     let parked = eventually(Duration::from_secs(20), "message parked", || async {
@@ -199,7 +228,11 @@ async fn permanent_failures_are_parked_at_once() {
     })
     .await;
     assert_eq!(
-        headers::get_str(parked[0].properties.headers().as_ref(), headers::PARK_REASON).as_deref(),
+        headers::get_str(
+            parked[0].properties.headers().as_ref(),
+            headers::PARK_REASON
+        )
+        .as_deref(),
         Some("body is not a KeycrmWebhookReceived")
     );
     assert_eq!(recorder.attempts().len(), 1);
@@ -217,11 +250,17 @@ async fn a_panicking_handler_does_not_strand_its_message() {
     });
     let rig = Rig::start(recorder.clone(), 5, None).await;
     rig.publish("p").await;
-    eventually(Duration::from_secs(20), "retried after the panic", || async {
-        (recorder.attempts().len() == 2).then_some(())
-    })
+    eventually(
+        Duration::from_secs(20),
+        "retried after the panic",
+        || async { (recorder.attempts().len() == 2).then_some(()) },
+    )
     .await;
-    assert_eq!(recorder.attempts()[1].1, 1, "the second attempt is counted as a retry");
+    assert_eq!(
+        recorder.attempts()[1].1,
+        1,
+        "the second attempt is counted as a retry"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -238,10 +277,14 @@ async fn the_consumer_reconnects_when_the_broker_comes_back() {
     rig.publish("while-down").await; // the publisher talks to the broker directly
     tokio::time::sleep(Duration::from_millis(300)).await;
     proxy.forward();
-    eventually(Duration::from_secs(30), "handled after reconnecting", || async {
-        let seen = recorder.attempts();
-        seen.iter().any(|(id, _)| id == "while-down").then_some(())
-    })
+    eventually(
+        Duration::from_secs(30),
+        "handled after reconnecting",
+        || async {
+            let seen = recorder.attempts();
+            seen.iter().any(|(id, _)| id == "while-down").then_some(())
+        },
+    )
     .await;
 }
 
@@ -255,7 +298,11 @@ async fn cancelling_drains_in_flight_work_before_closing() {
     })
     .await;
     rig.stop().await;
-    assert_eq!(recorder.attempts().len(), 1, "the in-flight message finished");
+    assert_eq!(
+        recorder.attempts().len(),
+        1,
+        "the in-flight message finished"
+    );
     assert_eq!(
         rig.broker.depth(&rig.queue()).await.unwrap(),
         0,

@@ -20,7 +20,10 @@ async fn concurrent_migrations_are_applied_once() {
     applied.sort_unstable();
     assert_eq!(applied[0], 0);
     assert_eq!(applied[1], 0);
-    assert!(applied[2] >= 1, "one process applied them, the others found nothing to do");
+    assert!(
+        applied[2] >= 1,
+        "one process applied them, the others found nothing to do"
+    );
     assert!(sklad_db::migrate::run(&db.url).await.unwrap().is_empty());
 }
 
@@ -33,7 +36,11 @@ struct Column {
 /// The columns diesel selects for `query`, from its SQL.
 fn diesel_columns<Q: diesel::query_builder::QueryFragment<Pg>>(query: &Q) -> Vec<String> {
     let sql = diesel::debug_query::<Pg, _>(query).to_string();
-    let select = sql.split(" FROM ").next().unwrap().trim_start_matches("SELECT ");
+    let select = sql
+        .split(" FROM ")
+        .next()
+        .unwrap()
+        .trim_start_matches("SELECT ");
     let mut columns: Vec<String> = select
         .split(", ")
         .map(|c| c.rsplit('.').next().unwrap().trim_matches('"').to_owned())
@@ -63,48 +70,97 @@ async fn the_diesel_schema_matches_the_migrations() {
     let db = TestDatabase::create().await.unwrap();
     let mut conn = db.db.conn().await.unwrap();
     let expected = [
-        ("accounts", diesel_columns(&accounts::table.select(accounts::all_columns))),
-        ("admin_tokens", diesel_columns(&admin_tokens::table.select(admin_tokens::all_columns))),
-        ("webhook_tokens", diesel_columns(&webhook_tokens::table.select(webhook_tokens::all_columns))),
+        (
+            "accounts",
+            diesel_columns(&accounts::table.select(accounts::all_columns)),
+        ),
+        (
+            "admin_tokens",
+            diesel_columns(&admin_tokens::table.select(admin_tokens::all_columns)),
+        ),
+        (
+            "webhook_tokens",
+            diesel_columns(&webhook_tokens::table.select(webhook_tokens::all_columns)),
+        ),
         (
             "keycrm_integrations",
             diesel_columns(&keycrm_integrations::table.select(keycrm_integrations::all_columns)),
         ),
-        ("inbox", diesel_columns(&inbox::table.select(inbox::all_columns))),
-        ("outbox", diesel_columns(&outbox::table.select(outbox::all_columns))),
-        ("keycrm_budget", diesel_columns(&keycrm_budget::table.select(keycrm_budget::all_columns))),
+        (
+            "inbox",
+            diesel_columns(&inbox::table.select(inbox::all_columns)),
+        ),
+        (
+            "outbox",
+            diesel_columns(&outbox::table.select(outbox::all_columns)),
+        ),
+        (
+            "keycrm_budget",
+            diesel_columns(&keycrm_budget::table.select(keycrm_budget::all_columns)),
+        ),
     ];
     for (table, columns) in expected {
         assert!(!columns.is_empty());
-        assert_eq!(database_columns(&mut conn, table).await, columns, "table {table}");
+        assert_eq!(
+            database_columns(&mut conn, table).await,
+            columns,
+            "table {table}"
+        );
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_inbox_remembers_processed_messages_per_consumer() {
     let db = TestDatabase::create().await.unwrap();
-    let secrets = sklad_db::SecretBox::from_master_key(Some(&sklad_db::SecretBox::generate_master_key().into())).unwrap();
+    let secrets = sklad_db::SecretBox::from_master_key(Some(
+        &sklad_db::SecretBox::generate_master_key().into(),
+    ))
+    .unwrap();
     let mut conn = db.db.conn().await.unwrap();
     let created = sklad_db::accounts::create(
         &mut conn,
         &secrets,
         "shop",
-        &sklad_db::accounts::IntegrationDefaults { base_url: "http://x".into(), requests_per_minute: 60 },
+        &sklad_db::accounts::IntegrationDefaults {
+            base_url: "http://x".into(),
+            requests_per_minute: 60,
+        },
     )
     .await
     .unwrap();
     let account = created.account.id;
-    assert!(sklad_db::inbox::record(&mut conn, "order-sync", "m1", account).await.unwrap());
-    assert!(!sklad_db::inbox::record(&mut conn, "order-sync", "m1", account).await.unwrap());
-    assert!(sklad_db::inbox::record(&mut conn, "stock-publisher", "m1", account).await.unwrap());
+    assert!(
+        sklad_db::inbox::record(&mut conn, "order-sync", "m1", account)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !sklad_db::inbox::record(&mut conn, "order-sync", "m1", account)
+            .await
+            .unwrap()
+    );
+    assert!(
+        sklad_db::inbox::record(&mut conn, "stock-publisher", "m1", account)
+            .await
+            .unwrap()
+    );
     // Loading through the diesel models proves the column types line up too.
     let loaded = sklad_db::accounts::get(&mut conn, account).await.unwrap();
     assert_eq!(loaded.name, "shop");
-    let integration = sklad_db::integrations::get(&mut conn, account).await.unwrap();
+    let integration = sklad_db::integrations::get(&mut conn, account)
+        .await
+        .unwrap();
     assert!(integration.archive_status_ids.is_empty());
     assert_eq!(
-        sklad_db::accounts::authenticate_admin(&mut conn, &created.admin_token).await.unwrap(),
+        sklad_db::accounts::authenticate_admin(&mut conn, &created.admin_token)
+            .await
+            .unwrap(),
         Some(account)
     );
-    assert_eq!(sklad_db::accounts::authenticate_admin(&mut conn, "nope").await.unwrap(), None);
+    assert_eq!(
+        sklad_db::accounts::authenticate_admin(&mut conn, "nope")
+            .await
+            .unwrap(),
+        None
+    );
 }

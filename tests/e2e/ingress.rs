@@ -25,9 +25,10 @@ async fn json(response: reqwest::Response) -> Value {
 async fn real_webhook_bodies_are_queued_exactly_as_sent() {
     let app = TestApp::spawn().await;
     // Loose live data: string decimals, the plain timestamp format, `[]` for an empty object.
-    let plain_format = br#"{"event":"order.change_payment_status","context":{"id":"515","status_id":"3",
+    let plain_format =
+        br#"{"event":"order.change_payment_status","context":{"id":"515","status_id":"3",
         "grand_total":"99.90","fiscal_result":[],"updated_at":"2024-05-28 09:34:10"}}"#
-        .to_vec();
+            .to_vec();
     let bodies = [
         fixture("webhook-order-change_order_status.A.json"),
         fixture("webhook-order-change_order_status.B.json"),
@@ -35,25 +36,54 @@ async fn real_webhook_bodies_are_queued_exactly_as_sent() {
     ];
     let mut webhook_ids = Vec::new();
     for body in &bodies {
-        let response = app.post_webhook(&app.account.webhook_url, body.clone()).await;
+        let response = app
+            .post_webhook(&app.account.webhook_url, body.clone())
+            .await;
         assert_eq!(response.status(), 202);
         let answer = json(response).await;
         assert_eq!(answer["status"], "accepted");
-        webhook_ids.push(answer["webhook_id"].as_str().expect("webhook id").to_owned());
+        webhook_ids.push(
+            answer["webhook_id"]
+                .as_str()
+                .expect("webhook id")
+                .to_owned(),
+        );
     }
 
-    let messages = app.broker.drain(&app.order_sync_queue()).await.expect("drain");
+    let messages = app
+        .broker
+        .drain(&app.order_sync_queue())
+        .await
+        .expect("drain");
     assert_eq!(messages.len(), 3);
     let expected = [
-        (23196, Some(1), "order.change_order_status", Some("2026-01-29T18:53:35+00:00")),
-        (67526, Some(1), "order.change_order_status", Some("2024-05-28T09:34:20+00:00")),
-        (515, Some(3), "order.change_payment_status", Some("2024-05-28T09:34:10+00:00")),
+        (
+            23196,
+            Some(1),
+            "order.change_order_status",
+            Some("2026-01-29T18:53:35+00:00"),
+        ),
+        (
+            67526,
+            Some(1),
+            "order.change_order_status",
+            Some("2024-05-28T09:34:20+00:00"),
+        ),
+        (
+            515,
+            Some(3),
+            "order.change_payment_status",
+            Some("2024-05-28T09:34:10+00:00"),
+        ),
     ];
     for (((delivery, body), webhook_id), (order_id, status_id, event, updated)) in
         messages.iter().zip(&bodies).zip(&webhook_ids).zip(expected)
     {
         let message = decode(delivery);
-        assert_eq!(&message.raw_body, body, "the raw body is kept byte for byte");
+        assert_eq!(
+            &message.raw_body, body,
+            "the raw body is kept byte for byte"
+        );
         assert_eq!(message.order_id, order_id);
         assert_eq!(message.status_id, status_id);
         assert_eq!(message.event, event);
@@ -69,7 +99,10 @@ async fn real_webhook_bodies_are_queued_exactly_as_sent() {
 
         let props = &delivery.properties;
         assert_eq!(props.delivery_mode(), &Some(2), "persistent");
-        assert_eq!(props.message_id().as_ref().map(|s| s.as_str()), Some(webhook_id.as_str()));
+        assert_eq!(
+            props.message_id().as_ref().map(|s| s.as_str()),
+            Some(webhook_id.as_str())
+        );
         assert_eq!(
             props.kind().as_ref().map(|s| s.as_str()),
             Some("sklad.events.v1.KeycrmWebhookReceived")
@@ -78,8 +111,14 @@ async fn real_webhook_bodies_are_queued_exactly_as_sent() {
             props.content_type().as_ref().map(|s| s.as_str()),
             Some("application/protobuf")
         );
-        assert_eq!(header(delivery, "cloudEvents:specversion").as_deref(), Some("1.0"));
-        assert_eq!(header(delivery, "cloudEvents:id").as_deref(), Some(webhook_id.as_str()));
+        assert_eq!(
+            header(delivery, "cloudEvents:specversion").as_deref(),
+            Some("1.0")
+        );
+        assert_eq!(
+            header(delivery, "cloudEvents:id").as_deref(),
+            Some(webhook_id.as_str())
+        );
         assert_eq!(
             header(delivery, "cloudEvents:skladaccount"),
             Some(app.account.id.to_string())
@@ -100,7 +139,10 @@ async fn real_webhook_bodies_are_queued_exactly_as_sent() {
         .text()
         .await
         .unwrap();
-    assert!(metrics.contains(r#"route="/webhooks/keycrm/{token}",status="202""#), "{metrics}");
+    assert!(
+        metrics.contains(r#"route="/webhooks/keycrm/{token}",status="202""#),
+        "{metrics}"
+    );
     let token = app.account.webhook_url.rsplit('/').next().unwrap();
     assert!(!metrics.contains(token));
 }
@@ -129,8 +171,15 @@ async fn unknown_tokens_get_a_bare_404() {
 async fn malformed_bodies_get_400_and_publish_nothing() {
     let app = TestApp::spawn().await;
     for body in [&b"not json"[..], b"", b"{\"event\": ", b"\xff\xfe"] {
-        let response = app.post_webhook(&app.account.webhook_url, body.to_vec()).await;
-        assert_eq!(response.status(), 400, "{:?}", String::from_utf8_lossy(body));
+        let response = app
+            .post_webhook(&app.account.webhook_url, body.to_vec())
+            .await;
+        assert_eq!(
+            response.status(),
+            400,
+            "{:?}",
+            String::from_utf8_lossy(body)
+        );
         let answer = json(response).await;
         assert_eq!(answer["error"]["code"], "invalid_json");
     }
@@ -145,15 +194,22 @@ async fn oversized_bodies_get_413_declared_or_streamed() {
     })
     .await;
     let padding = "x".repeat(2000);
-    let big = format!(r#"{{"event":"order.change_order_status","context":{{"id":1,"pad":"{padding}"}}}}"#);
+    let big = format!(
+        r#"{{"event":"order.change_order_status","context":{{"id":1,"pad":"{padding}"}}}}"#
+    );
 
-    let declared = app.post_webhook(&app.account.webhook_url, big.clone()).await;
+    let declared = app
+        .post_webhook(&app.account.webhook_url, big.clone())
+        .await;
     assert_eq!(declared.status(), 413);
     assert_eq!(json(declared).await["error"]["code"], "payload_too_large");
 
     // Chunked, with no Content-Length: the limit is enforced while reading.
-    let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
-        big.into_bytes().chunks(300).map(|c| Ok(c.to_vec())).collect();
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> = big
+        .into_bytes()
+        .chunks(300)
+        .map(|c| Ok(c.to_vec()))
+        .collect();
     let streamed = app
         .post_webhook(
             &app.account.webhook_url,
@@ -164,7 +220,12 @@ async fn oversized_bodies_get_413_declared_or_streamed() {
 
     // Just under the limit is fine.
     let small = r#"{"event":"order.change_order_status","context":{"id":1}}"#;
-    assert_eq!(app.post_webhook(&app.account.webhook_url, small).await.status(), 202);
+    assert_eq!(
+        app.post_webhook(&app.account.webhook_url, small)
+            .await
+            .status(),
+        202
+    );
     assert_eq!(app.broker.depth(&app.order_sync_queue()).await.unwrap(), 1);
 }
 
@@ -175,7 +236,12 @@ async fn default_limit_is_256_kib() {
         r#"{{"event":"order.change_order_status","context":{{"id":1,"pad":"{}"}}}}"#,
         "x".repeat(256 * 1024)
     );
-    assert_eq!(app.post_webhook(&app.account.webhook_url, over).await.status(), 413);
+    assert_eq!(
+        app.post_webhook(&app.account.webhook_url, over)
+            .await
+            .status(),
+        413
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -191,11 +257,17 @@ async fn bodies_without_an_event_or_order_id_get_422() {
         json!({"event": "order.change_order_status", "context": {"id": 0}}),
         json!({"event": "order.change_order_status", "context": {"id": -4}}),
     ] {
-        let response = app.post_webhook(&app.account.webhook_url, body.to_string()).await;
+        let response = app
+            .post_webhook(&app.account.webhook_url, body.to_string())
+            .await;
         assert_eq!(response.status(), 422, "{body}");
         let answer = json(response).await;
         assert_eq!(answer["error"]["code"], "unprocessable_webhook");
-        assert!(answer["error"]["message"].as_str().is_some_and(|m| !m.is_empty()));
+        assert!(
+            answer["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty())
+        );
     }
     assert_eq!(app.broker.depth(&app.order_sync_queue()).await.unwrap(), 0);
 }
@@ -204,7 +276,9 @@ async fn bodies_without_an_event_or_order_id_get_422() {
 async fn unhandled_events_are_acknowledged_counted_and_not_published() {
     let app = TestApp::spawn().await;
     let lead = json!({"event": "lead.change_lead_status", "context": {"id": 77, "status_id": 3}});
-    let response = app.post_webhook(&app.account.webhook_url, lead.to_string()).await;
+    let response = app
+        .post_webhook(&app.account.webhook_url, lead.to_string())
+        .await;
     assert_eq!(response.status(), 202);
     assert_eq!(json(response).await["status"], "ignored");
     assert_eq!(app.broker.depth(&app.order_sync_queue()).await.unwrap(), 0);
@@ -229,7 +303,10 @@ async fn a_switched_off_integration_publishes_nothing() {
     let app = TestApp::spawn().await;
     let off = app.create_account("switched off", false).await;
     let response = app
-        .post_webhook(&off.webhook_url, fixture("webhook-order-change_order_status.A.json"))
+        .post_webhook(
+            &off.webhook_url,
+            fixture("webhook-order-change_order_status.A.json"),
+        )
         .await;
     assert_eq!(response.status(), 202);
     assert_eq!(json(response).await["status"], "ignored");
@@ -245,7 +322,10 @@ async fn an_unreachable_broker_gives_503_never_2xx() {
     .await;
     for _ in 0..3 {
         let response = app
-            .post_webhook(&app.account.webhook_url, fixture("webhook-order-change_order_status.A.json"))
+            .post_webhook(
+                &app.account.webhook_url,
+                fixture("webhook-order-change_order_status.A.json"),
+            )
             .await;
         assert_eq!(response.status(), 503);
         assert!(response.headers().contains_key("retry-after"));
@@ -273,17 +353,31 @@ async fn a_broker_that_dies_gives_503_and_ingress_recovers_when_it_returns() {
     .await;
     let body = fixture("webhook-order-change_order_status.A.json");
     let mut accepted = 0;
-    assert_eq!(app.post_webhook(&app.account.webhook_url, body.clone()).await.status(), 202);
+    assert_eq!(
+        app.post_webhook(&app.account.webhook_url, body.clone())
+            .await
+            .status(),
+        202
+    );
     accepted += 1;
 
     proxy.cut();
     for _ in 0..3 {
-        assert_eq!(app.post_webhook(&app.account.webhook_url, body.clone()).await.status(), 503);
+        assert_eq!(
+            app.post_webhook(&app.account.webhook_url, body.clone())
+                .await
+                .status(),
+            503
+        );
     }
 
     proxy.forward();
     eventually(Duration::from_secs(20), "ingress reconnects", || async {
-        (app.post_webhook(&app.account.webhook_url, body.clone()).await.status() == 202).then_some(())
+        (app.post_webhook(&app.account.webhook_url, body.clone())
+            .await
+            .status()
+            == 202)
+            .then_some(())
     })
     .await;
     accepted += 1;
@@ -304,18 +398,37 @@ async fn no_confirm_within_the_timeout_gives_503() {
     })
     .await;
     let body = fixture("webhook-order-change_order_status.A.json");
-    assert_eq!(app.post_webhook(&app.account.webhook_url, body.clone()).await.status(), 202);
+    assert_eq!(
+        app.post_webhook(&app.account.webhook_url, body.clone())
+            .await
+            .status(),
+        202
+    );
 
     proxy.stall();
     let started = std::time::Instant::now();
-    let response = app.post_webhook(&app.account.webhook_url, body.clone()).await;
-    assert_eq!(response.status(), 503, "a publish the broker never confirmed is not a 2xx");
+    let response = app
+        .post_webhook(&app.account.webhook_url, body.clone())
+        .await;
+    assert_eq!(
+        response.status(),
+        503,
+        "a publish the broker never confirmed is not a 2xx"
+    );
     assert!(started.elapsed() < Duration::from_secs(10));
 
     proxy.forward();
-    eventually(Duration::from_secs(20), "ingress publishes again", || async {
-        (app.post_webhook(&app.account.webhook_url, body.clone()).await.status() == 202).then_some(())
-    })
+    eventually(
+        Duration::from_secs(20),
+        "ingress publishes again",
+        || async {
+            (app.post_webhook(&app.account.webhook_url, body.clone())
+                .await
+                .status()
+                == 202)
+                .then_some(())
+        },
+    )
     .await;
 }
 
@@ -323,18 +436,36 @@ async fn no_confirm_within_the_timeout_gives_503() {
 async fn a_nacked_publish_gives_503() {
     let app = TestApp::spawn().await;
     let body = fixture("webhook-order-change_order_status.A.json");
-    assert_eq!(app.post_webhook(&app.account.webhook_url, body.clone()).await.status(), 202);
+    assert_eq!(
+        app.post_webhook(&app.account.webhook_url, body.clone())
+            .await
+            .status(),
+        202
+    );
 
     // Replace the work queue with one that refuses every message.
     let queue = app.order_sync_queue();
     let (connection, channel) = app.broker.channel().await.unwrap();
-    channel.queue_delete(queue.clone().into(), QueueDeleteOptions::default()).await.unwrap();
+    channel
+        .queue_delete(queue.clone().into(), QueueDeleteOptions::default())
+        .await
+        .unwrap();
     let mut args = FieldTable::default();
     args.insert("x-max-length".into(), AMQPValue::LongLongInt(0));
-    args.insert("x-overflow".into(), AMQPValue::LongString("reject-publish".into()));
+    args.insert(
+        "x-overflow".into(),
+        AMQPValue::LongString("reject-publish".into()),
+    );
     args.insert("x-expires".into(), AMQPValue::LongLongInt(600_000));
     channel
-        .queue_declare(queue.clone().into(), QueueDeclareOptions { durable: true, ..Default::default() }, args)
+        .queue_declare(
+            queue.clone().into(),
+            QueueDeclareOptions {
+                durable: true,
+                ..Default::default()
+            },
+            args,
+        )
         .await
         .unwrap();
     channel
@@ -357,7 +488,12 @@ async fn a_nacked_publish_gives_503() {
 async fn an_unroutable_publish_gives_503() {
     let app = TestApp::spawn().await;
     let body = fixture("webhook-order-change_order_status.A.json");
-    assert_eq!(app.post_webhook(&app.account.webhook_url, body.clone()).await.status(), 202);
+    assert_eq!(
+        app.post_webhook(&app.account.webhook_url, body.clone())
+            .await
+            .status(),
+        202
+    );
 
     let (connection, channel) = app.broker.channel().await.unwrap();
     channel
@@ -367,5 +503,9 @@ async fn an_unroutable_publish_gives_503() {
     let _ = connection.close(200, "done".into()).await;
 
     let response = app.post_webhook(&app.account.webhook_url, body).await;
-    assert_eq!(response.status(), 503, "no queue took it, so it is not durable");
+    assert_eq!(
+        response.status(),
+        503,
+        "no queue took it, so it is not durable"
+    );
 }

@@ -18,7 +18,10 @@ fn client(app: &TestApp, key: &str, base_url: &str, max_attempts: u32) -> Keycrm
         requests_per_minute: 6000,
     };
     KeycrmClient::new(
-        reqwest::Client::builder().timeout(Duration::from_secs(5)).build().unwrap(),
+        reqwest::Client::builder()
+            .timeout(Duration::from_secs(5))
+            .build()
+            .unwrap(),
         Budget::new(app.db().clone()),
         &credentials,
         RetryPolicy {
@@ -43,7 +46,11 @@ async fn survives_5xx_dropped_connections_and_429s() {
     let statuses = keycrm.order_statuses().await.expect("retried to success");
     assert_eq!(statuses.len(), 10);
     let seen: Vec<u16> = app.sim.lock().requests.iter().map(|r| r.status).collect();
-    assert_eq!(seen, [429, 429, 500, 500, 0, 200], "0 marks the dropped connection");
+    assert_eq!(
+        seen,
+        [429, 429, 500, 500, 0, 200],
+        "0 marks the dropped connection"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -69,12 +76,21 @@ async fn honours_retry_after_from_the_real_limit() {
     let keycrm = client(&app, SIM_API_KEY, &app.sim_api_url, 6);
     let started = Instant::now();
     for _ in 0..3 {
-        keycrm.order_statuses_page(1, 50, Priority::Normal).await.unwrap();
+        keycrm
+            .order_statuses_page(1, 50, Priority::Normal)
+            .await
+            .unwrap();
     }
     let statuses: Vec<u16> = app.sim.lock().requests.iter().map(|r| r.status).collect();
     assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 3);
-    assert!(statuses.contains(&429), "the third request met the limit: {statuses:?}");
-    assert!(started.elapsed() >= Duration::from_millis(900), "Retry-After was waited out");
+    assert!(
+        statuses.contains(&429),
+        "the third request met the limit: {statuses:?}"
+    );
+    assert!(
+        started.elapsed() >= Duration::from_millis(900),
+        "Retry-After was waited out"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -152,18 +168,38 @@ async fn reads_loose_orders_page_by_page_with_filters() {
     assert!(raw.contains(r#".000000Z""#) || raw.contains(r#"Z""#));
 
     let in_status_two = keycrm
-        .orders_page(&OrderFilter { status_ids: vec![2], ..OrderFilter::default() }, 1, 50, Priority::Bulk)
+        .orders_page(
+            &OrderFilter {
+                status_ids: vec![2],
+                ..OrderFilter::default()
+            },
+            1,
+            50,
+            Priority::Bulk,
+        )
         .await
         .unwrap();
     assert_eq!(in_status_two.total, Some(40));
-    assert!(in_status_two.data.iter().all(|d| d.order.status_id == Some(2)));
+    assert!(
+        in_status_two
+            .data
+            .iter()
+            .all(|d| d.order.status_id == Some(2))
+    );
 
-    let newest = orders.iter().filter_map(|d| d.order.updated_at).max().unwrap();
+    let newest = orders
+        .iter()
+        .filter_map(|d| d.order.updated_at)
+        .max()
+        .unwrap();
     let recent = keycrm
         .orders_page(
             &OrderFilter {
                 status_ids: Vec::new(),
-                updated_between: Some((newest - chrono::TimeDelta::minutes(9), newest + chrono::TimeDelta::seconds(1))),
+                updated_between: Some((
+                    newest - chrono::TimeDelta::minutes(9),
+                    newest + chrono::TimeDelta::seconds(1),
+                )),
             },
             1,
             50,
@@ -172,7 +208,10 @@ async fn reads_loose_orders_page_by_page_with_filters() {
         .await
         .unwrap();
     let recent_total = recent.total.unwrap();
-    assert!((9..=11).contains(&recent_total), "{recent_total} orders in the last 9 minutes");
+    assert!(
+        (9..=11).contains(&recent_total),
+        "{recent_total} orders in the last 9 minutes"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -200,7 +239,10 @@ async fn single_orders_and_missing_ones() {
     let keycrm = client(&app, SIM_API_KEY, &app.sim_api_url, 3);
     let doc = keycrm.order(id, Priority::Normal).await.unwrap();
     assert_eq!(doc.order.id, id);
-    assert_eq!(doc.order.buyer.as_ref().unwrap().full_name.as_deref(), Some("Олена"));
+    assert_eq!(
+        doc.order.buyer.as_ref().unwrap().full_name.as_deref(),
+        Some("Олена")
+    );
     assert_eq!(doc.order.products.len(), 2);
     assert_eq!(doc.order.products[0].sku.as_deref(), Some("gift-wrap"));
     assert!(doc.order.products[1].sku.is_none());
@@ -222,12 +264,31 @@ async fn stock_writes_are_absolute_and_bad_ones_get_422_without_retries() {
         .await
         .unwrap();
     let keycrm = client(&app, SIM_API_KEY, &app.sim_api_url, 3);
-    let item = |sku: &str, q: i64| sklad_keycrm::models::StockItem { sku: sku.into(), quantity: Decimal::new(q, 0) };
-    keycrm.put_stocks(1, &[item("A-1", 5), item("B-2", 7)]).await.unwrap();
+    let item = |sku: &str, q: i64| sklad_keycrm::models::StockItem {
+        sku: sku.into(),
+        quantity: Decimal::new(q, 0),
+    };
+    keycrm
+        .put_stocks(1, &[item("A-1", 5), item("B-2", 7)])
+        .await
+        .unwrap();
     keycrm.put_stocks(1, &[item("A-1", 3)]).await.unwrap();
-    let page = keycrm.stocks_page(true, 1, 50, Priority::Bulk).await.unwrap();
-    let quantities: Vec<_> = page.data.iter().map(|s| (s.sku.clone().unwrap(), s.warehouse[0].quantity.unwrap())).collect();
-    assert_eq!(quantities, [("A-1".to_owned(), Decimal::new(3, 0)), ("B-2".to_owned(), Decimal::new(7, 0))]);
+    let page = keycrm
+        .stocks_page(true, 1, 50, Priority::Bulk)
+        .await
+        .unwrap();
+    let quantities: Vec<_> = page
+        .data
+        .iter()
+        .map(|s| (s.sku.clone().unwrap(), s.warehouse[0].quantity.unwrap()))
+        .collect();
+    assert_eq!(
+        quantities,
+        [
+            ("A-1".to_owned(), Decimal::new(3, 0)),
+            ("B-2".to_owned(), Decimal::new(7, 0))
+        ]
+    );
 
     let writes_before = app.sim.lock().stock_writes.len();
     let err = keycrm.put_stocks(1, &[item("nope", 1)]).await.unwrap_err();
@@ -235,7 +296,11 @@ async fn stock_writes_are_absolute_and_bad_ones_get_422_without_retries() {
         KeycrmError::Validation(body) => assert!(body.contains("stocks.0.sku"), "{body}"),
         other => panic!("expected a validation error, got {other:?}"),
     }
-    assert_eq!(app.sim.lock().stock_writes.len(), writes_before + 1, "422 is not retried");
+    assert_eq!(
+        app.sim.lock().stock_writes.len(),
+        writes_before + 1,
+        "422 is not retried"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -251,6 +316,9 @@ async fn an_unreadable_success_body_is_a_decode_error_not_a_retry_loop() {
         .mount(&server)
         .await;
     let keycrm = client(&app, SIM_API_KEY, &format!("{}/v1", server.uri()), 5);
-    let err = keycrm.order_statuses_page(1, 50, Priority::Normal).await.unwrap_err();
+    let err = keycrm
+        .order_statuses_page(1, 50, Priority::Normal)
+        .await
+        .unwrap_err();
     assert!(matches!(err, KeycrmError::Decode(_)), "{err:?}");
 }

@@ -1,6 +1,8 @@
 //! End-to-end tests against real PostgreSQL and RabbitMQ (one database and one broker
 //! namespace per test) and the keyCRM simulator.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod api;
 mod budget;
 mod bus;

@@ -11,7 +11,11 @@ use tokio::process::Command;
 const SECOND_KEY: &str = "second-sim-key-fedcba9876543210";
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 struct Env {
@@ -21,7 +25,10 @@ struct Env {
 impl Env {
     fn command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_sklad-under-test"));
-        command.args(args).envs(self.vars.iter().cloned()).kill_on_drop(true);
+        command
+            .args(args)
+            .envs(self.vars.iter().cloned())
+            .kill_on_drop(true);
         command
     }
 
@@ -41,7 +48,12 @@ async fn sklad_run_serves_drains_on_sigterm_and_logs_no_secret() {
     sklad_runtime::install_crypto_provider();
     let db = TestDatabase::create_empty().await.unwrap();
     let broker = TestBroker::new();
-    let sim = keycrm_sim::build("127.0.0.1:0", vec![SIM_API_KEY.into(), SECOND_KEY.into()], 6000).unwrap();
+    let sim = keycrm_sim::build(
+        "127.0.0.1:0",
+        vec![SIM_API_KEY.into(), SECOND_KEY.into()],
+        6000,
+    )
+    .unwrap();
     let sim_api = sim.api_url();
     tokio::spawn(sim.server);
 
@@ -52,13 +64,25 @@ async fn sklad_run_serves_drains_on_sigterm_and_logs_no_secret() {
             ("SKLAD__BROKER__URL".into(), broker.url.clone()),
             ("SKLAD__BROKER__NAMESPACE".into(), broker.namespace.clone()),
             ("SKLAD__BROKER__QUEUE_EXPIRES_MS".into(), "600000".into()),
-            ("SKLAD__SECURITY__MASTER_KEY".into(), sklad_db::SecretBox::generate_master_key()),
-            ("SKLAD__INGRESS__BIND".into(), format!("127.0.0.1:{ingress_port}")),
-            ("SKLAD__INGRESS__PUBLIC_URL".into(), format!("http://127.0.0.1:{ingress_port}")),
+            (
+                "SKLAD__SECURITY__MASTER_KEY".into(),
+                sklad_db::SecretBox::generate_master_key(),
+            ),
+            (
+                "SKLAD__INGRESS__BIND".into(),
+                format!("127.0.0.1:{ingress_port}"),
+            ),
+            (
+                "SKLAD__INGRESS__PUBLIC_URL".into(),
+                format!("http://127.0.0.1:{ingress_port}"),
+            ),
             ("SKLAD__API__BIND".into(), format!("127.0.0.1:{api_port}")),
             ("SKLAD__LOG__FORMAT".into(), "json".into()),
             // Everything, so a secret logged at any level would be caught.
-            ("RUST_LOG".into(), "trace,lapin=debug,h2=info,hyper=debug,rustls=info".into()),
+            (
+                "RUST_LOG".into(),
+                "trace,lapin=debug,h2=info,hyper=debug,rustls=info".into(),
+            ),
         ],
     };
 
@@ -66,8 +90,16 @@ async fn sklad_run_serves_drains_on_sigterm_and_logs_no_secret() {
     assert!(env.output(&["migrate"]).await.contains("up to date"));
     let created: Value = serde_json::from_str(
         &env.output(&[
-            "account", "create", "--name", "shop", "--keycrm-api-key", SIM_API_KEY,
-            "--keycrm-base-url", &sim_api, "--enable", "--json",
+            "account",
+            "create",
+            "--name",
+            "shop",
+            "--keycrm-api-key",
+            SIM_API_KEY,
+            "--keycrm-base-url",
+            &sim_api,
+            "--enable",
+            "--json",
         ])
         .await,
     )
@@ -86,8 +118,16 @@ async fn sklad_run_serves_drains_on_sigterm_and_logs_no_secret() {
 
     let http = reqwest::Client::new();
     eventually(Duration::from_secs(30), "sklad run ready", || async {
-        let ingress = http.get(format!("http://127.0.0.1:{ingress_port}/health/ready")).send().await.ok()?;
-        let api = http.get(format!("http://127.0.0.1:{api_port}/health/ready")).send().await.ok()?;
+        let ingress = http
+            .get(format!("http://127.0.0.1:{ingress_port}/health/ready"))
+            .send()
+            .await
+            .ok()?;
+        let api = http
+            .get(format!("http://127.0.0.1:{api_port}/health/ready"))
+            .send()
+            .await
+            .ok()?;
         (ingress.status() == 200 && api.status() == 200).then_some(())
     })
     .await;
@@ -104,11 +144,21 @@ async fn sklad_run_serves_drains_on_sigterm_and_logs_no_secret() {
         .await
         .unwrap();
     assert_eq!(saved["api_key"], "••••••••3210");
-    let statuses = http.get(api("/keycrm/statuses")).bearer_auth(&admin_token).send().await.unwrap();
+    let statuses = http
+        .get(api("/keycrm/statuses"))
+        .bearer_auth(&admin_token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(statuses.status(), 200);
 
     let hook = fixture("webhook-order-change_order_status.B.json");
-    let first = http.post(&first_link).body(hook.clone()).send().await.unwrap();
+    let first = http
+        .post(&first_link)
+        .body(hook.clone())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(first.status(), 202);
     let rotated: Value = http
         .post(api("/integrations/keycrm/webhook-token/rotate"))
@@ -120,12 +170,32 @@ async fn sklad_run_serves_drains_on_sigterm_and_logs_no_secret() {
         .await
         .unwrap();
     let second_link = rotated["webhook_url"].as_str().unwrap().to_owned();
-    assert_eq!(http.post(&second_link).body(hook.clone()).send().await.unwrap().status(), 202);
-    assert_eq!(http.post(&first_link).body(hook).send().await.unwrap().status(), 404);
+    assert_eq!(
+        http.post(&second_link)
+            .body(hook.clone())
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        202
+    );
+    assert_eq!(
+        http.post(&first_link)
+            .body(hook)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
 
     // SIGTERM: stop accepting, finish, exit cleanly.
     let pid = run.id().unwrap().to_string();
-    let killed = Command::new("kill").args(["-TERM", &pid]).status().await.unwrap();
+    let killed = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .await
+        .unwrap();
     assert!(killed.success());
     let status = tokio::time::timeout(Duration::from_secs(30), run.wait())
         .await
@@ -142,14 +212,18 @@ async fn sklad_run_serves_drains_on_sigterm_and_logs_no_secret() {
         .iter()
         .find(|q| q["queue"] == format!("{}.order-sync", broker.namespace))
         .unwrap();
-    assert_eq!(order_sync["messages"], 2, "both accepted webhooks are durable");
+    assert_eq!(
+        order_sync["messages"], 2,
+        "both accepted webhooks are durable"
+    );
 
     let log = std::fs::read_to_string(&log_path).unwrap();
     let _ = std::fs::remove_file(&log_path);
     let lines: Vec<&str> = log.lines().filter(|l| !l.trim().is_empty()).collect();
     assert!(lines.len() > 10, "the run logged: {log}");
     for line in &lines {
-        serde_json::from_str::<Value>(line).unwrap_or_else(|e| panic!("not a JSON log line ({e}): {line}"));
+        serde_json::from_str::<Value>(line)
+            .unwrap_or_else(|e| panic!("not a JSON log line ({e}): {line}"));
     }
     let secrets = [
         SIM_API_KEY.to_owned(),
@@ -161,5 +235,8 @@ async fn sklad_run_serves_drains_on_sigterm_and_logs_no_secret() {
     for secret in &secrets {
         assert!(!log.contains(secret.as_str()), "a secret reached the logs");
     }
-    assert!(log.contains("shutdown signal received"), "SIGTERM was handled");
+    assert!(
+        log.contains("shutdown signal received"),
+        "SIGTERM was handled"
+    );
 }

@@ -194,7 +194,11 @@ impl TestApp {
 
     /// POSTs `body` to a webhook link.
     #[allow(clippy::expect_used)]
-    pub async fn post_webhook(&self, url: &str, body: impl Into<reqwest::Body>) -> reqwest::Response {
+    pub async fn post_webhook(
+        &self,
+        url: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> reqwest::Response {
         self.http
             .post(url)
             .header("content-type", "application/json")

@@ -26,16 +26,40 @@ pub fn test_settings(database_url: &str, broker: &TestBroker) -> Settings {
         ("SKLAD__DATABASE__URL".to_owned(), database_url.to_owned()),
         ("SKLAD__DATABASE__POOL_SIZE".to_owned(), "8".to_owned()),
         ("SKLAD__BROKER__URL".to_owned(), broker.url.clone()),
-        ("SKLAD__BROKER__NAMESPACE".to_owned(), broker.namespace.clone()),
-        ("SKLAD__BROKER__QUEUE_EXPIRES_MS".to_owned(), "600000".to_owned()),
-        ("SKLAD__BROKER__RETRY_DELAYS_MS".to_owned(), "200,400".to_owned()),
-        ("SKLAD__BROKER__CONFIRM_TIMEOUT_MS".to_owned(), "3000".to_owned()),
-        ("SKLAD__KEYCRM__RETRY_MIN_DELAY_MS".to_owned(), "50".to_owned()),
-        ("SKLAD__KEYCRM__RETRY_MAX_DELAY_MS".to_owned(), "1000".to_owned()),
+        (
+            "SKLAD__BROKER__NAMESPACE".to_owned(),
+            broker.namespace.clone(),
+        ),
+        (
+            "SKLAD__BROKER__QUEUE_EXPIRES_MS".to_owned(),
+            "600000".to_owned(),
+        ),
+        (
+            "SKLAD__BROKER__RETRY_DELAYS_MS".to_owned(),
+            "200,400".to_owned(),
+        ),
+        (
+            "SKLAD__BROKER__CONFIRM_TIMEOUT_MS".to_owned(),
+            "3000".to_owned(),
+        ),
+        (
+            "SKLAD__KEYCRM__RETRY_MIN_DELAY_MS".to_owned(),
+            "50".to_owned(),
+        ),
+        (
+            "SKLAD__KEYCRM__RETRY_MAX_DELAY_MS".to_owned(),
+            "1000".to_owned(),
+        ),
         ("SKLAD__INGRESS__BIND".to_owned(), "127.0.0.1:0".to_owned()),
         ("SKLAD__API__BIND".to_owned(), "127.0.0.1:0".to_owned()),
-        ("SKLAD__ORDER_SYNC__BIND".to_owned(), "127.0.0.1:0".to_owned()),
-        ("SKLAD__STOCK_PUBLISHER__BIND".to_owned(), "127.0.0.1:0".to_owned()),
+        (
+            "SKLAD__ORDER_SYNC__BIND".to_owned(),
+            "127.0.0.1:0".to_owned(),
+        ),
+        (
+            "SKLAD__STOCK_PUBLISHER__BIND".to_owned(),
+            "127.0.0.1:0".to_owned(),
+        ),
         (
             "SKLAD__SECURITY__MASTER_KEY".to_owned(),
             sklad_db::SecretBox::generate_master_key(),
@@ -56,7 +80,10 @@ where
         if let Some(value) = check().await {
             return value;
         }
-        assert!(Instant::now() < deadline, "timed out after {timeout:?} waiting for {what}");
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }

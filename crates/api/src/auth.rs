@@ -25,7 +25,9 @@ impl FromRequest for AccountId {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| {
                 let (scheme, token) = v.split_once(' ')?;
-                scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_owned())
+                scheme
+                    .eq_ignore_ascii_case("bearer")
+                    .then(|| token.trim().to_owned())
             });
         let state = req.app_data::<web::Data<ApiState>>().cloned();
         Box::pin(async move {

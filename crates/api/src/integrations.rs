@@ -85,7 +85,11 @@ impl ApiState {
         )
     }
 
-    async fn view(&self, account: AccountId, integration: Integration) -> Result<IntegrationView, ApiError> {
+    async fn view(
+        &self,
+        account: AccountId,
+        integration: Integration,
+    ) -> Result<IntegrationView, ApiError> {
         let mut conn = self.db.conn().await?;
         let token = sklad_db::webhook_tokens::current(&mut conn, &self.secrets, account.0).await?;
         Ok(IntegrationView {
@@ -155,7 +159,9 @@ pub async fn put_integration(
         let mut conn = state.db.conn().await?;
         sklad_db::integrations::get(&mut conn, account.0).await?
     };
-    let api_key = update.api_key.map(|k| SecretString::from(k.trim().to_owned()));
+    let api_key = update
+        .api_key
+        .map(|k| SecretString::from(k.trim().to_owned()));
     let has_key = api_key.is_some() || current.api_key_fingerprint.is_some();
     if update.enabled == Some(true) && !has_key {
         return Err(ApiError::validation(
@@ -164,11 +170,16 @@ pub async fn put_integration(
     }
     if let Some(key) = &api_key {
         let candidate = KeycrmCredentials {
-            base_url: update.base_url.clone().unwrap_or_else(|| current.base_url.clone()),
+            base_url: update
+                .base_url
+                .clone()
+                .unwrap_or_else(|| current.base_url.clone()),
             fingerprint: state.secrets.fingerprint(key.expose_secret()),
             api_key: key.clone(),
             requests_per_minute: u32::try_from(
-                update.requests_per_minute.unwrap_or(current.requests_per_minute),
+                update
+                    .requests_per_minute
+                    .unwrap_or(current.requests_per_minute),
             )
             .unwrap_or(1),
         };
@@ -219,19 +230,19 @@ fn validate(update: &IntegrationUpdate) -> Result<(), ApiError> {
             return Err(ApiError::validation("base_url must be an http(s) URL"));
         }
     }
-    if let Some(rpm) = update.requests_per_minute {
-        if !(1..=6000).contains(&rpm) {
-            return Err(ApiError::validation(
-                "requests_per_minute must be between 1 and 6000",
-            ));
-        }
+    if let Some(rpm) = update.requests_per_minute
+        && !(1..=6000).contains(&rpm)
+    {
+        return Err(ApiError::validation(
+            "requests_per_minute must be between 1 and 6000",
+        ));
     }
-    if let Some(ids) = &update.archive_status_ids {
-        if ids.iter().any(|id| *id <= 0) || ids.len() > 1000 {
-            return Err(ApiError::validation(
-                "archive_status_ids must be positive keyCRM status ids",
-            ));
-        }
+    if let Some(ids) = &update.archive_status_ids
+        && (ids.iter().any(|id| *id <= 0) || ids.len() > 1000)
+    {
+        return Err(ApiError::validation(
+            "archive_status_ids must be positive keyCRM status ids",
+        ));
     }
     Ok(())
 }

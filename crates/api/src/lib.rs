@@ -62,7 +62,9 @@ impl Application {
         let port = listener.local_addr()?.port();
         let server = HttpServer::new(move || {
             App::new()
-                .wrap(actix_web::middleware::from_fn(sklad_runtime::metrics::track_requests))
+                .wrap(actix_web::middleware::from_fn(
+                    sklad_runtime::metrics::track_requests,
+                ))
                 .wrap(tracing_actix_web::TracingLogger::default())
                 .app_data(state.clone())
                 .app_data(openapi_json.clone())

@@ -98,15 +98,18 @@ impl Broker {
     /// The shared publishing channel, in confirm mode; reconnects when it is gone.
     pub async fn publish_channel(&self) -> Result<Channel, BusError> {
         let mut shared = self.shared.lock().await;
-        if let Some((connection, channel)) = &shared.link {
-            if connection.status().connected() && channel.status().connected() {
-                return Ok(channel.clone());
-            }
+        if let Some((connection, channel)) = &shared.link
+            && connection.status().connected()
+            && channel.status().connected()
+        {
+            return Ok(channel.clone());
         }
-        if let Some(failed_at) = shared.failed_at {
-            if failed_at.elapsed() < FAIL_FAST {
-                return Err(BusError::Connect("broker was unreachable a moment ago".into()));
-            }
+        if let Some(failed_at) = shared.failed_at
+            && failed_at.elapsed() < FAIL_FAST
+        {
+            return Err(BusError::Connect(
+                "broker was unreachable a moment ago".into(),
+            ));
         }
         if let Some((connection, _)) = shared.link.take() {
             close_quietly(connection);

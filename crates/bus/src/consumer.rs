@@ -17,8 +17,8 @@ use std::time::{Duration, Instant};
 use backon::{BackoffBuilder, ExponentialBuilder};
 use std::panic::AssertUnwindSafe;
 
-use futures::{FutureExt, StreamExt};
 use futures::future::BoxFuture;
+use futures::{FutureExt, StreamExt};
 use lapin::message::Delivery;
 use lapin::options::{
     BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions,
@@ -30,12 +30,12 @@ use sklad_runtime::health::ReadinessCheck;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use crate::BusError;
 use crate::connection::Broker;
 use crate::headers;
 use crate::metrics::{CONSUMED, CONSUMER_CONNECTED, HANDLE_SECONDS, QUEUE_MESSAGES};
 use crate::publisher::{PublishError, publish_confirmed};
 use crate::topology::ConsumerSpec;
-use crate::BusError;
 
 /// A delivered message, as handlers see it.
 #[derive(Debug, Clone)]
@@ -82,8 +82,10 @@ pub enum HandlerError {
 
 /// What a consumer does with one message.
 pub trait Handler: Send + Sync + 'static {
-    fn handle<'a>(&'a self, message: &'a IncomingMessage)
-    -> BoxFuture<'a, Result<(), HandlerError>>;
+    fn handle<'a>(
+        &'a self,
+        message: &'a IncomingMessage,
+    ) -> BoxFuture<'a, Result<(), HandlerError>>;
 }
 
 /// Runs one consumer until cancelled, reconnecting with backoff when the broker goes away.
@@ -173,8 +175,9 @@ impl ConsumerRunner {
                 .await?;
             Ok::<_, lapin::Error>((channel, republish, consumer))
         };
-        let (channel, republish, mut consumer) =
-            setup.await.map_err(|e| SessionEnd::BeforeConnect(e.into()))?;
+        let (channel, republish, mut consumer) = setup
+            .await
+            .map_err(|e| SessionEnd::BeforeConnect(e.into()))?;
         self.set_connected(true);
         tracing::info!(consumer = self.spec.name, queue = %queue, "consuming");
 
@@ -300,7 +303,9 @@ impl DeliveryContext {
                 }
             }
             Err(err) => {
-                CONSUMED.with_label_values(&[self.consumer, "requeued"]).inc();
+                CONSUMED
+                    .with_label_values(&[self.consumer, "requeued"])
+                    .inc();
                 tracing::error!(consumer = self.consumer, error = %err, "could not forward a failed message; requeueing it");
                 let _ = delivery
                     .acker
@@ -324,7 +329,11 @@ impl DeliveryContext {
         let mut h = delivery.properties.headers().clone().unwrap_or_default();
         headers::set_str(&mut h, headers::PARK_REASON, reason);
         headers::set_str(&mut h, headers::PARKED_AT, &chrono::Utc::now().to_rfc3339());
-        headers::set_str(&mut h, headers::ORIGIN_QUEUE, &topology.queue(self.consumer));
+        headers::set_str(
+            &mut h,
+            headers::ORIGIN_QUEUE,
+            &topology.queue(self.consumer),
+        );
         headers::set_u64(&mut h, headers::ATTEMPT, u64::from(message.attempt + 1));
         self.forward(delivery, &topology.parking_queue(self.consumer), h)
             .await

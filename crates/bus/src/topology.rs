@@ -151,7 +151,11 @@ impl Topology {
         let mut parking_args = FieldTable::default();
         parking_args.insert("x-queue-type".into(), text("quorum"));
         channel
-            .queue_declare(parking.clone().into(), durable_queue(), self.with_expiry(parking_args))
+            .queue_declare(
+                parking.clone().into(),
+                durable_queue(),
+                self.with_expiry(parking_args),
+            )
             .await?;
         channel
             .queue_bind(
@@ -166,9 +170,16 @@ impl Topology {
         let mut args = FieldTable::default();
         args.insert("x-queue-type".into(), text("quorum"));
         args.insert("x-dead-letter-exchange".into(), text(&dlx));
-        args.insert("x-delivery-limit".into(), long(u64::from(self.delivery_limit)));
+        args.insert(
+            "x-delivery-limit".into(),
+            long(u64::from(self.delivery_limit)),
+        );
         channel
-            .queue_declare(queue.clone().into(), durable_queue(), self.with_expiry(args))
+            .queue_declare(
+                queue.clone().into(),
+                durable_queue(),
+                self.with_expiry(args),
+            )
             .await?;
         for key in spec.bindings {
             channel
@@ -220,7 +231,10 @@ impl Topology {
                 .await?;
         }
         channel
-            .exchange_delete(self.events_exchange().into(), ExchangeDeleteOptions::default())
+            .exchange_delete(
+                self.events_exchange().into(),
+                ExchangeDeleteOptions::default(),
+            )
             .await
     }
 }

@@ -75,7 +75,8 @@ pub async fn run(settings: &Settings, command: AccountCommand) -> anyhow::Result
                 requests_per_minute: i32::try_from(settings.keycrm.default_requests_per_minute)
                     .unwrap_or(60),
             };
-            let created = sklad_db::accounts::create(&mut conn, &secrets, &args.name, &defaults).await?;
+            let created =
+                sklad_db::accounts::create(&mut conn, &secrets, &args.name, &defaults).await?;
             if let Some(key) = args.keycrm_api_key {
                 sklad_db::integrations::update(
                     &mut conn,
@@ -102,12 +103,19 @@ pub async fn run(settings: &Settings, command: AccountCommand) -> anyhow::Result
                 );
             } else {
                 println!("account id:   {}", created.account.id);
-                println!("admin token:  {}  (shown once; keep it)", created.admin_token);
+                println!(
+                    "admin token:  {}  (shown once; keep it)",
+                    created.admin_token
+                );
                 println!("webhook link: {webhook_url}");
             }
             Ok(())
         }
-        AccountCommand::Token { account, label, json } => {
+        AccountCommand::Token {
+            account,
+            label,
+            json,
+        } => {
             sklad_db::accounts::get(&mut conn, account).await?;
             let token = sklad_db::accounts::issue_admin_token(&mut conn, account, &label).await?;
             if json {
@@ -140,7 +148,11 @@ pub async fn run(settings: &Settings, command: AccountCommand) -> anyhow::Result
                 println!("webhook link: {}", link.unwrap_or_else(|| "-".into()));
                 println!(
                     "keyCRM:       {} ({}, key {})",
-                    if integration.enabled { "enabled" } else { "disabled" },
+                    if integration.enabled {
+                        "enabled"
+                    } else {
+                        "disabled"
+                    },
                     integration.base_url,
                     integration.api_key_mask.unwrap_or_else(|| "not set".into())
                 );

@@ -95,7 +95,13 @@ impl SecretBox {
         // Encryption with a valid key and in-memory buffers cannot fail.
         let sealed = self
             .cipher
-            .encrypt(&nonce, Payload { msg: plaintext.as_bytes(), aad: &aad })
+            .encrypt(
+                &nonce,
+                Payload {
+                    msg: plaintext.as_bytes(),
+                    aad: &aad,
+                },
+            )
             .unwrap_or_default();
         let mut out = nonce.to_vec();
         out.extend_from_slice(&sealed);
@@ -116,7 +122,13 @@ impl SecretBox {
         let aad = associated_data(account, purpose);
         let plain = self
             .cipher
-            .decrypt(Nonce::from_slice(nonce), Payload { msg: sealed, aad: &aad })
+            .decrypt(
+                Nonce::from_slice(nonce),
+                Payload {
+                    msg: sealed,
+                    aad: &aad,
+                },
+            )
             .map_err(|_| CryptoError::Decrypt)?;
         String::from_utf8(plain)
             .map(SecretString::from)
@@ -179,10 +191,20 @@ mod tests {
         let sb = secret_box();
         let account = Uuid::new_v4();
         let stored = sb.encrypt(account, Purpose::KeycrmApiKey, "k");
-        assert!(sb.decrypt(Uuid::new_v4(), Purpose::KeycrmApiKey, &stored).is_err());
+        assert!(
+            sb.decrypt(Uuid::new_v4(), Purpose::KeycrmApiKey, &stored)
+                .is_err()
+        );
         assert!(sb.decrypt(account, Purpose::WebhookToken, &stored).is_err());
-        assert!(secret_box().decrypt(account, Purpose::KeycrmApiKey, &stored).is_err());
-        assert!(sb.decrypt(account, Purpose::KeycrmApiKey, b"short").is_err());
+        assert!(
+            secret_box()
+                .decrypt(account, Purpose::KeycrmApiKey, &stored)
+                .is_err()
+        );
+        assert!(
+            sb.decrypt(account, Purpose::KeycrmApiKey, b"short")
+                .is_err()
+        );
     }
 
     #[test]

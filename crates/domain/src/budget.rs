@@ -115,7 +115,12 @@ mod tests {
     #[test]
     fn a_stale_tat_does_not_allow_a_burst() {
         // tat far in the past: the slot is now, not back then.
-        let d = decide(Some(t0() - TimeDelta::hours(1)), t0(), interval(60), Priority::Bulk);
+        let d = decide(
+            Some(t0() - TimeDelta::hours(1)),
+            t0(),
+            interval(60),
+            Priority::Bulk,
+        );
         assert_eq!(
             d,
             Decision::Grant {
@@ -174,7 +179,12 @@ mod tests {
     fn bulk_takes_only_a_free_slot_and_polls_gently() {
         let iv = interval(60);
         // Slot just booked by someone else: bulk waits at least a quarter interval.
-        match decide(Some(t0() + TimeDelta::milliseconds(10)), t0(), iv, Priority::Bulk) {
+        match decide(
+            Some(t0() + TimeDelta::milliseconds(10)),
+            t0(),
+            iv,
+            Priority::Bulk,
+        ) {
             Decision::Defer { retry_in } => assert_eq!(retry_in, iv / 4),
             other => panic!("bulk should defer, got {other:?}"),
         }

@@ -51,13 +51,12 @@ impl Application {
         ]);
         let server = HttpServer::new(move || {
             App::new()
-                .wrap(actix_web::middleware::from_fn(sklad_runtime::metrics::track_requests))
+                .wrap(actix_web::middleware::from_fn(
+                    sklad_runtime::metrics::track_requests,
+                ))
                 .app_data(state.clone())
                 .configure(health::configure(readiness.clone()))
-                .route(
-                    "/webhooks/keycrm/{token}",
-                    web::post().to(webhook::receive),
-                )
+                .route("/webhooks/keycrm/{token}", web::post().to(webhook::receive))
                 .default_service(web::to(webhook::not_found))
         })
         .disable_signals()

@@ -77,18 +77,21 @@ impl Outcome {
                 "invalid_json",
                 &format!("the body is not valid JSON: {why}"),
             ),
-            Outcome::Unprocessable(why) => {
-                error(StatusCode::UNPROCESSABLE_ENTITY, "unprocessable_webhook", why)
-            }
+            Outcome::Unprocessable(why) => error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "unprocessable_webhook",
+                why,
+            ),
             Outcome::Unavailable(_) => {
                 let mut response = error(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "unavailable",
                     "the event could not be stored; retry later",
                 );
-                response
-                    .headers_mut()
-                    .insert(actix_web::http::header::RETRY_AFTER, actix_web::http::header::HeaderValue::from_static("5"));
+                response.headers_mut().insert(
+                    actix_web::http::header::RETRY_AFTER,
+                    actix_web::http::header::HeaderValue::from_static("5"),
+                );
                 response
             }
         }
@@ -122,8 +125,12 @@ pub async fn receive(
         .with_label_values(&[label])
         .observe(started.elapsed().as_secs_f64());
     match &outcome {
-        Outcome::Unavailable(why) => tracing::warn!(outcome = label, reason = %why, "webhook not stored"),
-        Outcome::Accepted { webhook_id } => tracing::info!(outcome = label, %webhook_id, event = ?event, "webhook stored"),
+        Outcome::Unavailable(why) => {
+            tracing::warn!(outcome = label, reason = %why, "webhook not stored")
+        }
+        Outcome::Accepted { webhook_id } => {
+            tracing::info!(outcome = label, %webhook_id, event = ?event, "webhook stored")
+        }
         _ => tracing::info!(outcome = label, event = ?event, "webhook answered"),
     }
     outcome.response()
@@ -164,26 +171,40 @@ async fn handle(
         Ok(value) => value,
         Err(err) => return (Outcome::BadJson(err.to_string()), None),
     };
-    let Some(event) = document.get("event").and_then(Value::as_str).map(str::to_owned) else {
+    let Some(event) = document
+        .get("event")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+    else {
         return (
             Outcome::Unprocessable("the body has no string \"event\"".into()),
             None,
         );
     };
     if classify(&event) == WebhookKind::Unhandled {
-        return (Outcome::Ignored("sklad does not handle this event"), Some(event));
+        return (
+            Outcome::Ignored("sklad does not handle this event"),
+            Some(event),
+        );
     }
     let context = document.get("context");
     let Some(order_id) = context.and_then(|c| c.get("id")).and_then(positive_id) else {
         return (
-            Outcome::Unprocessable("the body has no usable \"context.id\" (a positive keyCRM order id)".into()),
+            Outcome::Unprocessable(
+                "the body has no usable \"context.id\" (a positive keyCRM order id)".into(),
+            ),
             Some(event),
         );
     };
     if !target.integration_enabled {
-        return (Outcome::Ignored("the keyCRM integration is switched off"), Some(event));
+        return (
+            Outcome::Ignored("the keyCRM integration is switched off"),
+            Some(event),
+        );
     }
-    let status_id = context.and_then(|c| c.get("status_id")).and_then(positive_id);
+    let status_id = context
+        .and_then(|c| c.get("status_id"))
+        .and_then(positive_id);
     let updated_at = context
         .and_then(|c| c.get("updated_at"))
         .and_then(Value::as_str)
@@ -230,7 +251,8 @@ async fn read_body(
     }
     let mut body = BytesMut::with_capacity(declared.unwrap_or(4096).min(limit));
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| Outcome::BadJson(format!("the body could not be read: {e}")))?;
+        let chunk =
+            chunk.map_err(|e| Outcome::BadJson(format!("the body could not be read: {e}")))?;
         if body.len() + chunk.len() > limit {
             return Err(Outcome::TooLarge(limit));
         }
@@ -266,7 +288,10 @@ mod tests {
 
     #[test]
     fn metric_labels_stay_bounded() {
-        assert_eq!(metric_event("order.change_order_status"), "order.change_order_status");
+        assert_eq!(
+            metric_event("order.change_order_status"),
+            "order.change_order_status"
+        );
         assert_eq!(metric_event("order.whatever"), "order.other");
         assert_eq!(metric_event("lead.change_lead_status"), "other");
         assert_eq!(metric_event("attacker-chosen-string"), "other");

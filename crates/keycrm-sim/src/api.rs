@@ -35,7 +35,10 @@ pub async fn entry(req: HttpRequest, body: Bytes, sim: web::Data<Sim>) -> HttpRe
         .headers()
         .get("authorization")
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
         .map(str::trim)
         .map(str::to_owned);
 
@@ -61,7 +64,10 @@ pub async fn entry(req: HttpRequest, body: Bytes, sim: web::Data<Sim>) -> HttpRe
             // Start a body and break it off: the client sees the connection die mid-answer.
             let stream = futures::stream::iter(vec![
                 Ok::<Bytes, std::io::Error>(Bytes::from_static(b"{\"data\": [")),
-                Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "dropped by simulator")),
+                Err(std::io::Error::new(
+                    std::io::ErrorKind::ConnectionReset,
+                    "dropped by simulator",
+                )),
             ]);
             HttpResponse::Ok()
                 .content_type("application/json")
@@ -89,7 +95,14 @@ fn validation(errors: serde_json::Map<String, Value>) -> Answer {
     )
 }
 
-fn decide(state: &mut State, method: &str, path: &str, query: &str, key: Option<&str>, body: &[u8]) -> Answer {
+fn decide(
+    state: &mut State,
+    method: &str,
+    path: &str,
+    query: &str,
+    key: Option<&str>,
+    body: &[u8],
+) -> Answer {
     let Some(key) = key.filter(|k| state.api_keys.iter().any(|valid| valid == k)) else {
         return error(StatusCode::UNAUTHORIZED, "Unauthenticated.");
     };
@@ -116,7 +129,9 @@ fn decide(state: &mut State, method: &str, path: &str, query: &str, key: Option<
         state.faults.error_next -= 1;
         return error(error_status, "Server Error");
     }
-    if state.faults.error_rate > 0.0 && rand::thread_rng().gen_bool(state.faults.error_rate.clamp(0.0, 1.0)) {
+    if state.faults.error_rate > 0.0
+        && rand::thread_rng().gen_bool(state.faults.error_rate.clamp(0.0, 1.0))
+    {
         return error(error_status, "Server Error");
     }
     if state.faults.drop_next > 0 {
@@ -130,19 +145,42 @@ fn decide(state: &mut State, method: &str, path: &str, query: &str, key: Option<
     let segments: Vec<&str> = path.split('/').collect();
     match (method, segments.as_slice()) {
         ("GET", ["order"]) => list_orders(state, &params),
-        ("GET", ["order", "status"]) => paged(&params, "order/status", |_| true, |s: &State| {
-            s.statuses.iter().map(|st| json!({
+        ("GET", ["order", "status"]) => paged(
+            &params,
+            "order/status",
+            |_| true,
+            |s: &State| {
+                s.statuses
+                    .iter()
+                    .map(|st| {
+                        json!({
                 "id": st.id, "name": st.name, "alias": st.alias, "is_active": st.is_active,
                 "group_id": st.group_id, "is_closing_order": st.is_closing_order,
                 "is_reserved": false, "expiration_period": null,
                 "created_at": "2020-05-16 16:56:44", "updated_at": "2020-05-16 16:56:44",
-                "deleted_at": null})).collect()
-        }, state),
-        ("GET", ["order", "payment-method"]) => paged(&params, "order/payment-method", |_| true, |s: &State| {
-            s.payment_methods.iter().map(|m| json!({
-                "id": m.id, "name": m.name, "alias": m.alias, "is_active": true})).collect()
-        }, state),
-        ("GET", ["order", id]) => match i64::from_str(id).ok().and_then(|id| state.orders.get(&id)) {
+                "deleted_at": null})
+                    })
+                    .collect()
+            },
+            state,
+        ),
+        ("GET", ["order", "payment-method"]) => paged(
+            &params,
+            "order/payment-method",
+            |_| true,
+            |s: &State| {
+                s.payment_methods
+                    .iter()
+                    .map(|m| {
+                        json!({
+                "id": m.id, "name": m.name, "alias": m.alias, "is_active": true})
+                    })
+                    .collect()
+            },
+            state,
+        ),
+        ("GET", ["order", id]) => match i64::from_str(id).ok().and_then(|id| state.orders.get(&id))
+        {
             Some(order) => Answer::Json(
                 StatusCode::OK,
                 state.render_order(order, &includes(&params)),
@@ -182,20 +220,32 @@ fn take_rate_slot(state: &mut State, key: &str) -> Option<u64> {
 fn includes(params: &HashMap<String, String>) -> Vec<String> {
     params
         .get("include")
-        .map(|i| i.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect())
+        .map(|i| {
+            i.split(',')
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+                .collect()
+        })
         .unwrap_or_default()
 }
 
 /// `page` and `limit` (default 15, at most 50, as the spec says).
 fn paging(params: &HashMap<String, String>) -> Result<(usize, usize), Answer> {
-    let page = params.get("page").and_then(|p| p.parse::<usize>().ok()).unwrap_or(1).max(1);
+    let page = params
+        .get("page")
+        .and_then(|p| p.parse::<usize>().ok())
+        .unwrap_or(1)
+        .max(1);
     let limit = match params.get("limit") {
         None => 15,
         Some(l) => match l.parse::<usize>() {
             Ok(l) if (1..=50).contains(&l) => l,
             _ => {
                 let mut errors = serde_json::Map::new();
-                errors.insert("limit".into(), json!(["The limit must be between 1 and 50."]));
+                errors.insert(
+                    "limit".into(),
+                    json!(["The limit must be between 1 and 50."]),
+                );
                 return Err(validation(errors));
             }
         },
@@ -216,8 +266,16 @@ fn paged(
     };
     let all: Vec<Value> = rows(state).into_iter().filter(|v| keep(v)).collect();
     let total = all.len();
-    let items: Vec<Value> = all.into_iter().skip((page - 1) * limit).take(limit).collect();
-    Answer::Json(StatusCode::OK, page_envelope(path, items, total, page, limit), None)
+    let items: Vec<Value> = all
+        .into_iter()
+        .skip((page - 1) * limit)
+        .take(limit)
+        .collect();
+    Answer::Json(
+        StatusCode::OK,
+        page_envelope(path, items, total, page, limit),
+        None,
+    )
 }
 
 fn list_orders(state: &State, params: &HashMap<String, String>) -> Answer {
@@ -238,14 +296,21 @@ fn list_orders(state: &State, params: &HashMap<String, String>) -> Answer {
     let created = between("filter[created_between]");
     if params.contains_key("filter[updated_between]") && updated.is_none() {
         let mut errors = serde_json::Map::new();
-        errors.insert("filter.updated_between".into(), json!(["The updated between is not a valid date range."]));
+        errors.insert(
+            "filter.updated_between".into(),
+            json!(["The updated between is not a valid date range."]),
+        );
         return validation(errors);
     }
     let source_uuid = params.get("filter[source_uuid]");
     let mut orders: Vec<_> = state
         .orders
         .values()
-        .filter(|o| status_ids.as_ref().is_none_or(|ids| ids.contains(&o.status_id)))
+        .filter(|o| {
+            status_ids
+                .as_ref()
+                .is_none_or(|ids| ids.contains(&o.status_id))
+        })
         .filter(|o| updated.is_none_or(|(from, to)| o.updated_at >= from && o.updated_at <= to))
         .filter(|o| created.is_none_or(|(from, to)| o.created_at >= from && o.created_at <= to))
         .filter(|o| source_uuid.is_none_or(|s| o.source_uuid.as_deref() == Some(s.as_str())))
@@ -264,7 +329,11 @@ fn list_orders(state: &State, params: &HashMap<String, String>) -> Answer {
         .take(limit)
         .map(|o| state.render_order(o, &include))
         .collect();
-    Answer::Json(StatusCode::OK, page_envelope("order", items, total, page, limit), None)
+    Answer::Json(
+        StatusCode::OK,
+        page_envelope("order", items, total, page, limit),
+        None,
+    )
 }
 
 fn list_offers(state: &State, params: &HashMap<String, String>) -> Answer {
@@ -272,8 +341,12 @@ fn list_offers(state: &State, params: &HashMap<String, String>) -> Answer {
         .get("filter[sku]")
         .map(|s| s.split(',').map(|x| x.trim().to_owned()).collect());
     let with_product = includes(params).iter().any(|i| i == "product");
-    paged(params, "offers", |_| true, |s: &State| {
-        s.offers
+    paged(
+        params,
+        "offers",
+        |_| true,
+        |s: &State| {
+            s.offers
             .values()
             .filter(|o| skus.as_ref().is_none_or(|list| list.contains(&o.sku)))
             .map(|o| {
@@ -283,29 +356,38 @@ fn list_offers(state: &State, params: &HashMap<String, String>) -> Answer {
                     "quantity": crate::loose::decimal(o.id, "quantity", s.offer_stock(o.id)),
                     "properties": o.properties, "is_archived": false,
                 });
-                if with_product {
-                    if let Some(obj) = v.as_object_mut() {
+                if with_product
+                    && let Some(obj) = v.as_object_mut() {
                         obj.insert("product".into(), json!({"id": o.product_id, "name": o.name}));
                     }
-                }
                 v
             })
             .collect()
-    }, state)
+        },
+        state,
+    )
 }
 
 fn list_stocks(state: &State, params: &HashMap<String, String>) -> Answer {
-    let details = params.get("filter[details]").is_some_and(|d| d == "true" || d == "1");
+    let details = params
+        .get("filter[details]")
+        .is_some_and(|d| d == "true" || d == "1");
     let skus: Option<Vec<String>> = params
         .get("filter[offers_sku]")
         .map(|s| s.split(',').map(|x| x.trim().to_owned()).collect());
-    paged(params, "offers/stocks", |_| true, |s: &State| {
-        s.offers
-            .values()
-            .filter(|o| skus.as_ref().is_none_or(|list| list.contains(&o.sku)))
-            .map(|o| s.render_offer_stock(o, details))
-            .collect()
-    }, state)
+    paged(
+        params,
+        "offers/stocks",
+        |_| true,
+        |s: &State| {
+            s.offers
+                .values()
+                .filter(|o| skus.as_ref().is_none_or(|list| list.contains(&o.sku)))
+                .map(|o| s.render_offer_stock(o, details))
+                .collect()
+        },
+        state,
+    )
 }
 
 fn put_stocks(state: &mut State, body: &[u8]) -> Answer {
@@ -319,7 +401,10 @@ fn put_stocks(state: &mut State, body: &[u8]) -> Answer {
         status: 422,
     };
     let Some(Value::Object(body)) = parsed else {
-        errors.insert("warehouse_id".into(), json!(["The warehouse id field is required."]));
+        errors.insert(
+            "warehouse_id".into(),
+            json!(["The warehouse id field is required."]),
+        );
         errors.insert("stocks".into(), json!(["The stocks field is required."]));
         record.seq = state.next_seq();
         state.stock_writes.push(record);
@@ -329,10 +414,16 @@ fn put_stocks(state: &mut State, body: &[u8]) -> Answer {
     record.warehouse_id = warehouse_id;
     match warehouse_id {
         None => {
-            errors.insert("warehouse_id".into(), json!(["The warehouse id field is required."]));
+            errors.insert(
+                "warehouse_id".into(),
+                json!(["The warehouse id field is required."]),
+            );
         }
         Some(id) if !state.warehouses.contains_key(&id) => {
-            errors.insert("warehouse_id".into(), json!(["The selected warehouse id is invalid."]));
+            errors.insert(
+                "warehouse_id".into(),
+                json!(["The selected warehouse id is invalid."]),
+            );
         }
         Some(_) => {}
     }
@@ -346,26 +437,41 @@ fn put_stocks(state: &mut State, body: &[u8]) -> Answer {
             errors.insert("stocks".into(), json!(["The stocks field is required."]));
         }
         Some(list) if list.len() > 10_000 => {
-            errors.insert("stocks".into(), json!(["The stocks may not have more than 10000 items."]));
+            errors.insert(
+                "stocks".into(),
+                json!(["The stocks may not have more than 10000 items."]),
+            );
         }
         Some(list) => {
             for (i, item) in list.iter().enumerate() {
                 let quantity = item.get("quantity").and_then(as_decimal);
                 if quantity.is_none() {
-                    errors.insert(format!("stocks.{i}.quantity"), json!([format!("The stocks.{i}.quantity field is required.")]));
+                    errors.insert(
+                        format!("stocks.{i}.quantity"),
+                        json!([format!("The stocks.{i}.quantity field is required.")]),
+                    );
                 }
-                let offer = match (item.get("sku").and_then(Value::as_str), item.get("id").and_then(as_i64)) {
+                let offer = match (
+                    item.get("sku").and_then(Value::as_str),
+                    item.get("id").and_then(as_i64),
+                ) {
                     (Some(sku), _) => {
                         let found = state.offer_by_sku(sku).map(|o| o.id);
                         if found.is_none() {
-                            errors.insert(format!("stocks.{i}.sku"), json!([format!("The selected stocks.{i}.sku is invalid.")]));
+                            errors.insert(
+                                format!("stocks.{i}.sku"),
+                                json!([format!("The selected stocks.{i}.sku is invalid.")]),
+                            );
                         }
                         found
                     }
                     (None, Some(id)) => {
                         let found = state.offers.contains_key(&id).then_some(id);
                         if found.is_none() {
-                            errors.insert(format!("stocks.{i}.id"), json!([format!("The selected stocks.{i}.id is invalid.")]));
+                            errors.insert(
+                                format!("stocks.{i}.id"),
+                                json!([format!("The selected stocks.{i}.id is invalid.")]),
+                            );
                         }
                         found
                     }
@@ -397,7 +503,8 @@ fn put_stocks(state: &mut State, body: &[u8]) -> Answer {
 }
 
 fn as_i64(v: &Value) -> Option<i64> {
-    v.as_i64().or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
+    v.as_i64()
+        .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
 }
 
 fn as_decimal(v: &Value) -> Option<Decimal> {

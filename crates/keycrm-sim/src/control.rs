@@ -13,15 +13,17 @@ use serde_json::{Value, json};
 
 use crate::Sim;
 use crate::state::{
-    Buyer, Faults, Line, Offer, Order, Payment, Property, State, Status, Warehouse,
-    WebhookDelivery,
+    Buyer, Faults, Line, Offer, Order, Payment, Property, State, Status, Warehouse, WebhookDelivery,
 };
 
 /// Mounts the control API.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/_sim")
-            .route("/health", web::get().to(|| async { HttpResponse::Ok().json(json!({"ok": true})) }))
+            .route(
+                "/health",
+                web::get().to(|| async { HttpResponse::Ok().json(json!({"ok": true})) }),
+            )
             .route("/reset", web::post().to(reset))
             .route("/config", web::put().to(put_config))
             .route("/faults", web::put().to(put_faults))
@@ -106,7 +108,10 @@ async fn put_statuses(sim: web::Data<Sim>, statuses: web::Json<Vec<Status>>) -> 
     HttpResponse::NoContent().finish()
 }
 
-async fn put_warehouses(sim: web::Data<Sim>, warehouses: web::Json<Vec<Warehouse>>) -> HttpResponse {
+async fn put_warehouses(
+    sim: web::Data<Sim>,
+    warehouses: web::Json<Vec<Warehouse>>,
+) -> HttpResponse {
     let mut state = sim.lock();
     for w in warehouses.into_inner() {
         state.warehouses.insert(w.id, w);
@@ -226,7 +231,10 @@ fn build_line(state: &mut State, spec: LineSpec) -> Line {
     let offer = if spec.one_time {
         None
     } else {
-        spec.sku.as_deref().and_then(|sku| state.offer_by_sku(sku)).cloned()
+        spec.sku
+            .as_deref()
+            .and_then(|sku| state.offer_by_sku(sku))
+            .cloned()
     };
     match offer {
         Some(offer) => Line {
@@ -302,7 +310,11 @@ async fn post_order(sim: web::Data<Sim>, spec: web::Json<OrderSpec>) -> HttpResp
     let mut state = sim.lock();
     let now = Utc::now();
     let id = spec.id.unwrap_or_else(|| state.next_id());
-    let lines = spec.lines.into_iter().map(|l| build_line(&mut state, l)).collect();
+    let lines = spec
+        .lines
+        .into_iter()
+        .map(|l| build_line(&mut state, l))
+        .collect();
     let payments = spec
         .payments
         .into_iter()
@@ -331,7 +343,9 @@ async fn post_order(sim: web::Data<Sim>, spec: web::Json<OrderSpec>) -> HttpResp
         status_changed_at: created_at,
         closed_at: None,
     };
-    order.payment_status = spec.payment_status.unwrap_or_else(|| payment_status(&order));
+    order.payment_status = spec
+        .payment_status
+        .unwrap_or_else(|| payment_status(&order));
     let rendered = state.render_order(&order, &all_includes());
     state.orders.insert(id, order);
     HttpResponse::Created().json(rendered)
@@ -357,23 +371,41 @@ fn ensure_catalogue(state: &mut State) {
         return;
     }
     let mut product_id = 500;
-    for (name, price) in [("Футболка", "450.00"), ("Худі", "1200.50"), ("Шапка", "300")] {
+    for (name, price) in [
+        ("Футболка", "450.00"),
+        ("Худі", "1200.50"),
+        ("Шапка", "300"),
+    ] {
         product_id += 1;
         for colour in ["біла", "чорна"] {
             for size in ["S", "M", "L"] {
                 let id = state.next_id();
-                let sku = format!("{}-{}-{}", product_id, if colour == "біла" { "W" } else { "B" }, size);
-                state.offers.insert(id, Offer {
-                    id,
+                let sku = format!(
+                    "{}-{}-{}",
                     product_id,
-                    sku,
-                    name: name.to_owned(),
-                    price: price.parse().unwrap_or_default(),
-                    properties: vec![
-                        Property { name: "Колір".into(), value: colour.into() },
-                        Property { name: "Розмір".into(), value: size.into() },
-                    ],
-                });
+                    if colour == "біла" { "W" } else { "B" },
+                    size
+                );
+                state.offers.insert(
+                    id,
+                    Offer {
+                        id,
+                        product_id,
+                        sku,
+                        name: name.to_owned(),
+                        price: price.parse().unwrap_or_default(),
+                        properties: vec![
+                            Property {
+                                name: "Колір".into(),
+                                value: colour.into(),
+                            },
+                            Property {
+                                name: "Розмір".into(),
+                                value: size.into(),
+                            },
+                        ],
+                    },
+                );
             }
         }
     }
@@ -420,12 +452,16 @@ async fn generate_orders(sim: web::Data<Sim>, spec: web::Json<GenerateSpec>) -> 
                 quantity: Decimal::ONE,
                 discount_amount: Decimal::ZERO,
                 unit_type: None,
-                properties: vec![Property { name: "Текст".into(), value: "Forever".into() }],
+                properties: vec![Property {
+                    name: "Текст".into(),
+                    value: "Forever".into(),
+                }],
                 offer_id: None,
                 warehouse_id: None,
             });
         }
-        let created_at = now - chrono::TimeDelta::minutes(i64::try_from(spec.count - n).unwrap_or(0));
+        let created_at =
+            now - chrono::TimeDelta::minutes(i64::try_from(spec.count - n).unwrap_or(0));
         let buyer_id = state.next_id();
         let mut order = Order {
             id,
@@ -450,16 +486,20 @@ async fn generate_orders(sim: web::Data<Sim>, spec: web::Json<GenerateSpec>) -> 
         };
         if spec.with_payments {
             let amount = State::grand_total(&order);
-            let payment = build_payment(&mut state, PaymentSpec {
-                payment_method_id: 2,
-                amount,
-                status: "paid".into(),
-                currency: "UAH".into(),
-                transaction_uuid: Some(format!("tx-{id}")),
-                description: None,
-                payment_date: Some(created_at),
-                webhook: false,
-            }, created_at);
+            let payment = build_payment(
+                &mut state,
+                PaymentSpec {
+                    payment_method_id: 2,
+                    amount,
+                    status: "paid".into(),
+                    currency: "UAH".into(),
+                    transaction_uuid: Some(format!("tx-{id}")),
+                    description: None,
+                    payment_date: Some(created_at),
+                    webhook: false,
+                },
+                created_at,
+            );
             order.payments.push(payment);
         }
         order.payment_status = payment_status(&order);
@@ -523,7 +563,11 @@ async fn put_order_status(
     HttpResponse::Ok().json(json!({"deliveries": deliveries}))
 }
 
-async fn post_payment(sim: web::Data<Sim>, id: web::Path<i64>, spec: web::Json<PaymentSpec>) -> HttpResponse {
+async fn post_payment(
+    sim: web::Data<Sim>,
+    id: web::Path<i64>,
+    spec: web::Json<PaymentSpec>,
+) -> HttpResponse {
     let id = id.into_inner();
     let spec = spec.into_inner();
     let webhook = spec.webhook;
@@ -583,7 +627,11 @@ async fn fire_webhook(sim: web::Data<Sim>, spec: web::Json<FireSpec>) -> HttpRes
 
 async fn fire_raw(sim: web::Data<Sim>, body: web::Json<Value>) -> HttpResponse {
     let body = body.into_inner();
-    let event = body.get("event").and_then(Value::as_str).unwrap_or("").to_owned();
+    let event = body
+        .get("event")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_owned();
     let deliveries = deliver(&sim, &event, 0, body).await;
     HttpResponse::Ok().json(json!({"deliveries": deliveries}))
 }
@@ -644,7 +692,11 @@ struct Since {
 
 async fn get_requests(sim: web::Data<Sim>, since: web::Query<Since>) -> HttpResponse {
     let state = sim.lock();
-    let rows: Vec<_> = state.requests.iter().filter(|r| r.seq > since.since).collect();
+    let rows: Vec<_> = state
+        .requests
+        .iter()
+        .filter(|r| r.seq > since.since)
+        .collect();
     HttpResponse::Ok().json(rows)
 }
 

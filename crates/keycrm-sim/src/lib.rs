@@ -35,7 +35,9 @@ impl Sim {
 
     /// Locks the state; a poisoned lock (a panicked handler) is recovered, not propagated.
     pub fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -59,7 +61,11 @@ impl RunningSim {
 }
 
 /// Binds the simulator on `bind` (port 0 picks one). Run `server` to serve.
-pub fn build(bind: &str, api_keys: Vec<String>, requests_per_minute: u32) -> std::io::Result<RunningSim> {
+pub fn build(
+    bind: &str,
+    api_keys: Vec<String>,
+    requests_per_minute: u32,
+) -> std::io::Result<RunningSim> {
     sklad_runtime::install_crypto_provider();
     let listener = TcpListener::bind(bind)?;
     let port = listener.local_addr()?.port();

@@ -21,7 +21,7 @@ pub fn variant(id: i64, field: &str) -> u64 {
 
 /// A decimal as a JSON number or a two-decimal string (`"2.00"`).
 pub fn decimal(id: i64, field: &str, value: Decimal) -> Value {
-    if variant(id, field) % 3 == 0 {
+    if variant(id, field).is_multiple_of(3) {
         Value::String(format!("{:.2}", value.round_dp(2)))
     } else if value.fract().is_zero() {
         json!(value.to_i64().unwrap_or(0))
@@ -37,7 +37,7 @@ pub fn decimal_opt(id: i64, field: &str, value: Option<Decimal>) -> Value {
 
 /// A timestamp as `2024-11-13T18:46:36.000000Z` or `2024-05-28 09:34:10` (both UTC).
 pub fn timestamp(id: i64, field: &str, value: DateTime<Utc>) -> Value {
-    if variant(id, field) % 4 == 0 {
+    if variant(id, field).is_multiple_of(4) {
         Value::String(value.format("%Y-%m-%d %H:%M:%S").to_string())
     } else {
         Value::String(value.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string())
@@ -66,5 +66,9 @@ pub fn parse_filter_time(s: &str) -> Option<DateTime<Utc>> {
                 .and_then(|d| d.and_hms_opt(0, 0, 0))
                 .map(|t| t.and_utc())
         })
-        .or_else(|| DateTime::parse_from_rfc3339(s).ok().map(|t| t.with_timezone(&Utc)))
+        .or_else(|| {
+            DateTime::parse_from_rfc3339(s)
+                .ok()
+                .map(|t| t.with_timezone(&Utc))
+        })
 }

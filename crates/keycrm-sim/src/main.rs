@@ -10,7 +10,12 @@ struct Args {
     #[arg(long, env = "KEYCRM_SIM_BIND", default_value = "127.0.0.1:8090")]
     bind: String,
     /// Accepted API keys (repeat or comma-separate).
-    #[arg(long = "api-key", env = "KEYCRM_SIM_API_KEYS", value_delimiter = ',', default_value = "demo-keycrm-api-key-0001")]
+    #[arg(
+        long = "api-key",
+        env = "KEYCRM_SIM_API_KEYS",
+        value_delimiter = ',',
+        default_value = "demo-keycrm-api-key-0001"
+    )]
     api_keys: Vec<String>,
     /// Requests per minute per key before 429.
     #[arg(long, env = "KEYCRM_SIM_RPM", default_value_t = 60)]
@@ -36,8 +41,10 @@ async fn main() -> anyhow::Result<()> {
             let client = reqwest::Client::new();
             let _ = client
                 .post(format!("{control}/orders/generate"))
-                .json(&serde_json::json!({"count": count, "status_ids": [1, 2, 3, 4], "seed": 7,
-                                          "one_time_every": 5, "with_payments": true}))
+                .json(
+                    &serde_json::json!({"count": count, "status_ids": [1, 2, 3, 4], "seed": 7,
+                                          "one_time_every": 5, "with_payments": true}),
+                )
                 .send()
                 .await;
         });

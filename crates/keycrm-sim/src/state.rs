@@ -385,7 +385,11 @@ impl State {
     /// An order with the requested includes (`products.offer,payments,status,buyer`, …).
     pub fn render_order(&self, order: &Order, includes: &[String]) -> Value {
         let mut row = self.render_order_row(order);
-        let wants = |name: &str| includes.iter().any(|i| i == name || i.starts_with(&format!("{name}.")));
+        let wants = |name: &str| {
+            includes
+                .iter()
+                .any(|i| i == name || i.starts_with(&format!("{name}.")))
+        };
         let Some(obj) = row.as_object_mut() else {
             return row;
         };
@@ -492,7 +496,11 @@ impl State {
                 .warehouses
                 .values()
                 .map(|w| {
-                    let q = self.stocks.get(&(w.id, offer.id)).copied().unwrap_or_default();
+                    let q = self
+                        .stocks
+                        .get(&(w.id, offer.id))
+                        .copied()
+                        .unwrap_or_default();
                     json!({"id": w.id, "name": w.name,
                            "quantity": loose::decimal(offer.id ^ w.id, "wq", q), "reserve": 0})
                 })
@@ -524,7 +532,13 @@ fn render_payment(p: &Payment) -> Value {
 }
 
 /// A Laravel-style page envelope (with `last_page`, which the live API sends).
-pub fn page_envelope(path: &str, items: Vec<Value>, total: usize, page: usize, per_page: usize) -> Value {
+pub fn page_envelope(
+    path: &str,
+    items: Vec<Value>,
+    total: usize,
+    page: usize,
+    per_page: usize,
+) -> Value {
     let last_page = total.div_ceil(per_page).max(1);
     let url = |p: usize| format!("https://openapi.keycrm.app/v1/{path}?page={p}");
     let from = (page - 1) * per_page + 1;

@@ -31,7 +31,11 @@ impl Budget {
     }
 
     /// Waits until this process may send one request; returns how long it waited.
-    pub async fn acquire(&self, key: &BudgetKey, priority: Priority) -> Result<Duration, KeycrmError> {
+    pub async fn acquire(
+        &self,
+        key: &BudgetKey,
+        priority: Priority,
+    ) -> Result<Duration, KeycrmError> {
         let iv = interval(key.requests_per_minute);
         let mut waited = Duration::ZERO;
         loop {

@@ -255,7 +255,11 @@ impl KeycrmClient {
     }
 
     /// Sets absolute quantities in one keyCRM warehouse (`PUT /offers/stocks`, ≤ 10 000 items).
-    pub async fn put_stocks(&self, warehouse_id: i64, items: &[StockItem]) -> Result<(), KeycrmError> {
+    pub async fn put_stocks(
+        &self,
+        warehouse_id: i64,
+        items: &[StockItem],
+    ) -> Result<(), KeycrmError> {
         let body = serde_json::to_value(StockUpdate {
             warehouse_id,
             stocks: items,
@@ -297,7 +301,9 @@ impl KeycrmClient {
             .with_min_delay(self.retry.min_delay)
             .with_max_delay(self.retry.max_delay)
             .with_jitter()
-            .with_max_times(usize::try_from(self.retry.max_attempts.saturating_sub(1)).unwrap_or(0));
+            .with_max_times(
+                usize::try_from(self.retry.max_attempts.saturating_sub(1)).unwrap_or(0),
+            );
         (|| self.attempt::<T>(&call))
             .retry(backoff)
             .when(KeycrmError::is_transient)

@@ -17,7 +17,9 @@ use serde_json::Value;
 pub fn decimal<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Decimal>, D::Error> {
     match Value::deserialize(d)? {
         Value::Null => Ok(None),
-        Value::Number(n) => parse_decimal(&n.to_string()).map(Some).map_err(D::Error::custom),
+        Value::Number(n) => parse_decimal(&n.to_string())
+            .map(Some)
+            .map_err(D::Error::custom),
         Value::String(s) if s.trim().is_empty() => Ok(None),
         Value::String(s) => parse_decimal(s.trim()).map(Some).map_err(D::Error::custom),
         Value::Bool(b) => Ok(Some(Decimal::from(u8::from(b)))),
@@ -50,7 +52,11 @@ pub fn parse_datetime(s: &str) -> Option<DateTime<Utc>> {
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Some(t.with_timezone(&Utc));
     }
-    for format in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M"] {
+    for format in [
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M",
+    ] {
         if let Ok(t) = NaiveDateTime::parse_from_str(s, format) {
             return Some(t.and_utc());
         }
@@ -76,7 +82,9 @@ pub fn int<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
             .parse::<i64>()
             .map(Some)
             .map_err(|_| D::Error::custom(format!("expected an integer, got {s:?}"))),
-        other => Err(D::Error::custom(format!("expected an integer, got {other}"))),
+        other => Err(D::Error::custom(format!(
+            "expected an integer, got {other}"
+        ))),
     }
 }
 
@@ -113,7 +121,9 @@ where
     match Value::deserialize(d)? {
         Value::Null => Ok(None),
         Value::Array(items) if items.is_empty() => Ok(None),
-        value => serde_json::from_value(value).map(Some).map_err(D::Error::custom),
+        value => serde_json::from_value(value)
+            .map(Some)
+            .map_err(D::Error::custom),
     }
 }
 
@@ -184,7 +194,10 @@ mod tests {
         assert_eq!(iso.to_rfc3339(), "2024-11-13T18:46:36+00:00");
         let offset = probe(r#"{"t": "2024-11-13T20:46:36+02:00"}"#).t.unwrap();
         assert_eq!(offset, iso);
-        assert_eq!(probe(r#"{"t": "2024-11-13"}"#).t.unwrap().to_rfc3339(), "2024-11-13T00:00:00+00:00");
+        assert_eq!(
+            probe(r#"{"t": "2024-11-13"}"#).t.unwrap().to_rfc3339(),
+            "2024-11-13T00:00:00+00:00"
+        );
         assert_eq!(probe(r#"{"t": null}"#).t, None);
         assert_eq!(probe(r#"{"t": "soon"}"#).t, None);
     }

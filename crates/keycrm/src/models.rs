@@ -33,10 +33,10 @@ impl<T> Page<T> {
         if let Some(last) = self.last_page {
             return current < last;
         }
-        if let (Some(total), Some(per_page)) = (self.total, self.per_page) {
-            if per_page > 0 {
-                return current * per_page < total;
-            }
+        if let (Some(total), Some(per_page)) = (self.total, self.per_page)
+            && per_page > 0
+        {
+            return current * per_page < total;
         }
         self.next_page_url.as_deref().is_some_and(|u| !u.is_empty())
     }
@@ -296,7 +296,10 @@ mod tests {
     use rust_decimal::dec;
 
     fn example(name: &str) -> String {
-        let path = format!("{}/../../tests/fixtures/keycrm/{name}", env!("CARGO_MANIFEST_DIR"));
+        let path = format!(
+            "{}/../../tests/fixtures/keycrm/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        );
         std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
     }
 
@@ -305,7 +308,10 @@ mod tests {
         let order: Order = serde_json::from_str(&example("spec-order-with-includes.json")).unwrap();
         assert_eq!(order.id, 22);
         assert_eq!(order.grand_total, Some(dec!(122.5)));
-        assert_eq!(order.buyer.as_ref().unwrap().full_name.as_deref(), Some("John Doe"));
+        assert_eq!(
+            order.buyer.as_ref().unwrap().full_name.as_deref(),
+            Some("John Doe")
+        );
         let line = &order.products[0];
         assert_eq!(line.sku.as_deref(), Some("001-242"));
         let offer = line.offer.as_ref().unwrap();
@@ -335,7 +341,11 @@ mod tests {
         let line = &order.products[0];
         assert_eq!(line.properties.len(), 3);
         let offer = line.offer.as_ref().unwrap();
-        let values: Vec<_> = offer.properties.iter().filter_map(|p| p.value.as_deref()).collect();
+        let values: Vec<_> = offer
+            .properties
+            .iter()
+            .filter_map(|p| p.value.as_deref())
+            .collect();
         assert_eq!(values, ["A5", "Дерев'яна звичайна"]);
     }
 
@@ -370,8 +380,18 @@ mod tests {
 
     #[test]
     fn stock_updates_serialise_quantities_as_numbers() {
-        let items = [StockItem { sku: "a".into(), quantity: dec!(2.5) }];
-        let body = serde_json::to_value(StockUpdate { warehouse_id: 3, stocks: &items }).unwrap();
-        assert_eq!(body, serde_json::json!({"warehouse_id": 3, "stocks": [{"sku": "a", "quantity": 2.5}]}));
+        let items = [StockItem {
+            sku: "a".into(),
+            quantity: dec!(2.5),
+        }];
+        let body = serde_json::to_value(StockUpdate {
+            warehouse_id: 3,
+            stocks: &items,
+        })
+        .unwrap();
+        assert_eq!(
+            body,
+            serde_json::json!({"warehouse_id": 3, "stocks": [{"sku": "a", "quantity": 2.5}]})
+        );
     }
 }

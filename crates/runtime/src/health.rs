@@ -49,7 +49,10 @@ impl Readiness {
             };
             details.insert(check.name().to_owned(), status);
         }
-        (ok, json!({"status": if ok {"ready"} else {"not_ready"}, "checks": details}))
+        (
+            ok,
+            json!({"status": if ok {"ready"} else {"not_ready"}, "checks": details}),
+        )
     }
 }
 

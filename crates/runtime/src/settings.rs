@@ -100,7 +100,10 @@ pub struct LogSettings {
 
 /// The defaults, as `(key, value)` pairs; the single source of truth for the README table.
 pub const DEFAULTS: &[(&str, &str)] = &[
-    ("database.url", "postgres://postgres:postgres@127.0.0.1:5432/sklad"),
+    (
+        "database.url",
+        "postgres://postgres:postgres@127.0.0.1:5432/sklad",
+    ),
     ("database.pool_size", "10"),
     ("database.acquire_timeout_ms", "5000"),
     ("broker.url", "amqp://guest:guest@127.0.0.1:5672/%2f"),
@@ -198,8 +201,14 @@ mod tests {
         .unwrap();
         let env = vec![
             ("SKLAD__INGRESS__BIND".to_owned(), "127.0.0.1:1".to_owned()),
-            ("SKLAD__BROKER__RETRY_DELAYS_MS".to_owned(), "5,6".to_owned()),
-            ("SKLAD__BROKER__QUEUE_EXPIRES_MS".to_owned(), "60000".to_owned()),
+            (
+                "SKLAD__BROKER__RETRY_DELAYS_MS".to_owned(),
+                "5,6".to_owned(),
+            ),
+            (
+                "SKLAD__BROKER__QUEUE_EXPIRES_MS".to_owned(),
+                "60000".to_owned(),
+            ),
             ("OTHER__INGRESS__BIND".to_owned(), "ignored".to_owned()),
         ];
         let s = Settings::load_with(Some(&path), env).unwrap();
@@ -207,10 +216,7 @@ mod tests {
         assert_eq!(s.ingress.bind, "127.0.0.1:1");
         assert_eq!(s.broker.retry_delays_ms, vec![5, 6]);
         assert_eq!(s.broker.queue_expires_ms, Some(60000));
-        assert_eq!(
-            s.security.master_key.unwrap().expose_secret(),
-            "from-file"
-        );
+        assert_eq!(s.security.master_key.unwrap().expose_secret(), "from-file");
     }
 
     #[test]
