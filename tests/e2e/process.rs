@@ -99,7 +99,8 @@ async fn sklad_run_serves_drains_on_sigterm_and_logs_no_secret() {
             "--keycrm-base-url",
             &sim_api,
             "--enable",
-            "--json",
+            "--format",
+            "json",
         ])
         .await,
     )

@@ -2,13 +2,46 @@
 
 use clap::{Args, Subcommand};
 use secrecy::{ExposeSecret, SecretString};
-use serde_json::json;
 use sklad_db::accounts::IntegrationDefaults;
 use sklad_db::integrations::{IntegrationChange, KeycrmCredentials};
 use sklad_db::{Db, SecretBox};
 use sklad_keycrm::{Budget, KeycrmClient, Priority, RetryPolicy};
 use sklad_runtime::Settings;
 use uuid::Uuid;
+
+/// How a command prints what it made.
+#[derive(Clone, Copy, Debug, Default, clap::ValueEnum)]
+pub enum Format {
+    /// Aligned text for people.
+    #[default]
+    Text,
+    /// One JSON object.
+    Json,
+    /// `KEY=value` lines a shell can `source`.
+    Env,
+}
+
+fn print(format: Format, fields: &[(&str, String)]) {
+    match format {
+        Format::Text => {
+            for (key, value) in fields {
+                println!("{:<13} {value}", format!("{}:", key.replace('_', " ")));
+            }
+        }
+        Format::Json => {
+            let map: serde_json::Map<String, serde_json::Value> = fields
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), serde_json::Value::String(v.clone())))
+                .collect();
+            println!("{}", serde_json::Value::Object(map));
+        }
+        Format::Env => {
+            for (key, value) in fields {
+                println!("SKLAD_{}='{}'", key.to_uppercase(), value.replace('\'', ""));
+            }
+        }
+    }
+}
 
 #[derive(Subcommand)]
 pub enum AccountCommand {
@@ -22,15 +55,15 @@ pub enum AccountCommand {
         /// What the token is for.
         #[arg(long, default_value = "issued by sklad account token")]
         label: String,
-        #[arg(long)]
-        json: bool,
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
     },
     /// Show an account and its webhook link.
     Show {
         #[arg(long)]
         account: Uuid,
-        #[arg(long)]
-        json: bool,
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
     },
 }
 
@@ -48,9 +81,8 @@ pub struct CreateArgs {
     /// Switch the integration on (needs an API key).
     #[arg(long)]
     enable: bool,
-    /// Print JSON instead of text.
-    #[arg(long)]
-    json: bool,
+    #[arg(long, value_enum, default_value_t)]
+    format: Format,
 }
 
 pub async fn run(settings: &Settings, command: AccountCommand) -> anyhow::Result<()> {
@@ -90,75 +122,56 @@ pub async fn run(settings: &Settings, command: AccountCommand) -> anyhow::Result
                 )
                 .await?;
             }
-            let webhook_url = webhook_url(settings, &created.webhook_token);
-            if args.json {
-                println!(
-                    "{}",
-                    json!({
-                        "account_id": created.account.id,
-                        "name": created.account.name,
-                        "admin_token": created.admin_token,
-                        "webhook_url": webhook_url,
-                    })
-                );
-            } else {
-                println!("account id:   {}", created.account.id);
-                println!(
-                    "admin token:  {}  (shown once; keep it)",
-                    created.admin_token
-                );
-                println!("webhook link: {webhook_url}");
-            }
+            print(
+                args.format,
+                &[
+                    ("account_id", created.account.id.to_string()),
+                    ("name", created.account.name),
+                    ("admin_token", created.admin_token),
+                    ("webhook_url", webhook_url(settings, &created.webhook_token)),
+                ],
+            );
+            shown_once(args.format);
             Ok(())
         }
         AccountCommand::Token {
             account,
             label,
-            json,
+            format,
         } => {
             sklad_db::accounts::get(&mut conn, account).await?;
             let token = sklad_db::accounts::issue_admin_token(&mut conn, account, &label).await?;
-            if json {
-                println!("{}", json!({"account_id": account, "admin_token": token}));
-            } else {
-                println!("admin token: {token}  (shown once; keep it)");
-            }
+            print(
+                format,
+                &[("account_id", account.to_string()), ("admin_token", token)],
+            );
+            shown_once(format);
             Ok(())
         }
-        AccountCommand::Show { account, json } => {
+        AccountCommand::Show { account, format } => {
             let found = sklad_db::accounts::get(&mut conn, account).await?;
             let integration = sklad_db::integrations::get(&mut conn, account).await?;
             let token = sklad_db::webhook_tokens::current(&mut conn, &secrets, account).await?;
             let link = token.map(|t| webhook_url(settings, t.expose_secret()));
-            if json {
-                println!(
-                    "{}",
-                    json!({
-                        "account_id": found.id,
-                        "name": found.name,
-                        "webhook_url": link,
-                        "keycrm_enabled": integration.enabled,
-                        "keycrm_base_url": integration.base_url,
-                        "api_key": integration.api_key_mask,
-                    })
-                );
-            } else {
-                println!("account id:   {}", found.id);
-                println!("name:         {}", found.name);
-                println!("webhook link: {}", link.unwrap_or_else(|| "-".into()));
-                println!(
-                    "keyCRM:       {} ({}, key {})",
-                    if integration.enabled {
-                        "enabled"
-                    } else {
-                        "disabled"
-                    },
-                    integration.base_url,
-                    integration.api_key_mask.unwrap_or_else(|| "not set".into())
-                );
-            }
+            print(
+                format,
+                &[
+                    ("account_id", found.id.to_string()),
+                    ("name", found.name),
+                    ("webhook_url", link.unwrap_or_default()),
+                    ("keycrm_enabled", integration.enabled.to_string()),
+                    ("keycrm_base_url", integration.base_url),
+                    ("api_key", integration.api_key_mask.unwrap_or_default()),
+                ],
+            );
             Ok(())
         }
+    }
+}
+
+fn shown_once(format: Format) {
+    if matches!(format, Format::Text) {
+        println!("(the admin token is shown only now: only its hash is stored)");
     }
 }
 

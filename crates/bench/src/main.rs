@@ -1,0 +1,211 @@
+//! `sklad-bench`: measured figures, each beside a baseline from the same run.
+//!
+//! `sklad-bench ingress` compares the webhook path (HTTP → token lookup in PostgreSQL → checks
+//! → confirmed publish → 202) with raw confirmed publishes of an event of the same size to
+//! the same broker, at the same concurrency, so the ratio shows what ingress adds.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::{Parser, Subcommand};
+use lapin::options::QueuePurgeOptions;
+use sklad_bus::{OutgoingMessage, Publisher};
+use sklad_events::v1::KeycrmWebhookReceived;
+use sklad_tests::{TestApp, fixture};
+
+#[derive(Parser)]
+#[command(about)]
+struct Cli {
+    #[command(subcommand)]
+    bench: Bench,
+}
+
+#[derive(Subcommand)]
+enum Bench {
+    /// Webhooks/s and latency of ingress vs. raw confirmed publishes of the same message.
+    Ingress {
+        /// Seconds per phase.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// Concurrent senders.
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    match Cli::parse().bench {
+        Bench::Ingress { seconds, concurrency } => ingress(Duration::from_secs(seconds), concurrency).await,
+    }
+}
+
+/// Latencies of one phase.
+struct Phase {
+    name: &'static str,
+    latencies: Vec<Duration>,
+    errors: usize,
+    elapsed: Duration,
+}
+
+impl Phase {
+    fn rate(&self) -> f64 {
+        self.latencies.len() as f64 / self.elapsed.as_secs_f64()
+    }
+
+    fn percentile(&self, p: f64) -> Duration {
+        let mut sorted = self.latencies.clone();
+        sorted.sort_unstable();
+        if sorted.is_empty() {
+            return Duration::ZERO;
+        }
+        let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
+        sorted[rank.min(sorted.len() - 1)]
+    }
+
+    fn print(&self) {
+        println!(
+            "{:<26} {:>10.0} {:>10.2} {:>10.2} {:>8}",
+            self.name,
+            self.rate(),
+            ms(self.percentile(50.0)),
+            ms(self.percentile(99.0)),
+            self.errors
+        );
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// Runs `op` from `concurrency` tasks until `duration` has passed.
+async fn drive<F, Fut>(name: &'static str, duration: Duration, concurrency: usize, op: F) -> Phase
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = bool> + Send,
+{
+    let op = Arc::new(op);
+    let started = Instant::now();
+    let deadline = started + duration;
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let op = op.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut errors = 0;
+            while Instant::now() < deadline {
+                let t = Instant::now();
+                if op().await {
+                    latencies.push(t.elapsed());
+                } else {
+                    errors += 1;
+                }
+            }
+            (latencies, errors)
+        }));
+    }
+    let mut phase = Phase {
+        name,
+        latencies: Vec::new(),
+        errors: 0,
+        elapsed: Duration::ZERO,
+    };
+    for task in tasks {
+        if let Ok((latencies, errors)) = task.await {
+            phase.latencies.extend(latencies);
+            phase.errors += errors;
+        }
+    }
+    phase.elapsed = started.elapsed();
+    phase
+}
+
+async fn purge(app: &TestApp) -> anyhow::Result<()> {
+    let (connection, channel) = app.broker.channel().await?;
+    channel
+        .queue_purge(app.order_sync_queue().into(), QueuePurgeOptions::default())
+        .await?;
+    let _ = connection.close(200, "purged".into()).await;
+    Ok(())
+}
+
+async fn ingress(duration: Duration, concurrency: usize) -> anyhow::Result<()> {
+    let app = TestApp::spawn().await;
+    let body = fixture("webhook-order-change_order_status.A.json");
+
+    // The event ingress publishes for this body, to publish raw at the same size.
+    let now = chrono::Utc::now();
+    let event = KeycrmWebhookReceived {
+        webhook_id: uuid::Uuid::now_v7().to_string(),
+        account_id: app.account.id.to_string(),
+        received_at: Some(sklad_events::timestamp(now)),
+        event: "order.change_order_status".into(),
+        order_id: 23196,
+        status_id: Some(1),
+        order_updated_at: Some(sklad_events::timestamp(now)),
+        raw_body: body.clone(),
+    };
+    let template = OutgoingMessage::event(&event, String::new(), app.account.id.to_string(), now, Some("order/23196".into()));
+    println!(
+        "webhook body {} bytes; event {} bytes; {} s per phase; {} concurrent senders",
+        body.len(),
+        template.payload.len(),
+        duration.as_secs(),
+        concurrency
+    );
+
+    let publisher = Publisher::new(sklad_bus::Broker::new(&app.settings.broker, "sklad-bench"));
+    // Warm both paths (connections, prepared statements) before measuring.
+    for _ in 0..50 {
+        let mut m = template.clone();
+        m.message_id = uuid::Uuid::now_v7().to_string();
+        publisher.publish(&m).await?;
+        app.post_webhook(&app.account.webhook_url, body.clone()).await;
+    }
+    purge(&app).await?;
+
+    let raw = {
+        let publisher = publisher.clone();
+        let template = template.clone();
+        drive("confirmed publish (raw)", duration, concurrency, move || {
+            let publisher = publisher.clone();
+            let mut message = template.clone();
+            async move {
+                message.message_id = uuid::Uuid::now_v7().to_string();
+                publisher.publish(&message).await.is_ok()
+            }
+        })
+        .await
+    };
+    purge(&app).await?;
+
+    let http = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build()?;
+    let url = app.account.webhook_url.clone();
+    let webhooks = drive("ingress webhook → 202", duration, concurrency, move || {
+        let http = http.clone();
+        let url = url.clone();
+        let body = body.clone();
+        async move {
+            matches!(
+                http.post(&url).header("content-type", "application/json").body(body).send().await,
+                Ok(r) if r.status() == 202
+            )
+        }
+    })
+    .await;
+    purge(&app).await?;
+
+    println!();
+    println!("{:<26} {:>10} {:>10} {:>10} {:>8}", "", "per s", "p50 ms", "p99 ms", "errors");
+    raw.print();
+    webhooks.print();
+    println!();
+    println!(
+        "ingress / raw publish: throughput {:.2}x, p50 {:.2}x, p99 {:.2}x",
+        webhooks.rate() / raw.rate(),
+        ms(webhooks.percentile(50.0)) / ms(raw.percentile(50.0)),
+        ms(webhooks.percentile(99.0)) / ms(raw.percentile(99.0)),
+    );
+    Ok(())
+}

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Runs sklad locally with the keyCRM simulator and a demo account wired to it.
+# Safe to run again: previous instances are stopped and the demo account is reused.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source deploy/setup.sh
+
+RUN_DIR=.run
+PROFILE="${SKLAD_PROFILE:-debug}"
+SIM_PORT="${KEYCRM_SIM_PORT:-8090}"
+SIM_KEY="demo-keycrm-api-key-0001"
+mkdir -p "$RUN_DIR"
+
+log "building (profile: $PROFILE)"
+if [ "$PROFILE" = release ]; then cargo build -q --release -p sklad-cli -p keycrm-sim; else cargo build -q -p sklad-cli -p keycrm-sim; fi
+BIN="target/$PROFILE"
+
+deploy/stop.sh >/dev/null 2>&1 || true
+
+# One master key per checkout, kept out of git: it encrypts the stored keyCRM key.
+[ -s "$RUN_DIR/master.key" ] || head -c 32 /dev/urandom | base64 > "$RUN_DIR/master.key"
+chmod 600 "$RUN_DIR/master.key"
+export SKLAD__SECURITY__MASTER_KEY="$(cat "$RUN_DIR/master.key")"
+export SKLAD__LOG__FORMAT="${SKLAD__LOG__FORMAT:-json}"
+
+log "starting the keyCRM simulator on :$SIM_PORT"
+"$BIN/keycrm-sim" --bind "127.0.0.1:$SIM_PORT" --api-key "$SIM_KEY" --demo-orders 25 \
+  >"$RUN_DIR/keycrm-sim.log" 2>&1 &
+echo $! > "$RUN_DIR/keycrm-sim.pid"
+wait_port "$SIM_PORT" keycrm-sim 30
+
+"$BIN/sklad" migrate
+
+if [ -s "$RUN_DIR/demo-account.env" ] && source "$RUN_DIR/demo-account.env" \
+   && "$BIN/sklad" account show --account "$SKLAD_ACCOUNT_ID" >/dev/null 2>&1; then
+  log "reusing demo account $SKLAD_ACCOUNT_ID"
+else
+  "$BIN/sklad" account create --name "Demo shop" --keycrm-api-key "$SIM_KEY" \
+    --keycrm-base-url "http://127.0.0.1:$SIM_PORT/v1" --enable --format env > "$RUN_DIR/demo-account.env"
+  chmod 600 "$RUN_DIR/demo-account.env"
+  source "$RUN_DIR/demo-account.env"
+fi
+# The link may have been rotated since: ask for the current one.
+SKLAD_WEBHOOK_URL=$("$BIN/sklad" account show --account "$SKLAD_ACCOUNT_ID" --format env | sed -n "s/^SKLAD_WEBHOOK_URL='\(.*\)'$/\1/p")
+
+# keyCRM's automation ("Send Webhook") in the simulator posts to the account's link.
+curl -fsS -X PUT "http://127.0.0.1:$SIM_PORT/_sim/config" -H 'content-type: application/json' \
+  -d "{\"webhook_urls\": [\"$SKLAD_WEBHOOK_URL\"]}" >/dev/null
+
+log "starting sklad (all roles in one process)"
+"$BIN/sklad" run >"$RUN_DIR/sklad.log" 2>&1 &
+echo $! > "$RUN_DIR/sklad.pid"
+wait_port 8081 "sklad api" 60
+for _ in $(seq 60); do curl -fsS http://127.0.0.1:8080/health/ready >/dev/null 2>&1 && break; sleep 1; done
+
+cat <<INFO
+
+sklad is running.
+
+  webhook link   $SKLAD_WEBHOOK_URL
+  admin token    $SKLAD_ADMIN_TOKEN
+  admin API      http://127.0.0.1:8081/api/v1   (OpenAPI: /api/v1/openapi.json)
+  health         http://127.0.0.1:8080/health/ready   http://127.0.0.1:8081/health/ready
+  metrics        http://127.0.0.1:8080/metrics
+  keyCRM sim     http://127.0.0.1:$SIM_PORT/v1 (API)   http://127.0.0.1:$SIM_PORT/_sim (control)
+  logs           $RUN_DIR/sklad.log   $RUN_DIR/keycrm-sim.log
+  stop           deploy/stop.sh
+
+Try it:
+  curl -H "Authorization: Bearer $SKLAD_ADMIN_TOKEN" http://127.0.0.1:8081/api/v1/integrations/keycrm
+  curl -H "Authorization: Bearer $SKLAD_ADMIN_TOKEN" http://127.0.0.1:8081/api/v1/keycrm/statuses
+  # change an order's status in "keyCRM": the simulator fires the webhook to sklad
+  curl -X PUT http://127.0.0.1:$SIM_PORT/_sim/orders/1001/status -H 'content-type: application/json' -d '{"status_id": 2}'
+  $BIN/sklad status
+INFO

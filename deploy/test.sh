@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The whole check a change must pass: set-up, formatting, lints, every test.
+# Tests create and drop their own databases and broker names, so this is safe to repeat.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source deploy/setup.sh
+
+log "cargo fmt --check"
+cargo fmt --all -- --check
+
+log "cargo clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+if command -v docker-compose >/dev/null || apt_install docker-compose >/dev/null 2>&1; then
+  log "docker-compose config"
+  docker-compose -f docker-compose.yml --profile demo config -q
+else
+  log "docker-compose unavailable: compose file not validated"
+fi
+
+log "tests"
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --workspace --locked --no-fail-fast
+else
+  cargo test --workspace --locked --no-fail-fast
+fi
+log "all checks passed"
