@@ -16,8 +16,6 @@ pub struct Settings {
     pub broker: BrokerSettings,
     pub ingress: IngressSettings,
     pub api: ServiceBind,
-    pub order_sync: ServiceBind,
-    pub stock_publisher: ServiceBind,
     pub keycrm: KeycrmSettings,
     #[serde(default)]
     pub security: SecuritySettings,
@@ -63,7 +61,7 @@ pub struct IngressSettings {
     pub max_body_bytes: usize,
 }
 
-/// Where a service listens (the API, or a worker's health and metrics endpoints).
+/// Where a service listens.
 #[derive(Debug, Clone, Deserialize)]
 pub struct ServiceBind {
     pub bind: String,
@@ -118,8 +116,6 @@ pub const DEFAULTS: &[(&str, &str)] = &[
     ("ingress.public_url", "http://127.0.0.1:8080"),
     ("ingress.max_body_bytes", "262144"),
     ("api.bind", "127.0.0.1:8081"),
-    ("order_sync.bind", "127.0.0.1:8082"),
-    ("stock_publisher.bind", "127.0.0.1:8083"),
     ("keycrm.default_base_url", "https://openapi.keycrm.app/v1"),
     ("keycrm.default_requests_per_minute", "60"),
     ("keycrm.request_timeout_ms", "15000"),
@@ -217,6 +213,19 @@ mod tests {
         assert_eq!(s.broker.retry_delays_ms, vec![5, 6]);
         assert_eq!(s.broker.queue_expires_ms, Some(60000));
         assert_eq!(s.security.master_key.unwrap().expose_secret(), "from-file");
+    }
+
+    #[test]
+    fn the_readme_documents_every_setting() {
+        let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md"))
+            .unwrap();
+        for (key, default) in DEFAULTS {
+            let env = format!("SKLAD__{}", key.replace('.', "__").to_uppercase());
+            assert!(readme.contains(&env), "README lacks {env}");
+            assert!(readme.contains(default), "README lacks the default of {env}: {default}");
+        }
+        assert!(readme.contains("SKLAD__SECURITY__MASTER_KEY"));
+        assert!(readme.contains("SKLAD__BROKER__QUEUE_EXPIRES_MS"));
     }
 
     #[test]
