@@ -70,6 +70,6 @@ Try it:
   curl -H "Authorization: Bearer $SKLAD_ADMIN_TOKEN" http://127.0.0.1:8081/api/v1/integrations/keycrm
   curl -H "Authorization: Bearer $SKLAD_ADMIN_TOKEN" http://127.0.0.1:8081/api/v1/keycrm/statuses
   # change an order's status in "keyCRM": the simulator fires the webhook to sklad
-  curl -X PUT http://127.0.0.1:$SIM_PORT/_sim/orders/1001/status -H 'content-type: application/json' -d '{"status_id": 2}'
+  curl -X PUT http://127.0.0.1:$SIM_PORT/_sim/orders/1/status -H 'content-type: application/json' -d '{"status_id": 2}'
   $BIN/sklad status
 INFO

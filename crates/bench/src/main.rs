@@ -36,7 +36,10 @@ enum Bench {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     match Cli::parse().bench {
-        Bench::Ingress { seconds, concurrency } => ingress(Duration::from_secs(seconds), concurrency).await,
+        Bench::Ingress {
+            seconds,
+            concurrency,
+        } => ingress(Duration::from_secs(seconds), concurrency).await,
     }
 }
 
@@ -146,7 +149,13 @@ async fn ingress(duration: Duration, concurrency: usize) -> anyhow::Result<()> {
         order_updated_at: Some(sklad_events::timestamp(now)),
         raw_body: body.clone(),
     };
-    let template = OutgoingMessage::event(&event, String::new(), app.account.id.to_string(), now, Some("order/23196".into()));
+    let template = OutgoingMessage::event(
+        &event,
+        String::new(),
+        app.account.id.to_string(),
+        now,
+        Some("order/23196".into()),
+    );
     println!(
         "webhook body {} bytes; event {} bytes; {} s per phase; {} concurrent senders",
         body.len(),
@@ -161,26 +170,34 @@ async fn ingress(duration: Duration, concurrency: usize) -> anyhow::Result<()> {
         let mut m = template.clone();
         m.message_id = uuid::Uuid::now_v7().to_string();
         publisher.publish(&m).await?;
-        app.post_webhook(&app.account.webhook_url, body.clone()).await;
+        app.post_webhook(&app.account.webhook_url, body.clone())
+            .await;
     }
     purge(&app).await?;
 
     let raw = {
         let publisher = publisher.clone();
         let template = template.clone();
-        drive("confirmed publish (raw)", duration, concurrency, move || {
-            let publisher = publisher.clone();
-            let mut message = template.clone();
-            async move {
-                message.message_id = uuid::Uuid::now_v7().to_string();
-                publisher.publish(&message).await.is_ok()
-            }
-        })
+        drive(
+            "confirmed publish (raw)",
+            duration,
+            concurrency,
+            move || {
+                let publisher = publisher.clone();
+                let mut message = template.clone();
+                async move {
+                    message.message_id = uuid::Uuid::now_v7().to_string();
+                    publisher.publish(&message).await.is_ok()
+                }
+            },
+        )
         .await
     };
     purge(&app).await?;
 
-    let http = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build()?;
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(concurrency)
+        .build()?;
     let url = app.account.webhook_url.clone();
     let webhooks = drive("ingress webhook → 202", duration, concurrency, move || {
         let http = http.clone();
@@ -197,7 +214,10 @@ async fn ingress(duration: Duration, concurrency: usize) -> anyhow::Result<()> {
     purge(&app).await?;
 
     println!();
-    println!("{:<26} {:>10} {:>10} {:>10} {:>8}", "", "per s", "p50 ms", "p99 ms", "errors");
+    println!(
+        "{:<26} {:>10} {:>10} {:>10} {:>8}",
+        "", "per s", "p50 ms", "p99 ms", "errors"
+    );
     raw.print();
     webhooks.print();
     println!();

@@ -423,7 +423,7 @@ async fn generate_orders(sim: web::Data<Sim>, spec: web::Json<GenerateSpec>) -> 
     let now = Utc::now();
     let mut ids = Vec::with_capacity(spec.count);
     for n in 0..spec.count {
-        let id = state.next_id();
+        let id = state.next_order_id();
         let status_id = spec.status_ids[n % spec.status_ids.len()];
         let mut lines = Vec::new();
         for _ in 0..rng.gen_range(1..=3) {

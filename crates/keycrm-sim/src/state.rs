@@ -194,6 +194,8 @@ pub struct State {
     /// (keyCRM warehouse id, offer id) → quantity.
     pub stocks: BTreeMap<(i64, i64), Decimal>,
     pub orders: BTreeMap<i64, Order>,
+    /// Orders are numbered on their own from 1, as in a keyCRM account.
+    pub next_order_id: i64,
     pub next_id: i64,
     pub webhook_urls: Vec<String>,
     pub faults: Faults,
@@ -220,6 +222,7 @@ impl State {
             offers: BTreeMap::new(),
             stocks: BTreeMap::new(),
             orders: BTreeMap::new(),
+            next_order_id: 0,
             next_id: 1000,
             webhook_urls: Vec::new(),
             faults: Faults::default(),
@@ -284,6 +287,16 @@ impl State {
     pub fn next_id(&mut self) -> i64 {
         self.next_id += 1;
         self.next_id
+    }
+
+    /// The next order id (skipping ids taken by orders created with an explicit id).
+    pub fn next_order_id(&mut self) -> i64 {
+        loop {
+            self.next_order_id += 1;
+            if !self.orders.contains_key(&self.next_order_id) {
+                return self.next_order_id;
+            }
+        }
     }
 
     pub fn next_seq(&mut self) -> u64 {

@@ -217,12 +217,16 @@ mod tests {
 
     #[test]
     fn the_readme_documents_every_setting() {
-        let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md"))
-            .unwrap();
+        let readme =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md"))
+                .unwrap();
         for (key, default) in DEFAULTS {
             let env = format!("SKLAD__{}", key.replace('.', "__").to_uppercase());
             assert!(readme.contains(&env), "README lacks {env}");
-            assert!(readme.contains(default), "README lacks the default of {env}: {default}");
+            assert!(
+                readme.contains(default),
+                "README lacks the default of {env}: {default}"
+            );
         }
         assert!(readme.contains("SKLAD__SECURITY__MASTER_KEY"));
         assert!(readme.contains("SKLAD__BROKER__QUEUE_EXPIRES_MS"));
