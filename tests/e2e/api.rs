@@ -49,13 +49,9 @@ async fn settings_round_trip_with_the_key_masked_and_encrypted_at_rest() {
     let app = TestApp::spawn().await;
     let fresh = app.create_account("new shop", false).await;
 
-    let before = body(
-        app.api(Method::GET, "/integrations/keycrm", &fresh.admin_token)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let before = app
+        .get_json("/integrations/keycrm", &fresh.admin_token)
+        .await;
     assert_eq!(before["api_key"], Value::Null);
     assert_eq!(before["api_key_set"], false);
     assert_eq!(before["enabled"], false);
@@ -90,13 +86,9 @@ async fn settings_round_trip_with_the_key_masked_and_encrypted_at_rest() {
     assert_eq!(saved["requests_per_minute"], 55);
     assert_eq!(saved["base_url"], app.sim_api_url.as_str());
 
-    let read = body(
-        app.api(Method::GET, "/integrations/keycrm", &fresh.admin_token)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let read = app
+        .get_json("/integrations/keycrm", &fresh.admin_token)
+        .await;
     assert_eq!(read, saved);
     assert!(!read.to_string().contains(SIM_API_KEY));
 
@@ -148,13 +140,9 @@ async fn a_key_keycrm_rejects_is_not_saved() {
     assert_eq!(error["error"]["code"], "keycrm_rejected_key");
     assert!(error["error"]["message"].as_str().unwrap().contains("401"));
 
-    let read = body(
-        app.api(Method::GET, "/integrations/keycrm", &fresh.admin_token)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let read = app
+        .get_json("/integrations/keycrm", &fresh.admin_token)
+        .await;
     assert_eq!(read["api_key_set"], false);
     assert_eq!(read["enabled"], false);
     // keyCRM was asked exactly once with the rejected key (401 is not retried).
@@ -172,13 +160,9 @@ async fn a_key_keycrm_rejects_is_not_saved() {
 async fn invalid_settings_get_clear_errors_and_change_nothing() {
     let app = TestApp::spawn().await;
     let fresh = app.create_account("new shop", false).await;
-    let before = body(
-        app.api(Method::GET, "/integrations/keycrm", &fresh.admin_token)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let before = app
+        .get_json("/integrations/keycrm", &fresh.admin_token)
+        .await;
     let cases: Vec<(Value, u16, &str)> = vec![
         (json!({"requests_per_minute": 0}), 422, "validation_failed"),
         (
@@ -233,13 +217,9 @@ async fn invalid_settings_get_clear_errors_and_change_nothing() {
     assert_eq!(malformed.status(), 400);
     assert_eq!(body(malformed).await["error"]["code"], "bad_request");
 
-    let after = body(
-        app.api(Method::GET, "/integrations/keycrm", &fresh.admin_token)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let after = app
+        .get_json("/integrations/keycrm", &fresh.admin_token)
+        .await;
     assert_eq!(after, before, "a refused change changes nothing");
 }
 
@@ -318,20 +298,8 @@ async fn one_account_can_never_read_or_change_another() {
     let a = app.account.clone();
     let b = app.create_account("other shop", true).await;
 
-    let a_before = body(
-        app.api(Method::GET, "/integrations/keycrm", &a.admin_token)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    let b_view = body(
-        app.api(Method::GET, "/integrations/keycrm", &b.admin_token)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let a_before = app.get_json("/integrations/keycrm", &a.admin_token).await;
+    let b_view = app.get_json("/integrations/keycrm", &b.admin_token).await;
     assert_eq!(b_view["webhook_url"], b.webhook_url.as_str());
     assert_ne!(b_view["webhook_url"], a_before["webhook_url"]);
 
@@ -354,13 +322,7 @@ async fn one_account_can_never_read_or_change_another() {
     )
     .await;
 
-    let a_after = body(
-        app.api(Method::GET, "/integrations/keycrm", &a.admin_token)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let a_after = app.get_json("/integrations/keycrm", &a.admin_token).await;
     assert_eq!(a_after, a_before, "B's changes did not touch A");
     assert_ne!(rotated["webhook_url"], a_after["webhook_url"]);
 

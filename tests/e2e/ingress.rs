@@ -130,15 +130,7 @@ async fn real_webhook_bodies_are_queued_exactly_as_sent() {
     }
 
     // Metrics name the route template, never the secret token in the path.
-    let metrics = app
-        .http
-        .get(format!("{}/metrics", app.ingress_url()))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics().await;
     assert!(
         metrics.contains(r#"route="/webhooks/keycrm/{token}",status="202""#),
         "{metrics}"
@@ -283,15 +275,7 @@ async fn unhandled_events_are_acknowledged_counted_and_not_published() {
     assert_eq!(json(response).await["status"], "ignored");
     assert_eq!(app.broker.depth(&app.order_sync_queue()).await.unwrap(), 0);
 
-    let metrics = app
-        .http
-        .get(format!("{}/metrics", app.ingress_url()))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics().await;
     assert!(
         metrics.contains(r#"sklad_ingress_webhooks_total{event="other",outcome="ignored"}"#),
         "{metrics}"

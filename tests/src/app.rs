@@ -215,6 +215,31 @@ impl TestApp {
             .bearer_auth(token)
     }
 
+    /// `GET /api/v1{path}` with `token`, as JSON.
+    #[allow(clippy::expect_used)]
+    pub async fn get_json(&self, path: &str, token: &str) -> serde_json::Value {
+        self.api(reqwest::Method::GET, path, token)
+            .send()
+            .await
+            .expect("API request")
+            .json()
+            .await
+            .expect("JSON body")
+    }
+
+    /// The Prometheus page of ingress (in-process services share one registry).
+    #[allow(clippy::expect_used)]
+    pub async fn metrics(&self) -> String {
+        self.http
+            .get(format!("{}/metrics", self.ingress_url()))
+            .send()
+            .await
+            .expect("metrics request")
+            .text()
+            .await
+            .expect("metrics body")
+    }
+
     /// The order-sync work queue of this test's namespace.
     pub fn order_sync_queue(&self) -> String {
         self.broker.topology().queue("order-sync")

@@ -95,14 +95,7 @@ impl Application {
 
     /// Serves until `cancel` fires, then finishes in-flight requests and stops.
     pub async fn run_until_stopped(self, cancel: CancellationToken) -> std::io::Result<()> {
-        let handle = self.server.handle();
-        let stopper = tokio::spawn(async move {
-            cancel.cancelled().await;
-            handle.stop(true).await;
-        });
-        let outcome = self.server.await;
-        stopper.abort();
-        outcome
+        sklad_runtime::serve_until_cancelled(self.server, cancel).await
     }
 }
 

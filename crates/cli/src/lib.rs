@@ -34,6 +34,18 @@ enum Command {
     Status(status::StatusArgs),
 }
 
+/// The whole `sklad` binary: runs the command, prints an error chain and sets the exit code.
+pub async fn run_binary() -> std::process::ExitCode {
+    sklad_runtime::install_crypto_provider();
+    match main().await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
 /// Parses the command line and runs the command.
 pub async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();

@@ -85,13 +85,7 @@ impl Application {
                 tracing::warn!(error = %err, "broker not reachable at start; will retry on demand");
             }
         });
-        let handle = self.server.handle();
-        let stopper = tokio::spawn(async move {
-            cancel.cancelled().await;
-            handle.stop(true).await;
-        });
-        let outcome = self.server.await;
-        stopper.abort();
+        let outcome = sklad_runtime::serve_until_cancelled(self.server, cancel).await;
         self.broker.close().await;
         outcome
     }
