@@ -9,4 +9,5 @@ mod bus;
 mod db;
 mod ingress;
 mod keycrm_client;
+mod orders;
 mod process;

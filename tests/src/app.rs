@@ -27,6 +27,10 @@ pub struct AppOptions {
     pub confirm_timeout_ms: Option<u64>,
     /// The simulator's per-key limit (default 6000/min, so tests are not throttled).
     pub sim_requests_per_minute: Option<u32>,
+    /// Also run the order-sync worker (it consumes the order-sync queue).
+    pub order_sync: bool,
+    /// Adjusts the settings before any service starts.
+    pub configure: Option<fn(&mut Settings)>,
 }
 
 /// An account created for a test, with its secrets.
@@ -76,6 +80,9 @@ impl TestApp {
         if let Some(ms) = options.confirm_timeout_ms {
             settings.broker.confirm_timeout_ms = ms;
         }
+        if let Some(configure) = options.configure {
+            configure(&mut settings);
+        }
 
         let sim = keycrm_sim::build(
             "127.0.0.1:0",
@@ -96,6 +103,10 @@ impl TestApp {
         let api = sklad_api::Application::build(&settings).expect("api builds");
         let api_port = api.port();
         tokio::spawn(api.run_until_stopped(cancel.clone()));
+        if options.order_sync {
+            let worker = sklad_order_sync::Worker::build(&settings).expect("order-sync builds");
+            tokio::spawn(worker.run_until_stopped(cancel.clone()));
+        }
 
         let mut app = Self {
             db,
@@ -238,6 +249,54 @@ impl TestApp {
             .text()
             .await
             .expect("metrics body")
+    }
+
+    /// Calls the simulator's control API and returns its JSON answer (or `null`).
+    #[allow(clippy::expect_used)]
+    pub async fn sim_control(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: serde_json::Value,
+    ) -> serde_json::Value {
+        let response = self
+            .http
+            .request(method, format!("{}{path}", self.sim_control_url))
+            .json(&body)
+            .send()
+            .await
+            .expect("simulator control request");
+        assert!(
+            response.status().is_success(),
+            "sim {path}: {}",
+            response.status()
+        );
+        response.json().await.unwrap_or(serde_json::Value::Null)
+    }
+
+    /// Polls `GET /api/v1/orders/{keycrm_id}` until `ready` holds for it.
+    pub async fn wait_for_order(
+        &self,
+        keycrm_id: i64,
+        what: &str,
+        ready: impl Fn(&serde_json::Value) -> bool,
+    ) -> serde_json::Value {
+        let path = format!("/orders/{keycrm_id}");
+        crate::eventually(Duration::from_secs(30), what, || async {
+            let order = self.get_json(&path, &self.account.admin_token).await;
+            (order.get("id").is_some() && ready(&order)).then_some(order)
+        })
+        .await
+    }
+
+    /// keyCRM API requests the simulator answered on `path` (e.g. `/v1/order`).
+    pub fn sim_requests(&self, path: &str) -> usize {
+        self.sim
+            .lock()
+            .requests
+            .iter()
+            .filter(|r| r.path == path)
+            .count()
     }
 
     /// The order-sync work queue of this test's namespace.

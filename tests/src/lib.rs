@@ -51,6 +51,27 @@ pub fn test_settings(database_url: &str, broker: &TestBroker) -> Settings {
             "1000".to_owned(),
         ),
         ("SKLAD__INGRESS__BIND".to_owned(), "127.0.0.1:0".to_owned()),
+        (
+            "SKLAD__ORDER_SYNC__BIND".to_owned(),
+            "127.0.0.1:0".to_owned(),
+        ),
+        (
+            "SKLAD__ORDER_SYNC__COALESCE_MS".to_owned(),
+            "200".to_owned(),
+        ),
+        ("SKLAD__ORDER_SYNC__POLL_MS".to_owned(), "50".to_owned()),
+        (
+            "SKLAD__ORDER_SYNC__JOB_LEASE_SECS".to_owned(),
+            "5".to_owned(),
+        ),
+        (
+            "SKLAD__ORDER_SYNC__MAX_FETCH_ATTEMPTS".to_owned(),
+            "4".to_owned(),
+        ),
+        (
+            "SKLAD__ORDER_SYNC__RECONCILE_INTERVAL_SECS".to_owned(),
+            "0".to_owned(),
+        ),
         ("SKLAD__API__BIND".to_owned(), "127.0.0.1:0".to_owned()),
         (
             "SKLAD__ORDER_SYNC__BIND".to_owned(),

@@ -27,6 +27,9 @@ pub struct IntegrationView {
     pub receive_payments: bool,
     /// keyCRM statuses that move an order to the archive.
     pub archive_status_ids: Vec<i64>,
+    /// keyCRM statuses whose new orders the reconciliation pass imports: the same statuses
+    /// as your keyCRM trigger that calls the webhook.
+    pub import_status_ids: Vec<i64>,
     /// "Do not change product information" of products sklad already has.
     pub keep_product_info: bool,
     /// "Send stock balances to keyCRM".
@@ -48,6 +51,7 @@ pub struct IntegrationUpdate {
     pub enabled: Option<bool>,
     pub receive_payments: Option<bool>,
     pub archive_status_ids: Option<Vec<i64>>,
+    pub import_status_ids: Option<Vec<i64>>,
     pub keep_product_info: Option<bool>,
     pub stock_push_enabled: Option<bool>,
     pub requests_per_minute: Option<i32>,
@@ -99,6 +103,7 @@ impl ApiState {
             enabled: integration.enabled,
             receive_payments: integration.receive_payments,
             archive_status_ids: integration.archive_status_ids,
+            import_status_ids: integration.import_status_ids,
             keep_product_info: integration.keep_product_info,
             stock_push_enabled: integration.stock_push_enabled,
             requests_per_minute: integration.requests_per_minute,
@@ -195,6 +200,7 @@ pub async fn put_integration(
         enabled: update.enabled,
         receive_payments: update.receive_payments,
         archive_status_ids: update.archive_status_ids.map(dedup),
+        import_status_ids: update.import_status_ids.map(dedup),
         keep_product_info: update.keep_product_info,
         stock_push_enabled: update.stock_push_enabled,
         requests_per_minute: update.requests_per_minute,
@@ -237,12 +243,17 @@ fn validate(update: &IntegrationUpdate) -> Result<(), ApiError> {
             "requests_per_minute must be between 1 and 6000",
         ));
     }
-    if let Some(ids) = &update.archive_status_ids
-        && (ids.iter().any(|id| *id <= 0) || ids.len() > 1000)
-    {
-        return Err(ApiError::validation(
-            "archive_status_ids must be positive keyCRM status ids",
-        ));
+    for (field, ids) in [
+        ("archive_status_ids", &update.archive_status_ids),
+        ("import_status_ids", &update.import_status_ids),
+    ] {
+        if let Some(ids) = ids
+            && (ids.iter().any(|id| *id <= 0) || ids.len() > 1000)
+        {
+            return Err(ApiError::validation(format!(
+                "{field} must be positive keyCRM status ids"
+            )));
+        }
     }
     Ok(())
 }

@@ -4,6 +4,8 @@ mod auth;
 mod error;
 mod integrations;
 mod openapi;
+mod orders;
+mod sync_jobs;
 
 use std::sync::Arc;
 
@@ -20,6 +22,8 @@ pub use auth::AccountId;
 pub use error::{ApiError, ErrorBody};
 pub use integrations::{IntegrationUpdate, IntegrationView, KeycrmStatuses, WebhookLink};
 pub use openapi::ApiDoc;
+pub use orders::{OrderDetailView, OrderPage, OrderView, ProductPage, ProductView};
+pub use sync_jobs::{SyncJobRequest, SyncJobView};
 
 /// What every handler shares.
 pub struct ApiState {
@@ -78,7 +82,15 @@ impl Application {
                         .service(integrations::get_integration)
                         .service(integrations::put_integration)
                         .service(integrations::rotate_webhook_token)
-                        .service(integrations::keycrm_statuses),
+                        .service(integrations::keycrm_statuses)
+                        .service(orders::list_orders)
+                        .service(orders::get_order)
+                        .service(orders::list_products)
+                        .service(sync_jobs::start_sync_job)
+                        .service(sync_jobs::list_sync_jobs)
+                        .service(sync_jobs::get_sync_job)
+                        .service(sync_jobs::cancel_sync_job)
+                        .service(sync_jobs::request_reconcile),
                 )
                 .default_service(web::to(not_found))
         })

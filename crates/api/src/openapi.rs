@@ -4,7 +4,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::error::{ErrorBody, ErrorDetail};
-use crate::integrations;
+use crate::{integrations, orders, sync_jobs};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -15,6 +15,14 @@ use crate::integrations;
         integrations::put_integration,
         integrations::rotate_webhook_token,
         integrations::keycrm_statuses,
+        orders::list_orders,
+        orders::get_order,
+        orders::list_products,
+        sync_jobs::start_sync_job,
+        sync_jobs::list_sync_jobs,
+        sync_jobs::get_sync_job,
+        sync_jobs::cancel_sync_job,
+        sync_jobs::request_reconcile,
     ),
     components(schemas(
         ErrorBody,
@@ -24,6 +32,17 @@ use crate::integrations;
         integrations::WebhookLink,
         integrations::KeycrmStatus,
         integrations::KeycrmStatuses,
+        orders::Buyer,
+        orders::OrderView,
+        orders::OrderPage,
+        orders::LineView,
+        orders::PaymentView,
+        orders::OrderDetailView,
+        orders::ProductView,
+        orders::ProductPage,
+        sync_jobs::SyncJobRequest,
+        sync_jobs::SyncJobView,
+        sync_jobs::SyncJobList,
     )),
     modifiers(&BearerAuth),
 )]

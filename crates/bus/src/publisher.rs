@@ -126,6 +126,40 @@ impl Publisher {
     }
 }
 
+impl Publisher {
+    /// Publishes `message` straight to `consumer`'s parking queue with `reason`, for work
+    /// that failed for good outside a delivery (e.g. an order keyCRM keeps refusing). It can
+    /// be replayed into the consumer's queue like any parked message.
+    pub async fn park(
+        &self,
+        consumer: &str,
+        message: &OutgoingMessage,
+        reason: &str,
+    ) -> Result<(), PublishError> {
+        let topology = self.broker.topology();
+        let mut properties = message.properties(self.broker.app_id());
+        let mut h = properties.headers().clone().unwrap_or_default();
+        headers::set_str(&mut h, headers::PARK_REASON, reason);
+        headers::set_str(&mut h, headers::PARKED_AT, &chrono::Utc::now().to_rfc3339());
+        headers::set_str(&mut h, headers::ORIGIN_QUEUE, &topology.queue(consumer));
+        properties = properties.with_headers(h);
+        let channel = self
+            .broker
+            .publish_channel()
+            .await
+            .map_err(|e| PublishError::Unavailable(e.to_string()))?;
+        publish_confirmed(
+            &channel,
+            "",
+            &topology.parking_queue(consumer),
+            &message.payload,
+            properties,
+            Duration::from_millis(self.broker.settings().confirm_timeout_ms),
+        )
+        .await
+    }
+}
+
 /// The one way sklad publishes: `mandatory`, then wait (bounded) for the confirm. A returned
 /// (unroutable) message, a nack or no confirm in time are errors.
 pub(crate) async fn publish_confirmed(

@@ -3,6 +3,7 @@
 mod account;
 mod run;
 mod status;
+mod sync;
 
 use std::path::PathBuf;
 
@@ -28,8 +29,11 @@ enum Command {
     /// Manage accounts.
     #[command(subcommand)]
     Account(account::AccountCommand),
-    /// Run every role (ingress, api) in one process, for small installs and the demo.
+    /// Run every role (ingress, api, order-sync) in one process, for small installs and the demo.
     Run(run::RunArgs),
+    /// "Synchronize orders" from keyCRM, with a progress bar.
+    #[command(subcommand)]
+    Sync(sync::SyncCommand),
     /// Show whether PostgreSQL and RabbitMQ answer, queue depths and parked messages.
     Status(status::StatusArgs),
 }
@@ -64,6 +68,7 @@ pub async fn main() -> anyhow::Result<()> {
         }
         Command::Account(command) => account::run(&settings, command).await,
         Command::Run(args) => run::run(settings, args).await,
+        Command::Sync(command) => sync::run(&settings, command).await,
         Command::Status(args) => status::run(&settings, args).await,
     }
 }

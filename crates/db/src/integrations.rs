@@ -27,6 +27,7 @@ pub struct Integration {
     pub stock_push_enabled: bool,
     pub requests_per_minute: i32,
     pub updated_at: DateTime<Utc>,
+    pub import_status_ids: Vec<i64>,
 }
 
 /// A change to the settings; `None` leaves a field as it is.
@@ -40,6 +41,7 @@ pub struct IntegrationChange {
     pub keep_product_info: Option<bool>,
     pub stock_push_enabled: Option<bool>,
     pub requests_per_minute: Option<i32>,
+    pub import_status_ids: Option<Vec<i64>>,
 }
 
 #[derive(AsChangeset, Default)]
@@ -56,6 +58,7 @@ struct Changeset {
     stock_push_enabled: Option<bool>,
     requests_per_minute: Option<i32>,
     updated_at: Option<DateTime<Utc>>,
+    import_status_ids: Option<Vec<i64>>,
 }
 
 /// What a keyCRM client needs to act for an account.
@@ -93,6 +96,7 @@ pub async fn update(
         keep_product_info: change.keep_product_info,
         stock_push_enabled: change.stock_push_enabled,
         requests_per_minute: change.requests_per_minute,
+        import_status_ids: change.import_status_ids,
         updated_at: Some(Utc::now()),
         ..Changeset::default()
     };
@@ -137,4 +141,99 @@ pub async fn credentials(
         fingerprint,
         requests_per_minute: u32::try_from(rpm).unwrap_or(1),
     }))
+}
+
+/// An account whose reconciliation pass this process now runs.
+#[derive(Debug, Clone)]
+pub struct ReconcileClaim {
+    pub account_id: Uuid,
+    /// Orders updated since then are pulled; `None` before the first pass.
+    pub watermark: Option<DateTime<Utc>>,
+}
+
+/// Claims the account most overdue for a reconciliation pass (integration on, key saved,
+/// due, no live lease) for `lease`.
+pub async fn claim_reconcile(
+    conn: &mut AsyncPgConnection,
+    lease: chrono::TimeDelta,
+) -> DbResult<Option<ReconcileClaim>> {
+    use diesel_async::AsyncConnection;
+    conn.transaction::<_, DbError, _>(async move |conn| {
+        let due: Option<(Uuid, Option<DateTime<Utc>>)> = keycrm_integrations::table
+            .filter(keycrm_integrations::enabled.eq(true))
+            .filter(keycrm_integrations::api_key_fingerprint.is_not_null())
+            .filter(
+                keycrm_integrations::reconcile_lease_until
+                    .is_null()
+                    .or(keycrm_integrations::reconcile_lease_until.lt(diesel::dsl::now)),
+            )
+            .filter(
+                keycrm_integrations::reconcile_due_at
+                    .is_null()
+                    .or(keycrm_integrations::reconcile_due_at.le(diesel::dsl::now)),
+            )
+            .order(keycrm_integrations::reconcile_due_at.asc().nulls_first())
+            .for_update()
+            .skip_locked()
+            .select((
+                keycrm_integrations::account_id,
+                keycrm_integrations::reconcile_watermark,
+            ))
+            .first(conn)
+            .await
+            .optional()?;
+        let Some((account_id, watermark)) = due else {
+            return Ok(None);
+        };
+        diesel::update(keycrm_integrations::table.find(account_id))
+            .set(keycrm_integrations::reconcile_lease_until.eq(Utc::now() + lease))
+            .execute(conn)
+            .await?;
+        Ok(Some(ReconcileClaim {
+            account_id,
+            watermark,
+        }))
+    })
+    .await
+}
+
+/// Ends a pass: stores the new watermark (only after success) and when the next is due.
+pub async fn finish_reconcile(
+    conn: &mut AsyncPgConnection,
+    account_id: Uuid,
+    watermark: Option<DateTime<Utc>>,
+    next_due: DateTime<Utc>,
+) -> DbResult<()> {
+    let target = keycrm_integrations::table.find(account_id);
+    match watermark {
+        Some(mark) => {
+            diesel::update(target)
+                .set((
+                    keycrm_integrations::reconcile_watermark.eq(mark),
+                    keycrm_integrations::reconcile_due_at.eq(next_due),
+                    keycrm_integrations::reconcile_lease_until.eq(None::<DateTime<Utc>>),
+                ))
+                .execute(conn)
+                .await?
+        }
+        None => {
+            diesel::update(target)
+                .set((
+                    keycrm_integrations::reconcile_due_at.eq(next_due),
+                    keycrm_integrations::reconcile_lease_until.eq(None::<DateTime<Utc>>),
+                ))
+                .execute(conn)
+                .await?
+        }
+    };
+    Ok(())
+}
+
+/// Makes the account's next reconciliation pass due now.
+pub async fn request_reconcile(conn: &mut AsyncPgConnection, account_id: Uuid) -> DbResult<()> {
+    diesel::update(keycrm_integrations::table.find(account_id))
+        .set(keycrm_integrations::reconcile_due_at.eq(diesel::dsl::now))
+        .execute(conn)
+        .await?;
+    Ok(())
 }

@@ -6,11 +6,15 @@
 pub mod accounts;
 pub mod budget;
 pub mod crypto;
+pub mod fetches;
 pub mod inbox;
 pub mod integrations;
 pub mod migrate;
+pub mod orders;
 pub mod pool;
+pub mod products;
 pub mod schema;
+pub mod sync_jobs;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod webhook_tokens;

@@ -44,6 +44,10 @@ diesel::table! {
         stock_push_enabled -> Bool,
         requests_per_minute -> Int4,
         updated_at -> Timestamptz,
+        import_status_ids -> Array<Int8>,
+        reconcile_watermark -> Nullable<Timestamptz>,
+        reconcile_lease_until -> Nullable<Timestamptz>,
+        reconcile_due_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -78,7 +82,141 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    products (id) {
+        id -> Uuid,
+        account_id -> Uuid,
+        sku -> Text,
+        name -> Text,
+        base_name -> Text,
+        properties -> Jsonb,
+        price -> Nullable<Numeric>,
+        unit -> Nullable<Text>,
+        keycrm_offer_id -> Nullable<Int8>,
+        keycrm_product_id -> Nullable<Int8>,
+        origin -> Text,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    customer_orders (id) {
+        id -> Uuid,
+        account_id -> Uuid,
+        keycrm_id -> Int8,
+        number -> Nullable<Text>,
+        source_id -> Nullable<Int8>,
+        status_id -> Nullable<Int8>,
+        status_group_id -> Nullable<Int8>,
+        status_name -> Nullable<Text>,
+        grand_total -> Nullable<Numeric>,
+        total_discount -> Nullable<Numeric>,
+        payments_total -> Nullable<Numeric>,
+        shipping_price -> Nullable<Numeric>,
+        payment_status -> Nullable<Text>,
+        buyer_name -> Nullable<Text>,
+        buyer_phone -> Nullable<Text>,
+        buyer_email -> Nullable<Text>,
+        buyer_comment -> Nullable<Text>,
+        manager_comment -> Nullable<Text>,
+        keycrm_created_at -> Nullable<Timestamptz>,
+        keycrm_updated_at -> Nullable<Timestamptz>,
+        ordered_at -> Nullable<Timestamptz>,
+        closed_at -> Nullable<Timestamptz>,
+        status_changed_at -> Nullable<Timestamptz>,
+        archived_at -> Nullable<Timestamptz>,
+        deleted_in_keycrm_at -> Nullable<Timestamptz>,
+        raw -> Jsonb,
+        synced_at -> Timestamptz,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    customer_order_lines (id) {
+        id -> Uuid,
+        account_id -> Uuid,
+        order_id -> Uuid,
+        position -> Int4,
+        product_id -> Uuid,
+        keycrm_line_id -> Nullable<Int8>,
+        name -> Text,
+        sku -> Text,
+        quantity -> Numeric,
+        unit -> Nullable<Text>,
+        price -> Nullable<Numeric>,
+        price_sold -> Nullable<Numeric>,
+        discount -> Nullable<Numeric>,
+        properties -> Jsonb,
+    }
+}
+
+diesel::table! {
+    payments (id) {
+        id -> Uuid,
+        account_id -> Uuid,
+        order_id -> Uuid,
+        keycrm_payment_id -> Int8,
+        payment_method_id -> Nullable<Int8>,
+        amount -> Nullable<Numeric>,
+        currency -> Nullable<Text>,
+        status -> Nullable<Text>,
+        payment_date -> Nullable<Timestamptz>,
+        transaction_uuid -> Nullable<Text>,
+        description -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    order_fetches (account_id, keycrm_order_id) {
+        account_id -> Uuid,
+        keycrm_order_id -> Int8,
+        requested_at -> Timestamptz,
+        request_seq -> Int8,
+        events -> Int4,
+        event_updated_at -> Nullable<Timestamptz>,
+        attempts -> Int4,
+        next_attempt_at -> Timestamptz,
+        last_error -> Nullable<Text>,
+        message_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    sync_jobs (id) {
+        id -> Uuid,
+        account_id -> Uuid,
+        status_ids -> Array<Int8>,
+        state -> Text,
+        next_page -> Int4,
+        pages_done -> Int4,
+        pages_total -> Nullable<Int4>,
+        orders_done -> Int4,
+        orders_total -> Nullable<Int4>,
+        requests -> Int4,
+        failures -> Int4,
+        last_error -> Nullable<Text>,
+        lease_owner -> Nullable<Uuid>,
+        lease_until -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        started_at -> Nullable<Timestamptz>,
+        finished_at -> Nullable<Timestamptz>,
+    }
+}
+
 diesel::joinable!(admin_tokens -> accounts (account_id));
+diesel::joinable!(products -> accounts (account_id));
+diesel::joinable!(customer_orders -> accounts (account_id));
+diesel::joinable!(customer_order_lines -> customer_orders (order_id));
+diesel::joinable!(customer_order_lines -> products (product_id));
+diesel::joinable!(payments -> customer_orders (order_id));
+diesel::joinable!(order_fetches -> accounts (account_id));
+diesel::joinable!(sync_jobs -> accounts (account_id));
 diesel::joinable!(webhook_tokens -> accounts (account_id));
 diesel::joinable!(keycrm_integrations -> accounts (account_id));
 diesel::joinable!(inbox -> accounts (account_id));
@@ -92,4 +230,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     inbox,
     outbox,
     keycrm_budget,
+    products,
+    customer_orders,
+    customer_order_lines,
+    payments,
+    order_fetches,
+    sync_jobs,
 );

@@ -4,5 +4,7 @@
 //! can be unit-tested without a database, a broker or keyCRM.
 
 pub mod budget;
+pub mod nomenclature;
+pub mod orders;
 pub mod secret;
 pub mod webhook;

@@ -37,6 +37,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/orders/{id}/status", web::put().to(put_order_status))
             .route("/orders/{id}/payments", web::post().to(post_payment))
             .route("/orders/{id}/touch", web::post().to(touch_order))
+            .route("/orders/{id}/lines", web::put().to(put_order_lines))
             .route("/webhooks/fire", web::post().to(fire_webhook))
             .route("/webhooks/raw", web::post().to(fire_raw))
             .route("/webhook-deliveries", web::get().to(get_deliveries))
@@ -606,8 +607,52 @@ async fn touch_order(sim: web::Data<Sim>, id: web::Path<i64>) -> HttpResponse {
 }
 
 #[derive(Deserialize)]
+struct LinesChange {
+    lines: Vec<LineSpec>,
+    /// Fire `order.change_order_status`-style automation afterwards (default false).
+    #[serde(default)]
+    webhook: bool,
+}
+
+/// Replaces an order's lines, as a manager editing the order in keyCRM would.
+async fn put_order_lines(
+    sim: web::Data<Sim>,
+    id: web::Path<i64>,
+    change: web::Json<LinesChange>,
+) -> HttpResponse {
+    let id = id.into_inner();
+    let change = change.into_inner();
+    {
+        let mut state = sim.lock();
+        if !state.orders.contains_key(&id) {
+            return not_found();
+        }
+        let lines: Vec<Line> = change
+            .lines
+            .into_iter()
+            .map(|l| build_line(&mut state, l))
+            .collect();
+        let Some(order) = state.orders.get_mut(&id) else {
+            return not_found();
+        };
+        order.lines = lines;
+        order.updated_at = Utc::now();
+        order.payment_status = payment_status(order);
+    }
+    let deliveries = if change.webhook {
+        fire(&sim, id, "order.change_order_status").await
+    } else {
+        Vec::new()
+    };
+    HttpResponse::Ok().json(json!({"deliveries": deliveries}))
+}
+
+#[derive(Deserialize)]
 struct FireSpec {
-    order_id: i64,
+    /// One order, or `order_ids` for many.
+    order_id: Option<i64>,
+    #[serde(default)]
+    order_ids: Vec<i64>,
     #[serde(default = "status_event")]
     event: String,
 }
@@ -618,10 +663,14 @@ fn status_event() -> String {
 
 async fn fire_webhook(sim: web::Data<Sim>, spec: web::Json<FireSpec>) -> HttpResponse {
     let spec = spec.into_inner();
-    if !sim.lock().orders.contains_key(&spec.order_id) {
+    let ids: Vec<i64> = spec.order_id.into_iter().chain(spec.order_ids).collect();
+    if ids.is_empty() || ids.iter().any(|id| !sim.lock().orders.contains_key(id)) {
         return not_found();
     }
-    let deliveries = fire(&sim, spec.order_id, &spec.event).await;
+    let mut deliveries = Vec::new();
+    for id in ids {
+        deliveries.extend(fire(&sim, id, &spec.event).await);
+    }
     HttpResponse::Ok().json(json!({"deliveries": deliveries}))
 }
 

@@ -13,6 +13,8 @@ pub mod metrics;
 pub mod models;
 
 pub use budget::{Budget, BudgetKey};
-pub use client::{KeycrmClient, OrderDocument, OrderFilter, RetryPolicy, http_client};
+pub use client::{
+    KeycrmClient, MAX_PAGE_SIZE, OrderDocument, OrderFilter, RetryPolicy, http_client,
+};
 pub use error::KeycrmError;
 pub use sklad_domain::budget::Priority;

@@ -16,6 +16,7 @@ pub struct Settings {
     pub broker: BrokerSettings,
     pub ingress: IngressSettings,
     pub api: ServiceBind,
+    pub order_sync: OrderSyncSettings,
     pub keycrm: KeycrmSettings,
     #[serde(default)]
     pub security: SecuritySettings,
@@ -67,6 +68,30 @@ pub struct ServiceBind {
     pub bind: String,
 }
 
+/// The order-sync worker.
+#[derive(Debug, Clone, Deserialize)]
+pub struct OrderSyncSettings {
+    /// Health and metrics endpoints.
+    pub bind: String,
+    /// How long a webhook's fetch waits for more events (duplicates, a burst) to join it.
+    pub coalesce_ms: u64,
+    /// From this many orders waiting for one account, fetch them as pages of recently
+    /// updated orders (50 per request) instead of one request each.
+    pub batch_threshold: usize,
+    /// How often the fetch queue, jobs and reconciliation are polled.
+    pub poll_ms: u64,
+    /// A claimed fetch returns to the queue after this long if its worker died.
+    pub fetch_lease_secs: u64,
+    /// Failed fetches of one order before it is parked with the reason.
+    pub max_fetch_attempts: i32,
+    /// A sync job's lease; another worker resumes the job when it runs out.
+    pub job_lease_secs: u64,
+    /// Failed pages in a row before a sync job is marked failed.
+    pub job_max_failures: i32,
+    /// Seconds between reconciliation passes per account (0 switches them off).
+    pub reconcile_interval_secs: u64,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct KeycrmSettings {
     /// Base URL for new integrations (each account may override it).
@@ -116,6 +141,15 @@ pub const DEFAULTS: &[(&str, &str)] = &[
     ("ingress.public_url", "http://127.0.0.1:8080"),
     ("ingress.max_body_bytes", "262144"),
     ("api.bind", "127.0.0.1:8081"),
+    ("order_sync.bind", "127.0.0.1:8082"),
+    ("order_sync.coalesce_ms", "1000"),
+    ("order_sync.batch_threshold", "5"),
+    ("order_sync.poll_ms", "250"),
+    ("order_sync.fetch_lease_secs", "120"),
+    ("order_sync.max_fetch_attempts", "8"),
+    ("order_sync.job_lease_secs", "30"),
+    ("order_sync.job_max_failures", "10"),
+    ("order_sync.reconcile_interval_secs", "600"),
     ("keycrm.default_base_url", "https://openapi.keycrm.app/v1"),
     ("keycrm.default_requests_per_minute", "60"),
     ("keycrm.request_timeout_ms", "15000"),

@@ -1,0 +1,367 @@
+//! Customer orders (active and archive) with lines and payments, and the nomenclature.
+
+use actix_web::{HttpResponse, get, web};
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sklad_db::orders::{CustomerOrder, OrderFilter, OrderRef};
+use sklad_db::products::{Product, ProductFilter};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::ApiState;
+use crate::auth::AccountId;
+use crate::error::{ApiError, ErrorBody};
+
+/// Decimals are stored with four places; answers carry only the significant ones
+/// (`1425.5`, not `1425.5000`).
+fn normalize(value: Option<Decimal>) -> Option<Decimal> {
+    value.map(|d| d.normalize())
+}
+
+/// Paging of list endpoints.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct Paging {
+    /// Page number, from 1.
+    pub page: Option<i64>,
+    /// Items per page, 1–200 (default 50).
+    pub per_page: Option<i64>,
+}
+
+impl Paging {
+    fn resolve(&self) -> Result<(i64, i64), ApiError> {
+        let page = self.page.unwrap_or(1);
+        let per_page = self.per_page.unwrap_or(50);
+        if page < 1 || !(1..=200).contains(&per_page) {
+            return Err(ApiError::validation("page must be ≥ 1 and per_page 1–200"));
+        }
+        Ok((page, per_page))
+    }
+}
+
+/// Filters of `GET /orders`.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct OrderQuery {
+    /// `true`: the archive; `false`: active orders; absent: both.
+    pub archived: Option<bool>,
+    /// keyCRM status id.
+    pub status_id: Option<i64>,
+    /// Only orders sklad changed at or after this instant (RFC 3339).
+    pub updated_since: Option<DateTime<Utc>>,
+    pub page: Option<i64>,
+    pub per_page: Option<i64>,
+}
+
+/// The buyer as keyCRM named them.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Buyer {
+    pub name: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+}
+
+/// A customer order.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct OrderView {
+    pub id: Uuid,
+    pub keycrm_id: i64,
+    /// The order's number in its source (keyCRM `source_uuid`).
+    pub number: Option<String>,
+    pub status_id: Option<i64>,
+    pub status_name: Option<String>,
+    pub status_group_id: Option<i64>,
+    pub grand_total: Option<Decimal>,
+    pub total_discount: Option<Decimal>,
+    pub payments_total: Option<Decimal>,
+    pub payment_status: Option<String>,
+    pub buyer: Buyer,
+    pub buyer_comment: Option<String>,
+    pub manager_comment: Option<String>,
+    /// In the archive (its status is one of the archive statuses).
+    pub archived: bool,
+    pub archived_at: Option<DateTime<Utc>>,
+    /// keyCRM answered 404 for this order.
+    pub deleted_in_keycrm: bool,
+    pub keycrm_created_at: Option<DateTime<Utc>>,
+    pub keycrm_updated_at: Option<DateTime<Utc>>,
+    pub ordered_at: Option<DateTime<Utc>>,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub synced_at: DateTime<Utc>,
+}
+
+impl From<CustomerOrder> for OrderView {
+    fn from(o: CustomerOrder) -> Self {
+        Self {
+            id: o.id,
+            keycrm_id: o.keycrm_id,
+            number: o.number,
+            status_id: o.status_id,
+            status_name: o.status_name,
+            status_group_id: o.status_group_id,
+            grand_total: normalize(o.grand_total),
+            total_discount: normalize(o.total_discount),
+            payments_total: normalize(o.payments_total),
+            payment_status: o.payment_status,
+            buyer: Buyer {
+                name: o.buyer_name,
+                phone: o.buyer_phone,
+                email: o.buyer_email,
+            },
+            buyer_comment: o.buyer_comment,
+            manager_comment: o.manager_comment,
+            archived: o.archived_at.is_some(),
+            archived_at: o.archived_at,
+            deleted_in_keycrm: o.deleted_in_keycrm_at.is_some(),
+            keycrm_created_at: o.keycrm_created_at,
+            keycrm_updated_at: o.keycrm_updated_at,
+            ordered_at: o.ordered_at,
+            closed_at: o.closed_at,
+            synced_at: o.synced_at,
+        }
+    }
+}
+
+/// A page of orders.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct OrderPage {
+    pub data: Vec<OrderView>,
+    pub page: i64,
+    pub per_page: i64,
+    pub total: i64,
+}
+
+/// An order line.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct LineView {
+    pub position: i32,
+    pub product_id: Uuid,
+    pub name: String,
+    pub sku: String,
+    pub quantity: Decimal,
+    pub unit: Option<String>,
+    pub price: Option<Decimal>,
+    pub price_sold: Option<Decimal>,
+    pub discount: Option<Decimal>,
+    /// Line-level properties (what this sale carried, e.g. engraving text).
+    #[schema(value_type = Object)]
+    pub properties: Value,
+}
+
+/// A payment (bank transaction) of an order.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct PaymentView {
+    pub id: Uuid,
+    pub keycrm_payment_id: i64,
+    pub payment_method_id: Option<i64>,
+    pub amount: Option<Decimal>,
+    pub currency: Option<String>,
+    pub status: Option<String>,
+    pub payment_date: Option<DateTime<Utc>>,
+    pub transaction_uuid: Option<String>,
+    pub description: Option<String>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// An order with its lines, payments and the keyCRM document as last fetched.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct OrderDetailView {
+    #[serde(flatten)]
+    pub order: OrderView,
+    pub lines: Vec<LineView>,
+    pub payments: Vec<PaymentView>,
+    #[schema(value_type = Object)]
+    pub keycrm_document: Value,
+}
+
+/// The account's customer orders, newest keyCRM change first.
+#[utoipa::path(
+    tag = "Orders",
+    params(OrderQuery),
+    responses((status = 200, body = OrderPage), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])),
+)]
+#[get("/orders")]
+pub async fn list_orders(
+    state: web::Data<ApiState>,
+    account: AccountId,
+    query: web::Query<OrderQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let query = query.into_inner();
+    let (page, per_page) = Paging {
+        page: query.page,
+        per_page: query.per_page,
+    }
+    .resolve()?;
+    let filter = OrderFilter {
+        archived: query.archived,
+        status_id: query.status_id,
+        updated_since: query.updated_since,
+        page,
+        per_page,
+    };
+    let mut conn = state.db.conn().await?;
+    let (rows, total) = sklad_db::orders::list(&mut conn, account.0, &filter).await?;
+    Ok(HttpResponse::Ok().json(OrderPage {
+        data: rows.into_iter().map(OrderView::from).collect(),
+        page,
+        per_page,
+        total,
+    }))
+}
+
+/// One order by sklad id (UUID) or keyCRM id (a number).
+#[utoipa::path(
+    tag = "Orders",
+    params(("id" = String, Path, description = "sklad order id (UUID) or keyCRM order id")),
+    responses((status = 200, body = OrderDetailView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])),
+)]
+#[get("/orders/{id}")]
+pub async fn get_order(
+    state: web::Data<ApiState>,
+    account: AccountId,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let reference = match (Uuid::parse_str(&id), id.parse::<i64>()) {
+        (Ok(uuid), _) => OrderRef::Id(uuid),
+        (_, Ok(keycrm)) => OrderRef::Keycrm(keycrm),
+        _ => return Err(ApiError::not_found("no such order")),
+    };
+    let mut conn = state.db.conn().await?;
+    let detail = sklad_db::orders::find(&mut conn, account.0, reference)
+        .await?
+        .ok_or_else(|| ApiError::not_found("no such order"))?;
+    let keycrm_document = detail.order.raw.clone();
+    Ok(HttpResponse::Ok().json(OrderDetailView {
+        order: OrderView::from(detail.order),
+        lines: detail
+            .lines
+            .into_iter()
+            .map(|l| LineView {
+                position: l.position,
+                product_id: l.product_id,
+                name: l.name,
+                sku: l.sku,
+                quantity: l.quantity.normalize(),
+                unit: l.unit,
+                price: normalize(l.price),
+                price_sold: normalize(l.price_sold),
+                discount: normalize(l.discount),
+                properties: l.properties,
+            })
+            .collect(),
+        payments: detail
+            .payments
+            .into_iter()
+            .map(|p| PaymentView {
+                id: p.id,
+                keycrm_payment_id: p.keycrm_payment_id,
+                payment_method_id: p.payment_method_id,
+                amount: normalize(p.amount),
+                currency: p.currency,
+                status: p.status,
+                payment_date: p.payment_date,
+                transaction_uuid: p.transaction_uuid,
+                description: p.description,
+                updated_at: p.updated_at,
+            })
+            .collect(),
+        keycrm_document,
+    }))
+}
+
+/// Filters of `GET /products`.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ProductQuery {
+    /// Exact SKU.
+    pub sku: Option<String>,
+    /// Case-insensitive part of the name.
+    pub name: Option<String>,
+    pub page: Option<i64>,
+    pub per_page: Option<i64>,
+}
+
+/// A product of the nomenclature.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ProductView {
+    pub id: Uuid,
+    pub sku: String,
+    /// Base name with property values after commas: "Shirt, white, M".
+    pub name: String,
+    pub base_name: String,
+    #[schema(value_type = Object)]
+    pub properties: Value,
+    pub price: Option<Decimal>,
+    pub unit: Option<String>,
+    pub keycrm_offer_id: Option<i64>,
+    pub keycrm_product_id: Option<i64>,
+    /// `keycrm_offer`, `keycrm_one_time` or `manual`.
+    pub origin: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<Product> for ProductView {
+    fn from(p: Product) -> Self {
+        Self {
+            id: p.id,
+            sku: p.sku,
+            name: p.name,
+            base_name: p.base_name,
+            properties: p.properties,
+            price: normalize(p.price),
+            unit: p.unit,
+            keycrm_offer_id: p.keycrm_offer_id,
+            keycrm_product_id: p.keycrm_product_id,
+            origin: p.origin,
+            created_at: p.created_at,
+            updated_at: p.updated_at,
+        }
+    }
+}
+
+/// A page of products.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ProductPage {
+    pub data: Vec<ProductView>,
+    pub page: i64,
+    pub per_page: i64,
+    pub total: i64,
+}
+
+/// The account's nomenclature, by name.
+#[utoipa::path(
+    tag = "Products",
+    params(ProductQuery),
+    responses((status = 200, body = ProductPage), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])),
+)]
+#[get("/products")]
+pub async fn list_products(
+    state: web::Data<ApiState>,
+    account: AccountId,
+    query: web::Query<ProductQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let query = query.into_inner();
+    let (page, per_page) = Paging {
+        page: query.page,
+        per_page: query.per_page,
+    }
+    .resolve()?;
+    let filter = ProductFilter {
+        sku: query.sku,
+        name: query.name,
+        page,
+        per_page,
+    };
+    let mut conn = state.db.conn().await?;
+    let (rows, total) = sklad_db::products::list(&mut conn, account.0, &filter).await?;
+    Ok(HttpResponse::Ok().json(ProductPage {
+        data: rows.into_iter().map(ProductView::from).collect(),
+        page,
+        per_page,
+        total,
+    }))
+}

@@ -1,0 +1,172 @@
+//! "Synchronize orders" jobs and on-demand reconciliation.
+
+use actix_web::{HttpResponse, delete, get, post, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sklad_db::sync_jobs::{StartError, SyncJob};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::ApiState;
+use crate::auth::AccountId;
+use crate::error::{ApiError, ErrorBody};
+
+/// What to synchronize.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SyncJobRequest {
+    /// keyCRM statuses whose orders are pulled (all of them, every page).
+    pub status_ids: Vec<i64>,
+}
+
+/// A job and its progress.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct SyncJobView {
+    pub id: Uuid,
+    pub status_ids: Vec<i64>,
+    /// `queued`, `running`, `done`, `failed` or `cancelled`.
+    pub state: String,
+    pub pages_done: i32,
+    pub pages_total: Option<i32>,
+    pub orders_done: i32,
+    pub orders_total: Option<i32>,
+    /// keyCRM requests the job has spent.
+    pub requests: i32,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+impl From<SyncJob> for SyncJobView {
+    fn from(job: SyncJob) -> Self {
+        Self {
+            id: job.id,
+            status_ids: job.status_ids,
+            state: job.state,
+            pages_done: job.pages_done,
+            pages_total: job.pages_total,
+            orders_done: job.orders_done,
+            orders_total: job.orders_total,
+            requests: job.requests,
+            last_error: job.last_error,
+            created_at: job.created_at,
+            started_at: job.started_at,
+            finished_at: job.finished_at,
+        }
+    }
+}
+
+/// `{"data": [...]}`.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct SyncJobList {
+    pub data: Vec<SyncJobView>,
+}
+
+/// Starts "Synchronize orders": every keyCRM order in `status_ids` comes into sklad, 50 per
+/// keyCRM request, after stock pushes and webhook fetches in priority.
+#[utoipa::path(
+    tag = "Sync jobs",
+    request_body = SyncJobRequest,
+    responses(
+        (status = 202, body = SyncJobView),
+        (status = 401, body = ErrorBody),
+        (status = 409, description = "No keyCRM key saved, or a job is already running", body = ErrorBody),
+        (status = 422, body = ErrorBody),
+    ),
+    security(("bearer" = [])),
+)]
+#[post("/sync-jobs")]
+pub async fn start_sync_job(
+    state: web::Data<ApiState>,
+    account: AccountId,
+    body: web::Json<SyncJobRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let mut conn = state.db.conn().await?;
+    let job = sklad_db::sync_jobs::start(&mut conn, account.0, &body.status_ids)
+        .await
+        .map_err(|err| match err {
+            StartError::NoStatuses => ApiError::validation(err.to_string()),
+            StartError::NoApiKey => ApiError::conflict("keycrm_not_configured", err.to_string()),
+            StartError::AlreadyRunning(_) => {
+                ApiError::conflict("sync_job_running", err.to_string())
+            }
+            StartError::Db(db) => ApiError::from(db),
+        })?;
+    tracing::info!(account_id = %account.0, job = %job.id, "sync job queued");
+    Ok(HttpResponse::Accepted().json(SyncJobView::from(job)))
+}
+
+/// The account's recent jobs, newest first.
+#[utoipa::path(
+    tag = "Sync jobs",
+    responses((status = 200, body = SyncJobList), (status = 401, body = ErrorBody)),
+    security(("bearer" = [])),
+)]
+#[get("/sync-jobs")]
+pub async fn list_sync_jobs(
+    state: web::Data<ApiState>,
+    account: AccountId,
+) -> Result<HttpResponse, ApiError> {
+    let mut conn = state.db.conn().await?;
+    let jobs = sklad_db::sync_jobs::list(&mut conn, account.0, 50).await?;
+    Ok(HttpResponse::Ok().json(SyncJobList {
+        data: jobs.into_iter().map(SyncJobView::from).collect(),
+    }))
+}
+
+/// A job's state and progress.
+#[utoipa::path(
+    tag = "Sync jobs",
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = SyncJobView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])),
+)]
+#[get("/sync-jobs/{id}")]
+pub async fn get_sync_job(
+    state: web::Data<ApiState>,
+    account: AccountId,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let mut conn = state.db.conn().await?;
+    let job = sklad_db::sync_jobs::get(&mut conn, account.0, id.into_inner())
+        .await?
+        .ok_or_else(|| ApiError::not_found("no such sync job"))?;
+    Ok(HttpResponse::Ok().json(SyncJobView::from(job)))
+}
+
+/// Cancels a queued or running job (a finished one is returned as it is).
+#[utoipa::path(
+    tag = "Sync jobs",
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = SyncJobView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])),
+)]
+#[delete("/sync-jobs/{id}")]
+pub async fn cancel_sync_job(
+    state: web::Data<ApiState>,
+    account: AccountId,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let mut conn = state.db.conn().await?;
+    let job = sklad_db::sync_jobs::cancel(&mut conn, account.0, id.into_inner())
+        .await?
+        .ok_or_else(|| ApiError::not_found("no such sync job"))?;
+    Ok(HttpResponse::Ok().json(SyncJobView::from(job)))
+}
+
+/// Runs the reconciliation pass for this account now instead of at its next interval.
+#[utoipa::path(
+    tag = "Sync jobs",
+    responses((status = 202, description = "Pass requested"), (status = 401, body = ErrorBody)),
+    security(("bearer" = [])),
+)]
+#[post("/keycrm/reconcile")]
+pub async fn request_reconcile(
+    state: web::Data<ApiState>,
+    account: AccountId,
+) -> Result<HttpResponse, ApiError> {
+    let mut conn = state.db.conn().await?;
+    sklad_db::integrations::request_reconcile(&mut conn, account.0).await?;
+    Ok(HttpResponse::Accepted().json(serde_json::json!({"status": "requested"})))
+}

@@ -1,0 +1,11 @@
+DROP TABLE sync_jobs;
+DROP TABLE order_fetches;
+DROP TABLE payments;
+DROP TABLE customer_order_lines;
+DROP TABLE customer_orders;
+DROP TABLE products;
+ALTER TABLE keycrm_integrations
+    DROP COLUMN import_status_ids,
+    DROP COLUMN reconcile_watermark,
+    DROP COLUMN reconcile_lease_until,
+    DROP COLUMN reconcile_due_at;

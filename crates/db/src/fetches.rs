@@ -1,0 +1,206 @@
+//! The order fetch queue: keyCRM orders waiting to be fetched, one row per order.
+//!
+//! Events for one order coalesce into its row; a fetcher claims rows (a lease moves their
+//! `next_attempt_at` ahead), fetches, and deletes a row only if no event arrived meanwhile
+//! (its `request_seq` is unchanged), so the newest state is always fetched at least once.
+
+use chrono::{DateTime, TimeDelta, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use crate::schema::order_fetches;
+use crate::{DbError, DbResult};
+
+/// A claimed row.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = order_fetches)]
+pub struct Waiting {
+    pub account_id: Uuid,
+    pub keycrm_order_id: i64,
+    pub requested_at: DateTime<Utc>,
+    pub request_seq: i64,
+    pub events: i32,
+    pub event_updated_at: Option<DateTime<Utc>>,
+    pub attempts: i32,
+    pub next_attempt_at: DateTime<Utc>,
+    pub last_error: Option<String>,
+    pub message_id: Option<String>,
+}
+
+/// Asks for `keycrm_order_id` to be fetched no sooner than `not_before`; joins the waiting
+/// row when there is one (its `request_seq` grows, its due time never moves later).
+pub async fn request(
+    conn: &mut AsyncPgConnection,
+    account_id: Uuid,
+    keycrm_order_id: i64,
+    event_updated_at: Option<DateTime<Utc>>,
+    message_id: &str,
+    not_before: DateTime<Utc>,
+) -> DbResult<()> {
+    use diesel::upsert::excluded;
+    diesel::insert_into(order_fetches::table)
+        .values((
+            order_fetches::account_id.eq(account_id),
+            order_fetches::keycrm_order_id.eq(keycrm_order_id),
+            order_fetches::requested_at.eq(diesel::dsl::now),
+            order_fetches::event_updated_at.eq(event_updated_at),
+            order_fetches::next_attempt_at.eq(not_before),
+            order_fetches::message_id.eq(message_id),
+        ))
+        .on_conflict((order_fetches::account_id, order_fetches::keycrm_order_id))
+        .do_update()
+        .set((
+            order_fetches::request_seq.eq(order_fetches::request_seq + 1),
+            order_fetches::events.eq(order_fetches::events + 1),
+            order_fetches::event_updated_at.eq(greatest(
+                order_fetches::event_updated_at,
+                excluded(order_fetches::event_updated_at),
+            )),
+            order_fetches::next_attempt_at.eq(least(
+                order_fetches::next_attempt_at,
+                excluded(order_fetches::next_attempt_at),
+            )),
+            order_fetches::message_id.eq(excluded(order_fetches::message_id)),
+        ))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+diesel::define_sql_function! {
+    /// PostgreSQL's GREATEST (NULLs ignored).
+    #[sql_name = "GREATEST"]
+    fn greatest(a: diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>, b: diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>) -> diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>;
+}
+
+diesel::define_sql_function! {
+    /// PostgreSQL's LEAST.
+    #[sql_name = "LEAST"]
+    fn least(a: diesel::sql_types::Timestamptz, b: diesel::sql_types::Timestamptz) -> diesel::sql_types::Timestamptz;
+}
+
+/// Accounts with rows due now.
+pub async fn due_accounts(conn: &mut AsyncPgConnection, limit: i64) -> DbResult<Vec<Uuid>> {
+    Ok(order_fetches::table
+        .filter(order_fetches::next_attempt_at.le(diesel::dsl::now))
+        .select(order_fetches::account_id)
+        .distinct()
+        .limit(limit)
+        .load(conn)
+        .await?)
+}
+
+/// Claims up to `limit` due rows of an account for `lease`; other fetchers skip them.
+pub async fn claim(
+    conn: &mut AsyncPgConnection,
+    account_id: Uuid,
+    lease: TimeDelta,
+    limit: i64,
+) -> DbResult<Vec<Waiting>> {
+    conn.transaction::<_, DbError, _>(async move |conn| {
+        let rows: Vec<Waiting> = order_fetches::table
+            .filter(order_fetches::account_id.eq(account_id))
+            .filter(order_fetches::next_attempt_at.le(diesel::dsl::now))
+            .order(order_fetches::next_attempt_at.asc())
+            .limit(limit)
+            .for_update()
+            .skip_locked()
+            .select(Waiting::as_select())
+            .load(conn)
+            .await?;
+        if !rows.is_empty() {
+            let ids: Vec<i64> = rows.iter().map(|r| r.keycrm_order_id).collect();
+            diesel::update(
+                order_fetches::table
+                    .filter(order_fetches::account_id.eq(account_id))
+                    .filter(order_fetches::keycrm_order_id.eq_any(ids)),
+            )
+            .set(order_fetches::next_attempt_at.eq(Utc::now() + lease))
+            .execute(conn)
+            .await?;
+        }
+        Ok(rows)
+    })
+    .await
+}
+
+/// Removes a served row unless an event arrived since it was claimed. Call in the same
+/// transaction as the upsert it served. Returns whether the row went.
+pub async fn complete(
+    conn: &mut AsyncPgConnection,
+    account_id: Uuid,
+    keycrm_order_id: i64,
+    request_seq: i64,
+) -> DbResult<bool> {
+    let deleted = diesel::delete(
+        order_fetches::table
+            .filter(order_fetches::account_id.eq(account_id))
+            .filter(order_fetches::keycrm_order_id.eq(keycrm_order_id))
+            .filter(order_fetches::request_seq.eq(request_seq)),
+    )
+    .execute(conn)
+    .await?;
+    if deleted == 0 {
+        // An event came while fetching: fetch again right away.
+        diesel::update(
+            order_fetches::table
+                .filter(order_fetches::account_id.eq(account_id))
+                .filter(order_fetches::keycrm_order_id.eq(keycrm_order_id)),
+        )
+        .set(order_fetches::next_attempt_at.eq(diesel::dsl::now))
+        .execute(conn)
+        .await?;
+    }
+    Ok(deleted > 0)
+}
+
+/// Records a failed attempt; the row is tried again after `retry_in`.
+pub async fn fail(
+    conn: &mut AsyncPgConnection,
+    account_id: Uuid,
+    keycrm_order_id: i64,
+    error: &str,
+    retry_in: TimeDelta,
+) -> DbResult<()> {
+    diesel::update(
+        order_fetches::table
+            .filter(order_fetches::account_id.eq(account_id))
+            .filter(order_fetches::keycrm_order_id.eq(keycrm_order_id)),
+    )
+    .set((
+        order_fetches::attempts.eq(order_fetches::attempts + 1),
+        order_fetches::last_error.eq(error),
+        order_fetches::next_attempt_at.eq(Utc::now() + retry_in),
+    ))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Removes a row for good (the order was parked).
+pub async fn remove(
+    conn: &mut AsyncPgConnection,
+    account_id: Uuid,
+    keycrm_order_id: i64,
+) -> DbResult<()> {
+    diesel::delete(
+        order_fetches::table
+            .filter(order_fetches::account_id.eq(account_id))
+            .filter(order_fetches::keycrm_order_id.eq(keycrm_order_id)),
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Rows waiting in all (metrics) and the oldest request among them.
+pub async fn backlog(conn: &mut AsyncPgConnection) -> DbResult<(i64, Option<DateTime<Utc>>)> {
+    Ok(order_fetches::table
+        .select((
+            diesel::dsl::count_star(),
+            diesel::dsl::min(order_fetches::requested_at),
+        ))
+        .first(conn)
+        .await?)
+}

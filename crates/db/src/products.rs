@@ -1,0 +1,132 @@
+//! Nomenclature: products, unique by SKU per account.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::upsert::excluded;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use rust_decimal::Decimal;
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::DbResult;
+use crate::schema::products;
+
+/// A product as stored.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = products)]
+pub struct Product {
+    pub id: Uuid,
+    pub account_id: Uuid,
+    pub sku: String,
+    pub name: String,
+    pub base_name: String,
+    pub properties: Value,
+    pub price: Option<Decimal>,
+    pub unit: Option<String>,
+    pub keycrm_offer_id: Option<i64>,
+    pub keycrm_product_id: Option<i64>,
+    pub origin: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A product as keyCRM describes it.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = products)]
+pub struct NewProduct {
+    pub id: Uuid,
+    pub account_id: Uuid,
+    pub sku: String,
+    pub name: String,
+    pub base_name: String,
+    pub properties: Value,
+    pub price: Option<Decimal>,
+    pub unit: Option<String>,
+    pub keycrm_offer_id: Option<i64>,
+    pub keycrm_product_id: Option<i64>,
+    pub origin: String,
+}
+
+/// Inserts the product or, when its SKU exists, updates it from keyCRM, unless `keep_info`
+/// ("do not change product information"): then name, price and properties stay as they are.
+/// Returns the product's id.
+pub async fn upsert_from_keycrm(
+    conn: &mut AsyncPgConnection,
+    product: &NewProduct,
+    keep_info: bool,
+) -> DbResult<Uuid> {
+    let insert = diesel::insert_into(products::table)
+        .values(product)
+        .on_conflict((products::account_id, products::sku))
+        .do_update();
+    let id = if keep_info {
+        insert
+            .set(products::updated_at.eq(products::updated_at))
+            .returning(products::id)
+            .get_result(conn)
+            .await?
+    } else {
+        insert
+            .set((
+                products::name.eq(excluded(products::name)),
+                products::base_name.eq(excluded(products::base_name)),
+                products::properties.eq(excluded(products::properties)),
+                products::price.eq(excluded(products::price)),
+                products::unit.eq(excluded(products::unit)),
+                products::keycrm_offer_id.eq(excluded(products::keycrm_offer_id)),
+                products::keycrm_product_id.eq(excluded(products::keycrm_product_id)),
+                products::updated_at.eq(diesel::dsl::now),
+            ))
+            .returning(products::id)
+            .get_result(conn)
+            .await?
+    };
+    Ok(id)
+}
+
+/// Filters for listing products.
+#[derive(Debug, Clone, Default)]
+pub struct ProductFilter {
+    /// Exact SKU.
+    pub sku: Option<String>,
+    /// Case-insensitive substring of the name.
+    pub name: Option<String>,
+    pub page: i64,
+    pub per_page: i64,
+}
+
+/// One page of the account's products, by name, and the total matching.
+pub async fn list(
+    conn: &mut AsyncPgConnection,
+    account_id: Uuid,
+    filter: &ProductFilter,
+) -> DbResult<(Vec<Product>, i64)> {
+    let build = || {
+        let mut query = products::table
+            .filter(products::account_id.eq(account_id))
+            .into_boxed();
+        if let Some(sku) = &filter.sku {
+            query = query.filter(products::sku.eq(sku.clone()));
+        }
+        if let Some(name) = &filter.name {
+            query = query.filter(products::name.ilike(format!("%{}%", escape_like(name))));
+        }
+        query
+    };
+    let total = build().count().get_result(conn).await?;
+    let rows = build()
+        .order((products::name.asc(), products::sku.asc()))
+        .limit(filter.per_page)
+        .offset((filter.page - 1).max(0) * filter.per_page)
+        .select(Product::as_select())
+        .load(conn)
+        .await?;
+    Ok((rows, total))
+}
+
+/// Escapes `%`, `_` and `\` for a LIKE pattern.
+pub fn escape_like(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}

@@ -1,0 +1,156 @@
+//! Rules about customer orders coming from keyCRM.
+
+use chrono::{DateTime, TimeDelta, Utc};
+
+/// An order is in the archive while its keyCRM status is one of the archive statuses.
+pub fn is_archived(status_id: Option<i64>, archive_status_ids: &[i64]) -> bool {
+    status_id.is_some_and(|s| archive_status_ids.contains(&s))
+}
+
+/// A keyCRM document older than what sklad stored must change nothing (out-of-order
+/// delivery). Equal timestamps are applied: the content is the same, and a refetch after a
+/// switch changed (e.g. payments on) must still take effect.
+pub fn is_stale(stored: Option<DateTime<Utc>>, incoming: Option<DateTime<Utc>>) -> bool {
+    matches!((stored, incoming), (Some(s), Some(i)) if i < s)
+}
+
+/// An event saying "the order changed at `event`" needs no fetch when sklad already stored a
+/// version at least that new; events without a time always need one.
+pub fn already_applied(stored: Option<DateTime<Utc>>, event: Option<DateTime<Utc>>) -> bool {
+    matches!((stored, event), (Some(s), Some(e)) if s >= e)
+}
+
+/// The reconciliation pass imports an order sklad does not track only when its status is
+/// one the user imports; orders sklad tracks are always refreshed.
+pub fn reconcile_takes(tracked: bool, status_id: Option<i64>, import_status_ids: &[i64]) -> bool {
+    tracked || status_id.is_some_and(|s| import_status_ids.contains(&s))
+}
+
+/// One order waiting to be fetched.
+#[derive(Debug, Clone, Copy)]
+pub struct Waiting {
+    pub requested_at: DateTime<Utc>,
+    pub event_updated_at: Option<DateTime<Utc>>,
+}
+
+/// How to fetch the orders waiting for one account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FetchPlan {
+    /// `GET /order/{id}` for each.
+    OneByOne,
+    /// Page through `GET /order?filter[updated_between]=from,to` (50 per request) and keep the
+    /// waiting ones; whatever the window misses is fetched one by one.
+    UpdatedWindow {
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    },
+}
+
+/// Clock difference between sklad and keyCRM tolerated at the window's edges.
+pub const WINDOW_MARGIN: TimeDelta = TimeDelta::minutes(2);
+
+/// Below `threshold` waiting orders, single fetches are cheaper than a window's pages.
+pub fn plan_fetch(waiting: &[Waiting], threshold: usize, now: DateTime<Utc>) -> FetchPlan {
+    if waiting.len() < threshold.max(2) {
+        return FetchPlan::OneByOne;
+    }
+    let earliest = waiting
+        .iter()
+        .map(|w| {
+            w.event_updated_at
+                .unwrap_or(w.requested_at)
+                .min(w.requested_at)
+        })
+        .min()
+        .unwrap_or(now);
+    FetchPlan::UpdatedWindow {
+        from: earliest - WINDOW_MARGIN,
+        to: now + WINDOW_MARGIN,
+    }
+}
+
+/// Whether paging a window on is still cheaper than fetching the `missing` orders singly,
+/// with `pages_left` pages to go.
+pub fn keep_paging(pages_left: i64, missing: usize) -> bool {
+    missing > 0 && usize::try_from(pages_left).is_ok_and(|p| p < missing)
+}
+
+/// Delay before the next fetch attempt after `attempts` failures: 2 s doubling to 5 min.
+pub fn fetch_backoff(attempts: i32) -> TimeDelta {
+    let exp = u32::try_from(attempts.clamp(0, 8)).unwrap_or(0);
+    TimeDelta::seconds((2_i64 << exp).min(300))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_700_000_000 + s, 0).unwrap()
+    }
+
+    #[test]
+    fn archive_follows_the_status() {
+        assert!(is_archived(Some(5), &[5, 6]));
+        assert!(!is_archived(Some(2), &[5, 6]));
+        assert!(!is_archived(None, &[5]));
+        assert!(!is_archived(Some(5), &[]));
+    }
+
+    #[test]
+    fn older_documents_are_stale_equal_ones_are_not() {
+        assert!(is_stale(Some(t(10)), Some(t(9))));
+        assert!(!is_stale(Some(t(10)), Some(t(10))));
+        assert!(!is_stale(Some(t(10)), Some(t(11))));
+        assert!(!is_stale(None, Some(t(1))));
+        assert!(!is_stale(Some(t(1)), None));
+    }
+
+    #[test]
+    fn events_older_than_the_stored_order_need_no_fetch() {
+        assert!(already_applied(Some(t(10)), Some(t(10))));
+        assert!(already_applied(Some(t(10)), Some(t(5))));
+        assert!(!already_applied(Some(t(10)), Some(t(11))));
+        assert!(!already_applied(Some(t(10)), None));
+        assert!(!already_applied(None, Some(t(1))));
+    }
+
+    #[test]
+    fn reconciliation_refreshes_tracked_and_imports_chosen_statuses() {
+        assert!(reconcile_takes(true, Some(9), &[1]));
+        assert!(reconcile_takes(false, Some(1), &[1, 2]));
+        assert!(!reconcile_takes(false, Some(3), &[1, 2]));
+        assert!(!reconcile_takes(false, None, &[1]));
+        assert!(!reconcile_takes(false, Some(1), &[]));
+    }
+
+    #[test]
+    fn few_waiting_orders_are_fetched_one_by_one() {
+        let w = Waiting {
+            requested_at: t(100),
+            event_updated_at: Some(t(90)),
+        };
+        assert_eq!(plan_fetch(&[w; 4], 5, t(200)), FetchPlan::OneByOne);
+        match plan_fetch(&[w; 5], 5, t(200)) {
+            FetchPlan::UpdatedWindow { from, to } => {
+                assert_eq!(from, t(90) - WINDOW_MARGIN);
+                assert_eq!(to, t(200) + WINDOW_MARGIN);
+            }
+            other => panic!("expected a window, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn paging_stops_when_single_fetches_get_cheaper() {
+        assert!(keep_paging(2, 10));
+        assert!(!keep_paging(10, 10));
+        assert!(!keep_paging(3, 0));
+    }
+
+    #[test]
+    fn fetch_backoff_grows_and_caps() {
+        assert_eq!(fetch_backoff(0), TimeDelta::seconds(2));
+        assert_eq!(fetch_backoff(1), TimeDelta::seconds(4));
+        assert_eq!(fetch_backoff(20), TimeDelta::seconds(300));
+    }
+}

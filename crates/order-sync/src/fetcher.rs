@@ -1,0 +1,274 @@
+//! The fetch loop: serves the order fetch queue within the account's keyCRM budget.
+//!
+//! Few waiting orders are fetched one by one (`GET /order/{id}`); many are fetched as pages
+//! of recently updated orders (`GET /order?filter[updated_between]`, 50 per request), keeping
+//! the waiting ones and any sklad already tracks. 404 marks the order deleted; an order that
+//! keeps failing is parked with the reason.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use chrono::{TimeDelta, Utc};
+use sklad_bus::OutgoingMessage;
+use sklad_db::fetches::Waiting;
+use sklad_domain::orders::{self, FetchPlan};
+use sklad_events::v1::KeycrmWebhookReceived;
+use sklad_keycrm::{KeycrmError, OrderFilter, Priority};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::consumer::CONSUMER;
+use crate::context::{AccountKeycrm, Context};
+use crate::metrics::{FETCH_BACKLOG, FETCH_OLDEST_SECONDS, ORDERS};
+use crate::upsert::{self, Serves, Switches};
+
+/// Rows claimed per account per round.
+const CLAIM_LIMIT: i64 = 500;
+/// Accounts served at once by one process.
+const PARALLEL_ACCOUNTS: usize = 8;
+
+/// Runs until `cancel` fires; a round in progress finishes first.
+pub async fn run(ctx: Arc<Context>, cancel: CancellationToken) {
+    let mut accounts = JoinSet::new();
+    let mut busy: HashSet<Uuid> = HashSet::new();
+    loop {
+        while let Some(done) = accounts.try_join_next() {
+            if let Ok(account) = done {
+                busy.remove(&account);
+            }
+        }
+        if cancel.is_cancelled() {
+            break;
+        }
+        match due_accounts(&ctx).await {
+            Ok(due) => {
+                for account in due {
+                    if busy.len() >= PARALLEL_ACCOUNTS || !busy.insert(account) {
+                        continue;
+                    }
+                    let ctx = ctx.clone();
+                    accounts.spawn(async move {
+                        if let Err(err) = serve_account(&ctx, account).await {
+                            tracing::warn!(%account, error = %err, "fetch round failed");
+                        }
+                        account
+                    });
+                }
+            }
+            Err(err) => tracing::warn!(error = %err, "cannot read the fetch queue"),
+        }
+        tokio::select! {
+            () = cancel.cancelled() => {}
+            () = ctx.fetch_wanted.notified() => {}
+            () = tokio::time::sleep(ctx.poll()) => {}
+            Some(done) = accounts.join_next(), if !accounts.is_empty() => {
+                if let Ok(account) = done {
+                    busy.remove(&account);
+                }
+            }
+        }
+    }
+    while accounts.join_next().await.is_some() {}
+}
+
+async fn due_accounts(ctx: &Context) -> sklad_db::DbResult<Vec<Uuid>> {
+    let mut conn = ctx.db.conn().await?;
+    let (waiting, oldest) = sklad_db::fetches::backlog(&mut conn).await?;
+    FETCH_BACKLOG.set(waiting);
+    FETCH_OLDEST_SECONDS.set(oldest.map_or(0, |t| (Utc::now() - t).num_seconds().max(0)));
+    sklad_db::fetches::due_accounts(&mut conn, 32).await
+}
+
+/// Serves every due row of one account.
+async fn serve_account(ctx: &Arc<Context>, account: Uuid) -> anyhow::Result<()> {
+    let lease = TimeDelta::seconds(i64::try_from(ctx.settings.fetch_lease_secs).unwrap_or(120));
+    let rows = {
+        let mut conn = ctx.db.conn().await?;
+        sklad_db::fetches::claim(&mut conn, account, lease, CLAIM_LIMIT).await?
+    };
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let Some(keycrm) = ctx.keycrm(account).await? else {
+        for row in &rows {
+            park(ctx, row, "the account has no keyCRM API key saved").await;
+        }
+        return Ok(());
+    };
+    let switches = Switches::from(&keycrm.integration);
+    let mut waiting: HashMap<i64, Waiting> =
+        rows.into_iter().map(|r| (r.keycrm_order_id, r)).collect();
+
+    let facts: Vec<orders::Waiting> = waiting
+        .values()
+        .map(|r| orders::Waiting {
+            requested_at: r.requested_at,
+            event_updated_at: r.event_updated_at,
+        })
+        .collect();
+    if let FetchPlan::UpdatedWindow { from, to } =
+        orders::plan_fetch(&facts, ctx.settings.batch_threshold, Utc::now())
+    {
+        fetch_window(ctx, account, &keycrm, &switches, &mut waiting, from, to).await?;
+    }
+    for row in waiting.into_values() {
+        fetch_one(ctx, account, &keycrm, &switches, row).await?;
+    }
+    Ok(())
+}
+
+/// Pages through orders updated in `[from, to]`, serving waiting rows; stops when single
+/// fetches of what is still missing would be cheaper than the pages left.
+async fn fetch_window(
+    ctx: &Arc<Context>,
+    account: Uuid,
+    keycrm: &AccountKeycrm,
+    switches: &Switches,
+    waiting: &mut HashMap<i64, Waiting>,
+    from: chrono::DateTime<Utc>,
+    to: chrono::DateTime<Utc>,
+) -> anyhow::Result<()> {
+    let filter = OrderFilter {
+        status_ids: Vec::new(),
+        updated_between: Some((from, to)),
+    };
+    let mut page = 1;
+    loop {
+        let current = match keycrm
+            .client
+            .orders_page(&filter, page, 50, Priority::Normal)
+            .await
+        {
+            Ok(current) => current,
+            Err(err) => {
+                // Whatever is still waiting is tried one by one (and fails there if keyCRM is down).
+                tracing::warn!(%account, error = %err, "window fetch failed");
+                return Ok(());
+            }
+        };
+        let ids: Vec<i64> = current.data.iter().map(|d| d.order.id).collect();
+        let tracked: HashSet<i64> = {
+            let mut conn = ctx.db.conn().await?;
+            sklad_db::orders::tracked(&mut conn, account, &ids)
+                .await?
+                .into_iter()
+                .collect()
+        };
+        for doc in &current.data {
+            let serves = waiting.remove(&doc.order.id);
+            if serves.is_none() && !tracked.contains(&doc.order.id) {
+                continue;
+            }
+            let mut conn = ctx.db.conn().await?;
+            upsert::apply(
+                &mut conn,
+                account,
+                doc,
+                switches,
+                serves.map(|r| Serves {
+                    request_seq: r.request_seq,
+                }),
+                "webhook",
+            )
+            .await?;
+        }
+        let pages_left = current.page_count().unwrap_or(i64::from(page)) - i64::from(page);
+        if !current.has_next() || !orders::keep_paging(pages_left, waiting.len()) {
+            return Ok(());
+        }
+        page += 1;
+    }
+}
+
+async fn fetch_one(
+    ctx: &Arc<Context>,
+    account: Uuid,
+    keycrm: &AccountKeycrm,
+    switches: &Switches,
+    row: Waiting,
+) -> anyhow::Result<()> {
+    let serves = Some(Serves {
+        request_seq: row.request_seq,
+    });
+    match keycrm
+        .client
+        .order(row.keycrm_order_id, Priority::Normal)
+        .await
+    {
+        Ok(doc) => {
+            let mut conn = ctx.db.conn().await?;
+            upsert::apply(&mut conn, account, &doc, switches, serves, "webhook").await?;
+        }
+        Err(KeycrmError::NotFound) => {
+            let mut conn = ctx.db.conn().await?;
+            let had =
+                sklad_db::orders::mark_deleted(&mut conn, account, row.keycrm_order_id).await?;
+            sklad_db::fetches::complete(&mut conn, account, row.keycrm_order_id, row.request_seq)
+                .await?;
+            ORDERS
+                .with_label_values(&["webhook", "deleted_in_keycrm"])
+                .inc();
+            tracing::info!(%account, order = row.keycrm_order_id, tracked = had, "keyCRM has no such order");
+        }
+        Err(err) => {
+            let attempts = row.attempts + 1;
+            if attempts >= ctx.settings.max_fetch_attempts {
+                park(
+                    ctx,
+                    &row,
+                    &format!("gave up after {attempts} attempts: {err}"),
+                )
+                .await;
+            } else {
+                let mut conn = ctx.db.conn().await?;
+                sklad_db::fetches::fail(
+                    &mut conn,
+                    account,
+                    row.keycrm_order_id,
+                    &err.to_string(),
+                    orders::fetch_backoff(row.attempts),
+                )
+                .await?;
+                tracing::warn!(%account, order = row.keycrm_order_id, attempts, error = %err, "fetch failed; will retry");
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Moves a fetch that failed for good to the parking queue, with its reason, and drops its
+/// row. If the broker cannot take it, the row stays and is retried later.
+async fn park(ctx: &Arc<Context>, row: &Waiting, reason: &str) {
+    let now = Utc::now();
+    let event = KeycrmWebhookReceived {
+        webhook_id: row.message_id.clone().unwrap_or_default(),
+        account_id: row.account_id.to_string(),
+        received_at: Some(sklad_events::timestamp(row.requested_at)),
+        event: "order.fetch_failed".into(),
+        order_id: row.keycrm_order_id,
+        status_id: None,
+        order_updated_at: row.event_updated_at.map(sklad_events::timestamp),
+        raw_body: Vec::new(),
+    };
+    let message = OutgoingMessage::event(
+        &event,
+        row.message_id
+            .clone()
+            .unwrap_or_else(|| Uuid::now_v7().to_string()),
+        row.account_id.to_string(),
+        now,
+        Some(format!("order/{}", row.keycrm_order_id)),
+    );
+    match ctx.publisher.park(CONSUMER, &message, reason).await {
+        Ok(()) => {
+            ORDERS.with_label_values(&["webhook", "parked"]).inc();
+            tracing::error!(account = %row.account_id, order = row.keycrm_order_id, %reason, "order parked");
+            if let Ok(mut conn) = ctx.db.conn().await {
+                let _ =
+                    sklad_db::fetches::remove(&mut conn, row.account_id, row.keycrm_order_id).await;
+            }
+        }
+        Err(err) => tracing::warn!(error = %err, "could not park an order; it stays queued"),
+    }
+}

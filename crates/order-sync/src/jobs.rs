@@ -1,0 +1,123 @@
+//! "Synchronize orders" jobs: every keyCRM order in the chosen statuses, 50 per request at
+//! bulk priority (stock pushes and webhook fetches go first), through the same upsert path.
+//! Progress is stored after each page, so a job resumes where it stopped: a worker that dies
+//! stops renewing its lease and another takes the job on.
+
+use std::sync::Arc;
+
+use chrono::TimeDelta;
+use sklad_db::sync_jobs::{PageDone, SyncJob};
+use sklad_keycrm::{MAX_PAGE_SIZE, OrderFilter, Priority};
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::context::Context;
+use crate::upsert::{self, Switches};
+
+/// Runs jobs until `cancel` fires; the page in progress finishes first.
+pub async fn run(ctx: Arc<Context>, cancel: CancellationToken) {
+    let owner = Uuid::now_v7();
+    while !cancel.is_cancelled() {
+        let claimed = match ctx.db.conn().await {
+            Ok(mut conn) => sklad_db::sync_jobs::claim_next(&mut conn, owner, lease(&ctx)).await,
+            Err(err) => Err(err),
+        };
+        match claimed {
+            Ok(Some(job)) => {
+                tracing::info!(job = %job.id, account = %job.account_id, page = job.next_page, "running sync job");
+                if let Err(err) = run_job(&ctx, owner, job, &cancel).await {
+                    tracing::warn!(error = %err, "sync job interrupted");
+                }
+                continue;
+            }
+            Ok(None) => {}
+            Err(err) => tracing::warn!(error = %err, "cannot claim sync jobs"),
+        }
+        tokio::select! {
+            () = cancel.cancelled() => {}
+            () = tokio::time::sleep(ctx.poll()) => {}
+        }
+    }
+}
+
+fn lease(ctx: &Context) -> TimeDelta {
+    TimeDelta::seconds(i64::try_from(ctx.settings.job_lease_secs).unwrap_or(30))
+}
+
+async fn run_job(
+    ctx: &Arc<Context>,
+    owner: Uuid,
+    job: SyncJob,
+    cancel: &CancellationToken,
+) -> anyhow::Result<()> {
+    let Some(keycrm) = ctx.keycrm(job.account_id).await? else {
+        let mut conn = ctx.db.conn().await?;
+        sklad_db::sync_jobs::record_failure(
+            &mut conn,
+            job.id,
+            owner,
+            "no keyCRM API key saved",
+            1,
+            TimeDelta::zero(),
+        )
+        .await?;
+        return Ok(());
+    };
+    let switches = Switches::from(&keycrm.integration);
+    let filter = OrderFilter {
+        status_ids: job.status_ids.clone(),
+        updated_between: None,
+    };
+    let mut page = job.next_page;
+    while !cancel.is_cancelled() {
+        let fetched = keycrm
+            .client
+            .orders_page(
+                &filter,
+                u32::try_from(page).unwrap_or(1),
+                MAX_PAGE_SIZE,
+                Priority::Bulk,
+            )
+            .await;
+        let current = match fetched {
+            Ok(current) => current,
+            Err(err) => {
+                let mut conn = ctx.db.conn().await?;
+                sklad_db::sync_jobs::record_failure(
+                    &mut conn,
+                    job.id,
+                    owner,
+                    &err.to_string(),
+                    ctx.settings.job_max_failures,
+                    TimeDelta::seconds(5),
+                )
+                .await?;
+                return Err(err.into());
+            }
+        };
+        for doc in &current.data {
+            let mut conn = ctx.db.conn().await?;
+            upsert::apply(&mut conn, job.account_id, doc, &switches, None, "sync_job").await?;
+        }
+        let last_page = !current.has_next() || current.data.is_empty();
+        let done = PageDone {
+            page,
+            orders: i32::try_from(current.data.len()).unwrap_or(i32::MAX),
+            pages_total: current.page_count().and_then(|p| i32::try_from(p).ok()),
+            orders_total: current.total.and_then(|t| i32::try_from(t).ok()),
+            requests: 1,
+            last_page,
+        };
+        let mut conn = ctx.db.conn().await?;
+        if !sklad_db::sync_jobs::record_page(&mut conn, job.id, owner, done, lease(ctx)).await? {
+            tracing::info!(job = %job.id, "sync job cancelled or taken over; stopping");
+            return Ok(());
+        }
+        if last_page {
+            tracing::info!(job = %job.id, pages = page, "sync job done");
+            return Ok(());
+        }
+        page += 1;
+    }
+    Ok(())
+}

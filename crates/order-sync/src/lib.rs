@@ -1,0 +1,107 @@
+//! order-sync: brings keyCRM orders into sklad.
+//!
+//! Four loops share one process:
+//! - the consumer takes `KeycrmWebhookReceived` off `{ns}.order-sync`, records it in the inbox
+//!   and queues the order for fetching (coalescing repeated events), then acks;
+//! - the fetcher serves that queue within the account's keyCRM budget, one order at a time
+//!   or in pages of 50 when many are waiting;
+//! - the job runner pages through "Synchronize orders" jobs, resumably;
+//! - the reconciler pulls orders updated since the last pass, so no change is missed even if
+//!   keyCRM never delivered its webhook.
+//!
+//! All of them write through [`upsert::apply`]: one transaction per order, never letting an
+//! older keyCRM `updated_at` overwrite a newer one.
+
+mod consumer;
+mod context;
+mod fetcher;
+mod jobs;
+mod metrics;
+mod reconcile;
+pub mod upsert;
+
+use std::sync::Arc;
+
+use sklad_bus::topology::ORDER_SYNC;
+use sklad_bus::{Broker, ConsumerRunner, Publisher};
+use sklad_db::{Db, SecretBox};
+use sklad_keycrm::{Budget, RetryPolicy};
+use sklad_runtime::Settings;
+use sklad_runtime::health::{OpsServer, Readiness, ops_server};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+pub use consumer::CONSUMER;
+use context::Context;
+
+/// A built worker, ready to run.
+pub struct Worker {
+    ctx: Arc<Context>,
+    consumer: ConsumerRunner,
+    broker: Arc<Broker>,
+    ops: OpsServer,
+}
+
+impl Worker {
+    /// Builds the worker and binds its health/metrics server on `order_sync.bind`.
+    pub fn build(settings: &Settings) -> anyhow::Result<Self> {
+        let db = Db::new(&settings.database)?;
+        Self::build_with(settings, db)
+    }
+
+    /// Builds on an existing pool (used by `sklad run` and tests).
+    pub fn build_with(settings: &Settings, db: Db) -> anyhow::Result<Self> {
+        let broker = Broker::new(&settings.broker, "sklad-order-sync");
+        let ctx = Arc::new(Context {
+            secrets: SecretBox::from_master_key(settings.security.master_key.as_ref())?,
+            http: sklad_keycrm::http_client(&settings.keycrm),
+            budget: Budget::new(db.clone()),
+            retry: RetryPolicy::from_settings(&settings.keycrm),
+            publisher: Publisher::new(broker.clone()),
+            settings: settings.order_sync.clone(),
+            fetch_wanted: Notify::new(),
+            db: db.clone(),
+        });
+        let consumer = ConsumerRunner::new(
+            broker.clone(),
+            ORDER_SYNC,
+            Arc::new(consumer::WebhookHandler { ctx: ctx.clone() }),
+        );
+        let readiness = Readiness::new(vec![Arc::new(db), Arc::new(consumer.readiness())]);
+        let ops = ops_server(&settings.order_sync.bind, readiness)?;
+        Ok(Self {
+            ctx,
+            consumer,
+            broker,
+            ops,
+        })
+    }
+
+    /// The health/metrics port.
+    pub fn port(&self) -> u16 {
+        self.ops.port
+    }
+
+    /// Runs every loop until `cancel` fires, then lets each finish what it holds (in-flight
+    /// messages ack, the current page or fetch completes) and closes.
+    pub async fn run_until_stopped(self, cancel: CancellationToken) -> std::io::Result<()> {
+        let Self {
+            ctx,
+            consumer,
+            broker,
+            ops,
+        } = self;
+        let ops_task = tokio::spawn(sklad_runtime::serve_until_cancelled(
+            ops.server,
+            cancel.clone(),
+        ));
+        tokio::join!(
+            consumer.run(cancel.clone()),
+            fetcher::run(ctx.clone(), cancel.clone()),
+            jobs::run(ctx.clone(), cancel.clone()),
+            reconcile::run(ctx.clone(), cancel.clone()),
+        );
+        broker.close().await;
+        ops_task.await.unwrap_or(Ok(()))
+    }
+}

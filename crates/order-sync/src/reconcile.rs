@@ -1,0 +1,118 @@
+//! The reconciliation pass: per account, every `reconcile_interval_secs`, pull the orders
+//! keyCRM updated since the watermark. Orders sklad tracks are refreshed; new ones are
+//! imported when their status is one of `import_status_ids`. A webhook keyCRM never
+//! delivered still arrives this way, and nothing the user did not ask for is imported.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use chrono::{TimeDelta, Utc};
+use sklad_domain::orders::{WINDOW_MARGIN, reconcile_takes};
+use sklad_keycrm::{MAX_PAGE_SIZE, OrderFilter, Priority};
+use tokio_util::sync::CancellationToken;
+
+use crate::context::Context;
+use crate::upsert::{self, Switches};
+
+/// Runs passes until `cancel` fires.
+pub async fn run(ctx: Arc<Context>, cancel: CancellationToken) {
+    if ctx.settings.reconcile_interval_secs == 0 {
+        tracing::info!("reconciliation is switched off (order_sync.reconcile_interval_secs = 0)");
+        return;
+    }
+    let interval =
+        TimeDelta::seconds(i64::try_from(ctx.settings.reconcile_interval_secs).unwrap_or(600));
+    while !cancel.is_cancelled() {
+        let claim = match ctx.db.conn().await {
+            Ok(mut conn) => {
+                sklad_db::integrations::claim_reconcile(&mut conn, TimeDelta::minutes(10)).await
+            }
+            Err(err) => Err(err),
+        };
+        match claim {
+            Ok(Some(claim)) => {
+                let started = Utc::now();
+                let outcome = pass(
+                    &ctx,
+                    claim.account_id,
+                    claim.watermark.unwrap_or(started - interval),
+                )
+                .await;
+                let (watermark, next_due) = match &outcome {
+                    Ok(taken) => {
+                        tracing::info!(account = %claim.account_id, orders = taken, "reconciliation pass done");
+                        (Some(started), started + interval)
+                    }
+                    Err(err) => {
+                        tracing::warn!(account = %claim.account_id, error = %err, "reconciliation pass failed");
+                        (None, Utc::now() + TimeDelta::minutes(1).min(interval))
+                    }
+                };
+                if let Ok(mut conn) = ctx.db.conn().await {
+                    let _ = sklad_db::integrations::finish_reconcile(
+                        &mut conn,
+                        claim.account_id,
+                        watermark,
+                        next_due,
+                    )
+                    .await;
+                }
+                continue;
+            }
+            Ok(None) => {}
+            Err(err) => tracing::warn!(error = %err, "cannot claim reconciliation"),
+        }
+        tokio::select! {
+            () = cancel.cancelled() => {}
+            () = tokio::time::sleep(ctx.poll().max(std::time::Duration::from_millis(500))) => {}
+        }
+    }
+}
+
+/// One pass over orders updated since `since`; returns how many orders it wrote.
+async fn pass(
+    ctx: &Arc<Context>,
+    account: uuid::Uuid,
+    since: chrono::DateTime<Utc>,
+) -> anyhow::Result<usize> {
+    let Some(keycrm) = ctx.keycrm(account).await? else {
+        return Ok(0);
+    };
+    let switches = Switches::from(&keycrm.integration);
+    let filter = OrderFilter {
+        status_ids: Vec::new(),
+        updated_between: Some((since - WINDOW_MARGIN, Utc::now() + WINDOW_MARGIN)),
+    };
+    let mut written = 0;
+    let mut page = 1;
+    loop {
+        let current = keycrm
+            .client
+            .orders_page(&filter, page, MAX_PAGE_SIZE, Priority::Bulk)
+            .await?;
+        let ids: Vec<i64> = current.data.iter().map(|d| d.order.id).collect();
+        let tracked: HashSet<i64> = {
+            let mut conn = ctx.db.conn().await?;
+            sklad_db::orders::tracked(&mut conn, account, &ids)
+                .await?
+                .into_iter()
+                .collect()
+        };
+        for doc in &current.data {
+            if !reconcile_takes(
+                tracked.contains(&doc.order.id),
+                doc.order.status_id,
+                &keycrm.integration.import_status_ids,
+            ) {
+                continue;
+            }
+            let mut conn = ctx.db.conn().await?;
+            upsert::apply(&mut conn, account, doc, &switches, None, "reconcile").await?;
+            written += 1;
+        }
+        if !current.has_next() || current.data.is_empty() {
+            return Ok(written);
+        }
+        page += 1;
+    }
+}
