@@ -6,8 +6,10 @@
 mod api;
 mod budget;
 mod bus;
+mod cli;
 mod db;
 mod ingress;
 mod keycrm_client;
 mod orders;
+mod orders_sync;
 mod process;

@@ -8,6 +8,7 @@
 
 mod app;
 mod broker;
+mod process;
 mod proxy;
 
 use std::future::Future;
@@ -15,6 +16,7 @@ use std::time::{Duration, Instant};
 
 pub use app::{AppOptions, SIM_API_KEY, TestAccount, TestApp, fixture};
 pub use broker::TestBroker;
+pub use process::process_env;
 pub use proxy::TcpProxy;
 pub use sklad_db::testing::TestDatabase;
 use sklad_runtime::Settings;

@@ -206,18 +206,19 @@ pub async fn upsert(
     fields: &OrderFields,
     archived: bool,
 ) -> DbResult<Upserted> {
-    let existing: Option<(Uuid, Option<DateTime<Utc>>, Option<DateTime<Utc>>)> =
-        customer_orders::table
-            .filter(customer_orders::account_id.eq(account_id))
-            .filter(customer_orders::keycrm_id.eq(fields.keycrm_id))
-            .select((
-                customer_orders::id,
-                customer_orders::keycrm_updated_at,
-                customer_orders::archived_at,
-            ))
-            .first(conn)
-            .await
-            .optional()?;
+    /// Id, stored keyCRM `updated_at`, `archived_at`.
+    type Existing = (Uuid, Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+    let existing: Option<Existing> = customer_orders::table
+        .filter(customer_orders::account_id.eq(account_id))
+        .filter(customer_orders::keycrm_id.eq(fields.keycrm_id))
+        .select((
+            customer_orders::id,
+            customer_orders::keycrm_updated_at,
+            customer_orders::archived_at,
+        ))
+        .first(conn)
+        .await
+        .optional()?;
     let now = Utc::now();
     match existing {
         Some((id, stored, _)) if is_stale(stored, fields.keycrm_updated_at) => {
