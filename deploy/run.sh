@@ -60,7 +60,7 @@ sklad is running.
   webhook link   $SKLAD_WEBHOOK_URL
   admin token    $SKLAD_ADMIN_TOKEN
   admin API      http://127.0.0.1:8081/api/v1   (OpenAPI: /api/v1/openapi.json)
-  health         http://127.0.0.1:8080/health/ready   http://127.0.0.1:8081/health/ready
+  health         http://127.0.0.1:8080/health/ready   http://127.0.0.1:8081/health/ready   http://127.0.0.1:8082/health/ready
   metrics        http://127.0.0.1:8080/metrics
   keyCRM sim     http://127.0.0.1:$SIM_PORT/v1 (API)   http://127.0.0.1:$SIM_PORT/_sim (control)
   logs           $RUN_DIR/sklad.log   $RUN_DIR/keycrm-sim.log
@@ -69,7 +69,10 @@ sklad is running.
 Try it:
   curl -H "Authorization: Bearer $SKLAD_ADMIN_TOKEN" http://127.0.0.1:8081/api/v1/integrations/keycrm
   curl -H "Authorization: Bearer $SKLAD_ADMIN_TOKEN" http://127.0.0.1:8081/api/v1/keycrm/statuses
-  # change an order's status in "keyCRM": the simulator fires the webhook to sklad
+  # change an order's status in "keyCRM": the simulator fires the webhook, sklad fetches the order
   curl -X PUT http://127.0.0.1:$SIM_PORT/_sim/orders/1/status -H 'content-type: application/json' -d '{"status_id": 2}'
+  curl -H "Authorization: Bearer $SKLAD_ADMIN_TOKEN" http://127.0.0.1:8081/api/v1/orders/1
+  # pull every demo order in statuses 1-4 ("Synchronize orders"), with a progress bar
+  $BIN/sklad sync orders --account $SKLAD_ACCOUNT_ID --status 1,2,3,4
   $BIN/sklad status
 INFO

@@ -13,6 +13,8 @@ use sklad_bus::{OutgoingMessage, Publisher};
 use sklad_events::v1::KeycrmWebhookReceived;
 use sklad_tests::{TestApp, fixture};
 
+mod orders;
+
 #[derive(Parser)]
 #[command(about)]
 struct Cli {
@@ -22,6 +24,25 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Bench {
+    /// Orders per keyCRM request (sync job, webhook burst) against one request per order, and
+    /// webhook → order latency against a bare keyCRM fetch, with budget wait shown apart.
+    Orders {
+        /// Orders the sync job pulls.
+        #[arg(long, default_value_t = 1000)]
+        sync_orders: usize,
+        /// Webhooks fired at once.
+        #[arg(long, default_value_t = 300)]
+        burst: usize,
+        /// Webhooks fired one by one.
+        #[arg(long, default_value_t = 60)]
+        trickle: usize,
+        /// Milliseconds between trickled webhooks.
+        #[arg(long, default_value_t = 500)]
+        trickle_interval_ms: u64,
+        /// The account's keyCRM requests per minute (keyCRM's own limit is 60).
+        #[arg(long, default_value_t = 60)]
+        requests_per_minute: u32,
+    },
     /// Webhooks/s and latency of ingress vs. raw confirmed publishes of the same message.
     Ingress {
         /// Seconds per phase.
@@ -40,7 +61,34 @@ async fn main() -> anyhow::Result<()> {
             seconds,
             concurrency,
         } => ingress(Duration::from_secs(seconds), concurrency).await,
+        Bench::Orders {
+            sync_orders,
+            burst,
+            trickle,
+            trickle_interval_ms,
+            requests_per_minute,
+        } => {
+            orders::run(orders::Plan {
+                sync_orders,
+                burst,
+                trickle,
+                trickle_interval: Duration::from_millis(trickle_interval_ms),
+                requests_per_minute,
+            })
+            .await
+        }
     }
+}
+
+/// The `p`th percentile of `values` (nearest rank); zero when empty.
+pub(crate) fn percentile(values: &[Duration], p: f64) -> Duration {
+    let mut sorted = values.to_vec();
+    sorted.sort_unstable();
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
+    sorted[rank.min(sorted.len() - 1)]
 }
 
 /// Latencies of one phase.
@@ -57,13 +105,7 @@ impl Phase {
     }
 
     fn percentile(&self, p: f64) -> Duration {
-        let mut sorted = self.latencies.clone();
-        sorted.sort_unstable();
-        if sorted.is_empty() {
-            return Duration::ZERO;
-        }
-        let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
-        sorted[rank.min(sorted.len() - 1)]
+        percentile(&self.latencies, p)
     }
 
     fn print(&self) {
@@ -78,7 +120,7 @@ impl Phase {
     }
 }
 
-fn ms(d: Duration) -> f64 {
+pub(crate) fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 

@@ -80,6 +80,21 @@ diesel::define_sql_function! {
     fn least(a: diesel::sql_types::Timestamptz, b: diesel::sql_types::Timestamptz) -> diesel::sql_types::Timestamptz;
 }
 
+/// The waiting rows among `keycrm_order_ids` (claimed or not), with their `request_seq`: a
+/// page fetched for other orders may serve them too.
+pub async fn waiting_among(
+    conn: &mut AsyncPgConnection,
+    account_id: Uuid,
+    keycrm_order_ids: &[i64],
+) -> DbResult<Vec<(i64, i64)>> {
+    Ok(order_fetches::table
+        .filter(order_fetches::account_id.eq(account_id))
+        .filter(order_fetches::keycrm_order_id.eq_any(keycrm_order_ids))
+        .select((order_fetches::keycrm_order_id, order_fetches::request_seq))
+        .load(conn)
+        .await?)
+}
+
 /// Accounts with rows due now.
 pub async fn due_accounts(conn: &mut AsyncPgConnection, limit: i64) -> DbResult<Vec<Uuid>> {
     Ok(order_fetches::table

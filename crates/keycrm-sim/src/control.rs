@@ -34,6 +34,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/orders/generate", web::post().to(generate_orders))
             .route("/orders/{id}", web::get().to(get_order))
             .route("/orders/{id}", web::delete().to(delete_order))
+            .route("/orders/status", web::put().to(put_orders_status))
             .route("/orders/{id}/status", web::put().to(put_order_status))
             .route("/orders/{id}/payments", web::post().to(post_payment))
             .route("/orders/{id}/touch", web::post().to(touch_order))
@@ -561,6 +562,47 @@ async fn put_order_status(
     } else {
         Vec::new()
     };
+    HttpResponse::Ok().json(json!({"deliveries": deliveries}))
+}
+
+#[derive(Deserialize)]
+struct BulkStatusChange {
+    order_ids: Vec<i64>,
+    status_id: i64,
+    #[serde(default = "yes")]
+    webhook: bool,
+}
+
+/// Changes many orders' status at once (a manager's bulk action); the automation fires one
+/// webhook per order, as keyCRM does.
+async fn put_orders_status(
+    sim: web::Data<Sim>,
+    change: web::Json<BulkStatusChange>,
+) -> HttpResponse {
+    let change = change.into_inner();
+    {
+        let mut state = sim.lock();
+        let closing = state
+            .status(change.status_id)
+            .map(|s| s.is_closing_order)
+            .unwrap_or(false);
+        let now = Utc::now();
+        for id in &change.order_ids {
+            let Some(order) = state.orders.get_mut(id) else {
+                return not_found();
+            };
+            order.status_id = change.status_id;
+            order.status_changed_at = now;
+            order.updated_at = now;
+            order.closed_at = closing.then_some(now);
+        }
+    }
+    let mut deliveries = Vec::new();
+    if change.webhook {
+        for id in change.order_ids {
+            deliveries.extend(fire(&sim, id, "order.change_order_status").await);
+        }
+    }
     HttpResponse::Ok().json(json!({"deliveries": deliveries}))
 }
 

@@ -148,16 +148,28 @@ async fn fetch_window(
             }
         };
         let ids: Vec<i64> = current.data.iter().map(|d| d.order.id).collect();
-        let tracked: HashSet<i64> = {
+        let (tracked, queued): (HashSet<i64>, HashMap<i64, i64>) = {
             let mut conn = ctx.db.conn().await?;
-            sklad_db::orders::tracked(&mut conn, account, &ids)
-                .await?
-                .into_iter()
-                .collect()
+            (
+                sklad_db::orders::tracked(&mut conn, account, &ids)
+                    .await?
+                    .into_iter()
+                    .collect(),
+                sklad_db::fetches::waiting_among(&mut conn, account, &ids)
+                    .await?
+                    .into_iter()
+                    .collect(),
+            )
         };
         for doc in &current.data {
-            let serves = waiting.remove(&doc.order.id);
-            if serves.is_none() && !tracked.contains(&doc.order.id) {
+            let id = doc.order.id;
+            // Serve this round's rows, rows queued since (no need to fetch them again), and
+            // refresh orders sklad tracks; skip the rest of the page.
+            let serves = match waiting.remove(&id) {
+                Some(row) => Some(row.request_seq),
+                None => queued.get(&id).copied(),
+            };
+            if serves.is_none() && !tracked.contains(&id) {
                 continue;
             }
             let mut conn = ctx.db.conn().await?;
@@ -166,9 +178,7 @@ async fn fetch_window(
                 account,
                 doc,
                 switches,
-                serves.map(|r| Serves {
-                    request_seq: r.request_seq,
-                }),
+                serves.map(|request_seq| Serves { request_seq }),
                 "webhook",
             )
             .await?;
