@@ -13,3 +13,4 @@ mod keycrm_client;
 mod orders;
 mod orders_sync;
 mod process;
+mod stock;

@@ -29,6 +29,10 @@ pub struct AppOptions {
     pub sim_requests_per_minute: Option<u32>,
     /// Also run the order-sync worker (it consumes the order-sync queue).
     pub order_sync: bool,
+    /// Also run the stock-publisher worker.
+    pub stock_publisher: bool,
+    /// Also run the outbox relay.
+    pub relay: bool,
     /// Adjusts the settings before any service starts.
     pub configure: Option<fn(&mut Settings)>,
 }
@@ -106,6 +110,15 @@ impl TestApp {
         if options.order_sync {
             let worker = sklad_order_sync::Worker::build(&settings).expect("order-sync builds");
             tokio::spawn(worker.run_until_stopped(cancel.clone()));
+        }
+        if options.stock_publisher {
+            let worker =
+                sklad_stock_publisher::Worker::build(&settings).expect("stock-publisher builds");
+            tokio::spawn(worker.run_until_stopped(cancel.clone()));
+        }
+        if options.relay {
+            let relay = sklad_relay::Relay::build(&settings).expect("relay builds");
+            tokio::spawn(relay.run_until_stopped(cancel.clone()));
         }
 
         let mut app = Self {

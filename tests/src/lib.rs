@@ -24,73 +24,50 @@ use sklad_runtime::Settings;
 /// Settings for a test: defaults, then the given database and broker, every service on an
 /// ephemeral port, a fresh master key.
 pub fn test_settings(database_url: &str, broker: &TestBroker) -> Settings {
-    let env = vec![
+    let mut env: Vec<(String, String)> = TEST_ENV
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    env.extend([
         ("SKLAD__DATABASE__URL".to_owned(), database_url.to_owned()),
-        ("SKLAD__DATABASE__POOL_SIZE".to_owned(), "8".to_owned()),
         ("SKLAD__BROKER__URL".to_owned(), broker.url.clone()),
         (
             "SKLAD__BROKER__NAMESPACE".to_owned(),
             broker.namespace.clone(),
         ),
         (
-            "SKLAD__BROKER__QUEUE_EXPIRES_MS".to_owned(),
-            "600000".to_owned(),
-        ),
-        (
-            "SKLAD__BROKER__RETRY_DELAYS_MS".to_owned(),
-            "200,400".to_owned(),
-        ),
-        (
-            "SKLAD__BROKER__CONFIRM_TIMEOUT_MS".to_owned(),
-            "3000".to_owned(),
-        ),
-        (
-            "SKLAD__KEYCRM__RETRY_MIN_DELAY_MS".to_owned(),
-            "50".to_owned(),
-        ),
-        (
-            "SKLAD__KEYCRM__RETRY_MAX_DELAY_MS".to_owned(),
-            "1000".to_owned(),
-        ),
-        ("SKLAD__INGRESS__BIND".to_owned(), "127.0.0.1:0".to_owned()),
-        (
-            "SKLAD__ORDER_SYNC__BIND".to_owned(),
-            "127.0.0.1:0".to_owned(),
-        ),
-        (
-            "SKLAD__ORDER_SYNC__COALESCE_MS".to_owned(),
-            "200".to_owned(),
-        ),
-        ("SKLAD__ORDER_SYNC__POLL_MS".to_owned(), "50".to_owned()),
-        (
-            "SKLAD__ORDER_SYNC__JOB_LEASE_SECS".to_owned(),
-            "5".to_owned(),
-        ),
-        (
-            "SKLAD__ORDER_SYNC__MAX_FETCH_ATTEMPTS".to_owned(),
-            "4".to_owned(),
-        ),
-        (
-            "SKLAD__ORDER_SYNC__RECONCILE_INTERVAL_SECS".to_owned(),
-            "0".to_owned(),
-        ),
-        ("SKLAD__API__BIND".to_owned(), "127.0.0.1:0".to_owned()),
-        (
-            "SKLAD__ORDER_SYNC__BIND".to_owned(),
-            "127.0.0.1:0".to_owned(),
-        ),
-        (
-            "SKLAD__STOCK_PUBLISHER__BIND".to_owned(),
-            "127.0.0.1:0".to_owned(),
-        ),
-        (
             "SKLAD__SECURITY__MASTER_KEY".to_owned(),
             sklad_db::SecretBox::generate_master_key(),
         ),
-    ];
+    ]);
     #[allow(clippy::expect_used)]
     Settings::load_with(None, env).expect("test settings load")
 }
+
+/// Settings every test service (in-process or a process) runs with: ephemeral ports and
+/// short delays, so tests are quick and isolated.
+pub const TEST_ENV: &[(&str, &str)] = &[
+    ("SKLAD__DATABASE__POOL_SIZE", "8"),
+    ("SKLAD__BROKER__QUEUE_EXPIRES_MS", "600000"),
+    ("SKLAD__BROKER__RETRY_DELAYS_MS", "200,400"),
+    ("SKLAD__BROKER__CONFIRM_TIMEOUT_MS", "3000"),
+    ("SKLAD__KEYCRM__RETRY_MIN_DELAY_MS", "50"),
+    ("SKLAD__KEYCRM__RETRY_MAX_DELAY_MS", "1000"),
+    ("SKLAD__INGRESS__BIND", "127.0.0.1:0"),
+    ("SKLAD__API__BIND", "127.0.0.1:0"),
+    ("SKLAD__ORDER_SYNC__BIND", "127.0.0.1:0"),
+    ("SKLAD__ORDER_SYNC__COALESCE_MS", "200"),
+    ("SKLAD__ORDER_SYNC__POLL_MS", "50"),
+    ("SKLAD__ORDER_SYNC__JOB_LEASE_SECS", "5"),
+    ("SKLAD__ORDER_SYNC__MAX_FETCH_ATTEMPTS", "4"),
+    ("SKLAD__ORDER_SYNC__RECONCILE_INTERVAL_SECS", "0"),
+    ("SKLAD__STOCK_PUBLISHER__BIND", "127.0.0.1:0"),
+    ("SKLAD__STOCK_PUBLISHER__SETTLE_MS", "200"),
+    ("SKLAD__STOCK_PUBLISHER__POLL_MS", "50"),
+    ("SKLAD__STOCK_PUBLISHER__RETRY_SECS", "1"),
+    ("SKLAD__RELAY__BIND", "127.0.0.1:0"),
+    ("SKLAD__RELAY__POLL_MS", "50"),
+];
 
 /// Polls `check` until it yields `Some`, or panics after `timeout` with `what`.
 pub async fn eventually<T, F, Fut>(timeout: Duration, what: &str, mut check: F) -> T

@@ -207,7 +207,13 @@ pub async fn put_integration(
     };
     let saved = {
         let mut conn = state.db.conn().await?;
-        sklad_db::integrations::update(&mut conn, &state.secrets, account.0, change).await?
+        let saved =
+            sklad_db::integrations::update(&mut conn, &state.secrets, account.0, change).await?;
+        if saved.stock_push_enabled && !current.stock_push_enabled {
+            // Switched on: every mapped SKU's sum goes to keyCRM.
+            sklad_db::stock_sync::mark_all_mapped(&mut conn, account.0, false).await?;
+        }
+        saved
     };
     tracing::info!(account_id = %account.0, "keyCRM integration settings changed");
     Ok(HttpResponse::Ok().json(state.view(account, saved).await?))

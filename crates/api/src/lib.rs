@@ -5,6 +5,7 @@ mod error;
 mod integrations;
 mod openapi;
 mod orders;
+mod stock;
 mod sync_jobs;
 
 use std::sync::Arc;
@@ -90,7 +91,25 @@ impl Application {
                         .service(sync_jobs::list_sync_jobs)
                         .service(sync_jobs::get_sync_job)
                         .service(sync_jobs::cancel_sync_job)
-                        .service(sync_jobs::request_reconcile),
+                        .service(sync_jobs::request_reconcile)
+                        .service(stock::list_warehouses)
+                        .service(stock::create_warehouse)
+                        .service(stock::update_warehouse)
+                        .service(stock::create_product)
+                        .service(stock::update_product)
+                        .service(stock::create_movement)
+                        .service(stock::list_movements)
+                        .service(stock::get_movement)
+                        .service(stock::list_balances)
+                        .service(stock::ship_order)
+                        .service(stock::list_keycrm_warehouses)
+                        .service(stock::add_keycrm_warehouse)
+                        .service(stock::refresh_keycrm_warehouses)
+                        .service(stock::get_mapping)
+                        .service(stock::put_mapping)
+                        .service(stock::list_pushes)
+                        .service(stock::resync)
+                        .service(stock::reconcile),
                 )
                 .default_service(web::to(not_found))
         })

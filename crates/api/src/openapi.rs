@@ -4,7 +4,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::error::{ErrorBody, ErrorDetail};
-use crate::{integrations, orders, sync_jobs};
+use crate::{integrations, orders, stock, sync_jobs};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -23,6 +23,24 @@ use crate::{integrations, orders, sync_jobs};
         sync_jobs::get_sync_job,
         sync_jobs::cancel_sync_job,
         sync_jobs::request_reconcile,
+        stock::list_warehouses,
+        stock::create_warehouse,
+        stock::update_warehouse,
+        stock::create_product,
+        stock::update_product,
+        stock::create_movement,
+        stock::list_movements,
+        stock::get_movement,
+        stock::list_balances,
+        stock::ship_order,
+        stock::list_keycrm_warehouses,
+        stock::add_keycrm_warehouse,
+        stock::refresh_keycrm_warehouses,
+        stock::get_mapping,
+        stock::put_mapping,
+        stock::list_pushes,
+        stock::resync,
+        stock::reconcile,
     ),
     components(schemas(
         ErrorBody,
@@ -43,6 +61,31 @@ use crate::{integrations, orders, sync_jobs};
         sync_jobs::SyncJobRequest,
         sync_jobs::SyncJobView,
         sync_jobs::SyncJobList,
+        stock::WarehouseView,
+        stock::WarehouseList,
+        stock::NewWarehouse,
+        stock::WarehouseChange,
+        stock::NewProduct,
+        stock::ProductUpdate,
+        stock::MovementLineInput,
+        stock::NewMovement,
+        stock::MovementLineView,
+        stock::MovementView,
+        stock::MovementPage,
+        stock::BalanceView,
+        stock::BalanceList,
+        stock::ShipOrder,
+        stock::KeycrmWarehouseView,
+        stock::KeycrmWarehouseList,
+        stock::NewKeycrmWarehouse,
+        stock::MappingEntry,
+        stock::MappingUpdate,
+        stock::MappingView,
+        stock::PushView,
+        stock::PushPage,
+        stock::Resynced,
+        stock::DriftView,
+        stock::ReconcileReport,
     )),
     modifiers(&BearerAuth),
 )]

@@ -14,6 +14,15 @@ use crate::ApiState;
 use crate::auth::AccountId;
 use crate::error::{ApiError, ErrorBody};
 
+/// An order named in a path: sklad's UUID or keyCRM's numeric id.
+pub fn order_ref(id: &str) -> Result<OrderRef, ApiError> {
+    match (Uuid::parse_str(id), id.parse::<i64>()) {
+        (Ok(uuid), _) => Ok(OrderRef::Id(uuid)),
+        (_, Ok(keycrm)) => Ok(OrderRef::Keycrm(keycrm)),
+        _ => Err(ApiError::not_found("no such order")),
+    }
+}
+
 /// Decimals are stored with four places; answers carry only the significant ones
 /// (`1425.5`, not `1425.5000`).
 fn normalize(value: Option<Decimal>) -> Option<Decimal> {
@@ -30,7 +39,7 @@ pub struct Paging {
 }
 
 impl Paging {
-    fn resolve(&self) -> Result<(i64, i64), ApiError> {
+    pub fn resolve(&self) -> Result<(i64, i64), ApiError> {
         let page = self.page.unwrap_or(1);
         let per_page = self.per_page.unwrap_or(50);
         if page < 1 || !(1..=200).contains(&per_page) {
@@ -88,6 +97,8 @@ pub struct OrderView {
     pub ordered_at: Option<DateTime<Utc>>,
     pub closed_at: Option<DateTime<Utc>>,
     pub synced_at: DateTime<Utc>,
+    /// The shipment that wrote the lines off (`POST /orders/{id}/ship`).
+    pub shipped_movement_id: Option<Uuid>,
 }
 
 impl From<CustomerOrder> for OrderView {
@@ -118,6 +129,7 @@ impl From<CustomerOrder> for OrderView {
             ordered_at: o.ordered_at,
             closed_at: o.closed_at,
             synced_at: o.synced_at,
+            shipped_movement_id: o.shipped_movement_id,
         }
     }
 }
@@ -223,12 +235,7 @@ pub async fn get_order(
     account: AccountId,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = id.into_inner();
-    let reference = match (Uuid::parse_str(&id), id.parse::<i64>()) {
-        (Ok(uuid), _) => OrderRef::Id(uuid),
-        (_, Ok(keycrm)) => OrderRef::Keycrm(keycrm),
-        _ => return Err(ApiError::not_found("no such order")),
-    };
+    let reference = order_ref(&id)?;
     let mut conn = state.db.conn().await?;
     let detail = sklad_db::orders::find(&mut conn, account.0, reference)
         .await?

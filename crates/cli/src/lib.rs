@@ -3,6 +3,7 @@
 mod account;
 mod run;
 mod status;
+mod stock;
 mod sync;
 
 use std::path::PathBuf;
@@ -29,11 +30,15 @@ enum Command {
     /// Manage accounts.
     #[command(subcommand)]
     Account(account::AccountCommand),
-    /// Run every role (ingress, api, order-sync) in one process, for small installs and the demo.
+    /// Run every role (ingress, api, order-sync, stock-publisher, relay) in one process, for
+    /// small installs and the demo.
     Run(run::RunArgs),
     /// "Synchronize orders" from keyCRM, with a progress bar.
     #[command(subcommand)]
     Sync(sync::SyncCommand),
+    /// Repair keyCRM's stock: resync everything, or reconcile what drifted.
+    #[command(subcommand)]
+    Stock(stock::StockCommand),
     /// Show whether PostgreSQL and RabbitMQ answer, queue depths and parked messages.
     Status(status::StatusArgs),
 }
@@ -69,6 +74,7 @@ pub async fn main() -> anyhow::Result<()> {
         Command::Account(command) => account::run(&settings, command).await,
         Command::Run(args) => run::run(settings, args).await,
         Command::Sync(command) => sync::run(&settings, command).await,
+        Command::Stock(command) => stock::run(&settings, command).await,
         Command::Status(args) => status::run(&settings, args).await,
     }
 }

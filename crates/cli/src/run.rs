@@ -12,12 +12,14 @@ pub enum Role {
     Ingress,
     Api,
     OrderSync,
+    StockPublisher,
+    Relay,
 }
 
 #[derive(Args)]
 pub struct RunArgs {
     /// Roles to run (default: all).
-    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [Role::Ingress, Role::Api, Role::OrderSync])]
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [Role::Ingress, Role::Api, Role::OrderSync, Role::StockPublisher, Role::Relay])]
     roles: Vec<Role>,
     /// Skip applying migrations at start.
     #[arg(long)]
@@ -50,6 +52,16 @@ pub async fn run(settings: Settings, args: RunArgs) -> anyhow::Result<()> {
                 let worker = sklad_order_sync::Worker::build_with(&settings, db.clone())?;
                 tracing::info!(port = worker.port(), "order-sync running");
                 roles.spawn(worker.run_until_stopped(cancel.clone()));
+            }
+            Role::StockPublisher => {
+                let worker = sklad_stock_publisher::Worker::build_with(&settings, db.clone())?;
+                tracing::info!(port = worker.port(), "stock-publisher running");
+                roles.spawn(worker.run_until_stopped(cancel.clone()));
+            }
+            Role::Relay => {
+                let relay = sklad_relay::Relay::build_with(&settings, db.clone())?;
+                tracing::info!(port = relay.port(), "relay running");
+                roles.spawn(relay.run_until_stopped(cancel.clone()));
             }
         }
     }

@@ -11,12 +11,16 @@ pub mod inbox;
 pub mod integrations;
 pub mod migrate;
 pub mod orders;
+pub mod outbox;
 pub mod pool;
 pub mod products;
 pub mod schema;
+pub mod stock;
+pub mod stock_sync;
 pub mod sync_jobs;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod warehouses;
 pub mod webhook_tokens;
 
 pub use crypto::SecretBox;
@@ -38,6 +42,28 @@ impl DbError {
     /// True when the row asked for does not exist.
     pub fn is_not_found(&self) -> bool {
         matches!(self, DbError::Query(diesel::result::Error::NotFound))
+    }
+
+    /// True when a unique constraint refused the write (a duplicate name or SKU).
+    pub fn is_unique_violation(&self) -> bool {
+        matches!(
+            self,
+            DbError::Query(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                _
+            ))
+        )
+    }
+
+    /// True when a foreign key refused the write (it names something that does not exist).
+    pub fn is_foreign_key_violation(&self) -> bool {
+        matches!(
+            self,
+            DbError::Query(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::ForeignKeyViolation,
+                _
+            ))
+        )
     }
 }
 

@@ -46,6 +46,8 @@ pub struct CustomerOrder {
     pub synced_at: DateTime<Utc>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The shipment movement that wrote the order's lines off, once shipped.
+    pub shipped_movement_id: Option<Uuid>,
 }
 
 /// The order fields keyCRM decides.

@@ -130,3 +130,85 @@ pub fn escape_like(text: &str) -> String {
         .replace('%', "\\%")
         .replace('_', "\\_")
 }
+
+/// A product entered by hand.
+#[derive(Debug, Clone)]
+pub struct ManualProduct {
+    pub sku: String,
+    pub name: String,
+    pub price: Option<Decimal>,
+    pub unit: Option<String>,
+    pub properties: Value,
+}
+
+/// Creates a product by hand. A taken SKU is a unique violation the caller reports.
+pub async fn create_manual(
+    conn: &mut AsyncPgConnection,
+    account_id: Uuid,
+    product: &ManualProduct,
+) -> DbResult<Product> {
+    Ok(diesel::insert_into(products::table)
+        .values(&NewProduct {
+            id: Uuid::now_v7(),
+            account_id,
+            sku: product.sku.clone(),
+            name: product.name.clone(),
+            base_name: product.name.clone(),
+            properties: product.properties.clone(),
+            price: product.price,
+            unit: product.unit.clone(),
+            keycrm_offer_id: None,
+            keycrm_product_id: None,
+            origin: "manual".to_owned(),
+        })
+        .returning(Product::as_returning())
+        .get_result(conn)
+        .await?)
+}
+
+/// A change to a product; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, AsChangeset)]
+#[diesel(table_name = products)]
+pub struct ProductChange {
+    pub sku: Option<String>,
+    pub name: Option<String>,
+    pub base_name: Option<String>,
+    pub price: Option<Decimal>,
+    pub unit: Option<String>,
+    pub properties: Option<Value>,
+}
+
+/// Changes one of the account's products.
+pub async fn update(
+    conn: &mut AsyncPgConnection,
+    account_id: Uuid,
+    id: Uuid,
+    change: &ProductChange,
+) -> DbResult<Option<Product>> {
+    Ok(diesel::update(
+        products::table
+            .filter(products::account_id.eq(account_id))
+            .filter(products::id.eq(id)),
+    )
+    .set((change, products::updated_at.eq(diesel::dsl::now)))
+    .returning(Product::as_returning())
+    .get_result(conn)
+    .await
+    .optional()?)
+}
+
+/// Product ids for SKUs (those that exist).
+pub async fn ids_by_sku(
+    conn: &mut AsyncPgConnection,
+    account_id: Uuid,
+    skus: &[String],
+) -> DbResult<std::collections::HashMap<String, Uuid>> {
+    Ok(products::table
+        .filter(products::account_id.eq(account_id))
+        .filter(products::sku.eq_any(skus))
+        .select((products::sku, products::id))
+        .load::<(String, Uuid)>(conn)
+        .await?
+        .into_iter()
+        .collect())
+}

@@ -131,6 +131,7 @@ diesel::table! {
         synced_at -> Timestamptz,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        shipped_movement_id -> Nullable<Uuid>,
     }
 }
 
@@ -209,7 +210,108 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    keycrm_warehouses (account_id, keycrm_id) {
+        account_id -> Uuid,
+        keycrm_id -> Int8,
+        name -> Text,
+        source -> Text,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    warehouses (id) {
+        id -> Uuid,
+        account_id -> Uuid,
+        name -> Text,
+        allow_negative -> Bool,
+        keycrm_warehouse_id -> Nullable<Int8>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    movements (id) {
+        id -> Uuid,
+        account_id -> Uuid,
+        kind -> Text,
+        note -> Nullable<Text>,
+        order_id -> Nullable<Uuid>,
+        idempotency_key -> Nullable<Text>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    movement_lines (id) {
+        id -> Int8,
+        account_id -> Uuid,
+        movement_id -> Uuid,
+        warehouse_id -> Uuid,
+        product_id -> Uuid,
+        quantity_delta -> Numeric,
+        balance_after -> Numeric,
+    }
+}
+
+diesel::table! {
+    balances (warehouse_id, product_id) {
+        account_id -> Uuid,
+        warehouse_id -> Uuid,
+        product_id -> Uuid,
+        quantity -> Numeric,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    stock_dirty (account_id, keycrm_warehouse_id, sku) {
+        account_id -> Uuid,
+        keycrm_warehouse_id -> Int8,
+        sku -> Text,
+        version -> Int8,
+        marked_at -> Timestamptz,
+        due_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    stock_pushed (account_id, keycrm_warehouse_id, sku) {
+        account_id -> Uuid,
+        keycrm_warehouse_id -> Int8,
+        sku -> Text,
+        quantity -> Nullable<Numeric>,
+        pushed_at -> Nullable<Timestamptz>,
+        rejected_reason -> Nullable<Text>,
+        rejected_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    stock_pushes (id) {
+        id -> Uuid,
+        account_id -> Uuid,
+        keycrm_warehouse_id -> Int8,
+        started_at -> Timestamptz,
+        duration_ms -> Int4,
+        items -> Int4,
+        quantities -> Jsonb,
+        outcome -> Text,
+        http_status -> Nullable<Int4>,
+        answer -> Nullable<Text>,
+        rejected -> Jsonb,
+    }
+}
+
 diesel::joinable!(admin_tokens -> accounts (account_id));
+diesel::joinable!(movement_lines -> movements (movement_id));
+diesel::joinable!(movement_lines -> warehouses (warehouse_id));
+diesel::joinable!(movement_lines -> products (product_id));
+diesel::joinable!(balances -> warehouses (warehouse_id));
+diesel::joinable!(balances -> products (product_id));
 diesel::joinable!(products -> accounts (account_id));
 diesel::joinable!(customer_orders -> accounts (account_id));
 diesel::joinable!(customer_order_lines -> customer_orders (order_id));
@@ -236,4 +338,12 @@ diesel::allow_tables_to_appear_in_same_query!(
     payments,
     order_fetches,
     sync_jobs,
+    keycrm_warehouses,
+    warehouses,
+    movements,
+    movement_lines,
+    balances,
+    stock_dirty,
+    stock_pushed,
+    stock_pushes,
 );

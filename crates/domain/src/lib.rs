@@ -7,4 +7,5 @@ pub mod budget;
 pub mod nomenclature;
 pub mod orders;
 pub mod secret;
+pub mod stock;
 pub mod webhook;

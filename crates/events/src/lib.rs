@@ -26,10 +26,19 @@ impl Event for v1::KeycrmWebhookReceived {
     }
 }
 
+impl Event for v1::StockMovementRecorded {
+    const TYPE: &'static str = "sklad.events.v1.StockMovementRecorded";
+    fn routing_key(&self) -> String {
+        routing::STOCK_MOVEMENT.to_owned()
+    }
+}
+
 /// Routing keys on the events exchange.
 pub mod routing {
     /// A keyCRM webhook about an order was received.
     pub const KEYCRM_WEBHOOK: &str = "keycrm.webhook.order";
+    /// A stock movement was recorded.
+    pub const STOCK_MOVEMENT: &str = "stock.movement.recorded";
 }
 
 /// Converts a chrono time to the protobuf well-known timestamp.

@@ -286,6 +286,38 @@ pub struct StockUpdate<'a> {
     pub stocks: &'a [StockItem],
 }
 
+/// The items keyCRM refused in a 422 answer to `PUT /offers/stocks`: (index in `stocks`,
+/// reason), from Laravel-style `errors` keys such as `stocks.3.sku`.
+pub fn rejected_stock_items(body: &str) -> Vec<(usize, String)> {
+    let Ok(value) = serde_json::from_str::<serde_json::Value>(body) else {
+        return Vec::new();
+    };
+    let Some(errors) = value.get("errors").and_then(|e| e.as_object()) else {
+        return Vec::new();
+    };
+    let mut out: Vec<(usize, String)> = errors
+        .iter()
+        .filter_map(|(key, messages)| {
+            let index = key
+                .strip_prefix("stocks.")?
+                .split('.')
+                .next()?
+                .parse()
+                .ok()?;
+            let reason = messages
+                .as_array()
+                .and_then(|m| m.first())
+                .and_then(|m| m.as_str())
+                .unwrap_or("rejected")
+                .to_owned();
+            Some((index, reason))
+        })
+        .collect();
+    out.sort();
+    out.dedup_by_key(|(i, _)| *i);
+    out
+}
+
 fn lenient_id<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
     lenient::int(d)?.ok_or_else(|| serde::de::Error::custom("missing id"))
 }
@@ -376,6 +408,21 @@ mod tests {
         assert!(order.products[0].offer.is_none());
         assert!(order.buyer.is_none());
         assert!(order.payments.is_empty());
+    }
+
+    #[test]
+    fn rejected_stock_items_come_from_laravel_error_keys() {
+        let body = r#"{"message": "x", "errors": {"stocks.3.sku": ["The selected stocks.3.sku is invalid."],
+            "stocks.0.quantity": ["The stocks.0.quantity field is required."], "warehouse_id": ["bad"]}}"#;
+        assert_eq!(
+            rejected_stock_items(body),
+            vec![
+                (0, "The stocks.0.quantity field is required.".to_owned()),
+                (3, "The selected stocks.3.sku is invalid.".to_owned())
+            ]
+        );
+        assert!(rejected_stock_items("not json").is_empty());
+        assert!(rejected_stock_items(r#"{"message": "x"}"#).is_empty());
     }
 
     #[test]

@@ -17,6 +17,8 @@ pub struct Settings {
     pub ingress: IngressSettings,
     pub api: ServiceBind,
     pub order_sync: OrderSyncSettings,
+    pub stock_publisher: StockPublisherSettings,
+    pub relay: RelaySettings,
     pub keycrm: KeycrmSettings,
     #[serde(default)]
     pub security: SecuritySettings,
@@ -92,6 +94,33 @@ pub struct OrderSyncSettings {
     pub reconcile_interval_secs: u64,
 }
 
+/// The stock-publisher worker.
+#[derive(Debug, Clone, Deserialize)]
+pub struct StockPublisherSettings {
+    /// Health and metrics endpoints.
+    pub bind: String,
+    /// A push waits until its oldest dirty mark is this old, so a flurry of movements
+    /// becomes one request.
+    pub settle_ms: u64,
+    /// How often the dirty set is polled.
+    pub poll_ms: u64,
+    /// A claimed push returns to the set after this if its worker died.
+    pub push_lease_secs: u64,
+    /// Delay before retrying a push keyCRM did not take.
+    pub retry_secs: u64,
+}
+
+/// The outbox relay.
+#[derive(Debug, Clone, Deserialize)]
+pub struct RelaySettings {
+    /// Health and metrics endpoints.
+    pub bind: String,
+    /// How often the outbox is polled when it was empty.
+    pub poll_ms: u64,
+    /// Events published per transaction.
+    pub batch: i64,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct KeycrmSettings {
     /// Base URL for new integrations (each account may override it).
@@ -150,6 +179,14 @@ pub const DEFAULTS: &[(&str, &str)] = &[
     ("order_sync.job_lease_secs", "30"),
     ("order_sync.job_max_failures", "10"),
     ("order_sync.reconcile_interval_secs", "600"),
+    ("stock_publisher.bind", "127.0.0.1:8083"),
+    ("stock_publisher.settle_ms", "500"),
+    ("stock_publisher.poll_ms", "200"),
+    ("stock_publisher.push_lease_secs", "120"),
+    ("stock_publisher.retry_secs", "5"),
+    ("relay.bind", "127.0.0.1:8084"),
+    ("relay.poll_ms", "100"),
+    ("relay.batch", "200"),
     ("keycrm.default_base_url", "https://openapi.keycrm.app/v1"),
     ("keycrm.default_requests_per_minute", "60"),
     ("keycrm.request_timeout_ms", "15000"),

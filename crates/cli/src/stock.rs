@@ -1,0 +1,126 @@
+//! `sklad stock resync|reconcile`: repair keyCRM's stock, with progress bars.
+
+use std::time::Duration;
+
+use clap::{Args, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use sklad_db::{Db, SecretBox};
+use sklad_keycrm::{Budget, KeycrmClient, RetryPolicy};
+use sklad_runtime::Settings;
+use uuid::Uuid;
+
+#[derive(Subcommand)]
+pub enum StockCommand {
+    /// Push every mapped SKU to keyCRM again; waits until the stock-publisher has pushed them.
+    Resync(Target),
+    /// Read keyCRM's stocks back, report what differs from sklad and push it again.
+    Reconcile(Target),
+}
+
+#[derive(Args)]
+pub struct Target {
+    /// Account id.
+    #[arg(long)]
+    account: Uuid,
+    /// Return once marked, without waiting for the pushes.
+    #[arg(long)]
+    no_wait: bool,
+}
+
+fn bar(len: u64, template: &str) -> ProgressBar {
+    let bar = ProgressBar::new(len);
+    bar.set_style(
+        ProgressStyle::with_template(template)
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar
+}
+
+pub async fn run(settings: &Settings, command: StockCommand) -> anyhow::Result<()> {
+    let db = Db::new(&settings.database)?;
+    let (target, marked) = match command {
+        StockCommand::Resync(target) => {
+            ensure_push_on(&db, target.account).await?;
+            let marked = sklad_stock_publisher::maintenance::resync(&db, target.account).await?;
+            println!("{marked} (keyCRM warehouse, SKU) pairs marked to be pushed");
+            (target, marked)
+        }
+        StockCommand::Reconcile(target) => {
+            ensure_push_on(&db, target.account).await?;
+            let secrets = SecretBox::from_master_key(settings.security.master_key.as_ref())?;
+            let credentials = {
+                let mut conn = db.conn().await?;
+                sklad_db::integrations::credentials(&mut conn, &secrets, target.account)
+                    .await?
+                    .ok_or_else(|| anyhow::anyhow!("the account has no keyCRM API key saved"))?
+            };
+            let client = KeycrmClient::new(
+                sklad_keycrm::http_client(&settings.keycrm),
+                Budget::new(db.clone()),
+                &credentials,
+                RetryPolicy::from_settings(&settings.keycrm),
+            );
+            let pages = bar(0, "reading keyCRM stocks [{bar:40}] page {pos}/{len}");
+            let report = sklad_stock_publisher::maintenance::reconcile(
+                &db,
+                &client,
+                target.account,
+                |done, total| {
+                    if let Some(total) = total {
+                        pages.set_length(u64::from(total));
+                    }
+                    pages.set_position(u64::from(done));
+                },
+            )
+            .await?;
+            pages.finish();
+            println!(
+                "{} pairs checked, {} differ",
+                report.checked,
+                report.drift.len()
+            );
+            for drift in &report.drift {
+                println!(
+                    "  keyCRM warehouse {:>6}  {:<24} keyCRM {:>10}  sklad {:>10}",
+                    drift.keycrm_warehouse_id,
+                    drift.sku,
+                    drift.keycrm_quantity,
+                    drift.sklad_quantity
+                );
+            }
+            (target, report.drift.len())
+        }
+    };
+    if target.no_wait || marked == 0 {
+        return Ok(());
+    }
+    let pushing = bar(
+        u64::try_from(marked).unwrap_or(0),
+        "pushing to keyCRM [{bar:40}] {pos}/{len} ({elapsed})",
+    );
+    loop {
+        let (left, _) = {
+            let mut conn = db.conn().await?;
+            sklad_db::stock_sync::dirty_stats(&mut conn, Some(target.account)).await?
+        };
+        let left = u64::try_from(left).unwrap_or(0);
+        pushing.set_position(pushing.length().unwrap_or(0).saturating_sub(left));
+        if left == 0 {
+            pushing.finish();
+            println!("keyCRM has sklad's quantities");
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+async fn ensure_push_on(db: &Db, account: Uuid) -> anyhow::Result<()> {
+    let mut conn = db.conn().await?;
+    let integration = sklad_db::integrations::get(&mut conn, account).await?;
+    anyhow::ensure!(
+        integration.stock_push_enabled,
+        "\"Send stock balances to keyCRM\" is off for this account; switch it on first"
+    );
+    Ok(())
+}

@@ -1,0 +1,459 @@
+//! The movement ledger and balances. A movement's lines and the balances they change are
+//! written in one transaction, with the movement's outbox event, so the balance always equals
+//! the sum of its ledger and an event exists exactly for committed movements.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use rust_decimal::Decimal;
+use sklad_domain::stock::{MovementKind, inventory_delta, refuses};
+use uuid::Uuid;
+
+use crate::outbox::NewOutboxMessage;
+use crate::schema::{balances, customer_orders, movement_lines, movements, products, warehouses};
+use crate::{DbError, DbResult};
+
+/// How one ledger line changes its balance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// Add this signed amount.
+    By(Decimal),
+    /// Make the balance this (an inventory count).
+    SetTo(Decimal),
+}
+
+/// One balance to change.
+#[derive(Debug, Clone)]
+pub struct LineInput {
+    pub warehouse_id: Uuid,
+    pub product_id: Uuid,
+    pub change: Change,
+}
+
+/// A movement to record.
+#[derive(Debug, Clone)]
+pub struct MovementInput {
+    pub kind: MovementKind,
+    pub note: Option<String>,
+    /// The customer order a shipment ships (one shipment per order).
+    pub order_id: Option<Uuid>,
+    /// A client's key: the same key returns the movement already recorded.
+    pub idempotency_key: Option<String>,
+    pub lines: Vec<LineInput>,
+}
+
+/// Why a movement was refused; nothing was written.
+#[derive(Debug, thiserror::Error)]
+pub enum Refused {
+    #[error("warehouse {0} does not exist")]
+    UnknownWarehouse(Uuid),
+    #[error("product {0} does not exist")]
+    UnknownProduct(Uuid),
+    #[error(
+        "{sku} in warehouse {warehouse_name} would drop to {balance}; the warehouse does not allow negative balances"
+    )]
+    NegativeBalance {
+        warehouse_id: Uuid,
+        warehouse_name: String,
+        sku: String,
+        balance: Decimal,
+    },
+    #[error("the order was already shipped")]
+    AlreadyShipped,
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<diesel::result::Error> for Refused {
+    fn from(err: diesel::result::Error) -> Self {
+        Refused::Db(err.into())
+    }
+}
+
+/// A movement as stored.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = movements)]
+pub struct Movement {
+    pub id: Uuid,
+    pub account_id: Uuid,
+    pub kind: String,
+    pub note: Option<String>,
+    pub order_id: Option<Uuid>,
+    pub idempotency_key: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A ledger line with its product's SKU and name.
+#[derive(Debug, Clone)]
+pub struct Line {
+    pub warehouse_id: Uuid,
+    pub product_id: Uuid,
+    pub sku: String,
+    pub product_name: String,
+    pub quantity_delta: Decimal,
+    pub balance_after: Decimal,
+}
+
+/// A movement and its lines.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub movement: Movement,
+    pub lines: Vec<Line>,
+    /// `false` when the idempotency key returned an earlier movement.
+    pub created: bool,
+}
+
+/// Records a movement (see the module docs). `event` builds the outbox message from what was
+/// recorded; it is written in the same transaction.
+pub async fn record(
+    conn: &mut AsyncPgConnection,
+    account_id: Uuid,
+    input: MovementInput,
+    event: impl FnOnce(&Recorded) -> NewOutboxMessage + Send + 'static,
+) -> Result<Recorded, Refused> {
+    conn.transaction::<_, Refused, _>(async move |conn| {
+        if let Some(key) = &input.idempotency_key {
+            let earlier: Option<Uuid> = movements::table
+                .filter(movements::account_id.eq(account_id))
+                .filter(movements::idempotency_key.eq(key))
+                .select(movements::id)
+                .first(conn)
+                .await
+                .optional()?;
+            if let Some(id) = earlier {
+                let mut found = load(conn, account_id, id)
+                    .await?
+                    .ok_or(DbError::Query(diesel::result::Error::NotFound))?;
+                found.created = false;
+                return Ok(found);
+            }
+        }
+        let warehouse_ids: Vec<Uuid> = input.lines.iter().map(|l| l.warehouse_id).collect();
+        let known_warehouses: HashMap<Uuid, (String, bool)> = warehouses::table
+            .filter(warehouses::account_id.eq(account_id))
+            .filter(warehouses::id.eq_any(&warehouse_ids))
+            .select((warehouses::id, warehouses::name, warehouses::allow_negative))
+            .load::<(Uuid, String, bool)>(conn)
+            .await?
+            .into_iter()
+            .map(|(id, name, allow)| (id, (name, allow)))
+            .collect();
+        let product_ids: Vec<Uuid> = input.lines.iter().map(|l| l.product_id).collect();
+        let known_products: HashMap<Uuid, (String, String)> = products::table
+            .filter(products::account_id.eq(account_id))
+            .filter(products::id.eq_any(&product_ids))
+            .select((products::id, products::sku, products::name))
+            .load::<(Uuid, String, String)>(conn)
+            .await?
+            .into_iter()
+            .map(|(id, sku, name)| (id, (sku, name)))
+            .collect();
+        for line in &input.lines {
+            if !known_warehouses.contains_key(&line.warehouse_id) {
+                return Err(Refused::UnknownWarehouse(line.warehouse_id));
+            }
+            if !known_products.contains_key(&line.product_id) {
+                return Err(Refused::UnknownProduct(line.product_id));
+            }
+        }
+
+        let movement: Movement = diesel::insert_into(movements::table)
+            .values((
+                movements::id.eq(Uuid::now_v7()),
+                movements::account_id.eq(account_id),
+                movements::kind.eq(input.kind.as_str()),
+                movements::note.eq(&input.note),
+                movements::order_id.eq(input.order_id),
+                movements::idempotency_key.eq(&input.idempotency_key),
+            ))
+            .returning(Movement::as_returning())
+            .get_result(conn)
+            .await?;
+
+        // Lock balances in one order, so concurrent movements cannot deadlock.
+        let mut lines = input.lines.clone();
+        lines.sort_by_key(|l| (l.warehouse_id, l.product_id));
+        let mut recorded = Vec::with_capacity(lines.len());
+        for line in lines {
+            diesel::insert_into(balances::table)
+                .values((
+                    balances::account_id.eq(account_id),
+                    balances::warehouse_id.eq(line.warehouse_id),
+                    balances::product_id.eq(line.product_id),
+                ))
+                .on_conflict((balances::warehouse_id, balances::product_id))
+                .do_nothing()
+                .execute(conn)
+                .await?;
+            let current: Decimal = balances::table
+                .find((line.warehouse_id, line.product_id))
+                .select(balances::quantity)
+                .for_update()
+                .first(conn)
+                .await?;
+            let delta = match line.change {
+                Change::By(delta) => delta,
+                Change::SetTo(counted) => inventory_delta(current, counted),
+            };
+            let after = current + delta;
+            let (warehouse_name, allow_negative) = &known_warehouses[&line.warehouse_id];
+            let (sku, product_name) = &known_products[&line.product_id];
+            if refuses(after, delta, *allow_negative) {
+                return Err(Refused::NegativeBalance {
+                    warehouse_id: line.warehouse_id,
+                    warehouse_name: warehouse_name.clone(),
+                    sku: sku.clone(),
+                    balance: after.normalize(),
+                });
+            }
+            diesel::update(balances::table.find((line.warehouse_id, line.product_id)))
+                .set((
+                    balances::quantity.eq(after),
+                    balances::updated_at.eq(diesel::dsl::now),
+                ))
+                .execute(conn)
+                .await?;
+            diesel::insert_into(movement_lines::table)
+                .values((
+                    movement_lines::account_id.eq(account_id),
+                    movement_lines::movement_id.eq(movement.id),
+                    movement_lines::warehouse_id.eq(line.warehouse_id),
+                    movement_lines::product_id.eq(line.product_id),
+                    movement_lines::quantity_delta.eq(delta),
+                    movement_lines::balance_after.eq(after),
+                ))
+                .execute(conn)
+                .await?;
+            recorded.push(Line {
+                warehouse_id: line.warehouse_id,
+                product_id: line.product_id,
+                sku: sku.clone(),
+                product_name: product_name.clone(),
+                quantity_delta: delta,
+                balance_after: after,
+            });
+        }
+
+        if let Some(order_id) = input.order_id {
+            let shipped = diesel::update(
+                customer_orders::table
+                    .filter(customer_orders::account_id.eq(account_id))
+                    .filter(customer_orders::id.eq(order_id))
+                    .filter(customer_orders::shipped_movement_id.is_null()),
+            )
+            .set(customer_orders::shipped_movement_id.eq(movement.id))
+            .execute(conn)
+            .await?;
+            if shipped == 0 {
+                return Err(Refused::AlreadyShipped);
+            }
+        }
+
+        let result = Recorded {
+            movement,
+            lines: recorded,
+            created: true,
+        };
+        crate::outbox::enqueue(conn, &event(&result)).await?;
+        Ok(result)
+    })
+    .await
+}
+
+/// One of the account's movements with its lines.
+pub async fn load(
+    conn: &mut AsyncPgConnection,
+    account_id: Uuid,
+    id: Uuid,
+) -> DbResult<Option<Recorded>> {
+    let Some(movement) = movements::table
+        .filter(movements::account_id.eq(account_id))
+        .filter(movements::id.eq(id))
+        .select(Movement::as_select())
+        .first(conn)
+        .await
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    let mut lines = lines_of(conn, &[movement.id]).await?;
+    Ok(Some(Recorded {
+        lines: lines.remove(&movement.id).unwrap_or_default(),
+        movement,
+        created: true,
+    }))
+}
+
+async fn lines_of(
+    conn: &mut AsyncPgConnection,
+    ids: &[Uuid],
+) -> DbResult<HashMap<Uuid, Vec<Line>>> {
+    let rows: Vec<(Uuid, Uuid, Uuid, String, String, Decimal, Decimal)> = movement_lines::table
+        .inner_join(products::table)
+        .filter(movement_lines::movement_id.eq_any(ids))
+        .order(movement_lines::id.asc())
+        .select((
+            movement_lines::movement_id,
+            movement_lines::warehouse_id,
+            movement_lines::product_id,
+            products::sku,
+            products::name,
+            movement_lines::quantity_delta,
+            movement_lines::balance_after,
+        ))
+        .load(conn)
+        .await?;
+    let mut out: HashMap<Uuid, Vec<Line>> = HashMap::new();
+    for (movement_id, warehouse_id, product_id, sku, product_name, quantity_delta, balance_after) in
+        rows
+    {
+        out.entry(movement_id).or_default().push(Line {
+            warehouse_id,
+            product_id,
+            sku,
+            product_name,
+            quantity_delta,
+            balance_after,
+        });
+    }
+    Ok(out)
+}
+
+/// Filters for the movement history.
+#[derive(Debug, Clone, Default)]
+pub struct MovementFilter {
+    pub warehouse_id: Option<Uuid>,
+    pub product_id: Option<Uuid>,
+    pub page: i64,
+    pub per_page: i64,
+}
+
+/// The account's movements, newest first, with their lines, and the total matching.
+pub async fn list(
+    conn: &mut AsyncPgConnection,
+    account_id: Uuid,
+    filter: &MovementFilter,
+) -> DbResult<(Vec<Recorded>, i64)> {
+    let build = || {
+        let mut query = movements::table
+            .filter(movements::account_id.eq(account_id))
+            .into_boxed();
+        if filter.warehouse_id.is_some() || filter.product_id.is_some() {
+            let mut lines = movement_lines::table
+                .filter(movement_lines::account_id.eq(account_id))
+                .select(movement_lines::movement_id)
+                .into_boxed();
+            if let Some(w) = filter.warehouse_id {
+                lines = lines.filter(movement_lines::warehouse_id.eq(w));
+            }
+            if let Some(p) = filter.product_id {
+                lines = lines.filter(movement_lines::product_id.eq(p));
+            }
+            query = query.filter(movements::id.eq_any(lines));
+        }
+        query
+    };
+    let total = build().count().get_result(conn).await?;
+    let found: Vec<Movement> = build()
+        .order((movements::created_at.desc(), movements::id.desc()))
+        .limit(filter.per_page)
+        .offset((filter.page - 1).max(0) * filter.per_page)
+        .select(Movement::as_select())
+        .load(conn)
+        .await?;
+    let ids: Vec<Uuid> = found.iter().map(|m| m.id).collect();
+    let mut lines = lines_of(conn, &ids).await?;
+    let recorded = found
+        .into_iter()
+        .map(|movement| Recorded {
+            lines: lines.remove(&movement.id).unwrap_or_default(),
+            movement,
+            created: true,
+        })
+        .collect();
+    Ok((recorded, total))
+}
+
+/// A balance with names.
+#[derive(Debug, Clone)]
+pub struct Balance {
+    pub warehouse_id: Uuid,
+    pub warehouse_name: String,
+    pub product_id: Uuid,
+    pub sku: String,
+    pub product_name: String,
+    pub quantity: Decimal,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The account's balances, optionally for one warehouse or SKU.
+pub async fn balances(
+    conn: &mut AsyncPgConnection,
+    account_id: Uuid,
+    warehouse_id: Option<Uuid>,
+    sku: Option<&str>,
+) -> DbResult<Vec<Balance>> {
+    let mut query = balances::table
+        .inner_join(warehouses::table)
+        .inner_join(products::table)
+        .filter(balances::account_id.eq(account_id))
+        .into_boxed();
+    if let Some(w) = warehouse_id {
+        query = query.filter(balances::warehouse_id.eq(w));
+    }
+    if let Some(sku) = sku {
+        query = query.filter(products::sku.eq(sku.to_owned()));
+    }
+    let rows: Vec<(Uuid, String, Uuid, String, String, Decimal, DateTime<Utc>)> = query
+        .order((warehouses::name.asc(), products::sku.asc()))
+        .select((
+            balances::warehouse_id,
+            warehouses::name,
+            balances::product_id,
+            products::sku,
+            products::name,
+            balances::quantity,
+            balances::updated_at,
+        ))
+        .load(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(
+                warehouse_id,
+                warehouse_name,
+                product_id,
+                sku,
+                product_name,
+                quantity,
+                updated_at,
+            )| Balance {
+                warehouse_id,
+                warehouse_name,
+                product_id,
+                sku,
+                product_name,
+                quantity,
+                updated_at,
+            },
+        )
+        .collect())
+}
+
+/// The sum of a (warehouse, product)'s ledger: what its balance must equal.
+pub async fn ledger_sum(
+    conn: &mut AsyncPgConnection,
+    warehouse_id: Uuid,
+    product_id: Uuid,
+) -> DbResult<Decimal> {
+    let sum: Option<Decimal> = movement_lines::table
+        .filter(movement_lines::warehouse_id.eq(warehouse_id))
+        .filter(movement_lines::product_id.eq(product_id))
+        .select(diesel::dsl::sum(movement_lines::quantity_delta))
+        .first(conn)
+        .await?;
+    Ok(sum.unwrap_or_default())
+}

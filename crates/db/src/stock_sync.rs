@@ -1,0 +1,448 @@
+//! What the stock-publisher keeps: the dirty set of (keyCRM warehouse, SKU) pairs to push,
+//! the quantity keyCRM last accepted for each, and the log of every push.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use diesel::prelude::*;
+use diesel::upsert::excluded;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use rust_decimal::Decimal;
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::DbResult;
+use crate::schema::{
+    balances, keycrm_integrations, products, stock_dirty, stock_pushed, stock_pushes, warehouses,
+};
+
+/// Marks `(keyCRM warehouse, SKU)` pairs dirty; each mark raises the pair's version.
+pub async fn mark(
+    conn: &mut AsyncPgConnection,
+    account_id: Uuid,
+    pairs: &[(i64, String)],
+) -> DbResult<usize> {
+    let mut pairs = pairs.to_vec();
+    pairs.sort();
+    pairs.dedup();
+    for chunk in pairs.chunks(1000) {
+        let rows: Vec<_> = chunk
+            .iter()
+            .map(|(keycrm_warehouse_id, sku)| {
+                (
+                    stock_dirty::account_id.eq(account_id),
+                    stock_dirty::keycrm_warehouse_id.eq(*keycrm_warehouse_id),
+                    stock_dirty::sku.eq(sku.clone()),
+                )
+            })
+            .collect();
+        diesel::insert_into(stock_dirty::table)
+            .values(rows)
+            .on_conflict((
+                stock_dirty::account_id,
+                stock_dirty::keycrm_warehouse_id,
+                stock_dirty::sku,
+            ))
+            .do_update()
+            .set((
+                stock_dirty::version.eq(stock_dirty::version + 1),
+                stock_dirty::marked_at.eq(diesel::dsl::now),
+            ))
+            .execute(conn)
+            .await?;
+    }
+    Ok(pairs.len())
+}
+
+/// The keyCRM warehouses the given sklad warehouses are mapped to (unmapped ones are absent).
+pub async fn mapped(
+    conn: &mut AsyncPgConnection,
+    account_id: Uuid,
+    warehouse_ids: &[Uuid],
+) -> DbResult<BTreeMap<Uuid, i64>> {
+    let rows: Vec<(Uuid, Option<i64>)> = warehouses::table
+        .filter(warehouses::account_id.eq(account_id))
+        .filter(warehouses::id.eq_any(warehouse_ids))
+        .select((warehouses::id, warehouses::keycrm_warehouse_id))
+        .load(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, k)| k.map(|k| (id, k)))
+        .collect())
+}
+
+/// Every SKU with a balance in `warehouse_ids`, as dirty pairs for `keycrm_warehouse_id`
+/// (a mapping changed, so the sums there changed).
+pub async fn skus_in(
+    conn: &mut AsyncPgConnection,
+    account_id: Uuid,
+    warehouse_ids: &[Uuid],
+) -> DbResult<Vec<String>> {
+    Ok(balances::table
+        .inner_join(products::table)
+        .filter(balances::account_id.eq(account_id))
+        .filter(balances::warehouse_id.eq_any(warehouse_ids))
+        .select(products::sku)
+        .distinct()
+        .load(conn)
+        .await?)
+}
+
+/// Marks every SKU of every mapped warehouse dirty; with `forget_accepted`, also forgets what
+/// keyCRM last accepted, so every one of them is sent. Returns the pairs marked.
+pub async fn mark_all_mapped(
+    conn: &mut AsyncPgConnection,
+    account_id: Uuid,
+    forget_accepted: bool,
+) -> DbResult<usize> {
+    let pairs: Vec<(Option<i64>, String)> = balances::table
+        .inner_join(warehouses::table)
+        .inner_join(products::table)
+        .filter(balances::account_id.eq(account_id))
+        .filter(warehouses::keycrm_warehouse_id.is_not_null())
+        .select((warehouses::keycrm_warehouse_id, products::sku))
+        .distinct()
+        .load(conn)
+        .await?;
+    let pairs: Vec<(i64, String)> = pairs
+        .into_iter()
+        .filter_map(|(k, sku)| k.map(|k| (k, sku)))
+        .collect();
+    if forget_accepted {
+        diesel::delete(stock_pushed::table.filter(stock_pushed::account_id.eq(account_id)))
+            .execute(conn)
+            .await?;
+    }
+    mark(conn, account_id, &pairs).await
+}
+
+/// Forgets what keyCRM accepted for these pairs (it drifted), so they are sent again.
+pub async fn forget_accepted(
+    conn: &mut AsyncPgConnection,
+    account_id: Uuid,
+    keycrm_warehouse_id: i64,
+    skus: &[String],
+) -> DbResult<()> {
+    diesel::delete(
+        stock_pushed::table
+            .filter(stock_pushed::account_id.eq(account_id))
+            .filter(stock_pushed::keycrm_warehouse_id.eq(keycrm_warehouse_id))
+            .filter(stock_pushed::sku.eq_any(skus)),
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// (account, keyCRM warehouse) targets with a push due: stock push on, a dirty pair whose
+/// oldest mark is at least `settle` old and not deferred.
+pub async fn due(
+    conn: &mut AsyncPgConnection,
+    settle: TimeDelta,
+    limit: i64,
+) -> DbResult<Vec<(Uuid, i64)>> {
+    let cutoff = Utc::now() - settle;
+    Ok(stock_dirty::table
+        .inner_join(
+            keycrm_integrations::table
+                .on(keycrm_integrations::account_id.eq(stock_dirty::account_id)),
+        )
+        .filter(keycrm_integrations::stock_push_enabled.eq(true))
+        .filter(stock_dirty::due_at.le(diesel::dsl::now))
+        .filter(stock_dirty::marked_at.le(cutoff))
+        .select((stock_dirty::account_id, stock_dirty::keycrm_warehouse_id))
+        .distinct()
+        .limit(limit)
+        .load(conn)
+        .await?)
+}
+
+/// A dirty pair as claimed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dirty {
+    pub sku: String,
+    pub version: i64,
+}
+
+/// Claims up to `limit` due dirty SKUs of a target for `lease` (other pushers skip them).
+pub async fn claim(
+    conn: &mut AsyncPgConnection,
+    account_id: Uuid,
+    keycrm_warehouse_id: i64,
+    limit: i64,
+    lease: TimeDelta,
+) -> DbResult<Vec<Dirty>> {
+    use diesel_async::AsyncConnection;
+    conn.transaction::<_, crate::DbError, _>(async move |conn| {
+        let rows: Vec<(String, i64)> = stock_dirty::table
+            .filter(stock_dirty::account_id.eq(account_id))
+            .filter(stock_dirty::keycrm_warehouse_id.eq(keycrm_warehouse_id))
+            .filter(stock_dirty::due_at.le(diesel::dsl::now))
+            .order(stock_dirty::sku.asc())
+            .limit(limit)
+            .for_update()
+            .skip_locked()
+            .select((stock_dirty::sku, stock_dirty::version))
+            .load(conn)
+            .await?;
+        let skus: Vec<&String> = rows.iter().map(|(sku, _)| sku).collect();
+        diesel::update(
+            stock_dirty::table
+                .filter(stock_dirty::account_id.eq(account_id))
+                .filter(stock_dirty::keycrm_warehouse_id.eq(keycrm_warehouse_id))
+                .filter(stock_dirty::sku.eq_any(skus)),
+        )
+        .set(stock_dirty::due_at.eq(Utc::now() + lease))
+        .execute(conn)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(sku, version)| Dirty { sku, version })
+            .collect())
+    })
+    .await
+}
+
+/// sklad's quantity per SKU in a keyCRM warehouse: the sum over every sklad warehouse mapped
+/// to it. SKUs without a balance there are absent (zero).
+pub async fn sums(
+    conn: &mut AsyncPgConnection,
+    account_id: Uuid,
+    keycrm_warehouse_id: i64,
+    skus: &[String],
+) -> DbResult<BTreeMap<String, Decimal>> {
+    let rows: Vec<(String, Option<Decimal>)> = balances::table
+        .inner_join(warehouses::table)
+        .inner_join(products::table)
+        .filter(balances::account_id.eq(account_id))
+        .filter(warehouses::keycrm_warehouse_id.eq(keycrm_warehouse_id))
+        .filter(products::sku.eq_any(skus))
+        .group_by(products::sku)
+        .select((products::sku, diesel::dsl::sum(balances::quantity)))
+        .load(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(sku, q)| (sku, q.unwrap_or_default().normalize()))
+        .collect())
+}
+
+/// What keyCRM last accepted per SKU in a keyCRM warehouse.
+pub async fn accepted(
+    conn: &mut AsyncPgConnection,
+    account_id: Uuid,
+    keycrm_warehouse_id: i64,
+    skus: &[String],
+) -> DbResult<BTreeMap<String, Decimal>> {
+    let rows: Vec<(String, Option<Decimal>)> = stock_pushed::table
+        .filter(stock_pushed::account_id.eq(account_id))
+        .filter(stock_pushed::keycrm_warehouse_id.eq(keycrm_warehouse_id))
+        .filter(stock_pushed::sku.eq_any(skus))
+        .select((stock_pushed::sku, stock_pushed::quantity))
+        .load(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(sku, q)| q.map(|q| (sku, q.normalize())))
+        .collect())
+}
+
+/// Records quantities keyCRM accepted.
+pub async fn record_accepted(
+    conn: &mut AsyncPgConnection,
+    account_id: Uuid,
+    keycrm_warehouse_id: i64,
+    items: &[(String, Decimal)],
+) -> DbResult<()> {
+    for chunk in items.chunks(1000) {
+        let rows: Vec<_> = chunk
+            .iter()
+            .map(|(sku, quantity)| {
+                (
+                    stock_pushed::account_id.eq(account_id),
+                    stock_pushed::keycrm_warehouse_id.eq(keycrm_warehouse_id),
+                    stock_pushed::sku.eq(sku.clone()),
+                    stock_pushed::quantity.eq(Some(*quantity)),
+                    stock_pushed::pushed_at.eq(Some(Utc::now())),
+                )
+            })
+            .collect();
+        diesel::insert_into(stock_pushed::table)
+            .values(rows)
+            .on_conflict((
+                stock_pushed::account_id,
+                stock_pushed::keycrm_warehouse_id,
+                stock_pushed::sku,
+            ))
+            .do_update()
+            .set((
+                stock_pushed::quantity.eq(excluded(stock_pushed::quantity)),
+                stock_pushed::pushed_at.eq(excluded(stock_pushed::pushed_at)),
+                stock_pushed::rejected_reason.eq(None::<String>),
+                stock_pushed::rejected_at.eq(None::<DateTime<Utc>>),
+            ))
+            .execute(conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Records SKUs keyCRM refused, with its reason; their accepted quantity is forgotten.
+pub async fn record_rejected(
+    conn: &mut AsyncPgConnection,
+    account_id: Uuid,
+    keycrm_warehouse_id: i64,
+    rejected: &[(String, String)],
+) -> DbResult<()> {
+    for (sku, reason) in rejected {
+        diesel::insert_into(stock_pushed::table)
+            .values((
+                stock_pushed::account_id.eq(account_id),
+                stock_pushed::keycrm_warehouse_id.eq(keycrm_warehouse_id),
+                stock_pushed::sku.eq(sku),
+                stock_pushed::rejected_reason.eq(reason),
+                stock_pushed::rejected_at.eq(Utc::now()),
+            ))
+            .on_conflict((
+                stock_pushed::account_id,
+                stock_pushed::keycrm_warehouse_id,
+                stock_pushed::sku,
+            ))
+            .do_update()
+            .set((
+                stock_pushed::quantity.eq(None::<Decimal>),
+                stock_pushed::rejected_reason.eq(excluded(stock_pushed::rejected_reason)),
+                stock_pushed::rejected_at.eq(excluded(stock_pushed::rejected_at)),
+            ))
+            .execute(conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Clears dirty marks that did not change since they were claimed (their version is the
+/// one read); a pair marked again meanwhile stays dirty and is pushed next round.
+pub async fn clear(
+    conn: &mut AsyncPgConnection,
+    account_id: Uuid,
+    keycrm_warehouse_id: i64,
+    done: &[Dirty],
+) -> DbResult<usize> {
+    let mut cleared = 0;
+    for pair in done {
+        cleared += diesel::delete(
+            stock_dirty::table
+                .filter(stock_dirty::account_id.eq(account_id))
+                .filter(stock_dirty::keycrm_warehouse_id.eq(keycrm_warehouse_id))
+                .filter(stock_dirty::sku.eq(&pair.sku))
+                .filter(stock_dirty::version.eq(pair.version)),
+        )
+        .execute(conn)
+        .await?;
+    }
+    // Whatever was marked again is due at once.
+    let skus: Vec<&String> = done.iter().map(|d| &d.sku).collect();
+    diesel::update(
+        stock_dirty::table
+            .filter(stock_dirty::account_id.eq(account_id))
+            .filter(stock_dirty::keycrm_warehouse_id.eq(keycrm_warehouse_id))
+            .filter(stock_dirty::sku.eq_any(skus)),
+    )
+    .set(stock_dirty::due_at.eq(diesel::dsl::now))
+    .execute(conn)
+    .await?;
+    Ok(cleared)
+}
+
+/// Defers claimed pairs after a failed push.
+pub async fn defer(
+    conn: &mut AsyncPgConnection,
+    account_id: Uuid,
+    keycrm_warehouse_id: i64,
+    skus: &[String],
+    until: DateTime<Utc>,
+) -> DbResult<()> {
+    diesel::update(
+        stock_dirty::table
+            .filter(stock_dirty::account_id.eq(account_id))
+            .filter(stock_dirty::keycrm_warehouse_id.eq(keycrm_warehouse_id))
+            .filter(stock_dirty::sku.eq_any(skus)),
+    )
+    .set(stock_dirty::due_at.eq(until))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Dirty pairs (all accounts, or one) and the oldest mark.
+pub async fn dirty_stats(
+    conn: &mut AsyncPgConnection,
+    account_id: Option<Uuid>,
+) -> DbResult<(i64, Option<DateTime<Utc>>)> {
+    let mut query = stock_dirty::table.into_boxed();
+    if let Some(account) = account_id {
+        query = query.filter(stock_dirty::account_id.eq(account));
+    }
+    Ok(query
+        .select((
+            diesel::dsl::count_star(),
+            diesel::dsl::min(stock_dirty::marked_at),
+        ))
+        .first(conn)
+        .await?)
+}
+
+/// One push, as logged.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = stock_pushes)]
+pub struct Push {
+    pub id: Uuid,
+    pub account_id: Uuid,
+    pub keycrm_warehouse_id: i64,
+    pub started_at: DateTime<Utc>,
+    pub duration_ms: i32,
+    pub items: i32,
+    pub quantities: Value,
+    pub outcome: String,
+    pub http_status: Option<i32>,
+    pub answer: Option<String>,
+    pub rejected: Value,
+}
+
+/// Logs a push.
+pub async fn log_push(conn: &mut AsyncPgConnection, push: &Push) -> DbResult<()> {
+    diesel::insert_into(stock_pushes::table)
+        .values(push)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// The account's pushes, newest first.
+pub async fn pushes(
+    conn: &mut AsyncPgConnection,
+    account_id: Uuid,
+    keycrm_warehouse_id: Option<i64>,
+    page: i64,
+    per_page: i64,
+) -> DbResult<(Vec<Push>, i64)> {
+    let build = || {
+        let mut query = stock_pushes::table
+            .filter(stock_pushes::account_id.eq(account_id))
+            .into_boxed();
+        if let Some(k) = keycrm_warehouse_id {
+            query = query.filter(stock_pushes::keycrm_warehouse_id.eq(k));
+        }
+        query
+    };
+    let total = build().count().get_result(conn).await?;
+    let rows = build()
+        .order(stock_pushes::started_at.desc())
+        .limit(per_page)
+        .offset((page - 1).max(0) * per_page)
+        .select(Push::as_select())
+        .load(conn)
+        .await?;
+    Ok((rows, total))
+}

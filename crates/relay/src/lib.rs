@@ -1,0 +1,162 @@
+//! The outbox relay.
+//!
+//! Each round claims the oldest unpublished outbox rows (`FOR UPDATE SKIP LOCKED`, so several
+//! relays share the work), publishes them with confirms, and marks them published in the same
+//! transaction. A round that cannot publish everything rolls back: its rows are published
+//! again later. So every committed event is published at least once, in commit order per
+//! relay; consumers dedupe on the message id (the outbox row's `message_id`).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use diesel_async::AsyncConnection;
+use futures::future::join_all;
+use prometheus::{IntCounter, IntGauge};
+use sklad_bus::connection::BrokerReadiness;
+use sklad_bus::{Broker, OutgoingMessage, PublishError, Publisher};
+use sklad_db::outbox::OutboxMessage;
+use sklad_db::{Db, DbError};
+use sklad_runtime::Settings;
+use sklad_runtime::health::{OpsServer, Readiness, ops_server};
+use sklad_runtime::lazy_metric;
+use sklad_runtime::settings::RelaySettings;
+use tokio_util::sync::CancellationToken;
+
+lazy_metric!(PUBLISHED: IntCounter = IntCounter::new(
+    "sklad_relay_published_total", "Outbox events published",
+));
+
+lazy_metric!(BACKLOG: IntGauge = IntGauge::new(
+    "sklad_relay_backlog", "Outbox events not yet published",
+));
+
+lazy_metric!(OLDEST_SECONDS: IntGauge = IntGauge::new(
+    "sklad_relay_oldest_seconds", "Age of the oldest unpublished outbox event",
+));
+
+/// A built relay.
+pub struct Relay {
+    db: Db,
+    publisher: Publisher,
+    broker: Arc<Broker>,
+    settings: RelaySettings,
+    ops: OpsServer,
+}
+
+#[derive(Debug, thiserror::Error)]
+enum RoundError {
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error(transparent)]
+    Publish(#[from] PublishError),
+}
+
+impl From<diesel::result::Error> for RoundError {
+    fn from(err: diesel::result::Error) -> Self {
+        RoundError::Db(err.into())
+    }
+}
+
+impl Relay {
+    pub fn build(settings: &Settings) -> anyhow::Result<Self> {
+        Self::build_with(settings, Db::new(&settings.database)?)
+    }
+
+    /// Builds on an existing pool (used by `sklad run` and tests).
+    pub fn build_with(settings: &Settings, db: Db) -> anyhow::Result<Self> {
+        let broker = Broker::new(&settings.broker, "sklad-relay");
+        let readiness = Readiness::new(vec![
+            Arc::new(db.clone()),
+            Arc::new(BrokerReadiness(broker.clone())),
+        ]);
+        Ok(Self {
+            ops: ops_server(&settings.relay.bind, readiness)?,
+            publisher: Publisher::new(broker.clone()),
+            broker,
+            db,
+            settings: settings.relay.clone(),
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.ops.port
+    }
+
+    /// Relays until `cancel` fires; the round in progress completes (or rolls back) first.
+    pub async fn run_until_stopped(self, cancel: CancellationToken) -> std::io::Result<()> {
+        let ops = tokio::spawn(sklad_runtime::serve_until_cancelled(
+            self.ops.server,
+            cancel.clone(),
+        ));
+        let idle = Duration::from_millis(self.settings.poll_ms.max(10));
+        let mut failures = 0u32;
+        while !cancel.is_cancelled() {
+            let wait = match round(&self.db, &self.publisher, self.settings.batch).await {
+                Ok(0) => {
+                    failures = 0;
+                    idle
+                }
+                Ok(_) => {
+                    failures = 0;
+                    Duration::ZERO
+                }
+                Err(err) => {
+                    failures += 1;
+                    tracing::warn!(error = %err, failures, "relay round failed; its events stay in the outbox");
+                    Duration::from_millis(200 * u64::from(failures.min(25)))
+                }
+            };
+            if !wait.is_zero() {
+                tokio::select! {
+                    () = cancel.cancelled() => {}
+                    () = tokio::time::sleep(wait) => {}
+                }
+            }
+        }
+        self.broker.close().await;
+        ops.await.unwrap_or(Ok(()))
+    }
+}
+
+/// One round: returns how many events it published.
+async fn round(db: &Db, publisher: &Publisher, batch: i64) -> Result<usize, RoundError> {
+    let mut conn = db.conn().await?;
+    if let Ok((waiting, oldest)) = sklad_db::outbox::backlog(&mut conn).await {
+        BACKLOG.set(waiting);
+        OLDEST_SECONDS.set(oldest.map_or(0, |t| (chrono::Utc::now() - t).num_seconds().max(0)));
+    }
+    let publisher = publisher.clone();
+    conn.transaction::<_, RoundError, _>(async move |conn| {
+        let rows = sklad_db::outbox::claim(conn, batch).await?;
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        // Publishes are pipelined on the confirm channel; all must be confirmed.
+        let outcomes = join_all(rows.iter().map(|row| {
+            let publisher = publisher.clone();
+            let message = outgoing(row);
+            async move { publisher.publish(&message).await }
+        }))
+        .await;
+        for outcome in outcomes {
+            outcome?;
+        }
+        let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+        sklad_db::outbox::mark_published(conn, &ids).await?;
+        PUBLISHED.inc_by(u64::try_from(ids.len()).unwrap_or(0));
+        Ok(ids.len())
+    })
+    .await
+}
+
+fn outgoing(row: &OutboxMessage) -> OutgoingMessage {
+    OutgoingMessage {
+        routing_key: row.routing_key.clone(),
+        message_id: row.message_id.to_string(),
+        message_type: row.message_type.clone(),
+        account_id: row.account_id.to_string(),
+        time: row.created_at,
+        subject: None,
+        payload: row.payload.clone(),
+    }
+}

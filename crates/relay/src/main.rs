@@ -1,0 +1,12 @@
+//! `sklad-relay`: the outbox relay as its own process.
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let settings = sklad_runtime::init_process()?;
+    let relay = sklad_relay::Relay::build(&settings)?;
+    tracing::info!(port = relay.port(), "relay running");
+    relay
+        .run_until_stopped(sklad_runtime::shutdown::on_signal())
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,93 @@
+//! stock-publisher: keeps keyCRM's stock equal to sklad's.
+//!
+//! - The consumer takes `StockMovementRecorded` off `{ns}.stock-publisher` and marks each
+//!   changed (keyCRM warehouse, SKU) dirty, with an inbox row, then acks.
+//! - The push loop ([`pusher`]) sends one `PUT /offers/stocks` per dirty keyCRM warehouse with
+//!   the summed quantities, at stock-push priority in the shared keyCRM budget.
+//! - [`maintenance`] holds resync (push everything mapped) and reconcile (read keyCRM back,
+//!   re-push what drifted), used by the API and the CLI.
+
+mod consumer;
+mod context;
+pub mod maintenance;
+mod metrics;
+pub mod pusher;
+
+use std::sync::Arc;
+
+use sklad_bus::topology::STOCK_PUBLISHER;
+use sklad_bus::{Broker, ConsumerRunner};
+use sklad_db::{Db, SecretBox};
+use sklad_keycrm::{Budget, RetryPolicy};
+use sklad_runtime::Settings;
+use sklad_runtime::health::{OpsServer, Readiness, ops_server};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+pub use consumer::CONSUMER;
+use context::Context;
+
+/// A built worker.
+pub struct Worker {
+    ctx: Arc<Context>,
+    consumer: ConsumerRunner,
+    broker: Arc<Broker>,
+    ops: OpsServer,
+}
+
+impl Worker {
+    pub fn build(settings: &Settings) -> anyhow::Result<Self> {
+        Self::build_with(settings, Db::new(&settings.database)?)
+    }
+
+    /// Builds on an existing pool (used by `sklad run` and tests).
+    pub fn build_with(settings: &Settings, db: Db) -> anyhow::Result<Self> {
+        let broker = Broker::new(&settings.broker, "sklad-stock-publisher");
+        let ctx = Arc::new(Context {
+            secrets: SecretBox::from_master_key(settings.security.master_key.as_ref())?,
+            http: sklad_keycrm::http_client(&settings.keycrm),
+            budget: Budget::new(db.clone()),
+            retry: RetryPolicy::from_settings(&settings.keycrm),
+            settings: settings.stock_publisher.clone(),
+            push_wanted: Notify::new(),
+            db: db.clone(),
+        });
+        let consumer = ConsumerRunner::new(
+            broker.clone(),
+            STOCK_PUBLISHER,
+            Arc::new(consumer::MovementHandler { ctx: ctx.clone() }),
+        );
+        let readiness = Readiness::new(vec![Arc::new(db), Arc::new(consumer.readiness())]);
+        let ops = ops_server(&settings.stock_publisher.bind, readiness)?;
+        Ok(Self {
+            ctx,
+            consumer,
+            broker,
+            ops,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.ops.port
+    }
+
+    /// Runs until `cancel` fires; in-flight messages ack and pushes complete first.
+    pub async fn run_until_stopped(self, cancel: CancellationToken) -> std::io::Result<()> {
+        let Self {
+            ctx,
+            consumer,
+            broker,
+            ops,
+        } = self;
+        let ops_task = tokio::spawn(sklad_runtime::serve_until_cancelled(
+            ops.server,
+            cancel.clone(),
+        ));
+        tokio::join!(
+            consumer.run(cancel.clone()),
+            pusher::run(ctx, cancel.clone())
+        );
+        broker.close().await;
+        ops_task.await.unwrap_or(Ok(()))
+    }
+}

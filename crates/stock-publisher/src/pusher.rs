@@ -1,0 +1,302 @@
+//! The push loop: for each (account, keyCRM warehouse) with dirty SKUs, one
+//! `PUT /offers/stocks` carrying every dirty SKU (up to 10 000) with the sum of the balances of
+//! all sklad warehouses mapped to it; SKUs whose sum keyCRM already has are cleared without a
+//! request. SKUs keyCRM refuses (422) are recorded and dropped from the request, which is
+//! sent again without them; the rest are not blocked. A failed push defers its SKUs and keeps
+//! them dirty. A mark is cleared only if it did not change while the push was in flight.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Instant;
+
+use chrono::{TimeDelta, Utc};
+use rust_decimal::Decimal;
+use serde_json::{Map, Value, json};
+use sklad_db::stock_sync::Push;
+use sklad_domain::stock::plan_push;
+use sklad_keycrm::models::{StockItem, rejected_stock_items};
+use sklad_keycrm::{KeycrmClient, KeycrmError};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::context::Context;
+use crate::metrics::{DIRTY, DIRTY_OLDEST_SECONDS, PUSH_SECONDS, PUSHES};
+
+/// keyCRM's limit on items per `PUT /offers/stocks`.
+pub const MAX_ITEMS: i64 = 10_000;
+/// Rounds of dropping refused SKUs and sending the rest again.
+const REJECTION_ROUNDS: usize = 3;
+
+/// Runs until `cancel` fires; pushes in flight complete first.
+pub async fn run(ctx: Arc<Context>, cancel: CancellationToken) {
+    let mut targets = JoinSet::new();
+    let mut busy: HashSet<(Uuid, i64)> = HashSet::new();
+    loop {
+        while let Some(Ok(done)) = targets.try_join_next() {
+            busy.remove(&done);
+        }
+        if cancel.is_cancelled() {
+            break;
+        }
+        match due(&ctx).await {
+            Ok(due) => {
+                for target in due {
+                    if !busy.insert(target) {
+                        continue;
+                    }
+                    let ctx = ctx.clone();
+                    targets.spawn(async move {
+                        if let Err(err) = push_target(&ctx, target.0, target.1).await {
+                            tracing::warn!(account = %target.0, keycrm_warehouse = target.1, error = %err, "push round failed");
+                        }
+                        target
+                    });
+                }
+            }
+            Err(err) => tracing::warn!(error = %err, "cannot read the dirty set"),
+        }
+        tokio::select! {
+            () = cancel.cancelled() => {}
+            () = ctx.push_wanted.notified() => {}
+            () = tokio::time::sleep(std::time::Duration::from_millis(ctx.settings.poll_ms.max(10))) => {}
+            Some(Ok(done)) = targets.join_next(), if !targets.is_empty() => {
+                busy.remove(&done);
+            }
+        }
+    }
+    while targets.join_next().await.is_some() {}
+}
+
+async fn due(ctx: &Context) -> sklad_db::DbResult<Vec<(Uuid, i64)>> {
+    let mut conn = ctx.db.conn().await?;
+    let (dirty, oldest) = sklad_db::stock_sync::dirty_stats(&mut conn, None).await?;
+    DIRTY.set(dirty);
+    DIRTY_OLDEST_SECONDS.set(oldest.map_or(0, |t| (Utc::now() - t).num_seconds().max(0)));
+    let settle = TimeDelta::milliseconds(i64::try_from(ctx.settings.settle_ms).unwrap_or(500));
+    sklad_db::stock_sync::due(&mut conn, settle, 64).await
+}
+
+/// Pushes everything dirty for one keyCRM warehouse of one account.
+pub async fn push_target(
+    ctx: &Arc<Context>,
+    account: Uuid,
+    keycrm_warehouse: i64,
+) -> anyhow::Result<()> {
+    let lease = TimeDelta::seconds(i64::try_from(ctx.settings.push_lease_secs).unwrap_or(120));
+    let retry_at =
+        || Utc::now() + TimeDelta::seconds(i64::try_from(ctx.settings.retry_secs).unwrap_or(5));
+    loop {
+        let claimed = {
+            let mut conn = ctx.db.conn().await?;
+            sklad_db::stock_sync::claim(&mut conn, account, keycrm_warehouse, MAX_ITEMS, lease)
+                .await?
+        };
+        if claimed.is_empty() {
+            return Ok(());
+        }
+        let skus: Vec<String> = claimed.iter().map(|d| d.sku.clone()).collect();
+        let Some(client) = ctx.keycrm(account).await? else {
+            let mut conn = ctx.db.conn().await?;
+            sklad_db::stock_sync::defer(
+                &mut conn,
+                account,
+                keycrm_warehouse,
+                &skus,
+                Utc::now() + TimeDelta::minutes(1),
+            )
+            .await?;
+            tracing::warn!(%account, "stock push waits: no keyCRM API key saved");
+            return Ok(());
+        };
+        let plan = {
+            let mut conn = ctx.db.conn().await?;
+            let sums =
+                sklad_db::stock_sync::sums(&mut conn, account, keycrm_warehouse, &skus).await?;
+            let accepted =
+                sklad_db::stock_sync::accepted(&mut conn, account, keycrm_warehouse, &skus).await?;
+            plan_push(&skus, &sums, &accepted)
+        };
+        let started = Instant::now();
+        let outcome = send(ctx, &client, account, keycrm_warehouse, plan.send).await;
+        let mut conn = ctx.db.conn().await?;
+        match outcome {
+            Ok(Sent { accepted, rejected }) => {
+                sklad_db::stock_sync::record_accepted(
+                    &mut conn,
+                    account,
+                    keycrm_warehouse,
+                    &accepted,
+                )
+                .await?;
+                sklad_db::stock_sync::record_rejected(
+                    &mut conn,
+                    account,
+                    keycrm_warehouse,
+                    &rejected,
+                )
+                .await?;
+                sklad_db::stock_sync::clear(&mut conn, account, keycrm_warehouse, &claimed).await?;
+                PUSH_SECONDS
+                    .with_label_values(&["done"])
+                    .observe(started.elapsed().as_secs_f64());
+            }
+            Err(err) => {
+                sklad_db::stock_sync::defer(
+                    &mut conn,
+                    account,
+                    keycrm_warehouse,
+                    &skus,
+                    retry_at(),
+                )
+                .await?;
+                PUSH_SECONDS
+                    .with_label_values(&["failed"])
+                    .observe(started.elapsed().as_secs_f64());
+                return Err(err.into());
+            }
+        }
+        if i64::try_from(claimed.len()).unwrap_or(0) < MAX_ITEMS {
+            return Ok(());
+        }
+    }
+}
+
+/// What keyCRM took and what it refused (SKU, reason).
+struct Sent {
+    accepted: Vec<(String, Decimal)>,
+    rejected: Vec<(String, String)>,
+}
+
+/// Sends `items`; on a 422 drops the refused SKUs and sends the rest again. Logs each request.
+async fn send(
+    ctx: &Context,
+    client: &KeycrmClient,
+    account: Uuid,
+    keycrm_warehouse: i64,
+    items: Vec<(String, Decimal)>,
+) -> Result<Sent, KeycrmError> {
+    let mut items = items;
+    let mut rejected = Vec::new();
+    for _ in 0..REJECTION_ROUNDS {
+        if items.is_empty() {
+            break;
+        }
+        let stock: Vec<StockItem> = items
+            .iter()
+            .map(|(sku, quantity)| StockItem {
+                sku: sku.clone(),
+                quantity: *quantity,
+            })
+            .collect();
+        let started_at = Utc::now();
+        let started = Instant::now();
+        let result = client.put_stocks(keycrm_warehouse, &stock).await;
+        let refused: Vec<(usize, String)> = match &result {
+            Err(KeycrmError::Validation(body)) => rejected_stock_items(body),
+            _ => Vec::new(),
+        };
+        let refused_skus: Vec<(String, String)> = refused
+            .iter()
+            .filter_map(|(i, reason)| items.get(*i).map(|(sku, _)| (sku.clone(), reason.clone())))
+            .collect();
+        log(
+            ctx,
+            account,
+            keycrm_warehouse,
+            started_at,
+            started,
+            &items,
+            &result,
+            &refused_skus,
+        )
+        .await;
+        match result {
+            Ok(()) => {
+                PUSHES.with_label_values(&["accepted"]).inc();
+                return Ok(Sent {
+                    accepted: items,
+                    rejected,
+                });
+            }
+            Err(KeycrmError::Validation(_)) if !refused_skus.is_empty() => {
+                PUSHES.with_label_values(&["rejected"]).inc();
+                let refused: HashSet<&String> = refused_skus.iter().map(|(sku, _)| sku).collect();
+                items.retain(|(sku, _)| !refused.contains(sku));
+                rejected.extend(refused_skus);
+            }
+            Err(err) => {
+                PUSHES.with_label_values(&["failed"]).inc();
+                return Err(err);
+            }
+        }
+    }
+    if items.is_empty() {
+        // keyCRM refused every SKU: nothing to send, each refusal recorded.
+        return Ok(Sent {
+            accepted: Vec::new(),
+            rejected,
+        });
+    }
+    Err(KeycrmError::Validation(format!(
+        "keyCRM kept refusing SKUs after {REJECTION_ROUNDS} rounds; {} left to retry",
+        items.len()
+    )))
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn log(
+    ctx: &Context,
+    account: Uuid,
+    keycrm_warehouse: i64,
+    started_at: chrono::DateTime<Utc>,
+    started: Instant,
+    items: &[(String, Decimal)],
+    result: &Result<(), KeycrmError>,
+    refused: &[(String, String)],
+) {
+    let quantities: Map<String, Value> = items
+        .iter()
+        .map(|(sku, q)| (sku.clone(), json!(q.normalize().to_string())))
+        .collect();
+    let rejected: Map<String, Value> = refused
+        .iter()
+        .map(|(sku, r)| (sku.clone(), json!(r)))
+        .collect();
+    let (outcome, http_status, answer) = match result {
+        Ok(()) => ("accepted", Some(202), None),
+        Err(KeycrmError::Validation(body)) => ("rejected", Some(422), Some(body.clone())),
+        Err(err) => ("failed", status_of(err), Some(err.to_string())),
+    };
+    let push = Push {
+        id: Uuid::now_v7(),
+        account_id: account,
+        keycrm_warehouse_id: keycrm_warehouse,
+        started_at,
+        duration_ms: i32::try_from(started.elapsed().as_millis()).unwrap_or(i32::MAX),
+        items: i32::try_from(items.len()).unwrap_or(i32::MAX),
+        quantities: Value::Object(quantities),
+        outcome: outcome.to_owned(),
+        http_status,
+        answer,
+        rejected: Value::Object(rejected),
+    };
+    match ctx.db.conn().await {
+        Ok(mut conn) => {
+            if let Err(err) = sklad_db::stock_sync::log_push(&mut conn, &push).await {
+                tracing::warn!(error = %err, "could not log a push");
+            }
+        }
+        Err(err) => tracing::warn!(error = %err, "could not log a push"),
+    }
+}
+
+fn status_of(err: &KeycrmError) -> Option<i32> {
+    match err {
+        KeycrmError::Unauthorized(s) | KeycrmError::Server(s) => Some(i32::from(*s)),
+        KeycrmError::RateLimited { .. } => Some(429),
+        KeycrmError::NotFound => Some(404),
+        KeycrmError::Http { status, .. } => Some(i32::from(*status)),
+        _ => None,
+    }
+}
