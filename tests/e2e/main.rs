@@ -14,3 +14,4 @@ mod orders;
 mod orders_sync;
 mod process;
 mod stock;
+mod stock_more;

@@ -190,12 +190,14 @@ async fn a_receipt_reaches_keycrm_as_an_absolute_quantity() {
     let last = receipt(&app, &w1, "A-1", 3).await;
     wait_sim_stock(&app, 1, "A-1", 8).await;
     wait_settled(&app, &last).await;
-    let sim = app.sim.lock();
-    let write = sim
+    let write = app
+        .sim
+        .lock()
         .stock_writes
         .iter()
         .rev()
         .find(|w| w.status == 202)
+        .cloned()
         .unwrap();
     assert_eq!(write.warehouse_id, Some(1));
     assert_eq!(
@@ -203,7 +205,6 @@ async fn a_receipt_reaches_keycrm_as_an_absolute_quantity() {
         vec![json!({"sku": "A-1", "quantity": 8.0})],
         "the absolute quantity, not +3"
     );
-    drop(sim);
     let log = app
         .get_json("/stock-pushes", &app.account.admin_token)
         .await;

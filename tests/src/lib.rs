@@ -47,7 +47,8 @@ pub fn test_settings(database_url: &str, broker: &TestBroker) -> Settings {
 /// Settings every test service (in-process or a process) runs with: ephemeral ports and
 /// short delays, so tests are quick and isolated.
 pub const TEST_ENV: &[(&str, &str)] = &[
-    ("SKLAD__DATABASE__POOL_SIZE", "8"),
+    // Several services share one PostgreSQL (max_connections is often 100) across parallel tests.
+    ("SKLAD__DATABASE__POOL_SIZE", "4"),
     ("SKLAD__BROKER__QUEUE_EXPIRES_MS", "600000"),
     ("SKLAD__BROKER__RETRY_DELAYS_MS", "200,400"),
     ("SKLAD__BROKER__CONFIRM_TIMEOUT_MS", "3000"),
@@ -63,6 +64,7 @@ pub const TEST_ENV: &[(&str, &str)] = &[
     ("SKLAD__ORDER_SYNC__RECONCILE_INTERVAL_SECS", "0"),
     ("SKLAD__STOCK_PUBLISHER__BIND", "127.0.0.1:0"),
     ("SKLAD__STOCK_PUBLISHER__SETTLE_MS", "200"),
+    ("SKLAD__STOCK_PUBLISHER__MAX_DELAY_MS", "2000"),
     ("SKLAD__STOCK_PUBLISHER__POLL_MS", "50"),
     ("SKLAD__STOCK_PUBLISHER__RETRY_SECS", "1"),
     ("SKLAD__RELAY__BIND", "127.0.0.1:0"),

@@ -273,6 +273,7 @@ diesel::table! {
         keycrm_warehouse_id -> Int8,
         sku -> Text,
         version -> Int8,
+        first_marked_at -> Timestamptz,
         marked_at -> Timestamptz,
         due_at -> Timestamptz,
     }

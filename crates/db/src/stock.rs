@@ -177,27 +177,55 @@ pub async fn record(
         lines.sort_by_key(|l| (l.warehouse_id, l.product_id));
         let mut recorded = Vec::with_capacity(lines.len());
         for line in lines {
-            diesel::insert_into(balances::table)
-                .values((
-                    balances::account_id.eq(account_id),
-                    balances::warehouse_id.eq(line.warehouse_id),
-                    balances::product_id.eq(line.product_id),
-                ))
-                .on_conflict((balances::warehouse_id, balances::product_id))
-                .do_nothing()
-                .execute(conn)
-                .await?;
-            let current: Decimal = balances::table
-                .find((line.warehouse_id, line.product_id))
-                .select(balances::quantity)
-                .for_update()
-                .first(conn)
-                .await?;
-            let delta = match line.change {
-                Change::By(delta) => delta,
-                Change::SetTo(counted) => inventory_delta(current, counted),
+            // One statement per line: create the balance row if needed, lock it and apply the
+            // change; an inventory count first reads the locked balance to know its change.
+            let (delta, after) = match line.change {
+                Change::By(delta) => {
+                    let after: Decimal = diesel::insert_into(balances::table)
+                        .values((
+                            balances::account_id.eq(account_id),
+                            balances::warehouse_id.eq(line.warehouse_id),
+                            balances::product_id.eq(line.product_id),
+                            balances::quantity.eq(delta),
+                        ))
+                        .on_conflict((balances::warehouse_id, balances::product_id))
+                        .do_update()
+                        .set((
+                            balances::quantity.eq(balances::quantity + delta),
+                            balances::updated_at.eq(diesel::dsl::now),
+                        ))
+                        .returning(balances::quantity)
+                        .get_result(conn)
+                        .await?;
+                    (delta, after)
+                }
+                Change::SetTo(counted) => {
+                    diesel::insert_into(balances::table)
+                        .values((
+                            balances::account_id.eq(account_id),
+                            balances::warehouse_id.eq(line.warehouse_id),
+                            balances::product_id.eq(line.product_id),
+                        ))
+                        .on_conflict((balances::warehouse_id, balances::product_id))
+                        .do_nothing()
+                        .execute(conn)
+                        .await?;
+                    let current: Decimal = balances::table
+                        .find((line.warehouse_id, line.product_id))
+                        .select(balances::quantity)
+                        .for_update()
+                        .first(conn)
+                        .await?;
+                    diesel::update(balances::table.find((line.warehouse_id, line.product_id)))
+                        .set((
+                            balances::quantity.eq(counted),
+                            balances::updated_at.eq(diesel::dsl::now),
+                        ))
+                        .execute(conn)
+                        .await?;
+                    (inventory_delta(current, counted), counted)
+                }
             };
-            let after = current + delta;
             let (warehouse_name, allow_negative) = &known_warehouses[&line.warehouse_id];
             let (sku, product_name) = &known_products[&line.product_id];
             if refuses(after, delta, *allow_negative) {
@@ -377,7 +405,7 @@ pub async fn list(
 }
 
 /// A balance with names.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Queryable)]
 pub struct Balance {
     pub warehouse_id: Uuid,
     pub warehouse_name: String,
@@ -406,7 +434,7 @@ pub async fn balances(
     if let Some(sku) = sku {
         query = query.filter(products::sku.eq(sku.to_owned()));
     }
-    let rows: Vec<(Uuid, String, Uuid, String, String, Decimal, DateTime<Utc>)> = query
+    Ok(query
         .order((warehouses::name.asc(), products::sku.asc()))
         .select((
             balances::warehouse_id,
@@ -417,30 +445,8 @@ pub async fn balances(
             balances::quantity,
             balances::updated_at,
         ))
-        .load(conn)
-        .await?;
-    Ok(rows
-        .into_iter()
-        .map(
-            |(
-                warehouse_id,
-                warehouse_name,
-                product_id,
-                sku,
-                product_name,
-                quantity,
-                updated_at,
-            )| Balance {
-                warehouse_id,
-                warehouse_name,
-                product_id,
-                sku,
-                product_name,
-                quantity,
-                updated_at,
-            },
-        )
-        .collect())
+        .load::<Balance>(conn)
+        .await?)
 }
 
 /// The sum of a (warehouse, product)'s ledger: what its balance must equal.

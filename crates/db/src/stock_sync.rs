@@ -135,27 +135,43 @@ pub async fn forget_accepted(
     Ok(())
 }
 
-/// (account, keyCRM warehouse) targets with a push due: stock push on, a dirty pair whose
-/// oldest mark is at least `settle` old and not deferred.
+/// (account, keyCRM warehouse) targets with a push due: stock push on, and either no mark
+/// for `settle` (the flurry is over) or a pair dirty for `max_delay` (a steady stream must
+/// not wait for quiet forever). Pairs deferred or leased are not counted.
 pub async fn due(
     conn: &mut AsyncPgConnection,
     settle: TimeDelta,
+    max_delay: TimeDelta,
     limit: i64,
 ) -> DbResult<Vec<(Uuid, i64)>> {
-    let cutoff = Utc::now() - settle;
-    Ok(stock_dirty::table
+    use diesel::dsl::{max, min};
+    let now = Utc::now();
+    /// Account, keyCRM warehouse, last mark, first mark.
+    type Target = (Uuid, i64, Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+    let rows: Vec<Target> = stock_dirty::table
         .inner_join(
             keycrm_integrations::table
                 .on(keycrm_integrations::account_id.eq(stock_dirty::account_id)),
         )
         .filter(keycrm_integrations::stock_push_enabled.eq(true))
-        .filter(stock_dirty::due_at.le(diesel::dsl::now))
-        .filter(stock_dirty::marked_at.le(cutoff))
-        .select((stock_dirty::account_id, stock_dirty::keycrm_warehouse_id))
-        .distinct()
-        .limit(limit)
+        .filter(stock_dirty::due_at.le(now))
+        .group_by((stock_dirty::account_id, stock_dirty::keycrm_warehouse_id))
+        .select((
+            stock_dirty::account_id,
+            stock_dirty::keycrm_warehouse_id,
+            max(stock_dirty::marked_at),
+            min(stock_dirty::first_marked_at),
+        ))
         .load(conn)
-        .await?)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter(|(_, _, last, first)| {
+            last.is_some_and(|l| l <= now - settle) || first.is_some_and(|f| f <= now - max_delay)
+        })
+        .take(usize::try_from(limit).unwrap_or(0))
+        .map(|(account, target, _, _)| (account, target))
+        .collect())
 }
 
 /// A dirty pair as claimed.

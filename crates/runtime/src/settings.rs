@@ -99,9 +99,11 @@ pub struct OrderSyncSettings {
 pub struct StockPublisherSettings {
     /// Health and metrics endpoints.
     pub bind: String,
-    /// A push waits until its oldest dirty mark is this old, so a flurry of movements
-    /// becomes one request.
+    /// A push waits until no movement touched its keyCRM warehouse for this long, so a
+    /// flurry of movements becomes one request...
     pub settle_ms: u64,
+    /// ...but never longer than this after the first change (a steady stream still flows).
+    pub max_delay_ms: u64,
     /// How often the dirty set is polled.
     pub poll_ms: u64,
     /// A claimed push returns to the set after this if its worker died.
@@ -181,6 +183,7 @@ pub const DEFAULTS: &[(&str, &str)] = &[
     ("order_sync.reconcile_interval_secs", "600"),
     ("stock_publisher.bind", "127.0.0.1:8083"),
     ("stock_publisher.settle_ms", "500"),
+    ("stock_publisher.max_delay_ms", "3000"),
     ("stock_publisher.poll_ms", "200"),
     ("stock_publisher.push_lease_secs", "120"),
     ("stock_publisher.retry_secs", "5"),

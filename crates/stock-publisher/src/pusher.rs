@@ -74,7 +74,9 @@ async fn due(ctx: &Context) -> sklad_db::DbResult<Vec<(Uuid, i64)>> {
     DIRTY.set(dirty);
     DIRTY_OLDEST_SECONDS.set(oldest.map_or(0, |t| (Utc::now() - t).num_seconds().max(0)));
     let settle = TimeDelta::milliseconds(i64::try_from(ctx.settings.settle_ms).unwrap_or(500));
-    sklad_db::stock_sync::due(&mut conn, settle, 64).await
+    let max_delay =
+        TimeDelta::milliseconds(i64::try_from(ctx.settings.max_delay_ms).unwrap_or(3000));
+    sklad_db::stock_sync::due(&mut conn, settle, max_delay, 64).await
 }
 
 /// Pushes everything dirty for one keyCRM warehouse of one account.

@@ -75,6 +75,8 @@ CREATE TABLE stock_dirty (
     keycrm_warehouse_id  bigint NOT NULL,
     sku                  text NOT NULL,
     version              bigint NOT NULL DEFAULT 1,
+    -- When the pair became dirty, and when it was last marked again.
+    first_marked_at      timestamptz NOT NULL DEFAULT now(),
     marked_at            timestamptz NOT NULL DEFAULT now(),
     -- Not before this instant (a lease while a push is in flight, or backoff after a failure).
     due_at               timestamptz NOT NULL DEFAULT now(),
