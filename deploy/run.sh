@@ -60,7 +60,7 @@ sklad is running.
   webhook link   $SKLAD_WEBHOOK_URL
   admin token    $SKLAD_ADMIN_TOKEN
   admin API      http://127.0.0.1:8081/api/v1   (OpenAPI: /api/v1/openapi.json)
-  health         http://127.0.0.1:8080/health/ready   http://127.0.0.1:8081/health/ready   http://127.0.0.1:8082/health/ready
+  health         http://127.0.0.1:{8080,8081,8082,8083,8084}/health/ready  (ingress, api, order-sync, stock-publisher, relay)
   metrics        http://127.0.0.1:8080/metrics
   keyCRM sim     http://127.0.0.1:$SIM_PORT/v1 (API)   http://127.0.0.1:$SIM_PORT/_sim (control)
   logs           $RUN_DIR/sklad.log   $RUN_DIR/keycrm-sim.log
@@ -74,5 +74,6 @@ Try it:
   curl -H "Authorization: Bearer $SKLAD_ADMIN_TOKEN" http://127.0.0.1:8081/api/v1/orders/1
   # pull every demo order in statuses 1-4 ("Synchronize orders"), with a progress bar
   $BIN/sklad sync orders --account $SKLAD_ACCOUNT_ID --status 1,2,3,4
+  # stock: see README "Stock" (warehouses, movements, mapping, stock_push_enabled)
   $BIN/sklad status
 INFO

@@ -14,6 +14,7 @@ use sklad_events::v1::KeycrmWebhookReceived;
 use sklad_tests::{TestApp, fixture};
 
 mod orders;
+mod stock;
 
 #[derive(Parser)]
 #[command(about)]
@@ -43,6 +44,22 @@ enum Bench {
         #[arg(long, default_value_t = 60)]
         requests_per_minute: u32,
     },
+    /// Movement → keyCRM PUT latency against a bare PUT, and keyCRM requests per 1 000
+    /// movements against one request per movement.
+    Stock {
+        #[arg(long, default_value_t = 200)]
+        skus: usize,
+        /// Receipts sent one by one.
+        #[arg(long, default_value_t = 200)]
+        trickle: usize,
+        #[arg(long, default_value_t = 10)]
+        trickle_per_second: u64,
+        /// Receipts sent back to back.
+        #[arg(long, default_value_t = 3000)]
+        burst: usize,
+        #[arg(long, default_value_t = 60)]
+        requests_per_minute: u32,
+    },
     /// Webhooks/s and latency of ingress vs. raw confirmed publishes of the same message.
     Ingress {
         /// Seconds per phase.
@@ -61,6 +78,22 @@ async fn main() -> anyhow::Result<()> {
             seconds,
             concurrency,
         } => ingress(Duration::from_secs(seconds), concurrency).await,
+        Bench::Stock {
+            skus,
+            trickle,
+            trickle_per_second,
+            burst,
+            requests_per_minute,
+        } => {
+            stock::run(stock::Plan {
+                skus,
+                trickle,
+                trickle_per_second,
+                burst,
+                requests_per_minute,
+            })
+            .await
+        }
         Bench::Orders {
             sync_orders,
             burst,
