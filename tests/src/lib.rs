@@ -67,6 +67,7 @@ pub const TEST_ENV: &[(&str, &str)] = &[
     ("SKLAD__STOCK_PUBLISHER__MAX_DELAY_MS", "2000"),
     ("SKLAD__STOCK_PUBLISHER__POLL_MS", "50"),
     ("SKLAD__STOCK_PUBLISHER__RETRY_SECS", "1"),
+    ("SKLAD__STOCK_PUBLISHER__PUSH_LEASE_SECS", "3"),
     ("SKLAD__RELAY__BIND", "127.0.0.1:0"),
     ("SKLAD__RELAY__POLL_MS", "50"),
 ];

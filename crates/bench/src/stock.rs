@@ -65,7 +65,9 @@ fn latencies(app: &TestApp, sent: &[Sent]) -> Vec<Duration> {
             let at = s.at.timestamp_millis();
             writes
                 .iter()
-                .find(|(w_at, items)| *w_at >= at && items.get(&s.sku).is_some_and(|q| *q >= s.balance_after))
+                .find(|(w_at, items)| {
+                    *w_at >= at && items.get(&s.sku).is_some_and(|q| *q >= s.balance_after)
+                })
                 .map(|(w_at, _)| Duration::from_millis(u64::try_from(w_at - at).unwrap_or(0)))
         })
         .collect()
@@ -101,9 +103,18 @@ pub async fn run(plan: Plan) -> anyhow::Result<()> {
     })
     .await;
     let skus: Vec<String> = (0..plan.skus).map(|i| format!("B-{i:05}")).collect();
-    app.sim_control(Method::PUT, "/warehouses", json!([{"id": 1, "name": "Main"}])).await;
-    let offers: Vec<Value> = skus.iter().map(|s| json!({"sku": s, "name": s, "price": 1})).collect();
-    app.sim_control(Method::POST, "/offers", Value::Array(offers)).await;
+    app.sim_control(
+        Method::PUT,
+        "/warehouses",
+        json!([{"id": 1, "name": "Main"}]),
+    )
+    .await;
+    let offers: Vec<Value> = skus
+        .iter()
+        .map(|s| json!({"sku": s, "name": s, "price": 1}))
+        .collect();
+    app.sim_control(Method::POST, "/offers", Value::Array(offers))
+        .await;
     for sku in &skus {
         post(&app, "/products", json!({"sku": sku, "name": sku})).await?;
     }
@@ -115,13 +126,25 @@ pub async fn run(plan: Plan) -> anyhow::Result<()> {
     let put = |path: &'static str, body: Value| {
         let app = &app;
         async move {
-            let r = app.api(Method::PUT, path, &app.account.admin_token).json(&body).send().await?;
+            let r = app
+                .api(Method::PUT, path, &app.account.admin_token)
+                .json(&body)
+                .send()
+                .await?;
             anyhow::ensure!(r.status().is_success(), "PUT {path}: {}", r.status());
             anyhow::Ok(())
         }
     };
-    put("/integrations/keycrm/warehouse-mapping", json!({"mapping": [{"warehouse_id": warehouse, "keycrm_warehouse_id": 1}]})).await?;
-    put("/integrations/keycrm", json!({"stock_push_enabled": true, "requests_per_minute": plan.requests_per_minute})).await?;
+    put(
+        "/integrations/keycrm/warehouse-mapping",
+        json!({"mapping": [{"warehouse_id": warehouse, "keycrm_warehouse_id": 1}]}),
+    )
+    .await?;
+    put(
+        "/integrations/keycrm",
+        json!({"stock_push_enabled": true, "requests_per_minute": plan.requests_per_minute}),
+    )
+    .await?;
     println!(
         "keyCRM budget {} requests/min; settle 500 ms, max delay 3000 ms; {} SKUs in one keyCRM warehouse\n",
         plan.requests_per_minute, plan.skus
@@ -162,7 +185,11 @@ pub async fn run(plan: Plan) -> anyhow::Result<()> {
         let sku = skus[n % skus.len()].clone();
         let at = Utc::now();
         post(&app, "/movements", json!({"kind": "receipt", "warehouse_id": warehouse, "lines": [{"sku": sku, "quantity": 1}]})).await?;
-        sent.push(Sent { at, balance_after: receipt(&sku), sku });
+        sent.push(Sent {
+            at,
+            balance_after: receipt(&sku),
+            sku,
+        });
         tokio::time::sleep(gap).await;
     }
     wait_drained(&app, &sent, Duration::from_secs(120)).await;
@@ -170,7 +197,10 @@ pub async fn run(plan: Plan) -> anyhow::Result<()> {
     let requests = puts(&app);
     println!(
         "{:<36} p50 {:>8.1} ms   p99 {:>8.1} ms   ({}/{} arrived)",
-        format!("trickle {}/s: movement → keyCRM PUT", plan.trickle_per_second),
+        format!(
+            "trickle {}/s: movement → keyCRM PUT",
+            plan.trickle_per_second
+        ),
         ms(percentile(&lat, 50.0)),
         ms(percentile(&lat, 99.0)),
         lat.len(),
@@ -192,7 +222,11 @@ pub async fn run(plan: Plan) -> anyhow::Result<()> {
         let sku = skus[n % skus.len()].clone();
         let at = Utc::now();
         post(&app, "/movements", json!({"kind": "receipt", "warehouse_id": warehouse, "lines": [{"sku": sku, "quantity": 1}]})).await?;
-        sent.push(Sent { at, balance_after: receipt(&sku), sku });
+        sent.push(Sent {
+            at,
+            balance_after: receipt(&sku),
+            sku,
+        });
     }
     let posting = started.elapsed();
     wait_drained(&app, &sent, Duration::from_secs(300)).await;

@@ -185,7 +185,7 @@ pub const DEFAULTS: &[(&str, &str)] = &[
     ("stock_publisher.settle_ms", "500"),
     ("stock_publisher.max_delay_ms", "3000"),
     ("stock_publisher.poll_ms", "200"),
-    ("stock_publisher.push_lease_secs", "120"),
+    ("stock_publisher.push_lease_secs", "30"),
     ("stock_publisher.retry_secs", "5"),
     ("relay.bind", "127.0.0.1:8084"),
     ("relay.poll_ms", "100"),
