@@ -52,6 +52,20 @@ pub struct IncomingMessage {
 }
 
 impl IncomingMessage {
+    /// Decodes the body as `E`. A message of another type, or one that does not decode, can
+    /// never be handled: the error parks it.
+    pub fn decode_event<E: sklad_events::Event>(&self) -> Result<E, HandlerError> {
+        if self.message_type.as_deref().is_some_and(|t| t != E::TYPE) {
+            return Err(HandlerError::Park(format!(
+                "unexpected message type {:?} (expected {})",
+                self.message_type,
+                E::TYPE
+            )));
+        }
+        E::decode(self.payload.as_slice())
+            .map_err(|e| HandlerError::Park(format!("not a {}: {e}", E::TYPE)))
+    }
+
     fn from_delivery(delivery: &Delivery) -> Self {
         let props = &delivery.properties;
         let hdrs = props.headers().as_ref();

@@ -12,11 +12,13 @@ pub mod consumer;
 pub mod headers;
 pub mod metrics;
 pub mod publisher;
+pub mod service;
 pub mod topology;
 
 pub use connection::Broker;
 pub use consumer::{ConsumerRunner, Handler, HandlerError, IncomingMessage};
 pub use publisher::{OutgoingMessage, PublishError, Publisher};
+pub use service::ConsumerService;
 pub use topology::{ConsumerSpec, Topology};
 
 /// Errors talking to the broker outside of a publish.

@@ -400,41 +400,48 @@ pub struct OrderDetail {
     pub payments: Vec<Payment>,
 }
 
-/// One of the account's orders with lines and payments.
+/// One of the account's orders with lines and payments, read in one snapshot (a concurrent
+/// upsert replaces lines and payments; a reader sees all of it or none of it).
 pub async fn find(
     conn: &mut AsyncPgConnection,
     account_id: Uuid,
     reference: OrderRef,
 ) -> DbResult<Option<OrderDetail>> {
-    let query = customer_orders::table
-        .filter(customer_orders::account_id.eq(account_id))
-        .select(CustomerOrder::as_select())
-        .into_boxed();
-    let query = match reference {
-        OrderRef::Id(id) => query.filter(customer_orders::id.eq(id)),
-        OrderRef::Keycrm(id) => query.filter(customer_orders::keycrm_id.eq(id)),
-    };
-    let Some(order) = query.first(conn).await.optional()? else {
-        return Ok(None);
-    };
-    let lines = customer_order_lines::table
-        .filter(customer_order_lines::order_id.eq(order.id))
-        .order(customer_order_lines::position.asc())
-        .select(OrderLine::as_select())
-        .load(conn)
-        .await?;
-    let payments = payments::table
-        .filter(payments::order_id.eq(order.id))
-        .order((
-            payments::payment_date.asc().nulls_last(),
-            payments::keycrm_payment_id.asc(),
-        ))
-        .select(Payment::as_select())
-        .load(conn)
-        .await?;
-    Ok(Some(OrderDetail {
-        order,
-        lines,
-        payments,
-    }))
+    conn.build_transaction()
+        .read_only()
+        .repeatable_read()
+        .run::<_, crate::DbError, _>(async move |conn| {
+            let query = customer_orders::table
+                .filter(customer_orders::account_id.eq(account_id))
+                .select(CustomerOrder::as_select())
+                .into_boxed();
+            let query = match reference {
+                OrderRef::Id(id) => query.filter(customer_orders::id.eq(id)),
+                OrderRef::Keycrm(id) => query.filter(customer_orders::keycrm_id.eq(id)),
+            };
+            let Some(order) = query.first(conn).await.optional()? else {
+                return Ok(None);
+            };
+            let lines = customer_order_lines::table
+                .filter(customer_order_lines::order_id.eq(order.id))
+                .order(customer_order_lines::position.asc())
+                .select(OrderLine::as_select())
+                .load(conn)
+                .await?;
+            let payments = payments::table
+                .filter(payments::order_id.eq(order.id))
+                .order((
+                    payments::payment_date.asc().nulls_last(),
+                    payments::keycrm_payment_id.asc(),
+                ))
+                .select(Payment::as_select())
+                .load(conn)
+                .await?;
+            Ok(Some(OrderDetail {
+                order,
+                lines,
+                payments,
+            }))
+        })
+        .await
 }

@@ -15,9 +15,11 @@ pub fn is_stale(stored: Option<DateTime<Utc>>, incoming: Option<DateTime<Utc>>) 
 }
 
 /// An event saying "the order changed at `event`" needs no fetch when sklad already stored a
-/// version at least that new; events without a time always need one.
+/// strictly newer version. keyCRM's timestamps have whole seconds, so an event in the same
+/// second as the stored version may be a second change within that second: it is fetched.
+/// Events without a time always need a fetch.
 pub fn already_applied(stored: Option<DateTime<Utc>>, event: Option<DateTime<Utc>>) -> bool {
-    matches!((stored, event), (Some(s), Some(e)) if s >= e)
+    matches!((stored, event), (Some(s), Some(e)) if s > e)
 }
 
 /// The reconciliation pass imports an order sklad does not track only when its status is
@@ -108,7 +110,10 @@ mod tests {
 
     #[test]
     fn events_older_than_the_stored_order_need_no_fetch() {
-        assert!(already_applied(Some(t(10)), Some(t(10))));
+        assert!(
+            !already_applied(Some(t(10)), Some(t(10))),
+            "same second: maybe a second change"
+        );
         assert!(already_applied(Some(t(10)), Some(t(5))));
         assert!(!already_applied(Some(t(10)), Some(t(11))));
         assert!(!already_applied(Some(t(10)), None));

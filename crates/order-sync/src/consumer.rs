@@ -11,7 +11,6 @@ use sklad_bus::{Handler, HandlerError, IncomingMessage};
 use sklad_db::DbError;
 use sklad_domain::orders::already_applied;
 use sklad_events::v1::KeycrmWebhookReceived;
-use sklad_events::{Event, Message};
 use uuid::Uuid;
 
 use crate::context::Context;
@@ -37,18 +36,7 @@ impl Handler for WebhookHandler {
         message: &'a IncomingMessage,
     ) -> BoxFuture<'a, Result<(), HandlerError>> {
         Box::pin(async move {
-            if message
-                .message_type
-                .as_deref()
-                .is_some_and(|t| t != KeycrmWebhookReceived::TYPE)
-            {
-                return Err(HandlerError::Park(format!(
-                    "unexpected message type {:?}",
-                    message.message_type
-                )));
-            }
-            let event = KeycrmWebhookReceived::decode(message.payload.as_slice())
-                .map_err(|e| HandlerError::Park(format!("not a KeycrmWebhookReceived: {e}")))?;
+            let event: KeycrmWebhookReceived = message.decode_event()?;
             let account = Uuid::parse_str(&event.account_id).map_err(|e| {
                 HandlerError::Park(format!("bad account id {:?}: {e}", event.account_id))
             })?;
@@ -115,11 +103,9 @@ fn retry(err: DbError) -> HandlerError {
 /// An inbox row for an account that does not exist violates its foreign key: that message
 /// will never work. Anything else may.
 fn classify(err: DbError, account: Uuid) -> HandlerError {
-    use diesel::result::{DatabaseErrorKind, Error};
-    match err {
-        DbError::Query(Error::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _)) => {
-            HandlerError::Park(format!("account {account} does not exist"))
-        }
-        other => retry(other),
+    if err.is_foreign_key_violation() {
+        HandlerError::Park(format!("account {account} does not exist"))
+    } else {
+        retry(err)
     }
 }

@@ -23,11 +23,10 @@ pub mod upsert;
 use std::sync::Arc;
 
 use sklad_bus::topology::ORDER_SYNC;
-use sklad_bus::{Broker, ConsumerRunner, Publisher};
+use sklad_bus::{Broker, ConsumerService, Publisher};
 use sklad_db::{Db, SecretBox};
 use sklad_keycrm::{Budget, RetryPolicy};
 use sklad_runtime::Settings;
-use sklad_runtime::health::{OpsServer, Readiness, ops_server};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
@@ -37,9 +36,7 @@ use context::Context;
 /// A built worker, ready to run.
 pub struct Worker {
     ctx: Arc<Context>,
-    consumer: ConsumerRunner,
-    broker: Arc<Broker>,
-    ops: OpsServer,
+    service: ConsumerService,
 }
 
 impl Worker {
@@ -62,46 +59,32 @@ impl Worker {
             fetch_wanted: Notify::new(),
             db: db.clone(),
         });
-        let consumer = ConsumerRunner::new(
-            broker.clone(),
+        let service = ConsumerService::build(
+            broker,
             ORDER_SYNC,
             Arc::new(consumer::WebhookHandler { ctx: ctx.clone() }),
-        );
-        let readiness = Readiness::new(vec![Arc::new(db), Arc::new(consumer.readiness())]);
-        let ops = ops_server(&settings.order_sync.bind, readiness)?;
-        Ok(Self {
-            ctx,
-            consumer,
-            broker,
-            ops,
-        })
+            vec![Arc::new(db)],
+            &settings.order_sync.bind,
+        )?;
+        Ok(Self { ctx, service })
     }
 
     /// The health/metrics port.
     pub fn port(&self) -> u16 {
-        self.ops.port
+        self.service.port()
     }
 
     /// Runs every loop until `cancel` fires, then lets each finish what it holds (in-flight
     /// messages ack, the current page or fetch completes) and closes.
     pub async fn run_until_stopped(self, cancel: CancellationToken) -> std::io::Result<()> {
-        let Self {
-            ctx,
-            consumer,
-            broker,
-            ops,
-        } = self;
-        let ops_task = tokio::spawn(sklad_runtime::serve_until_cancelled(
-            ops.server,
-            cancel.clone(),
-        ));
-        tokio::join!(
-            consumer.run(cancel.clone()),
-            fetcher::run(ctx.clone(), cancel.clone()),
-            jobs::run(ctx.clone(), cancel.clone()),
-            reconcile::run(ctx.clone(), cancel.clone()),
-        );
-        broker.close().await;
-        ops_task.await.unwrap_or(Ok(()))
+        let ctx = self.ctx;
+        let loops = async {
+            tokio::join!(
+                fetcher::run(ctx.clone(), cancel.clone()),
+                jobs::run(ctx.clone(), cancel.clone()),
+                reconcile::run(ctx.clone(), cancel.clone()),
+            );
+        };
+        self.service.run(cancel.clone(), loops).await
     }
 }

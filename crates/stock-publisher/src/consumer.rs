@@ -9,7 +9,6 @@ use futures::future::BoxFuture;
 use sklad_bus::{Handler, HandlerError, IncomingMessage};
 use sklad_db::DbError;
 use sklad_events::v1::StockMovementRecorded;
-use sklad_events::{Event, Message};
 use uuid::Uuid;
 
 use crate::context::Context;
@@ -28,18 +27,7 @@ impl Handler for MovementHandler {
         message: &'a IncomingMessage,
     ) -> BoxFuture<'a, Result<(), HandlerError>> {
         Box::pin(async move {
-            if message
-                .message_type
-                .as_deref()
-                .is_some_and(|t| t != StockMovementRecorded::TYPE)
-            {
-                return Err(HandlerError::Park(format!(
-                    "unexpected message type {:?}",
-                    message.message_type
-                )));
-            }
-            let event = StockMovementRecorded::decode(message.payload.as_slice())
-                .map_err(|e| HandlerError::Park(format!("not a StockMovementRecorded: {e}")))?;
+            let event: StockMovementRecorded = message.decode_event()?;
             let account = Uuid::parse_str(&event.account_id).map_err(|e| {
                 HandlerError::Park(format!("bad account id {:?}: {e}", event.account_id))
             })?;
@@ -92,15 +80,11 @@ impl Handler for MovementHandler {
     }
 }
 
+/// An account that does not exist (foreign key, or no settings row) never will.
 fn classify(err: DbError, account: Uuid) -> HandlerError {
-    use diesel::result::{DatabaseErrorKind, Error};
-    match err {
-        DbError::Query(Error::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _)) => {
-            HandlerError::Park(format!("account {account} does not exist"))
-        }
-        err if err.is_not_found() => {
-            HandlerError::Park(format!("account {account} does not exist"))
-        }
-        other => HandlerError::Retry(other.to_string()),
+    if err.is_foreign_key_violation() || err.is_not_found() {
+        HandlerError::Park(format!("account {account} does not exist"))
+    } else {
+        HandlerError::Retry(err.to_string())
     }
 }

@@ -16,11 +16,10 @@ pub mod pusher;
 use std::sync::Arc;
 
 use sklad_bus::topology::STOCK_PUBLISHER;
-use sklad_bus::{Broker, ConsumerRunner};
+use sklad_bus::{Broker, ConsumerService};
 use sklad_db::{Db, SecretBox};
 use sklad_keycrm::{Budget, RetryPolicy};
 use sklad_runtime::Settings;
-use sklad_runtime::health::{OpsServer, Readiness, ops_server};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
@@ -30,9 +29,7 @@ use context::Context;
 /// A built worker.
 pub struct Worker {
     ctx: Arc<Context>,
-    consumer: ConsumerRunner,
-    broker: Arc<Broker>,
-    ops: OpsServer,
+    service: ConsumerService,
 }
 
 impl Worker {
@@ -52,42 +49,23 @@ impl Worker {
             push_wanted: Notify::new(),
             db: db.clone(),
         });
-        let consumer = ConsumerRunner::new(
-            broker.clone(),
+        let service = ConsumerService::build(
+            broker,
             STOCK_PUBLISHER,
             Arc::new(consumer::MovementHandler { ctx: ctx.clone() }),
-        );
-        let readiness = Readiness::new(vec![Arc::new(db), Arc::new(consumer.readiness())]);
-        let ops = ops_server(&settings.stock_publisher.bind, readiness)?;
-        Ok(Self {
-            ctx,
-            consumer,
-            broker,
-            ops,
-        })
+            vec![Arc::new(db)],
+            &settings.stock_publisher.bind,
+        )?;
+        Ok(Self { ctx, service })
     }
 
     pub fn port(&self) -> u16 {
-        self.ops.port
+        self.service.port()
     }
 
     /// Runs until `cancel` fires; in-flight messages ack and pushes complete first.
     pub async fn run_until_stopped(self, cancel: CancellationToken) -> std::io::Result<()> {
-        let Self {
-            ctx,
-            consumer,
-            broker,
-            ops,
-        } = self;
-        let ops_task = tokio::spawn(sklad_runtime::serve_until_cancelled(
-            ops.server,
-            cancel.clone(),
-        ));
-        tokio::join!(
-            consumer.run(cancel.clone()),
-            pusher::run(ctx, cancel.clone())
-        );
-        broker.close().await;
-        ops_task.await.unwrap_or(Ok(()))
+        let pushes = pusher::run(self.ctx, cancel.clone());
+        self.service.run(cancel, pushes).await
     }
 }
