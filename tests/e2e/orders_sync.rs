@@ -484,25 +484,39 @@ async fn an_order_that_cannot_be_fetched_is_parked_with_its_reason() {
         202
     );
     let parking = app.broker.topology().parking_queue("order-sync");
-    let parked = eventually(Duration::from_secs(30), "order parked", || async {
-        let parked = app.broker.drain(&parking).await.ok()?;
-        (!parked.is_empty()).then_some(parked)
+    eventually(Duration::from_secs(30), "order parked", || async {
+        (app.broker.depth(&parking).await.ok()? == 1).then_some(())
     })
     .await;
-    let reason = headers::get_str(
-        parked[0].properties.headers().as_ref(),
-        headers::PARK_REASON,
-    )
-    .unwrap();
-    assert!(reason.contains("gave up after 2 attempts"), "{reason}");
-    assert!(reason.contains("rejected the API key"), "{reason}");
+    let env = process_env(&app, &[]);
+    let listed = sklad(&env, &["parked", "list", "--consumer", "order-sync"])
+        .output()
+        .await
+        .unwrap();
+    let listed = String::from_utf8_lossy(&listed.stdout).into_owned();
+    assert!(listed.contains("gave up after 2 attempts"), "{listed}");
+    assert!(listed.contains("rejected the API key"), "{listed}");
+    assert!(listed.contains(&format!("order/{id}")), "{listed}");
     assert_eq!(
-        headers::get_str(
-            parked[0].properties.headers().as_ref(),
-            "cloudEvents:subject"
-        ),
-        Some(format!("order/{id}"))
+        app.broker.depth(&parking).await.unwrap(),
+        1,
+        "listing leaves it parked"
     );
+
+    // The key works again: replaying the parked order brings it in.
+    app.sim.lock().api_keys = vec![sklad_tests::SIM_API_KEY.into()];
+    let replayed = sklad(&env, &["parked", "replay", "--consumer", "order-sync"])
+        .output()
+        .await
+        .unwrap();
+    let replayed = String::from_utf8_lossy(&replayed.stdout).into_owned();
+    assert!(
+        replayed.contains("1 parked message(s) moved back"),
+        "{replayed}"
+    );
+    app.wait_for_order(id, "imported after replay", |o| o["status_id"] == 1)
+        .await;
+    assert_eq!(app.broker.depth(&parking).await.unwrap(), 0);
 
     // A message for an account that does not exist is parked by the consumer itself.
     let mut stray = webhook_event(&app, 77, None);

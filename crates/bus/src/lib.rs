@@ -11,6 +11,7 @@ pub mod connection;
 pub mod consumer;
 pub mod headers;
 pub mod metrics;
+pub mod parking;
 pub mod publisher;
 pub mod service;
 pub mod topology;

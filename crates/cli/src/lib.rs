@@ -1,6 +1,7 @@
 //! The `sklad` ops CLI.
 
 mod account;
+mod parked;
 mod run;
 mod status;
 mod stock;
@@ -41,6 +42,9 @@ enum Command {
     Stock(stock::StockCommand),
     /// Show whether PostgreSQL and RabbitMQ answer, queue depths and parked messages.
     Status(status::StatusArgs),
+    /// List or replay messages a consumer parked.
+    #[command(subcommand)]
+    Parked(parked::ParkedCommand),
 }
 
 /// The whole `sklad` binary: runs the command, prints an error chain and sets the exit code.
@@ -76,5 +80,6 @@ pub async fn main() -> anyhow::Result<()> {
         Command::Sync(command) => sync::run(&settings, command).await,
         Command::Stock(command) => stock::run(&settings, command).await,
         Command::Status(args) => status::run(&settings, args).await,
+        Command::Parked(command) => parked::run(&settings, command).await,
     }
 }

@@ -311,7 +311,7 @@ async fn post_order(sim: web::Data<Sim>, spec: web::Json<OrderSpec>) -> HttpResp
     let spec = spec.into_inner();
     let mut state = sim.lock();
     let now = Utc::now();
-    let id = spec.id.unwrap_or_else(|| state.next_id());
+    let id = spec.id.unwrap_or_else(|| state.next_order_id());
     let lines = spec
         .lines
         .into_iter()

@@ -261,11 +261,11 @@ async fn park(ctx: &Arc<Context>, row: &Waiting, reason: &str) {
         order_updated_at: row.event_updated_at.map(sklad_events::timestamp),
         raw_body: Vec::new(),
     };
+    // A fresh message id: the webhook's own id is in the inbox already, and a replay of this
+    // parked message must be taken as new work.
     let message = OutgoingMessage::event(
         &event,
-        row.message_id
-            .clone()
-            .unwrap_or_else(|| Uuid::now_v7().to_string()),
+        Uuid::now_v7().to_string(),
         row.account_id.to_string(),
         now,
         Some(format!("order/{}", row.keycrm_order_id)),
