@@ -65,6 +65,8 @@ async fn sklad_run_serves_drains_on_sigterm_and_logs_no_secret() {
             ("SKLAD__BROKER__URL".into(), broker.url.clone()),
             ("SKLAD__BROKER__NAMESPACE".into(), broker.namespace.clone()),
             ("SKLAD__BROKER__QUEUE_EXPIRES_MS".into(), "600000".into()),
+            // The tiers TestBroker deletes afterwards.
+            ("SKLAD__BROKER__RETRY_DELAYS_MS".into(), "200,400".into()),
             (
                 "SKLAD__SECURITY__MASTER_KEY".into(),
                 sklad_db::SecretBox::generate_master_key(),
