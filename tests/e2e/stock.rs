@@ -21,25 +21,6 @@ struct Rig {
     w3: String,
 }
 
-async fn post(app: &TestApp, path: &str, body: Value) -> reqwest::Response {
-    app.api(Method::POST, path, &app.account.admin_token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-}
-
-async fn created(app: &TestApp, path: &str, body: Value) -> Value {
-    let response = post(app, path, body.clone()).await;
-    let status = response.status();
-    let answer: Value = response.json().await.unwrap();
-    assert!(
-        status.is_success(),
-        "POST {path} {body} → {status}: {answer}"
-    );
-    answer
-}
-
 async fn rig_with(options: AppOptions, skus: &[&str]) -> Rig {
     let app = TestApp::spawn_with(options).await;
     app.sim_control(
@@ -55,8 +36,7 @@ async fn rig_with(options: AppOptions, skus: &[&str]) -> Rig {
     app.sim_control(Method::POST, "/offers", Value::Array(offers))
         .await;
     for sku in skus {
-        created(
-            &app,
+        app.created(
             "/products",
             json!({"sku": sku, "name": format!("Товар {sku}")}),
         )
@@ -65,13 +45,13 @@ async fn rig_with(options: AppOptions, skus: &[&str]) -> Rig {
     let mut ids = Vec::new();
     for name in ["Склад 1", "Склад 2", "Склад 3"] {
         ids.push(
-            created(&app, "/warehouses", json!({"name": name})).await["id"]
+            app.created("/warehouses", json!({"name": name})).await["id"]
                 .as_str()
                 .unwrap()
                 .to_owned(),
         );
     }
-    let refreshed = created(&app, "/keycrm/warehouses/refresh", json!({})).await;
+    let refreshed = app.created("/keycrm/warehouses/refresh", json!({})).await;
     assert_eq!(
         refreshed["data"].as_array().unwrap().len(),
         2,
@@ -122,9 +102,7 @@ async fn rig() -> Rig {
 }
 
 async fn receipt(app: &TestApp, warehouse: &str, sku: &str, quantity: i64) -> Value {
-    created(
-        app,
-        "/movements",
+    app.created("/movements",
         json!({"kind": "receipt", "warehouse_id": warehouse, "lines": [{"sku": sku, "quantity": quantity}]}),
     )
     .await
@@ -229,9 +207,7 @@ async fn a_transfer_within_one_keycrm_warehouse_sends_nothing_new() {
     wait_sim_stock(&app, 1, "A-1", 12).await;
     wait_settled(&app, &last).await;
     let before = writes(&app);
-    let transfer = created(
-        &app,
-        "/movements",
+    let transfer = app.created("/movements",
         json!({"kind": "transfer", "from_warehouse_id": w1, "to_warehouse_id": w2, "lines": [{"sku": "A-1", "quantity": 3}]}),
     )
     .await;
@@ -354,15 +330,9 @@ async fn changing_the_mapping_pushes_the_affected_sums() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sku_keycrm_does_not_know_is_recorded_and_does_not_block_the_rest() {
     let Rig { app, w1, .. } = rig().await;
-    created(
-        &app,
-        "/products",
-        json!({"sku": "GHOST", "name": "Лише в sklad"}),
-    )
-    .await;
-    let movement = created(
-        &app,
-        "/movements",
+    app.created("/products", json!({"sku": "GHOST", "name": "Лише в sklad"}))
+        .await;
+    let movement = app.created("/movements",
         json!({"kind": "receipt", "warehouse_id": w1, "lines": [{"sku": "GHOST", "quantity": 2}, {"sku": "A-1", "quantity": 6}]}),
     )
     .await;
@@ -403,7 +373,7 @@ async fn reconcile_repairs_a_value_changed_behind_sklads_back() {
     )
     .await;
 
-    let report = created(&app, "/stock/reconcile", json!({})).await;
+    let report = app.created("/stock/reconcile", json!({})).await;
     assert_eq!(
         report["drift"],
         json!([{"keycrm_warehouse_id": 1, "sku": "A-1", "keycrm_quantity": "99", "sklad_quantity": "5"}])
@@ -412,7 +382,7 @@ async fn reconcile_repairs_a_value_changed_behind_sklads_back() {
     wait_sim_stock(&app, 1, "A-1", 5).await;
     assert_eq!(sim_stock(&app, 1, "B-2"), Some(Decimal::from(3)));
 
-    let again = created(&app, "/stock/reconcile", json!({})).await;
+    let again = app.created("/stock/reconcile", json!({})).await;
     assert_eq!(again["drift"], json!([]), "nothing differs any more");
 }
 
@@ -423,7 +393,7 @@ async fn resync_pushes_everything_mapped_again() {
     wait_sim_stock(&app, 1, "C-3", 4).await;
     wait_settled(&app, &last).await;
     let before = writes(&app);
-    let resynced = created(&app, "/stock/resync", json!({})).await;
+    let resynced = app.created("/stock/resync", json!({})).await;
     assert_eq!(resynced["marked"], 1);
     eventually(Duration::from_secs(30), "resync pushed", || async {
         (writes(&app) > before).then_some(())

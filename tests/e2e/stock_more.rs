@@ -9,62 +9,10 @@ use serde_json::{Value, json};
 use sklad_tests::{AppOptions, TestApp, eventually, process_env};
 use uuid::Uuid;
 
-use sklad_db::outbox::NewOutboxMessage;
-use sklad_db::stock::{Change, LineInput, MovementInput, Recorded};
+use sklad_db::stock::{Change, LineInput, MovementInput};
 use sklad_domain::stock::MovementKind;
-use sklad_events::v1::{StockMovementLine, StockMovementRecorded};
-use sklad_events::{Event, Message};
 
 use crate::cli::sklad;
-
-/// The outbox event the API writes with a movement.
-fn movement_event(account: Uuid) -> impl FnOnce(&Recorded) -> NewOutboxMessage + Send + 'static {
-    move |recorded: &Recorded| {
-        let event = StockMovementRecorded {
-            movement_id: recorded.movement.id.to_string(),
-            account_id: account.to_string(),
-            recorded_at: Some(sklad_events::timestamp(recorded.movement.created_at)),
-            kind: recorded.movement.kind.clone(),
-            lines: recorded
-                .lines
-                .iter()
-                .map(|l| StockMovementLine {
-                    warehouse_id: l.warehouse_id.to_string(),
-                    product_id: l.product_id.to_string(),
-                    sku: l.sku.clone(),
-                    quantity_delta: l.quantity_delta.to_string(),
-                    balance_after: l.balance_after.to_string(),
-                })
-                .collect(),
-        };
-        NewOutboxMessage {
-            account_id: account,
-            message_id: recorded.movement.id,
-            message_type: StockMovementRecorded::TYPE.to_owned(),
-            routing_key: event.routing_key(),
-            payload: event.encode_to_vec(),
-        }
-    }
-}
-
-async fn post(app: &TestApp, path: &str, body: Value) -> reqwest::Response {
-    app.api(Method::POST, path, &app.account.admin_token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-}
-
-async fn ok(app: &TestApp, path: &str, body: Value) -> Value {
-    let response = post(app, path, body.clone()).await;
-    let status = response.status();
-    let answer: Value = response.json().await.unwrap();
-    assert!(
-        status.is_success(),
-        "POST {path} {body} → {status}: {answer}"
-    );
-    answer
-}
 
 /// Catalogue in both systems, three warehouses (1 and 2 → keyCRM 1), stock push on.
 async fn setup(app: &TestApp, skus: &[String]) -> (String, String, String) {
@@ -81,23 +29,20 @@ async fn setup(app: &TestApp, skus: &[String]) -> (String, String, String) {
     app.sim_control(Method::POST, "/offers", Value::Array(offers))
         .await;
     for sku in skus {
-        ok(app, "/products", json!({"sku": sku, "name": sku})).await;
+        app.created("/products", json!({"sku": sku, "name": sku}))
+            .await;
     }
     let mut ids = Vec::new();
     for name in ["W1", "W2", "W3"] {
         ids.push(
-            ok(app, "/warehouses", json!({"name": name})).await["id"]
+            app.created("/warehouses", json!({"name": name})).await["id"]
                 .as_str()
                 .unwrap()
                 .to_owned(),
         );
     }
-    ok(
-        app,
-        "/keycrm/warehouses",
-        json!({"id": 1, "name": "Основний"}),
-    )
-    .await;
+    app.created("/keycrm/warehouses", json!({"id": 1, "name": "Основний"}))
+        .await;
     let mapped = app
         .api(Method::PUT, "/integrations/keycrm/warehouse-mapping", &app.account.admin_token)
         .json(&json!({"mapping": [{"warehouse_id": ids[0], "keycrm_warehouse_id": 1}, {"warehouse_id": ids[1], "keycrm_warehouse_id": 1}]}))
@@ -214,9 +159,14 @@ async fn ten_thousand_movements_over_a_thousand_skus_take_a_handful_of_requests(
                         change: Change::By(Decimal::from(1 + n % 7)),
                     }],
                 };
-                sklad_db::stock::record(&mut conn, account, input, movement_event(account))
-                    .await
-                    .unwrap();
+                sklad_db::stock::record(
+                    &mut conn,
+                    account,
+                    input,
+                    sklad_api::movement_event(account),
+                )
+                .await
+                .unwrap();
             }
         }));
     }
@@ -260,7 +210,7 @@ async fn killing_the_relay_or_the_stock_publisher_and_keycrm_faults_leave_zero_d
             let warehouse = if n % 3 == 0 { &w2 } else { &w1 };
             let kind = if n % 5 == 4 { "write_off" } else { "receipt" };
             let body = json!({"kind": kind, "warehouse_id": warehouse, "lines": [{"sku": skus[(n * 7 + round) % 50], "quantity": 1}]});
-            let response = post(&app, "/movements", body).await;
+            let response = app.post("/movements", body).await;
             assert!(
                 response.status() == 201 || response.status() == 409,
                 "{}",
@@ -299,8 +249,7 @@ async fn killing_the_relay_or_the_stock_publisher_and_keycrm_faults_leave_zero_d
 async fn balances_equal_the_ledger_under_concurrent_movements_on_one_sku() {
     let app = TestApp::spawn().await;
     let (w1, _, _) = setup(&app, &["HOT".to_owned()]).await;
-    ok(
-        &app,
+    app.created(
         "/movements",
         json!({"kind": "receipt", "warehouse_id": w1, "lines": [{"sku": "HOT", "quantity": 1000}]}),
     )
@@ -357,15 +306,12 @@ async fn balances_equal_the_ledger_under_concurrent_movements_on_one_sku() {
 async fn negative_balances_are_refused_with_409_unless_the_warehouse_allows_them() {
     let app = TestApp::spawn().await;
     let (w1, w2, _) = setup(&app, &["N-1".to_owned()]).await;
-    ok(
-        &app,
+    app.created(
         "/movements",
         json!({"kind": "receipt", "warehouse_id": w1, "lines": [{"sku": "N-1", "quantity": 2}]}),
     )
     .await;
-    let refused = post(
-        &app,
-        "/movements",
+    let refused = app.post("/movements",
         json!({"kind": "write_off", "warehouse_id": w1, "lines": [{"sku": "N-1", "quantity": 5}]}),
     )
     .await;
@@ -373,9 +319,7 @@ async fn negative_balances_are_refused_with_409_unless_the_warehouse_allows_them
     let body: Value = refused.json().await.unwrap();
     assert_eq!(body["error"]["code"], "negative_balance");
     assert!(body["error"]["message"].as_str().unwrap().contains("N-1"));
-    let transfer = post(
-        &app,
-        "/movements",
+    let transfer = app.post("/movements",
         json!({"kind": "transfer", "from_warehouse_id": w1, "to_warehouse_id": w2, "lines": [{"sku": "N-1", "quantity": 3}]}),
     )
     .await;
@@ -408,17 +352,13 @@ async fn negative_balances_are_refused_with_409_unless_the_warehouse_allows_them
         .await
         .unwrap();
     assert_eq!(allowed.status(), 200);
-    let negative = ok(
-        &app,
-        "/movements",
+    let negative = app.created("/movements",
         json!({"kind": "write_off", "warehouse_id": w1, "lines": [{"sku": "N-1", "quantity": 5}]}),
     )
     .await;
     assert_eq!(negative["lines"][0]["balance_after"], "-3");
     // An inventory count sets the balance to what was counted.
-    let counted = ok(
-        &app,
-        "/movements",
+    let counted = app.created("/movements",
         json!({"kind": "inventory", "warehouse_id": w1, "lines": [{"sku": "N-1", "quantity": 10}]}),
     )
     .await;
@@ -493,7 +433,7 @@ async fn movements_reject_bad_input_and_honour_idempotency_keys() {
             400,
         ),
     ] {
-        let response = post(&app, "/movements", body.clone()).await;
+        let response = app.post("/movements", body.clone()).await;
         assert_eq!(response.status(), status, "{body}");
         let error: Value = response.json().await.unwrap();
         assert!(error["error"]["code"].is_string(), "{body}: {error}");
@@ -505,10 +445,10 @@ async fn movements_reject_bad_input_and_honour_idempotency_keys() {
     );
 
     let body = json!({"kind": "receipt", "warehouse_id": w2, "idempotency_key": "delivery-42", "lines": [{"sku": "M-1", "quantity": 4}]});
-    let first = post(&app, "/movements", body.clone()).await;
+    let first = app.post("/movements", body.clone()).await;
     assert_eq!(first.status(), 201);
     let first: Value = first.json().await.unwrap();
-    let again = post(&app, "/movements", body).await;
+    let again = app.post("/movements", body).await;
     assert_eq!(
         again.status(),
         200,
@@ -543,7 +483,9 @@ async fn movements_reject_bad_input_and_honour_idempotency_keys() {
     assert_eq!(theirs.status(), 404);
 
     // Products: unique SKU, edits.
-    let duplicate = post(&app, "/products", json!({"sku": "M-1", "name": "again"})).await;
+    let duplicate = app
+        .post("/products", json!({"sku": "M-1", "name": "again"}))
+        .await;
     assert_eq!(duplicate.status(), 409);
     let product = app
         .get_json("/products?sku=M-1", &app.account.admin_token)
@@ -563,7 +505,7 @@ async fn movements_reject_bad_input_and_honour_idempotency_keys() {
     let renamed: Value = renamed.json().await.unwrap();
     assert_eq!(renamed["name"], "Нове ім'я");
     assert_eq!(renamed["price"], "12.5");
-    let warehouse_dup = post(&app, "/warehouses", json!({"name": "W1"})).await;
+    let warehouse_dup = app.post("/warehouses", json!({"name": "W1"})).await;
     assert_eq!(warehouse_dup.status(), 409);
 }
 
@@ -577,7 +519,7 @@ async fn shipping_an_order_writes_its_lines_off_once() {
     })
     .await;
     let (w1, _, _) = setup(&app, &["SH-1".to_owned(), "SH-2".to_owned()]).await;
-    ok(&app, "/movements", json!({"kind": "receipt", "warehouse_id": w1, "lines": [{"sku": "SH-1", "quantity": 5}, {"sku": "SH-2", "quantity": 5}]})).await;
+    app.created("/movements", json!({"kind": "receipt", "warehouse_id": w1, "lines": [{"sku": "SH-1", "quantity": 5}, {"sku": "SH-2", "quantity": 5}]})).await;
     let order = app
         .sim_control(Method::POST, "/orders", json!({"status_id": 1, "lines": [{"sku": "SH-1", "quantity": 2}, {"sku": "SH-2", "quantity": 1}]}))
         .await;
@@ -591,12 +533,9 @@ async fn shipping_an_order_writes_its_lines_off_once() {
     app.wait_for_order(id, "order imported", |o| o["status_id"] == 2)
         .await;
 
-    let shipped = ok(
-        &app,
-        &format!("/orders/{id}/ship"),
-        json!({"warehouse_id": w1}),
-    )
-    .await;
+    let shipped = app
+        .created(&format!("/orders/{id}/ship"), json!({"warehouse_id": w1}))
+        .await;
     assert_eq!(shipped["kind"], "shipment");
     let deltas: Vec<&str> = shipped["lines"]
         .as_array()
@@ -610,12 +549,9 @@ async fn shipping_an_order_writes_its_lines_off_once() {
         .get_json(&format!("/orders/{id}"), &app.account.admin_token)
         .await;
     assert_eq!(order["shipped_movement_id"], shipped["id"]);
-    let again = post(
-        &app,
-        &format!("/orders/{id}/ship"),
-        json!({"warehouse_id": w1}),
-    )
-    .await;
+    let again = app
+        .post(&format!("/orders/{id}/ship"), json!({"warehouse_id": w1}))
+        .await;
     assert_eq!(again.status(), 409);
     // keyCRM follows: 5 − 2 and 5 − 1.
     eventually(Duration::from_secs(30), "keyCRM after shipping", || async {
@@ -635,7 +571,7 @@ async fn the_cli_resyncs_and_reconciles_with_progress() {
     })
     .await;
     let (w1, w2, _) = setup(&app, &["R-1".to_owned(), "R-2".to_owned()]).await;
-    ok(&app, "/movements", json!({"kind": "receipt", "warehouse_id": w1, "lines": [{"sku": "R-1", "quantity": 3}, {"sku": "R-2", "quantity": 4}]})).await;
+    app.created("/movements", json!({"kind": "receipt", "warehouse_id": w1, "lines": [{"sku": "R-1", "quantity": 3}, {"sku": "R-2", "quantity": 4}]})).await;
     wait_zero_drift(&app, &w1, &w2, Duration::from_secs(30)).await;
     app.sim_control(
         Method::PUT,

@@ -251,6 +251,29 @@ impl TestApp {
             .expect("JSON body")
     }
 
+    /// `POST /api/v1{path}` with a JSON body, as the account's admin.
+    #[allow(clippy::expect_used)]
+    pub async fn post(&self, path: &str, body: serde_json::Value) -> reqwest::Response {
+        self.api(reqwest::Method::POST, path, &self.account.admin_token)
+            .json(&body)
+            .send()
+            .await
+            .expect("API request")
+    }
+
+    /// `POST /api/v1{path}` that must succeed; returns the JSON answer.
+    #[allow(clippy::expect_used)]
+    pub async fn created(&self, path: &str, body: serde_json::Value) -> serde_json::Value {
+        let response = self.post(path, body.clone()).await;
+        let status = response.status();
+        let answer: serde_json::Value = response.json().await.expect("JSON body");
+        assert!(
+            status.is_success(),
+            "POST {path} {body} → {status}: {answer}"
+        );
+        answer
+    }
+
     /// The Prometheus page of ingress (in-process services share one registry).
     #[allow(clippy::expect_used)]
     pub async fn metrics(&self) -> String {

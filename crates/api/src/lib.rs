@@ -24,6 +24,7 @@ pub use error::{ApiError, ErrorBody};
 pub use integrations::{IntegrationUpdate, IntegrationView, KeycrmStatuses, WebhookLink};
 pub use openapi::ApiDoc;
 pub use orders::{OrderDetailView, OrderPage, OrderView, ProductPage, ProductView};
+pub use stock::movement_event;
 pub use sync_jobs::{SyncJobRequest, SyncJobView};
 
 /// What every handler shares.

@@ -328,8 +328,10 @@ impl From<Recorded> for MovementView {
     }
 }
 
-/// The outbox event announcing a recorded movement.
-fn movement_event(account: Uuid) -> impl FnOnce(&Recorded) -> NewOutboxMessage + Send + 'static {
+/// The outbox event announcing a recorded movement (written in the movement's transaction).
+pub fn movement_event(
+    account: Uuid,
+) -> impl FnOnce(&Recorded) -> NewOutboxMessage + Send + 'static {
     move |recorded: &Recorded| {
         let event = StockMovementRecorded {
             movement_id: recorded.movement.id.to_string(),
