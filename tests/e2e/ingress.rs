@@ -377,7 +377,7 @@ async fn no_confirm_within_the_timeout_gives_503() {
     let proxy = TcpProxy::start("127.0.0.1:5672").await.unwrap();
     let app = TestApp::spawn_with(AppOptions {
         broker_url: Some(proxy.amqp_url()),
-        confirm_timeout_ms: Some(500),
+        confirm_timeout: Some(Duration::from_millis(500)),
         ..AppOptions::default()
     })
     .await;

@@ -270,7 +270,7 @@ async fn a_sync_job_resumes_after_its_worker_is_killed() {
     generate(&app, 600, json!([1]), 21).await;
     app.sim.lock().faults.latency_ms = 250;
     app.sim.lock().requests.clear();
-    let env = process_env(&app, &[("SKLAD__ORDER_SYNC__JOB_LEASE_SECS", "2")]);
+    let env = process_env(&app, &[("SKLAD__ORDER_SYNC__JOB_LEASE", "2s")]);
     let mut first = sklad(&env, &["run", "--roles", "order-sync", "--no-migrate"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -319,7 +319,7 @@ async fn a_sync_job_resumes_after_its_worker_is_killed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_burst_of_webhooks_costs_far_fewer_keycrm_requests_than_webhooks() {
-    let app = spawn_with(Some(|s| s.order_sync.coalesce_ms = 1000)).await;
+    let app = spawn_with(Some(|s| s.order_sync.coalesce = Duration::from_secs(1))).await;
     let ids = generate(&app, 200, json!([1, 2]), 31).await;
     app.sim.lock().requests.clear();
     let fired = app
@@ -382,7 +382,7 @@ async fn keycrm_429s_5xx_and_dropped_connections_delay_but_never_lose_an_order()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reconciliation_picks_up_orders_whose_webhook_never_came() {
-    let app = spawn_with(Some(|s| s.order_sync.reconcile_interval_secs = 1)).await;
+    let app = spawn_with(Some(|s| s.order_sync.reconcile_interval = Duration::from_secs(1))).await;
     let put = app
         .api(
             Method::PUT,

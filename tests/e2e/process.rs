@@ -64,9 +64,9 @@ async fn sklad_run_serves_drains_on_sigterm_and_logs_no_secret() {
             ("SKLAD__DATABASE__URL".into(), db.url.clone()),
             ("SKLAD__BROKER__URL".into(), broker.url.clone()),
             ("SKLAD__BROKER__NAMESPACE".into(), broker.namespace.clone()),
-            ("SKLAD__BROKER__QUEUE_EXPIRES_MS".into(), "600000".into()),
+            ("SKLAD__BROKER__QUEUE_EXPIRES".into(), "10m".into()),
             // The tiers TestBroker deletes afterwards.
-            ("SKLAD__BROKER__RETRY_DELAYS_MS".into(), "200,400".into()),
+            ("SKLAD__BROKER__RETRY_DELAYS".into(), "200ms,400ms".into()),
             (
                 "SKLAD__SECURITY__MASTER_KEY".into(),
                 sklad_db::SecretBox::generate_master_key(),

@@ -24,7 +24,7 @@ pub struct AppOptions {
     /// Point the services at this AMQP URL (e.g. a [`crate::TcpProxy`]) instead of the broker.
     pub broker_url: Option<String>,
     pub max_body_bytes: Option<usize>,
-    pub confirm_timeout_ms: Option<u64>,
+    pub confirm_timeout: Option<Duration>,
     /// The simulator's per-key limit (default 6000/min, so tests are not throttled).
     pub sim_requests_per_minute: Option<u32>,
     /// Also run the order-sync worker (it consumes the order-sync queue).
@@ -81,8 +81,8 @@ impl TestApp {
         if let Some(limit) = options.max_body_bytes {
             settings.ingress.max_body_bytes = limit;
         }
-        if let Some(ms) = options.confirm_timeout_ms {
-            settings.broker.confirm_timeout_ms = ms;
+        if let Some(timeout) = options.confirm_timeout {
+            settings.broker.confirm_timeout = timeout;
         }
         if let Some(configure) = options.configure {
             configure(&mut settings);

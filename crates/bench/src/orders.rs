@@ -128,8 +128,8 @@ pub async fn run(plan: Plan) -> anyhow::Result<()> {
     let app = TestApp::spawn_with(AppOptions {
         order_sync: true,
         configure: Some(|s| {
-            s.order_sync.poll_ms = 100;
-            s.order_sync.coalesce_ms = 1000;
+            s.order_sync.poll = Duration::from_millis(100);
+            s.order_sync.coalesce = Duration::from_secs(1);
         }),
         ..AppOptions::default()
     })

@@ -94,10 +94,10 @@ pub async fn run(plan: Plan) -> anyhow::Result<()> {
         stock_publisher: true,
         relay: true,
         configure: Some(|s| {
-            s.stock_publisher.settle_ms = 500;
-            s.stock_publisher.max_delay_ms = 3000;
-            s.stock_publisher.poll_ms = 100;
-            s.relay.poll_ms = 50;
+            s.stock_publisher.settle = Duration::from_millis(500);
+            s.stock_publisher.max_delay = Duration::from_secs(3);
+            s.stock_publisher.poll = Duration::from_millis(100);
+            s.relay.poll = Duration::from_millis(50);
         }),
         ..AppOptions::default()
     })

@@ -70,7 +70,7 @@ impl Broker {
     }
 
     fn connect_timeout(&self) -> Duration {
-        Duration::from_millis(self.settings.connect_timeout_ms)
+        self.settings.connect_timeout
     }
 
     /// Opens a new connection (bounded by the connect timeout) and declares the whole

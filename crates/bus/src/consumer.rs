@@ -367,7 +367,7 @@ impl DeliveryContext {
             queue,
             &delivery.data,
             properties,
-            Duration::from_millis(self.broker.settings().confirm_timeout_ms),
+            self.broker.settings().confirm_timeout,
         )
         .await
     }

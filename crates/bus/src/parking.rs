@@ -1,6 +1,6 @@
 //! The parking queues: list what was parked and why, and replay it into its consumer's queue.
 
-use std::time::Duration;
+
 
 use lapin::options::{BasicAckOptions, BasicGetOptions, BasicNackOptions, ConfirmSelectOptions};
 use lapin::types::{FieldTable, ShortString};
@@ -93,7 +93,7 @@ pub async fn replay(broker: &Broker, consumer: &str, limit: usize) -> Result<usi
     let topology = broker.topology();
     let parking = topology.parking_queue(consumer);
     let target = topology.queue(consumer);
-    let timeout = Duration::from_millis(broker.settings().confirm_timeout_ms);
+    let timeout = broker.settings().confirm_timeout;
     let mut moved = 0;
     while moved < limit {
         let Some(message) = channel

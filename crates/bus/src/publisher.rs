@@ -113,7 +113,7 @@ impl Publisher {
             &message.routing_key,
             &message.payload,
             message.properties(self.broker.app_id()),
-            Duration::from_millis(self.broker.settings().confirm_timeout_ms),
+            self.broker.settings().confirm_timeout,
         )
         .await;
         if matches!(
@@ -154,7 +154,7 @@ impl Publisher {
             &topology.parking_queue(consumer),
             &message.payload,
             properties,
-            Duration::from_millis(self.broker.settings().confirm_timeout_ms),
+            self.broker.settings().confirm_timeout,
         )
         .await
     }

@@ -52,9 +52,15 @@ impl Topology {
     pub fn new(settings: &BrokerSettings) -> Self {
         Self {
             namespace: settings.namespace.clone(),
-            retry_delays_ms: settings.retry_delays_ms.clone(),
+            retry_delays_ms: settings
+                .retry_delays
+                .iter()
+                .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+                .collect(),
             delivery_limit: settings.delivery_limit,
-            queue_expires_ms: settings.queue_expires_ms,
+            queue_expires_ms: settings
+                .queue_expires
+                .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
         }
     }
 

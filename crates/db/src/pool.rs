@@ -37,7 +37,7 @@ impl Db {
         Self::from_url(
             settings.url.expose_secret(),
             settings.pool_size,
-            Duration::from_millis(settings.acquire_timeout_ms),
+            settings.acquire_timeout,
         )
     }
 

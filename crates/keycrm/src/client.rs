@@ -25,8 +25,8 @@ pub const ORDER_INCLUDES: &str = "products.offer,payments,status,buyer";
 /// Builds the process-wide HTTP client for keyCRM.
 pub fn http_client(settings: &KeycrmSettings) -> reqwest::Client {
     reqwest::Client::builder()
-        .timeout(Duration::from_millis(settings.request_timeout_ms))
-        .connect_timeout(Duration::from_millis(settings.request_timeout_ms.min(5000)))
+        .timeout(settings.request_timeout)
+        .connect_timeout(settings.request_timeout.min(Duration::from_secs(5)))
         .user_agent(concat!("sklad/", env!("CARGO_PKG_VERSION")))
         .build()
         .unwrap_or_else(|_| reqwest::Client::new())
@@ -63,8 +63,8 @@ impl RetryPolicy {
     pub fn from_settings(settings: &KeycrmSettings) -> Self {
         Self {
             max_attempts: settings.max_attempts.max(1),
-            min_delay: Duration::from_millis(settings.retry_min_delay_ms),
-            max_delay: Duration::from_millis(settings.retry_max_delay_ms),
+            min_delay: settings.retry_min_delay,
+            max_delay: settings.retry_max_delay,
         }
     }
 

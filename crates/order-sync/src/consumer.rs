@@ -4,7 +4,8 @@
 
 use std::sync::Arc;
 
-use chrono::{TimeDelta, Utc};
+use chrono::Utc;
+use sklad_runtime::settings::delta;
 use diesel_async::AsyncConnection;
 use futures::future::BoxFuture;
 use sklad_bus::{Handler, HandlerError, IncomingMessage};
@@ -54,10 +55,7 @@ impl Handler for WebhookHandler {
                 .order_updated_at
                 .as_ref()
                 .and_then(sklad_events::from_timestamp);
-            let not_before = Utc::now()
-                + TimeDelta::milliseconds(
-                    i64::try_from(self.ctx.settings.coalesce_ms).unwrap_or(0),
-                );
+            let not_before = Utc::now() + delta(self.ctx.settings.coalesce);
             let order_id = event.order_id;
             let mut conn = self.ctx.db.conn().await.map_err(retry)?;
             let outcome = conn

@@ -32,7 +32,7 @@ pub struct AccountKeycrm {
 
 impl Context {
     pub fn poll(&self) -> Duration {
-        Duration::from_millis(self.settings.poll_ms.max(10))
+        self.settings.poll.max(Duration::from_millis(10))
     }
 
     /// The account's client and settings; `None` when no API key is saved.

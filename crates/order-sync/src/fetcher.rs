@@ -8,7 +8,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use chrono::{TimeDelta, Utc};
+use chrono::Utc;
 use sklad_bus::OutgoingMessage;
 use sklad_db::fetches::Waiting;
 use sklad_domain::orders::{self, FetchPlan};
@@ -82,7 +82,7 @@ async fn due_accounts(ctx: &Context) -> sklad_db::DbResult<Vec<Uuid>> {
 
 /// Serves every due row of one account.
 async fn serve_account(ctx: &Arc<Context>, account: Uuid) -> anyhow::Result<()> {
-    let lease = TimeDelta::seconds(i64::try_from(ctx.settings.fetch_lease_secs).unwrap_or(120));
+    let lease = sklad_runtime::settings::delta(ctx.settings.fetch_lease);
     let rows = {
         let mut conn = ctx.db.conn().await?;
         sklad_db::fetches::claim(&mut conn, account, lease, CLAIM_LIMIT).await?

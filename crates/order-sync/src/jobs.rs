@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use chrono::TimeDelta;
+use sklad_runtime::settings::delta;
 use sklad_db::sync_jobs::{PageDone, SyncJob};
 use sklad_keycrm::{MAX_PAGE_SIZE, OrderFilter, Priority};
 use tokio_util::sync::CancellationToken;
@@ -41,7 +42,7 @@ pub async fn run(ctx: Arc<Context>, cancel: CancellationToken) {
 }
 
 fn lease(ctx: &Context) -> TimeDelta {
-    TimeDelta::seconds(i64::try_from(ctx.settings.job_lease_secs).unwrap_or(30))
+    delta(ctx.settings.job_lease)
 }
 
 async fn run_job(

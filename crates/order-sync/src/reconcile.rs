@@ -1,4 +1,4 @@
-//! The reconciliation pass: per account, every `reconcile_interval_secs`, pull the orders
+//! The reconciliation pass: per account, every `reconcile_interval`, pull the orders
 //! keyCRM updated since the watermark. Orders sklad tracks are refreshed; new ones are
 //! imported when their status is one of `import_status_ids`. A webhook keyCRM never
 //! delivered still arrives this way, and nothing the user did not ask for is imported.
@@ -7,6 +7,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use chrono::{TimeDelta, Utc};
+use sklad_runtime::settings::delta;
 use sklad_domain::orders::{WINDOW_MARGIN, reconcile_takes};
 use sklad_keycrm::{MAX_PAGE_SIZE, OrderFilter, Priority};
 use tokio_util::sync::CancellationToken;
@@ -16,12 +17,12 @@ use crate::upsert::{self, Switches};
 
 /// Runs passes until `cancel` fires.
 pub async fn run(ctx: Arc<Context>, cancel: CancellationToken) {
-    if ctx.settings.reconcile_interval_secs == 0 {
-        tracing::info!("reconciliation is switched off (order_sync.reconcile_interval_secs = 0)");
+    if ctx.settings.reconcile_interval.is_zero() {
+        tracing::info!("reconciliation is switched off (order_sync.reconcile_interval = 0s)");
         return;
     }
     let interval =
-        TimeDelta::seconds(i64::try_from(ctx.settings.reconcile_interval_secs).unwrap_or(600));
+        delta(ctx.settings.reconcile_interval);
     while !cancel.is_cancelled() {
         let claim = match ctx.db.conn().await {
             Ok(mut conn) => {

@@ -88,7 +88,7 @@ impl Relay {
             self.ops.server,
             cancel.clone(),
         ));
-        let idle = Duration::from_millis(self.settings.poll_ms.max(10));
+        let idle = self.settings.poll.max(Duration::from_millis(10));
         let mut failures = 0u32;
         while !cancel.is_cancelled() {
             let wait = match round(&self.db, &self.publisher, self.settings.batch).await {

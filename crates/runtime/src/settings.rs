@@ -1,16 +1,20 @@
-//! Typed settings: defaults in code, then an optional TOML file, then `SKLAD__SECTION__KEY`
-//! environment variables (e.g. `SKLAD__DATABASE__URL`).
+//! Typed settings: defaults in code ([`Settings::default`]), then an optional TOML file, then
+//! `SKLAD__SECTION__KEY` environment variables (e.g. `SKLAD__DATABASE__URL`).
 //!
-//! Every key is listed with its default in the README's settings reference; keep both in step.
+//! Durations are written the human way (`500ms`, `30s`, `10m`) and arrive as
+//! [`std::time::Duration`]; the README's settings reference is checked against
+//! [`Settings::default`] by a test, so the two cannot drift apart.
 
 use std::path::Path;
+use std::time::Duration;
 
 use config::{Config, Environment, File, FileFormat};
-use secrecy::SecretString;
-use serde::Deserialize;
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize, Serializer};
 
 /// All settings of a sklad process. Each service reads the sections it needs.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
 pub struct Settings {
     pub database: DatabaseSettings,
     pub broker: BrokerSettings,
@@ -20,43 +24,53 @@ pub struct Settings {
     pub stock_publisher: StockPublisherSettings,
     pub relay: RelaySettings,
     pub keycrm: KeycrmSettings,
-    #[serde(default)]
     pub security: SecuritySettings,
     pub log: LogSettings,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
 pub struct DatabaseSettings {
     /// PostgreSQL URL; a secret because it may carry a password.
+    #[serde(serialize_with = "expose")]
     pub url: SecretString,
+    /// Connections per process.
     pub pool_size: usize,
     /// How long a request waits for a pooled connection before failing.
-    pub acquire_timeout_ms: u64,
+    #[serde(with = "humantime_serde")]
+    pub acquire_timeout: Duration,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
 pub struct BrokerSettings {
     /// AMQP URL; a secret because it carries credentials.
+    #[serde(serialize_with = "expose")]
     pub url: SecretString,
     /// Prefix of every exchange and queue name, so several installs (or tests) share a broker.
     pub namespace: String,
     /// Unacknowledged deliveries per consumer.
     pub prefetch: u16,
     /// How long a publisher waits for the broker's confirm before giving up (ingress answers 503).
-    pub confirm_timeout_ms: u64,
+    #[serde(with = "humantime_serde")]
+    pub confirm_timeout: Duration,
     /// How long a connection attempt may take.
-    pub connect_timeout_ms: u64,
+    #[serde(with = "humantime_serde")]
+    pub connect_timeout: Duration,
     /// Delays of the retry tiers; a failed message waits in tier `min(attempt, len) - 1`.
-    pub retry_delays_ms: Vec<u64>,
+    #[serde(with = "durations")]
+    pub retry_delays: Vec<Duration>,
     /// Attempts before a message is parked with its reason.
     pub max_attempts: u32,
     /// Broker-side redelivery limit (quorum queues) for messages whose consumer keeps crashing.
     pub delivery_limit: u32,
     /// Optional `x-expires` for every queue; tests use it so crashed runs leave nothing behind.
-    pub queue_expires_ms: Option<u64>,
+    #[serde(with = "humantime_serde::option")]
+    pub queue_expires: Option<Duration>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
 pub struct IngressSettings {
     pub bind: String,
     /// Public base URL keyCRM posts to; webhook links are built from it.
@@ -65,86 +79,107 @@ pub struct IngressSettings {
 }
 
 /// Where a service listens.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct ServiceBind {
     pub bind: String,
 }
 
 /// The order-sync worker.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
 pub struct OrderSyncSettings {
     /// Health and metrics endpoints.
     pub bind: String,
     /// How long a webhook's fetch waits for more events (duplicates, a burst) to join it.
-    pub coalesce_ms: u64,
+    #[serde(with = "humantime_serde")]
+    pub coalesce: Duration,
     /// From this many orders waiting for one account, fetch them as pages of recently
     /// updated orders (50 per request) instead of one request each.
     pub batch_threshold: usize,
     /// How often the fetch queue, jobs and reconciliation are polled.
-    pub poll_ms: u64,
+    #[serde(with = "humantime_serde")]
+    pub poll: Duration,
     /// A claimed fetch returns to the queue after this long if its worker died.
-    pub fetch_lease_secs: u64,
+    #[serde(with = "humantime_serde")]
+    pub fetch_lease: Duration,
     /// Failed fetches of one order before it is parked with the reason.
     pub max_fetch_attempts: i32,
     /// A sync job's lease; another worker resumes the job when it runs out.
-    pub job_lease_secs: u64,
+    #[serde(with = "humantime_serde")]
+    pub job_lease: Duration,
     /// Failed pages in a row before a sync job is marked failed.
     pub job_max_failures: i32,
-    /// Seconds between reconciliation passes per account (0 switches them off).
-    pub reconcile_interval_secs: u64,
+    /// Time between reconciliation passes per account (`0s` switches them off).
+    #[serde(with = "humantime_serde")]
+    pub reconcile_interval: Duration,
 }
 
 /// The stock-publisher worker.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
 pub struct StockPublisherSettings {
     /// Health and metrics endpoints.
     pub bind: String,
     /// A push waits until no movement touched its keyCRM warehouse for this long, so a
     /// flurry of movements becomes one request...
-    pub settle_ms: u64,
+    #[serde(with = "humantime_serde")]
+    pub settle: Duration,
     /// ...but never longer than this after the first change (a steady stream still flows).
-    pub max_delay_ms: u64,
+    #[serde(with = "humantime_serde")]
+    pub max_delay: Duration,
     /// How often the dirty set is polled.
-    pub poll_ms: u64,
+    #[serde(with = "humantime_serde")]
+    pub poll: Duration,
     /// A claimed push returns to the set after this if its worker died.
-    pub push_lease_secs: u64,
+    #[serde(with = "humantime_serde")]
+    pub push_lease: Duration,
     /// Delay before retrying a push keyCRM did not take.
-    pub retry_secs: u64,
+    #[serde(with = "humantime_serde")]
+    pub retry: Duration,
 }
 
 /// The outbox relay.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
 pub struct RelaySettings {
     /// Health and metrics endpoints.
     pub bind: String,
     /// How often the outbox is polled when it was empty.
-    pub poll_ms: u64,
+    #[serde(with = "humantime_serde")]
+    pub poll: Duration,
     /// Events published per transaction.
     pub batch: i64,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
 pub struct KeycrmSettings {
     /// Base URL for new integrations (each account may override it).
     pub default_base_url: String,
     /// keyCRM's documented limit per API key; each account may lower or raise it.
     pub default_requests_per_minute: u32,
-    pub request_timeout_ms: u64,
+    #[serde(with = "humantime_serde")]
+    pub request_timeout: Duration,
     /// Attempts per request on 429, 5xx and transport errors.
     pub max_attempts: u32,
-    /// First retry delay; doubles with jitter up to `retry_max_delay_ms`.
-    pub retry_min_delay_ms: u64,
-    pub retry_max_delay_ms: u64,
+    /// First retry delay; doubles with jitter up to `retry_max_delay`.
+    #[serde(with = "humantime_serde")]
+    pub retry_min_delay: Duration,
+    #[serde(with = "humantime_serde")]
+    pub retry_max_delay: Duration,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default)]
 pub struct SecuritySettings {
     /// Base64 of 32 random bytes: the AES-256-GCM key that encrypts keyCRM API keys and
     /// webhook tokens at rest. Required by every service that reads or writes them.
+    #[serde(skip_serializing)]
     pub master_key: Option<SecretString>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
 pub struct LogSettings {
     /// `tracing` env-filter directives; `RUST_LOG` overrides them.
     pub filter: String,
@@ -152,53 +187,128 @@ pub struct LogSettings {
     pub format: String,
 }
 
-/// The defaults, as `(key, value)` pairs; the single source of truth for the README table.
-pub const DEFAULTS: &[(&str, &str)] = &[
-    (
-        "database.url",
-        "postgres://postgres:postgres@127.0.0.1:5432/sklad",
-    ),
-    ("database.pool_size", "10"),
-    ("database.acquire_timeout_ms", "5000"),
-    ("broker.url", "amqp://guest:guest@127.0.0.1:5672/%2f"),
-    ("broker.namespace", "sklad"),
-    ("broker.prefetch", "32"),
-    ("broker.confirm_timeout_ms", "5000"),
-    ("broker.connect_timeout_ms", "3000"),
-    ("broker.retry_delays_ms", "1000,10000,60000"),
-    ("broker.max_attempts", "6"),
-    ("broker.delivery_limit", "20"),
-    ("ingress.bind", "127.0.0.1:8080"),
-    ("ingress.public_url", "http://127.0.0.1:8080"),
-    ("ingress.max_body_bytes", "262144"),
-    ("api.bind", "127.0.0.1:8081"),
-    ("order_sync.bind", "127.0.0.1:8082"),
-    ("order_sync.coalesce_ms", "1000"),
-    ("order_sync.batch_threshold", "5"),
-    ("order_sync.poll_ms", "250"),
-    ("order_sync.fetch_lease_secs", "120"),
-    ("order_sync.max_fetch_attempts", "8"),
-    ("order_sync.job_lease_secs", "30"),
-    ("order_sync.job_max_failures", "10"),
-    ("order_sync.reconcile_interval_secs", "600"),
-    ("stock_publisher.bind", "127.0.0.1:8083"),
-    ("stock_publisher.settle_ms", "500"),
-    ("stock_publisher.max_delay_ms", "3000"),
-    ("stock_publisher.poll_ms", "200"),
-    ("stock_publisher.push_lease_secs", "30"),
-    ("stock_publisher.retry_secs", "5"),
-    ("relay.bind", "127.0.0.1:8084"),
-    ("relay.poll_ms", "100"),
-    ("relay.batch", "200"),
-    ("keycrm.default_base_url", "https://openapi.keycrm.app/v1"),
-    ("keycrm.default_requests_per_minute", "60"),
-    ("keycrm.request_timeout_ms", "15000"),
-    ("keycrm.max_attempts", "6"),
-    ("keycrm.retry_min_delay_ms", "500"),
-    ("keycrm.retry_max_delay_ms", "30000"),
-    ("log.filter", "info,lapin::returned_messages=error"),
-    ("log.format", "json"),
-];
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            database: DatabaseSettings::default(),
+            broker: BrokerSettings::default(),
+            ingress: IngressSettings::default(),
+            api: ServiceBind {
+                bind: "127.0.0.1:8081".into(),
+            },
+            order_sync: OrderSyncSettings::default(),
+            stock_publisher: StockPublisherSettings::default(),
+            relay: RelaySettings::default(),
+            keycrm: KeycrmSettings::default(),
+            security: SecuritySettings::default(),
+            log: LogSettings::default(),
+        }
+    }
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        Self {
+            url: "postgres://postgres:postgres@127.0.0.1:5432/sklad".into(),
+            pool_size: 10,
+            acquire_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+impl Default for BrokerSettings {
+    fn default() -> Self {
+        Self {
+            url: "amqp://guest:guest@127.0.0.1:5672/%2f".into(),
+            namespace: "sklad".into(),
+            prefetch: 32,
+            confirm_timeout: Duration::from_secs(5),
+            connect_timeout: Duration::from_secs(3),
+            retry_delays: vec![
+                Duration::from_secs(1),
+                Duration::from_secs(10),
+                Duration::from_secs(60),
+            ],
+            max_attempts: 6,
+            delivery_limit: 20,
+            queue_expires: None,
+        }
+    }
+}
+
+impl Default for IngressSettings {
+    fn default() -> Self {
+        Self {
+            bind: "127.0.0.1:8080".into(),
+            public_url: "http://127.0.0.1:8080".into(),
+            max_body_bytes: 256 * 1024,
+        }
+    }
+}
+
+impl Default for OrderSyncSettings {
+    fn default() -> Self {
+        Self {
+            bind: "127.0.0.1:8082".into(),
+            coalesce: Duration::from_secs(1),
+            batch_threshold: 5,
+            poll: Duration::from_millis(250),
+            fetch_lease: Duration::from_secs(120),
+            max_fetch_attempts: 8,
+            job_lease: Duration::from_secs(30),
+            job_max_failures: 10,
+            reconcile_interval: Duration::from_secs(600),
+        }
+    }
+}
+
+impl Default for StockPublisherSettings {
+    fn default() -> Self {
+        Self {
+            bind: "127.0.0.1:8083".into(),
+            settle: Duration::from_millis(500),
+            max_delay: Duration::from_secs(3),
+            poll: Duration::from_millis(200),
+            push_lease: Duration::from_secs(30),
+            retry: Duration::from_secs(5),
+        }
+    }
+}
+
+impl Default for RelaySettings {
+    fn default() -> Self {
+        Self {
+            bind: "127.0.0.1:8084".into(),
+            poll: Duration::from_millis(100),
+            batch: 200,
+        }
+    }
+}
+
+impl Default for KeycrmSettings {
+    fn default() -> Self {
+        Self {
+            default_base_url: "https://openapi.keycrm.app/v1".into(),
+            default_requests_per_minute: 60,
+            request_timeout: Duration::from_secs(15),
+            max_attempts: 6,
+            retry_min_delay: Duration::from_millis(500),
+            retry_max_delay: Duration::from_secs(30),
+        }
+    }
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        Self {
+            filter: "info,lapin::returned_messages=error".into(),
+            format: "json".into(),
+        }
+    }
+}
+
+/// Keys whose environment values are comma-separated lists.
+const LIST_KEYS: &[&str] = &["broker.retry_delays"];
 
 impl Settings {
     /// Loads defaults, then `file` (TOML) if given, then `SKLAD__…` environment variables.
@@ -211,11 +321,7 @@ impl Settings {
         file: Option<&Path>,
         env: impl IntoIterator<Item = (String, String)>,
     ) -> anyhow::Result<Self> {
-        let mut builder = Config::builder();
-        for (key, value) in DEFAULTS {
-            builder = builder.set_default(*key, *value)?;
-        }
-        builder = builder.set_default("broker.retry_delays_ms", vec![1000, 10000, 60000])?;
+        let mut builder = Config::builder().add_source(Config::try_from(&Settings::default())?);
         if let Some(path) = file {
             builder = builder.add_source(File::from(path).format(FileFormat::Toml).required(true));
         }
@@ -223,19 +329,19 @@ impl Settings {
             .into_iter()
             .filter(|(k, _)| k.starts_with("SKLAD__"))
             .collect();
-        builder = builder.add_source(
-            Environment::with_prefix("SKLAD")
-                .prefix_separator("__")
-                .separator("__")
-                .try_parsing(true)
-                .list_separator(",")
-                .with_list_parse_key("broker.retry_delays_ms")
-                .source(Some(env)),
-        );
+        let mut environment = Environment::with_prefix("SKLAD")
+            .prefix_separator("__")
+            .separator("__")
+            .try_parsing(true)
+            .list_separator(",");
+        for key in LIST_KEYS {
+            environment = environment.with_list_parse_key(key);
+        }
+        builder = builder.add_source(environment.source(Some(env)));
         let settings: Settings = builder.build()?.try_deserialize()?;
         anyhow::ensure!(
-            !settings.broker.retry_delays_ms.is_empty(),
-            "broker.retry_delays_ms needs at least one delay"
+            !settings.broker.retry_delays.is_empty(),
+            "broker.retry_delays needs at least one delay"
         );
         anyhow::ensure!(
             settings.broker.max_attempts >= 1,
@@ -243,12 +349,73 @@ impl Settings {
         );
         Ok(settings)
     }
+
+    /// Every setting as (`SKLAD__…` variable, default) in file order: the README's reference.
+    pub fn reference() -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        if let Ok(value) = serde_json::to_value(Settings::default()) {
+            flatten("SKLAD", &value, &mut out);
+        }
+        out
+    }
+}
+
+fn flatten(prefix: &str, value: &serde_json::Value, out: &mut Vec<(String, String)>) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (key, inner) in map {
+                flatten(&format!("{prefix}__{}", key.to_uppercase()), inner, out);
+            }
+        }
+        serde_json::Value::Array(items) => {
+            let joined: Vec<String> = items
+                .iter()
+                .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
+                .collect();
+            out.push((prefix.to_owned(), joined.join(",")));
+        }
+        serde_json::Value::Null => out.push((prefix.to_owned(), "unset".to_owned())),
+        serde_json::Value::String(s) => out.push((prefix.to_owned(), s.clone())),
+        other => out.push((prefix.to_owned(), other.to_string())),
+    }
+}
+
+/// A setting's duration as a `chrono` delta for database time arithmetic; durations too long
+/// for one (centuries) saturate.
+pub fn delta(duration: Duration) -> chrono::TimeDelta {
+    chrono::TimeDelta::from_std(duration).unwrap_or(chrono::TimeDelta::MAX)
+}
+
+/// Secrets are serialised only to seed the defaults layer; `Debug` still hides them.
+fn expose<S: Serializer>(secret: &SecretString, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(secret.expose_secret())
+}
+
+/// A list of human-readable durations (`1s,10s,60s`).
+mod durations {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(value: &[Duration], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(
+            value
+                .iter()
+                .map(|d| humantime_serde::re::humantime::format_duration(*d).to_string()),
+        )
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Duration>, D::Error> {
+        Vec::<String>::deserialize(d)?
+            .iter()
+            .map(|s| humantime_serde::re::humantime::parse_duration(s.trim()).map_err(serde::de::Error::custom))
+            .collect()
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use secrecy::ExposeSecret;
 
     #[test]
     fn defaults_load_without_file_or_env() {
@@ -256,8 +423,17 @@ mod tests {
         assert_eq!(s.ingress.max_body_bytes, 256 * 1024);
         assert_eq!(s.keycrm.default_requests_per_minute, 60);
         assert_eq!(s.keycrm.default_base_url, "https://openapi.keycrm.app/v1");
-        assert_eq!(s.broker.retry_delays_ms, vec![1000, 10000, 60000]);
+        assert_eq!(
+            s.broker.retry_delays,
+            vec![
+                Duration::from_secs(1),
+                Duration::from_secs(10),
+                Duration::from_secs(60)
+            ]
+        );
+        assert_eq!(s.stock_publisher.push_lease, Duration::from_secs(30));
         assert!(s.security.master_key.is_none());
+        assert!(s.broker.queue_expires.is_none());
     }
 
     #[test]
@@ -266,27 +442,39 @@ mod tests {
         let path = dir.path().join("sklad.toml");
         std::fs::write(
             &path,
-            "[ingress]\nmax_body_bytes = 1024\nbind = \"0.0.0.0:9000\"\n[security]\nmaster_key = \"from-file\"\n",
+            "[ingress]\nmax_body_bytes = 1024\nbind = \"0.0.0.0:9000\"\n[security]\nmaster_key = \"from-file\"\n[order_sync]\ncoalesce = \"2s\"\n",
         )
         .unwrap();
         let env = vec![
             ("SKLAD__INGRESS__BIND".to_owned(), "127.0.0.1:1".to_owned()),
             (
-                "SKLAD__BROKER__RETRY_DELAYS_MS".to_owned(),
-                "5,6".to_owned(),
+                "SKLAD__BROKER__RETRY_DELAYS".to_owned(),
+                "5ms,6ms".to_owned(),
             ),
+            ("SKLAD__BROKER__QUEUE_EXPIRES".to_owned(), "1m".to_owned()),
             (
-                "SKLAD__BROKER__QUEUE_EXPIRES_MS".to_owned(),
-                "60000".to_owned(),
+                "SKLAD__STOCK_PUBLISHER__SETTLE".to_owned(),
+                "250ms".to_owned(),
             ),
             ("OTHER__INGRESS__BIND".to_owned(), "ignored".to_owned()),
         ];
         let s = Settings::load_with(Some(&path), env).unwrap();
         assert_eq!(s.ingress.max_body_bytes, 1024);
         assert_eq!(s.ingress.bind, "127.0.0.1:1");
-        assert_eq!(s.broker.retry_delays_ms, vec![5, 6]);
-        assert_eq!(s.broker.queue_expires_ms, Some(60000));
+        assert_eq!(
+            s.broker.retry_delays,
+            vec![Duration::from_millis(5), Duration::from_millis(6)]
+        );
+        assert_eq!(s.broker.queue_expires, Some(Duration::from_secs(60)));
+        assert_eq!(s.order_sync.coalesce, Duration::from_secs(2));
+        assert_eq!(s.stock_publisher.settle, Duration::from_millis(250));
         assert_eq!(s.security.master_key.unwrap().expose_secret(), "from-file");
+    }
+
+    #[test]
+    fn a_duration_without_a_unit_is_refused() {
+        let env = vec![("SKLAD__RELAY__POLL".to_owned(), "100".to_owned())];
+        assert!(Settings::load_with(None, env).is_err());
     }
 
     #[test]
@@ -294,16 +482,13 @@ mod tests {
         let readme =
             std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md"))
                 .unwrap();
-        for (key, default) in DEFAULTS {
-            let env = format!("SKLAD__{}", key.replace('.', "__").to_uppercase());
-            assert!(readme.contains(&env), "README lacks {env}");
-            assert!(
-                readme.contains(default),
-                "README lacks the default of {env}: {default}"
-            );
+        let reference = Settings::reference();
+        assert!(reference.len() > 30, "{reference:?}");
+        for (env, default) in reference {
+            let row = format!("| `{env}` | `{default}` |");
+            assert!(readme.contains(&row), "README lacks the row {row}");
         }
         assert!(readme.contains("SKLAD__SECURITY__MASTER_KEY"));
-        assert!(readme.contains("SKLAD__BROKER__QUEUE_EXPIRES_MS"));
     }
 
     #[test]

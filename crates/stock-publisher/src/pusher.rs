@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::{TimeDelta, Utc};
+use sklad_runtime::settings::delta;
 use rust_decimal::Decimal;
 use serde_json::{Map, Value, json};
 use sklad_db::stock_sync::Push;
@@ -59,7 +60,7 @@ pub async fn run(ctx: Arc<Context>, cancel: CancellationToken) {
         tokio::select! {
             () = cancel.cancelled() => {}
             () = ctx.push_wanted.notified() => {}
-            () = tokio::time::sleep(std::time::Duration::from_millis(ctx.settings.poll_ms.max(10))) => {}
+            () = tokio::time::sleep(ctx.settings.poll.max(std::time::Duration::from_millis(10))) => {}
             Some(Ok(done)) = targets.join_next(), if !targets.is_empty() => {
                 busy.remove(&done);
             }
@@ -73,9 +74,9 @@ async fn due(ctx: &Context) -> sklad_db::DbResult<Vec<(Uuid, i64)>> {
     let (dirty, oldest) = sklad_db::stock_sync::dirty_stats(&mut conn, None).await?;
     DIRTY.set(dirty);
     DIRTY_OLDEST_SECONDS.set(oldest.map_or(0, |t| (Utc::now() - t).num_seconds().max(0)));
-    let settle = TimeDelta::milliseconds(i64::try_from(ctx.settings.settle_ms).unwrap_or(500));
+    let settle = delta(ctx.settings.settle);
     let max_delay =
-        TimeDelta::milliseconds(i64::try_from(ctx.settings.max_delay_ms).unwrap_or(3000));
+        delta(ctx.settings.max_delay);
     sklad_db::stock_sync::due(&mut conn, settle, max_delay, 64).await
 }
 
@@ -85,9 +86,9 @@ pub async fn push_target(
     account: Uuid,
     keycrm_warehouse: i64,
 ) -> anyhow::Result<()> {
-    let lease = TimeDelta::seconds(i64::try_from(ctx.settings.push_lease_secs).unwrap_or(120));
+    let lease = delta(ctx.settings.push_lease);
     let retry_at =
-        || Utc::now() + TimeDelta::seconds(i64::try_from(ctx.settings.retry_secs).unwrap_or(5));
+        || Utc::now() + delta(ctx.settings.retry);
     loop {
         let claimed = {
             let mut conn = ctx.db.conn().await?;
