@@ -8,7 +8,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use clap::Parser;
 use secrecy::SecretString;
 use sklad_db::Db;
-use sklad_db::integrations::KeycrmCredentials;
+use sklad_keycrm::Credentials as KeycrmCredentials;
 use sklad_keycrm::{Budget, BudgetKey, KeycrmClient, Priority, RetryPolicy};
 
 #[derive(Parser)]

@@ -117,12 +117,15 @@ async fn settings_round_trip_with_the_key_masked_and_encrypted_at_rest() {
         "hex of the API key found in the database"
     );
     let mut conn = app.db().conn().await.unwrap();
-    let credentials = sklad_db::integrations::credentials(&mut conn, &app.secrets(), fresh.id)
+    let stored = sklad_db::integrations::api_key(&mut conn, &app.secrets(), fresh.id)
         .await
         .unwrap()
-        .expect("credentials saved");
-    assert_eq!(credentials.api_key.expose_secret(), SIM_API_KEY);
-    assert_eq!(credentials.requests_per_minute, 55);
+        .expect("key saved");
+    assert_eq!(stored.api_key.expose_secret(), SIM_API_KEY);
+    let saved = sklad_db::integrations::get(&mut conn, fresh.id)
+        .await
+        .unwrap();
+    assert_eq!(saved.settings.requests_per_minute, 55);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -427,6 +430,24 @@ async fn the_openapi_document_describes_the_api() {
         "bearer"
     );
     assert!(doc["components"]["schemas"]["IntegrationView"].is_object());
+    // Every route is documented (they are mounted from the same list), kinds are enums and
+    // lists share one page shape.
+    assert_eq!(doc["paths"].as_object().unwrap().len(), 22);
+    assert_eq!(
+        doc["components"]["schemas"]["ManualKind"]["enum"],
+        json!(["receipt", "write_off", "transfer", "inventory"])
+    );
+    let update = &doc["components"]["schemas"]["IntegrationUpdate"];
+    assert!(update["properties"]["api_key"].is_object(), "{update}");
+    assert!(update["properties"]["archive_status_ids"].is_object());
+    assert!(
+        update
+            .get("required")
+            .is_none_or(|r| r.as_array().unwrap().is_empty())
+    );
+    let orders = &doc["paths"]["/orders"]["get"]["responses"]["200"]["content"]["application/json"]
+        ["schema"]["$ref"];
+    assert!(orders.as_str().unwrap().contains("Page"), "{orders}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -150,7 +150,7 @@ async fn the_inbox_remembers_processed_messages_per_consumer() {
     let integration = sklad_db::integrations::get(&mut conn, account)
         .await
         .unwrap();
-    assert!(integration.archive_status_ids.is_empty());
+    assert!(integration.settings.archive_status_ids.is_empty());
     assert_eq!(
         sklad_db::accounts::authenticate_admin(&mut conn, &created.admin_token)
             .await

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use rust_decimal::Decimal;
 use secrecy::SecretString;
 use serde_json::json;
-use sklad_db::integrations::KeycrmCredentials;
+use sklad_keycrm::Credentials as KeycrmCredentials;
 use sklad_keycrm::{Budget, KeycrmClient, KeycrmError, OrderFilter, Priority, RetryPolicy};
 use sklad_tests::{SIM_API_KEY, TestApp};
 

@@ -174,7 +174,7 @@ async fn shuffled_duplicate_webhooks_give_one_order_in_its_newest_state() {
     assert_eq!(order_total(&app, "").await, 1, "exactly one order");
     let stored =
         chrono::DateTime::parse_from_rfc3339(order["keycrm_updated_at"].as_str().unwrap()).unwrap();
-    let sent = sklad_keycrm::lenient::parse_datetime(newest.as_str().unwrap()).unwrap();
+    let sent = sklad_domain::time::parse_keycrm_datetime(newest.as_str().unwrap()).unwrap();
     assert_eq!(stored, sent, "the newest keyCRM updated_at is stored");
     eventually(Duration::from_secs(10), "all nine handled", || async {
         (app.broker.depth(&app.order_sync_queue()).await.ok()? == 0).then_some(())
@@ -368,7 +368,7 @@ async fn keycrm_429s_5xx_and_dropped_connections_delay_but_never_lose_an_order()
             .sim_control(Method::GET, &format!("/orders/{id}"), json!({}))
             .await;
         let expected =
-            sklad_keycrm::lenient::parse_datetime(sim["updated_at"].as_str().unwrap()).unwrap();
+            sklad_domain::time::parse_keycrm_datetime(sim["updated_at"].as_str().unwrap()).unwrap();
         let stored =
             chrono::DateTime::parse_from_rfc3339(order["keycrm_updated_at"].as_str().unwrap())
                 .unwrap();
@@ -382,7 +382,10 @@ async fn keycrm_429s_5xx_and_dropped_connections_delay_but_never_lose_an_order()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reconciliation_picks_up_orders_whose_webhook_never_came() {
-    let app = spawn_with(Some(|s| s.order_sync.reconcile_interval = Duration::from_secs(1))).await;
+    let app = spawn_with(Some(|s| {
+        s.order_sync.reconcile_interval = Duration::from_secs(1)
+    }))
+    .await;
     let put = app
         .api(
             Method::PUT,

@@ -9,8 +9,9 @@ use serde_json::{Value, json};
 use sklad_tests::{AppOptions, TestApp, eventually, process_env};
 use uuid::Uuid;
 
-use sklad_db::stock::{Change, LineInput, MovementInput};
+use sklad_db::stock::MovementInput;
 use sklad_domain::stock::MovementKind;
+use sklad_domain::stock::{Change, LedgerLine};
 
 use crate::cli::sklad;
 
@@ -153,20 +154,15 @@ async fn ten_thousand_movements_over_a_thousand_skus_take_a_handful_of_requests(
                     note: None,
                     order_id: None,
                     idempotency_key: None,
-                    lines: vec![LineInput {
+                    lines: vec![LedgerLine {
                         warehouse_id: warehouses[n % 2],
                         product_id: products[n % 1000],
                         change: Change::By(Decimal::from(1 + n % 7)),
                     }],
                 };
-                sklad_db::stock::record(
-                    &mut conn,
-                    account,
-                    input,
-                    sklad_api::movement_event(account),
-                )
-                .await
-                .unwrap();
+                sklad_db::stock::record(&mut conn, account, input)
+                    .await
+                    .unwrap();
             }
         }));
     }

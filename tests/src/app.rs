@@ -7,7 +7,6 @@ use std::time::Duration;
 use keycrm_sim::Sim;
 use secrecy::SecretString;
 use sklad_db::accounts::IntegrationDefaults;
-use sklad_db::integrations::IntegrationChange;
 use sklad_db::{Db, SecretBox};
 use sklad_runtime::Settings;
 use tokio_util::sync::CancellationToken;
@@ -193,15 +192,17 @@ impl TestApp {
         .await
         .expect("account");
         if keycrm {
-            sklad_db::integrations::update(
+            let mut settings = sklad_db::integrations::get(&mut conn, created.account.id)
+                .await
+                .expect("integration")
+                .settings;
+            settings.enabled = true;
+            sklad_db::integrations::save(
                 &mut conn,
                 &secrets,
                 created.account.id,
-                IntegrationChange {
-                    api_key: Some(SecretString::from(SIM_API_KEY.to_owned())),
-                    enabled: Some(true),
-                    ..IntegrationChange::default()
-                },
+                &settings,
+                Some(&SecretString::from(SIM_API_KEY.to_owned())),
             )
             .await
             .expect("integration");

@@ -1,26 +1,14 @@
-//! API errors: always JSON `{"error": {"code", "message"}}`, never internals.
+//! API errors: always [`ErrorBody`] JSON, never internals.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
-use serde::Serialize;
-use serde_json::json;
+use sklad_app::integration::SettingsError;
+use sklad_app::maintenance::MaintenanceError;
+use sklad_app::movements::MovementError;
 use sklad_db::DbError;
+use sklad_db::stock::Refused;
 use sklad_keycrm::KeycrmError;
-use utoipa::ToSchema;
-
-/// The error body of every non-2xx answer.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ErrorBody {
-    pub error: ErrorDetail,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ErrorDetail {
-    /// Stable, machine-readable code, e.g. `validation_failed`.
-    pub code: String,
-    /// What went wrong, for people.
-    pub message: String,
-}
+pub use sklad_runtime::http::ErrorBody;
 
 /// An error with its HTTP status and stable code.
 #[derive(Debug, thiserror::Error)]
@@ -75,6 +63,33 @@ impl ApiError {
             "something went wrong on our side",
         )
     }
+
+    fn unavailable() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "the database is unavailable; retry later",
+        )
+    }
+
+    /// 409 `keycrm_not_configured`: the action needs a saved API key.
+    pub fn no_api_key() -> Self {
+        Self::conflict(
+            "keycrm_not_configured",
+            "save a keyCRM API key in the integration settings first",
+        )
+    }
+
+    /// A unique violation means "already exists" (409 with `code`); anything else as usual.
+    pub fn duplicate(code: &'static str, what: &'static str) -> impl Fn(DbError) -> ApiError {
+        move |err| {
+            if err.is_unique_violation() {
+                ApiError::conflict(code, format!("{what} already exists"))
+            } else {
+                ApiError::from(err)
+            }
+        }
+    }
 }
 
 impl ResponseError for ApiError {
@@ -83,8 +98,7 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        HttpResponse::build(self.status)
-            .json(json!({"error": {"code": self.code, "message": self.message}}))
+        ErrorBody::new(self.code, self.message.clone()).response(self.status)
     }
 }
 
@@ -96,11 +110,7 @@ impl From<DbError> for ApiError {
         match err {
             DbError::Unavailable(why) => {
                 tracing::error!(error = %why, "database unavailable");
-                Self::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "unavailable",
-                    "the database is unavailable; retry later",
-                )
+                Self::unavailable()
             }
             other => {
                 tracing::error!(error = %other, "database error");
@@ -122,17 +132,61 @@ impl From<KeycrmError> for ApiError {
             ),
             KeycrmError::Budget(why) => {
                 tracing::error!(error = %why, "keyCRM budget unavailable");
-                Self::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "unavailable",
-                    "the database is unavailable; retry later",
-                )
+                Self::unavailable()
             }
             other => Self::new(
                 StatusCode::BAD_GATEWAY,
                 "keycrm_unavailable",
                 format!("keyCRM did not answer usefully: {other}"),
             ),
+        }
+    }
+}
+
+impl From<SettingsError> for ApiError {
+    fn from(err: SettingsError) -> Self {
+        match err {
+            SettingsError::Malformed(why) => Self::bad_request(format!("invalid settings: {why}")),
+            SettingsError::Invalid(why) => Self::validation(why),
+            SettingsError::Keycrm(err) => err.into(),
+            SettingsError::Db(err) => err.into(),
+        }
+    }
+}
+
+impl From<Refused> for ApiError {
+    fn from(err: Refused) -> Self {
+        match err {
+            Refused::UnknownWarehouse(id) => {
+                Self::validation(format!("warehouse {id} does not exist"))
+            }
+            Refused::UnknownProduct(id) => Self::validation(format!("product {id} does not exist")),
+            err @ Refused::NegativeBalance { .. } => {
+                Self::conflict("negative_balance", err.to_string())
+            }
+            Refused::AlreadyShipped => {
+                Self::conflict("already_shipped", "the order was already shipped")
+            }
+            Refused::Db(db) => db.into(),
+        }
+    }
+}
+
+impl From<MovementError> for ApiError {
+    fn from(err: MovementError) -> Self {
+        match err {
+            MovementError::Invalid(why) => Self::validation(why),
+            MovementError::NoSuchOrder => Self::not_found("no such order"),
+            MovementError::Refused(refused) => refused.into(),
+        }
+    }
+}
+
+impl From<MaintenanceError> for ApiError {
+    fn from(err: MaintenanceError) -> Self {
+        match err {
+            MaintenanceError::Keycrm(err) => err.into(),
+            MaintenanceError::Db(err) => err.into(),
         }
     }
 }

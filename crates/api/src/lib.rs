@@ -1,41 +1,117 @@
 //! The admin REST API under `/api/v1`, JSON in and out, bearer token per account.
+//!
+//! Each resource has its module; a handler parses, authorises (the [`AccountId`]
+//! extractor), calls one operation and maps its errors. Routes are mounted once, in
+//! [`routes`], which also documents them.
 
 mod auth;
 mod error;
 mod integrations;
+mod keycrm_warehouses;
+mod movements;
 mod openapi;
 mod orders;
-mod stock;
+mod page;
+mod products;
+mod stock_pushes;
 mod sync_jobs;
+mod warehouses;
 
 use std::sync::Arc;
 
 use actix_web::dev::Server;
 use actix_web::{App, HttpResponse, HttpServer, web};
 use sklad_db::{Db, SecretBox};
-use sklad_keycrm::Budget;
+use sklad_keycrm::{AccountClient, Clients};
 use sklad_runtime::Settings;
 use sklad_runtime::health::{self, Readiness};
 use tokio_util::sync::CancellationToken;
 use utoipa::OpenApi;
+use utoipa_actix_web::AppExt;
+use utoipa_actix_web::scope::Scope;
 
 pub use auth::AccountId;
 pub use error::{ApiError, ErrorBody};
-pub use integrations::{IntegrationUpdate, IntegrationView, KeycrmStatuses, WebhookLink};
 pub use openapi::ApiDoc;
-pub use orders::{OrderDetailView, OrderPage, OrderView, ProductPage, ProductView};
-pub use stock::movement_event;
-pub use sync_jobs::{SyncJobRequest, SyncJobView};
 
 /// What every handler shares.
 pub struct ApiState {
     pub db: Db,
     pub secrets: SecretBox,
-    pub http: reqwest::Client,
-    pub budget: Budget,
+    pub keycrm: Clients,
     /// Public base URL of ingress; webhook links are built from it.
     pub public_ingress_url: String,
-    pub keycrm_retry: sklad_keycrm::RetryPolicy,
+}
+
+impl ApiState {
+    /// The account's keyCRM client; 409 `keycrm_not_configured` without a saved key.
+    async fn client(&self, account: AccountId) -> Result<AccountClient, ApiError> {
+        self.keycrm
+            .for_account(account.0)
+            .await?
+            .ok_or_else(ApiError::no_api_key)
+    }
+}
+
+/// Every route of `/api/v1`, mounted and documented in one place.
+fn routes() -> Scope<
+    impl actix_web::dev::ServiceFactory<
+        actix_web::dev::ServiceRequest,
+        Config = (),
+        Response = actix_web::dev::ServiceResponse,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    utoipa_actix_web::scope(BASE)
+        .service(integrations::get_integration)
+        .service(integrations::put_integration)
+        .service(integrations::rotate_webhook_token)
+        .service(integrations::keycrm_statuses)
+        .service(orders::list_orders)
+        .service(orders::get_order)
+        .service(movements::ship_order)
+        .service(products::list_products)
+        .service(products::create_product)
+        .service(products::update_product)
+        .service(sync_jobs::start_sync_job)
+        .service(sync_jobs::list_sync_jobs)
+        .service(sync_jobs::get_sync_job)
+        .service(sync_jobs::cancel_sync_job)
+        .service(sync_jobs::request_reconcile)
+        .service(warehouses::list_warehouses)
+        .service(warehouses::create_warehouse)
+        .service(warehouses::update_warehouse)
+        .service(movements::create_movement)
+        .service(movements::list_movements)
+        .service(movements::get_movement)
+        .service(movements::list_balances)
+        .service(keycrm_warehouses::list_keycrm_warehouses)
+        .service(keycrm_warehouses::add_keycrm_warehouse)
+        .service(keycrm_warehouses::refresh_keycrm_warehouses)
+        .service(keycrm_warehouses::get_mapping)
+        .service(keycrm_warehouses::put_mapping)
+        .service(stock_pushes::list_pushes)
+        .service(stock_pushes::resync)
+        .service(stock_pushes::reconcile)
+}
+
+/// Where [`routes`] are mounted; the document's server URL, so its paths read `/orders`.
+const BASE: &str = "/api/v1";
+
+/// The OpenAPI document of everything [`routes`] mounts.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let (_, mut doc) = App::new()
+        .into_utoipa_app()
+        .openapi(ApiDoc::openapi())
+        .service(routes())
+        .split_for_parts();
+    let mounted = std::mem::take(&mut doc.paths.paths);
+    for (path, item) in mounted {
+        let relative = path.strip_prefix(BASE).unwrap_or(&path).to_owned();
+        doc.paths.paths.insert(relative, item);
+    }
+    doc
 }
 
 /// A bound API server.
@@ -55,15 +131,13 @@ impl Application {
     pub fn build_with(settings: &Settings, db: Db) -> anyhow::Result<Self> {
         let secrets = SecretBox::from_master_key(settings.security.master_key.as_ref())?;
         let state = web::Data::new(ApiState {
-            budget: Budget::new(db.clone()),
+            keycrm: Clients::new(&settings.keycrm, db.clone(), secrets.clone()),
             db: db.clone(),
             secrets,
-            http: sklad_keycrm::http_client(&settings.keycrm),
             public_ingress_url: settings.ingress.public_url.clone(),
-            keycrm_retry: sklad_keycrm::RetryPolicy::from_settings(&settings.keycrm),
         });
         let readiness = Readiness::new(vec![Arc::new(db)]);
-        let openapi_json = web::Data::new(ApiDoc::openapi().to_pretty_json()?);
+        let openapi_json = web::Data::new(openapi().to_pretty_json()?);
         let listener = std::net::TcpListener::bind(&settings.api.bind)?;
         let port = listener.local_addr()?.port();
         let server = HttpServer::new(move || {
@@ -78,40 +152,10 @@ impl Application {
                 .app_data(query_config())
                 .app_data(path_config())
                 .configure(health::configure(readiness.clone()))
-                .service(
-                    web::scope("/api/v1")
-                        .route("/openapi.json", web::get().to(openapi_document))
-                        .service(integrations::get_integration)
-                        .service(integrations::put_integration)
-                        .service(integrations::rotate_webhook_token)
-                        .service(integrations::keycrm_statuses)
-                        .service(orders::list_orders)
-                        .service(orders::get_order)
-                        .service(orders::list_products)
-                        .service(sync_jobs::start_sync_job)
-                        .service(sync_jobs::list_sync_jobs)
-                        .service(sync_jobs::get_sync_job)
-                        .service(sync_jobs::cancel_sync_job)
-                        .service(sync_jobs::request_reconcile)
-                        .service(stock::list_warehouses)
-                        .service(stock::create_warehouse)
-                        .service(stock::update_warehouse)
-                        .service(stock::create_product)
-                        .service(stock::update_product)
-                        .service(stock::create_movement)
-                        .service(stock::list_movements)
-                        .service(stock::get_movement)
-                        .service(stock::list_balances)
-                        .service(stock::ship_order)
-                        .service(stock::list_keycrm_warehouses)
-                        .service(stock::add_keycrm_warehouse)
-                        .service(stock::refresh_keycrm_warehouses)
-                        .service(stock::get_mapping)
-                        .service(stock::put_mapping)
-                        .service(stock::list_pushes)
-                        .service(stock::resync)
-                        .service(stock::reconcile),
-                )
+                .route("/api/v1/openapi.json", web::get().to(openapi_document))
+                .into_utoipa_app()
+                .service(routes())
+                .into_app()
                 .default_service(web::to(not_found))
         })
         .disable_signals()

@@ -1,92 +1,19 @@
-//! The OpenAPI document, served at `/api/v1/openapi.json`.
+//! The OpenAPI document, served at `/api/v1/openapi.json`. Paths and schemas are collected
+//! from the routes as they are mounted (`utoipa-actix-web`), so a handler cannot be served
+//! without being documented; this module adds what routes cannot say.
 
+use std::borrow::Cow;
+
+use sklad_db::integrations::IntegrationSettings;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{Modify, OpenApi};
-
-use crate::error::{ErrorBody, ErrorDetail};
-use crate::{integrations, orders, stock, sync_jobs};
+use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "sklad admin API", description = "Stock and production service with a two-way keyCRM integration."),
     servers((url = "/api/v1")),
-    paths(
-        integrations::get_integration,
-        integrations::put_integration,
-        integrations::rotate_webhook_token,
-        integrations::keycrm_statuses,
-        orders::list_orders,
-        orders::get_order,
-        orders::list_products,
-        sync_jobs::start_sync_job,
-        sync_jobs::list_sync_jobs,
-        sync_jobs::get_sync_job,
-        sync_jobs::cancel_sync_job,
-        sync_jobs::request_reconcile,
-        stock::list_warehouses,
-        stock::create_warehouse,
-        stock::update_warehouse,
-        stock::create_product,
-        stock::update_product,
-        stock::create_movement,
-        stock::list_movements,
-        stock::get_movement,
-        stock::list_balances,
-        stock::ship_order,
-        stock::list_keycrm_warehouses,
-        stock::add_keycrm_warehouse,
-        stock::refresh_keycrm_warehouses,
-        stock::get_mapping,
-        stock::put_mapping,
-        stock::list_pushes,
-        stock::resync,
-        stock::reconcile,
-    ),
-    components(schemas(
-        ErrorBody,
-        ErrorDetail,
-        integrations::IntegrationView,
-        integrations::IntegrationUpdate,
-        integrations::WebhookLink,
-        integrations::KeycrmStatus,
-        integrations::KeycrmStatuses,
-        orders::Buyer,
-        orders::OrderView,
-        orders::OrderPage,
-        orders::LineView,
-        orders::PaymentView,
-        orders::OrderDetailView,
-        orders::ProductView,
-        orders::ProductPage,
-        sync_jobs::SyncJobRequest,
-        sync_jobs::SyncJobView,
-        sync_jobs::SyncJobList,
-        stock::WarehouseView,
-        stock::WarehouseList,
-        stock::NewWarehouse,
-        stock::WarehouseChange,
-        stock::NewProduct,
-        stock::ProductUpdate,
-        stock::MovementLineInput,
-        stock::NewMovement,
-        stock::MovementLineView,
-        stock::MovementView,
-        stock::MovementPage,
-        stock::BalanceView,
-        stock::BalanceList,
-        stock::ShipOrder,
-        stock::KeycrmWarehouseView,
-        stock::KeycrmWarehouseList,
-        stock::NewKeycrmWarehouse,
-        stock::MappingEntry,
-        stock::MappingUpdate,
-        stock::MappingView,
-        stock::PushView,
-        stock::PushPage,
-        stock::Resynced,
-        stock::DriftView,
-        stock::ReconcileReport,
-    )),
     modifiers(&BearerAuth),
 )]
 pub struct ApiDoc;
@@ -100,5 +27,39 @@ impl Modify for BearerAuth {
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
+    }
+}
+
+/// A change to the integration settings: any of [`IntegrationSettings`]' fields (the same
+/// schema with nothing required), plus a write-only `api_key`. Derived from the settings
+/// so the two cannot disagree.
+pub struct IntegrationUpdate;
+
+impl PartialSchema for IntegrationUpdate {
+    fn schema() -> RefOr<Schema> {
+        let mut schema = IntegrationSettings::schema();
+        if let RefOr::T(Schema::Object(object)) = &mut schema {
+            object.required.clear();
+            object.description = Some(
+                "Any of the settings (omitted ones stay as they are), and optionally a new `api_key`, checked with keyCRM before it is saved.".into(),
+            );
+            object.properties.insert(
+                "api_key".into(),
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .min_length(Some(1))
+                    .max_length(Some(512))
+                    .pattern(Some(r"^\s*\S+\s*$"))
+                    .description(Some("A new keyCRM API key (write-only)."))
+                    .into(),
+            );
+        }
+        schema
+    }
+}
+
+impl ToSchema for IntegrationUpdate {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("IntegrationUpdate")
     }
 }

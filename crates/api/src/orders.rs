@@ -1,4 +1,4 @@
-//! Customer orders (active and archive) with lines and payments, and the nomenclature.
+//! Customer orders (active and archive) with lines and payments.
 
 use actix_web::{HttpResponse, get, web};
 use chrono::{DateTime, Utc};
@@ -6,13 +6,13 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sklad_db::orders::{CustomerOrder, OrderFilter, OrderRef};
-use sklad_db::products::{Product, ProductFilter};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::ApiState;
 use crate::auth::AccountId;
 use crate::error::{ApiError, ErrorBody};
+use crate::page::{Page, Paging};
 
 /// An order named in a path: sklad's UUID or keyCRM's numeric id.
 pub fn order_ref(id: &str) -> Result<OrderRef, ApiError> {
@@ -25,28 +25,8 @@ pub fn order_ref(id: &str) -> Result<OrderRef, ApiError> {
 
 /// Decimals are stored with four places; answers carry only the significant ones
 /// (`1425.5`, not `1425.5000`).
-fn normalize(value: Option<Decimal>) -> Option<Decimal> {
+pub fn normalize(value: Option<Decimal>) -> Option<Decimal> {
     value.map(|d| d.normalize())
-}
-
-/// Paging of list endpoints.
-#[derive(Debug, Deserialize, IntoParams)]
-pub struct Paging {
-    /// Page number, from 1.
-    pub page: Option<i64>,
-    /// Items per page, 1–200 (default 50).
-    pub per_page: Option<i64>,
-}
-
-impl Paging {
-    pub fn resolve(&self) -> Result<(i64, i64), ApiError> {
-        let page = self.page.unwrap_or(1);
-        let per_page = self.per_page.unwrap_or(50);
-        if page < 1 || !(1..=200).contains(&per_page) {
-            return Err(ApiError::validation("page must be ≥ 1 and per_page 1–200"));
-        }
-        Ok((page, per_page))
-    }
 }
 
 /// Filters of `GET /orders`.
@@ -58,8 +38,6 @@ pub struct OrderQuery {
     pub status_id: Option<i64>,
     /// Only orders sklad changed at or after this instant (RFC 3339).
     pub updated_since: Option<DateTime<Utc>>,
-    pub page: Option<i64>,
-    pub per_page: Option<i64>,
 }
 
 /// The buyer as keyCRM named them.
@@ -102,9 +80,10 @@ pub struct OrderView {
 }
 
 impl From<CustomerOrder> for OrderView {
-    fn from(o: CustomerOrder) -> Self {
+    fn from(order: CustomerOrder) -> Self {
+        let o = order.fields;
         Self {
-            id: o.id,
+            id: order.id,
             keycrm_id: o.keycrm_id,
             number: o.number,
             status_id: o.status_id,
@@ -121,26 +100,17 @@ impl From<CustomerOrder> for OrderView {
             },
             buyer_comment: o.buyer_comment,
             manager_comment: o.manager_comment,
-            archived: o.archived_at.is_some(),
-            archived_at: o.archived_at,
-            deleted_in_keycrm: o.deleted_in_keycrm_at.is_some(),
+            archived: order.archived_at.is_some(),
+            archived_at: order.archived_at,
+            deleted_in_keycrm: order.deleted_in_keycrm_at.is_some(),
             keycrm_created_at: o.keycrm_created_at,
             keycrm_updated_at: o.keycrm_updated_at,
             ordered_at: o.ordered_at,
             closed_at: o.closed_at,
-            synced_at: o.synced_at,
-            shipped_movement_id: o.shipped_movement_id,
+            synced_at: order.synced_at,
+            shipped_movement_id: order.shipped_movement_id,
         }
     }
-}
-
-/// A page of orders.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct OrderPage {
-    pub data: Vec<OrderView>,
-    pub page: i64,
-    pub per_page: i64,
-    pub total: i64,
 }
 
 /// An order line.
@@ -189,8 +159,8 @@ pub struct OrderDetailView {
 /// The account's customer orders, newest keyCRM change first.
 #[utoipa::path(
     tag = "Orders",
-    params(OrderQuery),
-    responses((status = 200, body = OrderPage), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)),
+    params(OrderQuery, Paging),
+    responses((status = 200, body = Page<OrderView>), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])),
 )]
 #[get("/orders")]
@@ -198,13 +168,10 @@ pub async fn list_orders(
     state: web::Data<ApiState>,
     account: AccountId,
     query: web::Query<OrderQuery>,
+    paging: web::Query<Paging>,
 ) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
-    let (page, per_page) = Paging {
-        page: query.page,
-        per_page: query.per_page,
-    }
-    .resolve()?;
+    let (page, per_page) = paging.resolve()?;
     let filter = OrderFilter {
         archived: query.archived,
         status_id: query.status_id,
@@ -214,12 +181,7 @@ pub async fn list_orders(
     };
     let mut conn = state.db.conn().await?;
     let (rows, total) = sklad_db::orders::list(&mut conn, account.0, &filter).await?;
-    Ok(HttpResponse::Ok().json(OrderPage {
-        data: rows.into_iter().map(OrderView::from).collect(),
-        page,
-        per_page,
-        total,
-    }))
+    Ok(HttpResponse::Ok().json(Page::<OrderView>::of(rows, (page, per_page), total)))
 }
 
 /// One order by sklad id (UUID) or keyCRM id (a number).
@@ -240,7 +202,7 @@ pub async fn get_order(
     let detail = sklad_db::orders::find(&mut conn, account.0, reference)
         .await?
         .ok_or_else(|| ApiError::not_found("no such order"))?;
-    let keycrm_document = detail.order.raw.clone();
+    let keycrm_document = detail.order.fields.raw.clone();
     Ok(HttpResponse::Ok().json(OrderDetailView {
         order: OrderView::from(detail.order),
         lines: detail
@@ -276,99 +238,5 @@ pub async fn get_order(
             })
             .collect(),
         keycrm_document,
-    }))
-}
-
-/// Filters of `GET /products`.
-#[derive(Debug, Deserialize, IntoParams)]
-pub struct ProductQuery {
-    /// Exact SKU.
-    pub sku: Option<String>,
-    /// Case-insensitive part of the name.
-    pub name: Option<String>,
-    pub page: Option<i64>,
-    pub per_page: Option<i64>,
-}
-
-/// A product of the nomenclature.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct ProductView {
-    pub id: Uuid,
-    pub sku: String,
-    /// Base name with property values after commas: "Shirt, white, M".
-    pub name: String,
-    pub base_name: String,
-    #[schema(value_type = Object)]
-    pub properties: Value,
-    pub price: Option<Decimal>,
-    pub unit: Option<String>,
-    pub keycrm_offer_id: Option<i64>,
-    pub keycrm_product_id: Option<i64>,
-    /// `keycrm_offer`, `keycrm_one_time` or `manual`.
-    pub origin: String,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-impl From<Product> for ProductView {
-    fn from(p: Product) -> Self {
-        Self {
-            id: p.id,
-            sku: p.sku,
-            name: p.name,
-            base_name: p.base_name,
-            properties: p.properties,
-            price: normalize(p.price),
-            unit: p.unit,
-            keycrm_offer_id: p.keycrm_offer_id,
-            keycrm_product_id: p.keycrm_product_id,
-            origin: p.origin,
-            created_at: p.created_at,
-            updated_at: p.updated_at,
-        }
-    }
-}
-
-/// A page of products.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct ProductPage {
-    pub data: Vec<ProductView>,
-    pub page: i64,
-    pub per_page: i64,
-    pub total: i64,
-}
-
-/// The account's nomenclature, by name.
-#[utoipa::path(
-    tag = "Products",
-    params(ProductQuery),
-    responses((status = 200, body = ProductPage), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)),
-    security(("bearer" = [])),
-)]
-#[get("/products")]
-pub async fn list_products(
-    state: web::Data<ApiState>,
-    account: AccountId,
-    query: web::Query<ProductQuery>,
-) -> Result<HttpResponse, ApiError> {
-    let query = query.into_inner();
-    let (page, per_page) = Paging {
-        page: query.page,
-        per_page: query.per_page,
-    }
-    .resolve()?;
-    let filter = ProductFilter {
-        sku: query.sku,
-        name: query.name,
-        page,
-        per_page,
-    };
-    let mut conn = state.db.conn().await?;
-    let (rows, total) = sklad_db::products::list(&mut conn, account.0, &filter).await?;
-    Ok(HttpResponse::Ok().json(ProductPage {
-        data: rows.into_iter().map(ProductView::from).collect(),
-        page,
-        per_page,
-        total,
     }))
 }

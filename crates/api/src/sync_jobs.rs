@@ -4,12 +4,14 @@ use actix_web::{HttpResponse, delete, get, post, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sklad_db::sync_jobs::{StartError, SyncJob};
+use sklad_domain::orders::SyncJobState;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::ApiState;
 use crate::auth::AccountId;
 use crate::error::{ApiError, ErrorBody};
+use crate::page::Page;
 
 /// What to synchronize.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -24,8 +26,7 @@ pub struct SyncJobRequest {
 pub struct SyncJobView {
     pub id: Uuid,
     pub status_ids: Vec<i64>,
-    /// `queued`, `running`, `done`, `failed` or `cancelled`.
-    pub state: String,
+    pub state: SyncJobState,
     pub pages_done: i32,
     pub pages_total: Option<i32>,
     pub orders_done: i32,
@@ -55,12 +56,6 @@ impl From<SyncJob> for SyncJobView {
             finished_at: job.finished_at,
         }
     }
-}
-
-/// `{"data": [...]}`.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct SyncJobList {
-    pub data: Vec<SyncJobView>,
 }
 
 /// Starts "Synchronize orders": every keyCRM order in `status_ids` comes into sklad, 50 per
@@ -100,7 +95,7 @@ pub async fn start_sync_job(
 /// The account's recent jobs, newest first.
 #[utoipa::path(
     tag = "Sync jobs",
-    responses((status = 200, body = SyncJobList), (status = 401, body = ErrorBody)),
+    responses((status = 200, body = Page<SyncJobView>), (status = 401, body = ErrorBody)),
     security(("bearer" = [])),
 )]
 #[get("/sync-jobs")]
@@ -110,9 +105,7 @@ pub async fn list_sync_jobs(
 ) -> Result<HttpResponse, ApiError> {
     let mut conn = state.db.conn().await?;
     let jobs = sklad_db::sync_jobs::list(&mut conn, account.0, 50).await?;
-    Ok(HttpResponse::Ok().json(SyncJobList {
-        data: jobs.into_iter().map(SyncJobView::from).collect(),
-    }))
+    Ok(HttpResponse::Ok().json(Page::<SyncJobView>::whole(jobs)))
 }
 
 /// A job's state and progress.
@@ -155,10 +148,17 @@ pub async fn cancel_sync_job(
     Ok(HttpResponse::Ok().json(SyncJobView::from(job)))
 }
 
+/// `{"status": "requested"}`.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Requested {
+    #[schema(example = "requested")]
+    pub status: String,
+}
+
 /// Runs the reconciliation pass for this account now instead of at its next interval.
 #[utoipa::path(
     tag = "Sync jobs",
-    responses((status = 202, description = "Pass requested"), (status = 401, body = ErrorBody)),
+    responses((status = 202, description = "Pass requested", body = Requested), (status = 401, body = ErrorBody)),
     security(("bearer" = [])),
 )]
 #[post("/keycrm/reconcile")]
@@ -168,5 +168,7 @@ pub async fn request_reconcile(
 ) -> Result<HttpResponse, ApiError> {
     let mut conn = state.db.conn().await?;
     sklad_db::integrations::request_reconcile(&mut conn, account.0).await?;
-    Ok(HttpResponse::Accepted().json(serde_json::json!({"status": "requested"})))
+    Ok(HttpResponse::Accepted().json(Requested {
+        status: "requested".into(),
+    }))
 }

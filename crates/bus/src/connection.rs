@@ -172,6 +172,23 @@ impl Broker {
             .map_err(|_| BusError::Timeout(timeout))?
     }
 
+    /// The depth of every consumer's work and parking queue, on a connection of its own.
+    pub async fn queue_depths(&self) -> Result<Vec<crate::topology::QueueDepth>, BusError> {
+        let connection = self.open("status").await?;
+        let channel = connection.create_channel().await?;
+        let mut depths = Vec::new();
+        for spec in crate::topology::ALL_CONSUMERS {
+            for queue in [
+                self.topology.queue(spec.name),
+                self.topology.parking_queue(spec.name),
+            ] {
+                depths.push(crate::topology::queue_depth(&channel, &queue).await?);
+            }
+        }
+        let _ = connection.close(200, "status done".into()).await;
+        Ok(depths)
+    }
+
     /// Closes the shared connection (graceful shutdown).
     pub async fn close(&self) {
         if let Some((connection, _)) = self.shared.lock().await.link.take() {

@@ -22,7 +22,7 @@ use futures::{FutureExt, StreamExt};
 use lapin::message::Delivery;
 use lapin::options::{
     BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions,
-    ConfirmSelectOptions, QueueDeclareOptions,
+    ConfirmSelectOptions,
 };
 use lapin::types::FieldTable;
 use lapin::{BasicProperties, Channel};
@@ -35,7 +35,7 @@ use crate::connection::Broker;
 use crate::headers;
 use crate::metrics::{CONSUMED, CONSUMER_CONNECTED, HANDLE_SECONDS, QUEUE_MESSAGES};
 use crate::publisher::{PublishError, publish_confirmed};
-use crate::topology::ConsumerSpec;
+use crate::topology::{ConsumerSpec, queue_depth};
 
 /// A delivered message, as handlers see it.
 #[derive(Debug, Clone)]
@@ -251,20 +251,10 @@ fn reconnect_backoff() -> impl Iterator<Item = Duration> {
 
 async fn sample_lag(channel: &Channel, queue: &str, parking: &str) {
     for name in [queue, parking] {
-        if let Ok(q) = channel
-            .queue_declare(
-                name.into(),
-                QueueDeclareOptions {
-                    passive: true,
-                    ..QueueDeclareOptions::default()
-                },
-                FieldTable::default(),
-            )
-            .await
-        {
+        if let Ok(depth) = queue_depth(channel, name).await {
             QUEUE_MESSAGES
                 .with_label_values(&[name])
-                .set(i64::from(q.message_count()));
+                .set(i64::from(depth.messages));
         }
     }
 }

@@ -1,7 +1,5 @@
 //! The parking queues: list what was parked and why, and replay it into its consumer's queue.
 
-
-
 use lapin::options::{BasicAckOptions, BasicGetOptions, BasicNackOptions, ConfirmSelectOptions};
 use lapin::types::{FieldTable, ShortString};
 

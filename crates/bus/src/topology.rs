@@ -39,6 +39,33 @@ pub const STOCK_PUBLISHER: ConsumerSpec = ConsumerSpec {
 /// Every consumer; all of them are declared by every process.
 pub const ALL_CONSUMERS: &[ConsumerSpec] = &[ORDER_SYNC, STOCK_PUBLISHER];
 
+/// How many messages wait in a queue, and how many consumers read it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueDepth {
+    pub queue: String,
+    pub messages: u32,
+    pub consumers: u32,
+}
+
+/// Reads a queue's depth with a passive declare (changes nothing; fails if it is missing).
+pub async fn queue_depth(channel: &Channel, queue: &str) -> Result<QueueDepth, lapin::Error> {
+    let declared = channel
+        .queue_declare(
+            queue.into(),
+            QueueDeclareOptions {
+                passive: true,
+                ..QueueDeclareOptions::default()
+            },
+            FieldTable::default(),
+        )
+        .await?;
+    Ok(QueueDepth {
+        queue: queue.to_owned(),
+        messages: declared.message_count(),
+        consumers: declared.consumer_count(),
+    })
+}
+
 /// Names and arguments derived from the broker settings.
 #[derive(Debug, Clone)]
 pub struct Topology {

@@ -2,10 +2,10 @@
 
 use clap::{Args, Subcommand};
 use secrecy::{ExposeSecret, SecretString};
+use serde_json::{Map, Value};
 use sklad_db::accounts::IntegrationDefaults;
-use sklad_db::integrations::{IntegrationChange, KeycrmCredentials};
 use sklad_db::{Db, SecretBox};
-use sklad_keycrm::{Budget, KeycrmClient, Priority, RetryPolicy};
+use sklad_keycrm::Clients;
 use sklad_runtime::Settings;
 use uuid::Uuid;
 
@@ -99,28 +99,30 @@ pub async fn run(settings: &Settings, command: AccountCommand) -> anyhow::Result
                 .keycrm_base_url
                 .clone()
                 .unwrap_or_else(|| settings.keycrm.default_base_url.clone());
-            if let Some(key) = &args.keycrm_api_key {
-                verify_key(settings, &db, &secrets, &base_url, key).await?;
-            }
             let defaults = IntegrationDefaults {
                 base_url: base_url.clone(),
                 requests_per_minute: i32::try_from(settings.keycrm.default_requests_per_minute)
-                    .unwrap_or(60),
+                    .unwrap_or(i32::MAX),
             };
+            let clients = Clients::new(&settings.keycrm, db.clone(), secrets.clone());
+            if let Some(key) = &args.keycrm_api_key {
+                // Refuse a key keyCRM rejects before anything is created.
+                clients
+                    .verify(
+                        &base_url,
+                        &SecretString::from(key.clone()),
+                        defaults.requests_per_minute,
+                    )
+                    .await
+                    .map_err(|e| anyhow::anyhow!("keyCRM did not accept the API key: {e}"))?;
+            }
             let created =
                 sklad_db::accounts::create(&mut conn, &secrets, &args.name, &defaults).await?;
             if let Some(key) = args.keycrm_api_key {
-                sklad_db::integrations::update(
-                    &mut conn,
-                    &secrets,
-                    created.account.id,
-                    IntegrationChange {
-                        api_key: Some(SecretString::from(key)),
-                        enabled: Some(args.enable),
-                        ..IntegrationChange::default()
-                    },
-                )
-                .await?;
+                let mut change = Map::new();
+                change.insert("api_key".into(), Value::String(key));
+                change.insert("enabled".into(), Value::Bool(args.enable));
+                sklad_app::integration::update(&clients, created.account.id, change).await?;
             }
             print(
                 args.format,
@@ -159,8 +161,8 @@ pub async fn run(settings: &Settings, command: AccountCommand) -> anyhow::Result
                     ("account_id", found.id.to_string()),
                     ("name", found.name),
                     ("webhook_url", link.unwrap_or_default()),
-                    ("keycrm_enabled", integration.enabled.to_string()),
-                    ("keycrm_base_url", integration.base_url),
+                    ("keycrm_enabled", integration.settings.enabled.to_string()),
+                    ("keycrm_base_url", integration.settings.base_url),
                     ("api_key", integration.api_key_mask.unwrap_or_default()),
                 ],
             );
@@ -180,31 +182,4 @@ fn webhook_url(settings: &Settings, token: &str) -> String {
         "{}/webhooks/keycrm/{token}",
         settings.ingress.public_url.trim_end_matches('/')
     )
-}
-
-/// Asks keyCRM whether the key works before it is saved.
-async fn verify_key(
-    settings: &Settings,
-    db: &Db,
-    secrets: &SecretBox,
-    base_url: &str,
-    key: &str,
-) -> anyhow::Result<()> {
-    let credentials = KeycrmCredentials {
-        base_url: base_url.to_owned(),
-        api_key: SecretString::from(key.to_owned()),
-        fingerprint: secrets.fingerprint(key),
-        requests_per_minute: settings.keycrm.default_requests_per_minute,
-    };
-    let client = KeycrmClient::new(
-        sklad_keycrm::http_client(&settings.keycrm),
-        Budget::new(db.clone()),
-        &credentials,
-        RetryPolicy::interactive(),
-    );
-    client
-        .order_statuses_page(1, 1, Priority::Normal)
-        .await
-        .map_err(|e| anyhow::anyhow!("keyCRM did not accept the API key: {e}"))?;
-    Ok(())
 }

@@ -1,6 +1,7 @@
 //! The `sklad` ops CLI.
 
 mod account;
+mod integration;
 mod parked;
 mod run;
 mod status;
@@ -31,6 +32,9 @@ enum Command {
     /// Manage accounts.
     #[command(subcommand)]
     Account(account::AccountCommand),
+    /// Show or change an account's keyCRM integration settings.
+    #[command(subcommand)]
+    Integration(integration::IntegrationCommand),
     /// Run every role (ingress, api, order-sync, stock-publisher, relay) in one process, for
     /// small installs and the demo.
     Run(run::RunArgs),
@@ -76,6 +80,7 @@ pub async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Account(command) => account::run(&settings, command).await,
+        Command::Integration(command) => integration::run(&settings, command).await,
         Command::Run(args) => run::run(settings, args).await,
         Command::Sync(command) => sync::run(&settings, command).await,
         Command::Stock(command) => stock::run(&settings, command).await,

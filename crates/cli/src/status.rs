@@ -1,11 +1,8 @@
 //! `sklad status`: are the dependencies there, and what is waiting?
 
 use clap::Args;
-use lapin::options::QueueDeclareOptions;
-use lapin::types::FieldTable;
 use serde_json::{Value, json};
 use sklad_bus::Broker;
-use sklad_bus::topology::ALL_CONSUMERS;
 use sklad_db::Db;
 use sklad_runtime::Settings;
 
@@ -27,33 +24,14 @@ pub async fn run(settings: &Settings, args: StatusArgs) -> anyhow::Result<()> {
         Err(err) => json!({"status": "down", "error": err.to_string()}),
     };
     let broker = Broker::new(&settings.broker, "sklad-cli");
-    let queues = match broker.open("status").await {
-        Ok(connection) => {
-            let channel = connection.create_channel().await?;
-            let mut rows = Vec::new();
-            for spec in ALL_CONSUMERS {
-                for queue in [
-                    broker.topology().queue(spec.name),
-                    broker.topology().parking_queue(spec.name),
-                ] {
-                    let declared = channel
-                        .queue_declare(
-                            queue.clone().into(),
-                            QueueDeclareOptions {
-                                passive: true,
-                                ..QueueDeclareOptions::default()
-                            },
-                            FieldTable::default(),
-                        )
-                        .await?;
-                    rows.push(json!({
-                        "queue": queue,
-                        "messages": declared.message_count(),
-                        "consumers": declared.consumer_count(),
-                    }));
-                }
-            }
-            let _ = connection.close(200, "status done".into()).await;
+    let queues = match broker.queue_depths().await {
+        Ok(depths) => {
+            let rows: Vec<Value> = depths
+                .into_iter()
+                .map(
+                    |d| json!({"queue": d.queue, "messages": d.messages, "consumers": d.consumers}),
+                )
+                .collect();
             json!({"status": "up", "queues": rows})
         }
         Err(err) => json!({"status": "down", "error": err.to_string()}),

@@ -5,7 +5,7 @@ use std::time::Duration;
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use sklad_db::{Db, SecretBox};
-use sklad_keycrm::{Budget, KeycrmClient, RetryPolicy};
+use sklad_keycrm::Clients;
 use sklad_runtime::Settings;
 use uuid::Uuid;
 
@@ -42,29 +42,21 @@ pub async fn run(settings: &Settings, command: StockCommand) -> anyhow::Result<(
     let (target, marked) = match command {
         StockCommand::Resync(target) => {
             ensure_push_on(&db, target.account).await?;
-            let marked = sklad_stock_publisher::maintenance::resync(&db, target.account).await?;
+            let marked = sklad_app::maintenance::resync(&db, target.account).await?;
             println!("{marked} (keyCRM warehouse, SKU) pairs marked to be pushed");
             (target, marked)
         }
         StockCommand::Reconcile(target) => {
             ensure_push_on(&db, target.account).await?;
             let secrets = SecretBox::from_master_key(settings.security.master_key.as_ref())?;
-            let credentials = {
-                let mut conn = db.conn().await?;
-                sklad_db::integrations::credentials(&mut conn, &secrets, target.account)
-                    .await?
-                    .ok_or_else(|| anyhow::anyhow!("the account has no keyCRM API key saved"))?
-            };
-            let client = KeycrmClient::new(
-                sklad_keycrm::http_client(&settings.keycrm),
-                Budget::new(db.clone()),
-                &credentials,
-                RetryPolicy::from_settings(&settings.keycrm),
-            );
+            let keycrm = Clients::new(&settings.keycrm, db.clone(), secrets)
+                .for_account(target.account)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("the account has no keyCRM API key saved"))?;
             let pages = bar(0, "reading keyCRM stocks [{bar:40}] page {pos}/{len}");
-            let report = sklad_stock_publisher::maintenance::reconcile(
+            let report = sklad_app::maintenance::reconcile(
                 &db,
-                &client,
+                &keycrm.client,
                 target.account,
                 |done, total| {
                     if let Some(total) = total {
@@ -119,7 +111,7 @@ async fn ensure_push_on(db: &Db, account: Uuid) -> anyhow::Result<()> {
     let mut conn = db.conn().await?;
     let integration = sklad_db::integrations::get(&mut conn, account).await?;
     anyhow::ensure!(
-        integration.stock_push_enabled,
+        integration.settings.stock_push_enabled,
         "\"Send stock balances to keyCRM\" is off for this account; switch it on first"
     );
     Ok(())

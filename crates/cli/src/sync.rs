@@ -5,6 +5,7 @@ use std::time::Duration;
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use sklad_db::Db;
+use sklad_domain::orders::SyncJobState;
 use sklad_runtime::Settings;
 use uuid::Uuid;
 
@@ -81,7 +82,7 @@ pub async fn run(settings: &Settings, command: SyncCommand) -> anyhow::Result<()
                     .unwrap_or_default()
             );
             anyhow::ensure!(
-                current.state == "done",
+                current.state == SyncJobState::Done,
                 "the sync job ended {}",
                 current.state
             );

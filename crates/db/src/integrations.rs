@@ -1,74 +1,120 @@
 //! keyCRM integration settings, one row per account.
+//!
+//! [`IntegrationSettings`] is the one definition of what a shop owner sets: its fields are
+//! the columns, the API's read and write shapes (and their OpenAPI schema), and the CLI's
+//! `sklad integration set` keys. A new setting is a column, a field here, and (if it has
+//! rules) a line in [`IntegrationSettings::validate`].
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
 use sklad_domain::secret::mask_api_key;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::crypto::{Purpose, SecretBox};
 use crate::schema::keycrm_integrations;
 use crate::{DbError, DbResult};
 
-/// The stored settings. The API key itself is not here: only whether one is saved, its mask
-/// and its fingerprint.
+/// The keyCRM integration's settings as the shop owner sets them.
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    Eq,
+    Queryable,
+    Selectable,
+    AsChangeset,
+    Serialize,
+    Deserialize,
+    ToSchema,
+)]
+#[diesel(table_name = keycrm_integrations)]
+#[serde(deny_unknown_fields)]
+pub struct IntegrationSettings {
+    /// keyCRM API base URL.
+    #[schema(example = "https://openapi.keycrm.app/v1")]
+    pub base_url: String,
+    /// "Enable integration": webhooks are processed only while this is on (needs a saved key).
+    pub enabled: bool,
+    /// Store keyCRM order payments as bank transactions.
+    pub receive_payments: bool,
+    /// keyCRM statuses that move an order to the archive.
+    pub archive_status_ids: Vec<i64>,
+    /// keyCRM statuses whose new orders the reconciliation pass imports: the same statuses
+    /// as the keyCRM trigger that calls the webhook.
+    pub import_status_ids: Vec<i64>,
+    /// "Do not change product information" of products sklad already has.
+    pub keep_product_info: bool,
+    /// "Send stock balances to keyCRM".
+    pub stock_push_enabled: bool,
+    /// keyCRM requests per minute allowed for this API key (keyCRM's limit is 60), 1–6000.
+    #[schema(minimum = 1, maximum = 6000)]
+    pub requests_per_minute: i32,
+}
+
+impl IntegrationSettings {
+    /// Puts values in their canonical form (sorted, deduplicated ids; no trailing slash).
+    pub fn normalise(&mut self) {
+        for ids in [&mut self.archive_status_ids, &mut self.import_status_ids] {
+            ids.sort_unstable();
+            ids.dedup();
+        }
+        self.base_url = self.base_url.trim().trim_end_matches('/').to_owned();
+    }
+
+    /// The rules a setting must follow; the message says which one was broken.
+    pub fn validate(&self) -> Result<(), String> {
+        let url_ok = url::Url::parse(&self.base_url)
+            .map(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+            .unwrap_or(false);
+        if !url_ok || self.base_url.len() > 500 {
+            return Err("base_url must be an http(s) URL".into());
+        }
+        if !(1..=6000).contains(&self.requests_per_minute) {
+            return Err("requests_per_minute must be between 1 and 6000".into());
+        }
+        for (field, ids) in [
+            ("archive_status_ids", &self.archive_status_ids),
+            ("import_status_ids", &self.import_status_ids),
+        ] {
+            if ids.iter().any(|id| *id <= 0) || ids.len() > 1000 {
+                return Err(format!(
+                    "{field} must be at most 1000 positive keyCRM status ids"
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The stored row: the settings, and of the API key only whether one is saved, its mask and
+/// its fingerprint (the key itself is encrypted and read only by [`api_key`]).
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = keycrm_integrations)]
 pub struct Integration {
     pub account_id: Uuid,
     pub api_key_fingerprint: Option<Vec<u8>>,
     pub api_key_mask: Option<String>,
-    pub base_url: String,
-    pub enabled: bool,
-    pub receive_payments: bool,
-    pub archive_status_ids: Vec<i64>,
-    pub keep_product_info: bool,
-    pub stock_push_enabled: bool,
-    pub requests_per_minute: i32,
+    #[diesel(embed)]
+    pub settings: IntegrationSettings,
     pub updated_at: DateTime<Utc>,
-    pub import_status_ids: Vec<i64>,
 }
 
-/// A change to the settings; `None` leaves a field as it is.
-#[derive(Debug, Default)]
-pub struct IntegrationChange {
-    pub api_key: Option<SecretString>,
-    pub base_url: Option<String>,
-    pub enabled: Option<bool>,
-    pub receive_payments: Option<bool>,
-    pub archive_status_ids: Option<Vec<i64>>,
-    pub keep_product_info: Option<bool>,
-    pub stock_push_enabled: Option<bool>,
-    pub requests_per_minute: Option<i32>,
-    pub import_status_ids: Option<Vec<i64>>,
+impl Integration {
+    pub fn has_api_key(&self) -> bool {
+        self.api_key_fingerprint.is_some()
+    }
 }
 
-#[derive(AsChangeset, Default)]
-#[diesel(table_name = keycrm_integrations)]
-struct Changeset {
-    api_key_ciphertext: Option<Vec<u8>>,
-    api_key_fingerprint: Option<Vec<u8>>,
-    api_key_mask: Option<String>,
-    base_url: Option<String>,
-    enabled: Option<bool>,
-    receive_payments: Option<bool>,
-    archive_status_ids: Option<Vec<i64>>,
-    keep_product_info: Option<bool>,
-    stock_push_enabled: Option<bool>,
-    requests_per_minute: Option<i32>,
-    updated_at: Option<DateTime<Utc>>,
-    import_status_ids: Option<Vec<i64>>,
-}
-
-/// What a keyCRM client needs to act for an account.
+/// The decrypted API key and its fingerprint.
 #[derive(Debug, Clone)]
-pub struct KeycrmCredentials {
-    pub base_url: String,
+pub struct StoredKey {
     pub api_key: SecretString,
     /// Names the request budget shared by everyone using this key.
     pub fingerprint: Vec<u8>,
-    pub requests_per_minute: u32,
 }
 
 /// The account's settings.
@@ -80,66 +126,64 @@ pub async fn get(conn: &mut AsyncPgConnection, account_id: Uuid) -> DbResult<Int
         .await?)
 }
 
-/// Applies `change` and returns the new settings. A new API key is encrypted for this
-/// account, fingerprinted and masked; its plain text is stored nowhere.
-pub async fn update(
+/// Saves `settings` and, when given, a new API key (encrypted for this account,
+/// fingerprinted and masked; its plain text is stored nowhere). Returns the new row.
+pub async fn save(
     conn: &mut AsyncPgConnection,
     secrets: &SecretBox,
     account_id: Uuid,
-    change: IntegrationChange,
+    settings: &IntegrationSettings,
+    api_key: Option<&SecretString>,
 ) -> DbResult<Integration> {
-    let mut set = Changeset {
-        base_url: change.base_url,
-        enabled: change.enabled,
-        receive_payments: change.receive_payments,
-        archive_status_ids: change.archive_status_ids,
-        keep_product_info: change.keep_product_info,
-        stock_push_enabled: change.stock_push_enabled,
-        requests_per_minute: change.requests_per_minute,
-        import_status_ids: change.import_status_ids,
-        updated_at: Some(Utc::now()),
-        ..Changeset::default()
-    };
-    if let Some(key) = &change.api_key {
-        let key = key.expose_secret();
-        set.api_key_ciphertext = Some(secrets.encrypt(account_id, Purpose::KeycrmApiKey, key));
-        set.api_key_fingerprint = Some(secrets.fingerprint(key));
-        set.api_key_mask = Some(mask_api_key(key));
+    #[derive(AsChangeset)]
+    #[diesel(table_name = keycrm_integrations)]
+    struct Key {
+        api_key_ciphertext: Vec<u8>,
+        api_key_fingerprint: Vec<u8>,
+        api_key_mask: String,
     }
+    let key = api_key.map(|key| {
+        let key = key.expose_secret();
+        Key {
+            api_key_ciphertext: secrets.encrypt(account_id, Purpose::KeycrmApiKey, key),
+            api_key_fingerprint: secrets.fingerprint(key),
+            api_key_mask: mask_api_key(key),
+        }
+    });
     Ok(diesel::update(keycrm_integrations::table.find(account_id))
-        .set(&set)
+        .set((
+            settings,
+            key,
+            keycrm_integrations::updated_at.eq(diesel::dsl::now),
+        ))
         .returning(Integration::as_returning())
         .get_result(conn)
         .await?)
 }
 
-/// The decrypted credentials, or `None` when no API key is saved.
-pub async fn credentials(
+/// The saved API key, decrypted, or `None` when none is saved.
+pub async fn api_key(
     conn: &mut AsyncPgConnection,
     secrets: &SecretBox,
     account_id: Uuid,
-) -> DbResult<Option<KeycrmCredentials>> {
-    let row: (Option<Vec<u8>>, Option<Vec<u8>>, String, i32) = keycrm_integrations::table
+) -> DbResult<Option<StoredKey>> {
+    let row: (Option<Vec<u8>>, Option<Vec<u8>>) = keycrm_integrations::table
         .find(account_id)
         .select((
             keycrm_integrations::api_key_ciphertext,
             keycrm_integrations::api_key_fingerprint,
-            keycrm_integrations::base_url,
-            keycrm_integrations::requests_per_minute,
         ))
         .first(conn)
         .await?;
-    let (Some(ciphertext), Some(fingerprint), base_url, rpm) = row else {
+    let (Some(ciphertext), Some(fingerprint)) = row else {
         return Ok(None);
     };
     let api_key = secrets
         .decrypt(account_id, Purpose::KeycrmApiKey, &ciphertext)
         .map_err(DbError::from)?;
-    Ok(Some(KeycrmCredentials {
-        base_url,
+    Ok(Some(StoredKey {
         api_key,
         fingerprint,
-        requests_per_minute: u32::try_from(rpm).unwrap_or(1),
     }))
 }
 

@@ -55,6 +55,16 @@ impl DbError {
         )
     }
 
+    /// True when the named constraint (or unique index) refused the write; lets callers turn
+    /// a race the database settled into the answer the winner got.
+    pub fn violates(&self, constraint: &str) -> bool {
+        matches!(
+            self,
+            DbError::Query(diesel::result::Error::DatabaseError(_, info))
+                if info.constraint_name() == Some(constraint)
+        )
+    }
+
     /// True when a foreign key refused the write (it names something that does not exist).
     pub fn is_foreign_key_violation(&self) -> bool {
         matches!(

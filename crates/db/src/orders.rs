@@ -13,36 +13,16 @@ use uuid::Uuid;
 use crate::DbResult;
 use crate::schema::{customer_order_lines, customer_orders, payments};
 
-/// An order as stored.
+/// An order as stored: what keyCRM decides, plus what sklad keeps about it.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = customer_orders)]
 pub struct CustomerOrder {
     pub id: Uuid,
     pub account_id: Uuid,
-    pub keycrm_id: i64,
-    pub number: Option<String>,
-    pub source_id: Option<i64>,
-    pub status_id: Option<i64>,
-    pub status_group_id: Option<i64>,
-    pub status_name: Option<String>,
-    pub grand_total: Option<Decimal>,
-    pub total_discount: Option<Decimal>,
-    pub payments_total: Option<Decimal>,
-    pub shipping_price: Option<Decimal>,
-    pub payment_status: Option<String>,
-    pub buyer_name: Option<String>,
-    pub buyer_phone: Option<String>,
-    pub buyer_email: Option<String>,
-    pub buyer_comment: Option<String>,
-    pub manager_comment: Option<String>,
-    pub keycrm_created_at: Option<DateTime<Utc>>,
-    pub keycrm_updated_at: Option<DateTime<Utc>>,
-    pub ordered_at: Option<DateTime<Utc>>,
-    pub closed_at: Option<DateTime<Utc>>,
-    pub status_changed_at: Option<DateTime<Utc>>,
+    #[diesel(embed)]
+    pub fields: OrderFields,
     pub archived_at: Option<DateTime<Utc>>,
     pub deleted_in_keycrm_at: Option<DateTime<Utc>>,
-    pub raw: Value,
     pub synced_at: DateTime<Utc>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -51,7 +31,7 @@ pub struct CustomerOrder {
 }
 
 /// The order fields keyCRM decides.
-#[derive(Debug, Clone, Insertable, AsChangeset)]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = customer_orders, treat_none_as_null = true)]
 pub struct OrderFields {
     pub keycrm_id: i64,

@@ -6,6 +6,7 @@ use diesel::upsert::excluded;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use rust_decimal::Decimal;
 use serde_json::Value;
+use sklad_domain::nomenclature::Origin;
 use uuid::Uuid;
 
 use crate::DbResult;
@@ -25,7 +26,8 @@ pub struct Product {
     pub unit: Option<String>,
     pub keycrm_offer_id: Option<i64>,
     pub keycrm_product_id: Option<i64>,
-    pub origin: String,
+    #[diesel(deserialize_as = String)]
+    pub origin: Origin,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -44,7 +46,8 @@ pub struct NewProduct {
     pub unit: Option<String>,
     pub keycrm_offer_id: Option<i64>,
     pub keycrm_product_id: Option<i64>,
-    pub origin: String,
+    #[diesel(serialize_as = String)]
+    pub origin: Origin,
 }
 
 /// Inserts the product or, when its SKU exists, updates it from keyCRM, unless `keep_info`
@@ -56,7 +59,7 @@ pub async fn upsert_from_keycrm(
     keep_info: bool,
 ) -> DbResult<Uuid> {
     let insert = diesel::insert_into(products::table)
-        .values(product)
+        .values(product.clone())
         .on_conflict((products::account_id, products::sku))
         .do_update();
     let id = if keep_info {
@@ -148,7 +151,7 @@ pub async fn create_manual(
     product: &ManualProduct,
 ) -> DbResult<Product> {
     Ok(diesel::insert_into(products::table)
-        .values(&NewProduct {
+        .values(NewProduct {
             id: Uuid::now_v7(),
             account_id,
             sku: product.sku.clone(),
@@ -159,7 +162,7 @@ pub async fn create_manual(
             unit: product.unit.clone(),
             keycrm_offer_id: None,
             keycrm_product_id: None,
-            origin: "manual".to_owned(),
+            origin: Origin::Manual,
         })
         .returning(Product::as_returning())
         .get_result(conn)

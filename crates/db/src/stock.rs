@@ -8,29 +8,19 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use rust_decimal::Decimal;
-use sklad_domain::stock::{MovementKind, inventory_delta, refuses};
+use sklad_domain::stock::{Change, LedgerLine, MovementKind, inventory_delta, refuses};
+use sklad_events::v1::{StockMovementLine, StockMovementRecorded};
+use sklad_events::{Event, Message};
 use uuid::Uuid;
 
 use crate::outbox::NewOutboxMessage;
 use crate::schema::{balances, customer_orders, movement_lines, movements, products, warehouses};
 use crate::{DbError, DbResult};
 
-/// How one ledger line changes its balance.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Change {
-    /// Add this signed amount.
-    By(Decimal),
-    /// Make the balance this (an inventory count).
-    SetTo(Decimal),
-}
-
-/// One balance to change.
-#[derive(Debug, Clone)]
-pub struct LineInput {
-    pub warehouse_id: Uuid,
-    pub product_id: Uuid,
-    pub change: Change,
-}
+/// The unique index that lets an idempotency key name one movement per account.
+const IDEMPOTENCY_KEY: &str = "movements_account_id_idempotency_key_key";
+/// The unique index that allows one shipment per customer order.
+const ONE_SHIPMENT: &str = "movements_one_shipment_per_order";
 
 /// A movement to record.
 #[derive(Debug, Clone)]
@@ -41,7 +31,7 @@ pub struct MovementInput {
     pub order_id: Option<Uuid>,
     /// A client's key: the same key returns the movement already recorded.
     pub idempotency_key: Option<String>,
-    pub lines: Vec<LineInput>,
+    pub lines: Vec<LedgerLine>,
 }
 
 /// Why a movement was refused; nothing was written.
@@ -78,7 +68,8 @@ impl From<diesel::result::Error> for Refused {
 pub struct Movement {
     pub id: Uuid,
     pub account_id: Uuid,
-    pub kind: String,
+    #[diesel(deserialize_as = String)]
+    pub kind: MovementKind,
     pub note: Option<String>,
     pub order_id: Option<Uuid>,
     pub idempotency_key: Option<String>,
@@ -105,30 +96,60 @@ pub struct Recorded {
     pub created: bool,
 }
 
-/// Records a movement (see the module docs). `event` builds the outbox message from what was
-/// recorded; it is written in the same transaction.
+/// Records a movement (see the module docs), with its `StockMovementRecorded` event in the
+/// outbox. A retried request with the same idempotency key, even one racing the first,
+/// returns the movement recorded first; a second shipment of an order is refused.
 pub async fn record(
     conn: &mut AsyncPgConnection,
     account_id: Uuid,
     input: MovementInput,
-    event: impl FnOnce(&Recorded) -> NewOutboxMessage + Send + 'static,
+) -> Result<Recorded, Refused> {
+    let key = input.idempotency_key.clone();
+    match insert(conn, account_id, input).await {
+        Err(Refused::Db(err)) if err.violates(IDEMPOTENCY_KEY) => {
+            // Another request with this key committed first: answer like it did.
+            let key = key.unwrap_or_default();
+            earlier(conn, account_id, &key)
+                .await?
+                .ok_or(Refused::Db(err))
+        }
+        Err(Refused::Db(err)) if err.violates(ONE_SHIPMENT) => Err(Refused::AlreadyShipped),
+        other => other,
+    }
+}
+
+/// The movement recorded earlier under an idempotency key.
+async fn earlier(
+    conn: &mut AsyncPgConnection,
+    account_id: Uuid,
+    key: &str,
+) -> DbResult<Option<Recorded>> {
+    let id: Option<Uuid> = movements::table
+        .filter(movements::account_id.eq(account_id))
+        .filter(movements::idempotency_key.eq(key))
+        .select(movements::id)
+        .first(conn)
+        .await
+        .optional()?;
+    let Some(id) = id else {
+        return Ok(None);
+    };
+    Ok(load(conn, account_id, id).await?.map(|mut found| {
+        found.created = false;
+        found
+    }))
+}
+
+async fn insert(
+    conn: &mut AsyncPgConnection,
+    account_id: Uuid,
+    input: MovementInput,
 ) -> Result<Recorded, Refused> {
     conn.transaction::<_, Refused, _>(async move |conn| {
-        if let Some(key) = &input.idempotency_key {
-            let earlier: Option<Uuid> = movements::table
-                .filter(movements::account_id.eq(account_id))
-                .filter(movements::idempotency_key.eq(key))
-                .select(movements::id)
-                .first(conn)
-                .await
-                .optional()?;
-            if let Some(id) = earlier {
-                let mut found = load(conn, account_id, id)
-                    .await?
-                    .ok_or(DbError::Query(diesel::result::Error::NotFound))?;
-                found.created = false;
-                return Ok(found);
-            }
+        if let Some(key) = &input.idempotency_key
+            && let Some(found) = earlier(conn, account_id, key).await?
+        {
+            return Ok(found);
         }
         let warehouse_ids: Vec<Uuid> = input.lines.iter().map(|l| l.warehouse_id).collect();
         let known_warehouses: HashMap<Uuid, (String, bool)> = warehouses::table
@@ -163,7 +184,7 @@ pub async fn record(
             .values((
                 movements::id.eq(Uuid::now_v7()),
                 movements::account_id.eq(account_id),
-                movements::kind.eq(input.kind.as_str()),
+                movements::kind.eq(input.kind.as_ref()),
                 movements::note.eq(&input.note),
                 movements::order_id.eq(input.order_id),
                 movements::idempotency_key.eq(&input.idempotency_key),
@@ -284,10 +305,38 @@ pub async fn record(
             lines: recorded,
             created: true,
         };
-        crate::outbox::enqueue(conn, &event(&result)).await?;
+        crate::outbox::enqueue(conn, &movement_event(account_id, &result)).await?;
         Ok(result)
     })
     .await
+}
+
+/// The event announcing a recorded movement; the AMQP message id is the movement id.
+fn movement_event(account_id: Uuid, recorded: &Recorded) -> NewOutboxMessage {
+    let event = StockMovementRecorded {
+        movement_id: recorded.movement.id.to_string(),
+        account_id: account_id.to_string(),
+        recorded_at: Some(sklad_events::timestamp(recorded.movement.created_at)),
+        kind: recorded.movement.kind.to_string(),
+        lines: recorded
+            .lines
+            .iter()
+            .map(|l| StockMovementLine {
+                warehouse_id: l.warehouse_id.to_string(),
+                product_id: l.product_id.to_string(),
+                sku: l.sku.clone(),
+                quantity_delta: l.quantity_delta.normalize().to_string(),
+                balance_after: l.balance_after.normalize().to_string(),
+            })
+            .collect(),
+    };
+    NewOutboxMessage {
+        account_id,
+        message_id: recorded.movement.id,
+        message_type: StockMovementRecorded::TYPE.to_owned(),
+        routing_key: event.routing_key(),
+        payload: event.encode_to_vec(),
+    }
 }
 
 /// One of the account's movements with its lines.

@@ -9,6 +9,7 @@ use diesel::upsert::excluded;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use rust_decimal::Decimal;
 use serde_json::Value;
+use sklad_domain::stock::PushOutcome;
 use uuid::Uuid;
 
 use crate::DbResult;
@@ -420,7 +421,8 @@ pub struct Push {
     pub duration_ms: i32,
     pub items: i32,
     pub quantities: Value,
-    pub outcome: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub outcome: PushOutcome,
     pub http_status: Option<i32>,
     pub answer: Option<String>,
     pub rejected: Value,
@@ -429,7 +431,7 @@ pub struct Push {
 /// Logs a push.
 pub async fn log_push(conn: &mut AsyncPgConnection, push: &Push) -> DbResult<()> {
     diesel::insert_into(stock_pushes::table)
-        .values(push)
+        .values(push.clone())
         .execute(conn)
         .await?;
     Ok(())

@@ -7,6 +7,10 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::schema::sync_jobs;
+use sklad_domain::orders::SyncJobState;
+
+/// The states of a job that holds the account's one active slot.
+const ACTIVE: [&str; 2] = ["queued", "running"];
 use crate::{DbError, DbResult};
 
 /// A job as stored.
@@ -16,7 +20,8 @@ pub struct SyncJob {
     pub id: Uuid,
     pub account_id: Uuid,
     pub status_ids: Vec<i64>,
-    pub state: String,
+    #[diesel(deserialize_as = String)]
+    pub state: SyncJobState,
     pub next_page: i32,
     pub pages_done: i32,
     pub pages_total: Option<i32>,
@@ -36,7 +41,7 @@ pub struct SyncJob {
 impl SyncJob {
     /// Queued or running.
     pub fn is_active(&self) -> bool {
-        matches!(self.state.as_str(), "queued" | "running")
+        self.state.is_active()
     }
 
     /// Orders done against the total, when the total is known (for progress bars).
@@ -84,7 +89,7 @@ pub async fn start(
             sync_jobs::id.eq(Uuid::now_v7()),
             sync_jobs::account_id.eq(account_id),
             sync_jobs::status_ids.eq(&status_ids),
-            sync_jobs::state.eq("queued"),
+            sync_jobs::state.eq(SyncJobState::Queued.as_ref()),
         ))
         .returning(SyncJob::as_returning())
         .get_result(conn)
@@ -143,10 +148,10 @@ pub async fn cancel(
         sync_jobs::table
             .filter(sync_jobs::account_id.eq(account_id))
             .filter(sync_jobs::id.eq(id))
-            .filter(sync_jobs::state.eq_any(["queued", "running"])),
+            .filter(sync_jobs::state.eq_any(ACTIVE)),
     )
     .set((
-        sync_jobs::state.eq("cancelled"),
+        sync_jobs::state.eq(SyncJobState::Cancelled.as_ref()),
         sync_jobs::finished_at.eq(diesel::dsl::now),
         sync_jobs::updated_at.eq(diesel::dsl::now),
     ))
@@ -164,7 +169,7 @@ pub async fn claim_next(
 ) -> DbResult<Option<SyncJob>> {
     conn.transaction::<_, DbError, _>(async move |conn| {
         let candidate: Option<Uuid> = sync_jobs::table
-            .filter(sync_jobs::state.eq_any(["queued", "running"]))
+            .filter(sync_jobs::state.eq_any(ACTIVE))
             .filter(
                 sync_jobs::lease_until
                     .is_null()
@@ -182,7 +187,7 @@ pub async fn claim_next(
         };
         let job = diesel::update(sync_jobs::table.find(id))
             .set((
-                sync_jobs::state.eq("running"),
+                sync_jobs::state.eq(SyncJobState::Running.as_ref()),
                 sync_jobs::lease_owner.eq(owner),
                 sync_jobs::lease_until.eq(Utc::now() + lease),
                 sync_jobs::started_at.eq(diesel::dsl::sql::<
@@ -223,7 +228,7 @@ pub async fn record_page(
     let changed = diesel::update(
         sync_jobs::table
             .filter(sync_jobs::id.eq(id))
-            .filter(sync_jobs::state.eq("running"))
+            .filter(sync_jobs::state.eq(SyncJobState::Running.as_ref()))
             .filter(sync_jobs::lease_owner.eq(owner))
             .filter(sync_jobs::next_page.eq(done.page)),
     )
@@ -237,7 +242,12 @@ pub async fn record_page(
         sync_jobs::failures.eq(0),
         sync_jobs::lease_until.eq(now + lease),
         sync_jobs::updated_at.eq(now),
-        sync_jobs::state.eq(if done.last_page { "done" } else { "running" }),
+        sync_jobs::state.eq(if done.last_page {
+            SyncJobState::Done
+        } else {
+            SyncJobState::Running
+        }
+        .as_ref()),
         sync_jobs::finished_at.eq(done.last_page.then_some(now)),
     ))
     .execute(conn)
@@ -259,7 +269,7 @@ pub async fn record_failure(
     diesel::update(
         sync_jobs::table
             .filter(sync_jobs::id.eq(id))
-            .filter(sync_jobs::state.eq("running"))
+            .filter(sync_jobs::state.eq(SyncJobState::Running.as_ref()))
             .filter(sync_jobs::lease_owner.eq(owner)),
     )
     .set((
@@ -273,11 +283,11 @@ pub async fn record_failure(
     diesel::update(
         sync_jobs::table
             .filter(sync_jobs::id.eq(id))
-            .filter(sync_jobs::state.eq("running"))
+            .filter(sync_jobs::state.eq(SyncJobState::Running.as_ref()))
             .filter(sync_jobs::failures.ge(max_failures)),
     )
     .set((
-        sync_jobs::state.eq("failed"),
+        sync_jobs::state.eq(SyncJobState::Failed.as_ref()),
         sync_jobs::finished_at.eq(now),
     ))
     .execute(conn)

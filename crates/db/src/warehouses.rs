@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::upsert::excluded;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use sklad_domain::stock::KeycrmWarehouseSource;
 use uuid::Uuid;
 
 use crate::DbResult;
@@ -29,7 +30,8 @@ pub struct KeycrmWarehouse {
     pub account_id: Uuid,
     pub keycrm_id: i64,
     pub name: String,
-    pub source: String,
+    #[diesel(deserialize_as = String)]
+    pub source: KeycrmWarehouseSource,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -160,7 +162,7 @@ pub async fn upsert_keycrm(
     conn: &mut AsyncPgConnection,
     account_id: Uuid,
     seen: &[(i64, String)],
-    source: &str,
+    source: KeycrmWarehouseSource,
 ) -> DbResult<()> {
     for (keycrm_id, name) in seen {
         diesel::insert_into(keycrm_warehouses::table)
@@ -168,7 +170,7 @@ pub async fn upsert_keycrm(
                 keycrm_warehouses::account_id.eq(account_id),
                 keycrm_warehouses::keycrm_id.eq(keycrm_id),
                 keycrm_warehouses::name.eq(name),
-                keycrm_warehouses::source.eq(source),
+                keycrm_warehouses::source.eq(source.as_ref()),
             ))
             .on_conflict((keycrm_warehouses::account_id, keycrm_warehouses::keycrm_id))
             .do_update()

@@ -1,11 +1,31 @@
 //! Stock rules: what a movement does to balances, and what a push to keyCRM must carry.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use strum::{AsRefStr, Display, EnumString, VariantNames};
+use utoipa::ToSchema;
+use uuid::Uuid;
 
-/// The kinds of stock documents.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The kinds of stock documents in the ledger.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    ToSchema,
+    AsRefStr,
+    Display,
+    EnumString,
+    VariantNames,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum MovementKind {
     /// Goods arrive in a warehouse.
     Receipt,
@@ -19,28 +39,99 @@ pub enum MovementKind {
     Shipment,
 }
 
-impl MovementKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MovementKind::Receipt => "receipt",
-            MovementKind::WriteOff => "write_off",
-            MovementKind::Transfer => "transfer",
-            MovementKind::Inventory => "inventory",
-            MovementKind::Shipment => "shipment",
+/// The kinds a person records by hand (`POST /movements`); shipments come from orders.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    ToSchema,
+    AsRefStr,
+    Display,
+    EnumString,
+    VariantNames,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum ManualKind {
+    Receipt,
+    WriteOff,
+    Transfer,
+    Inventory,
+}
+
+impl From<ManualKind> for MovementKind {
+    fn from(kind: ManualKind) -> Self {
+        match kind {
+            ManualKind::Receipt => MovementKind::Receipt,
+            ManualKind::WriteOff => MovementKind::WriteOff,
+            ManualKind::Transfer => MovementKind::Transfer,
+            ManualKind::Inventory => MovementKind::Inventory,
         }
     }
-
-    pub fn parse(kind: &str) -> Option<Self> {
-        Some(match kind {
-            "receipt" => MovementKind::Receipt,
-            "write_off" => MovementKind::WriteOff,
-            "transfer" => MovementKind::Transfer,
-            "inventory" => MovementKind::Inventory,
-            "shipment" => MovementKind::Shipment,
-            _ => return None,
-        })
-    }
 }
+
+crate::stored_as_text!(MovementKind);
+
+/// What became of one `PUT /offers/stocks`.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    ToSchema,
+    AsRefStr,
+    Display,
+    EnumString,
+    VariantNames,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum PushOutcome {
+    /// keyCRM took every item (202).
+    Accepted,
+    /// keyCRM refused some items (422); the rest are sent again without them.
+    Rejected,
+    /// keyCRM did not take the request (429, 5xx, transport); the items stay dirty.
+    Failed,
+}
+
+crate::stored_as_text!(PushOutcome);
+
+/// How sklad learned of a keyCRM warehouse (keyCRM has no endpoint that lists them).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    ToSchema,
+    AsRefStr,
+    Display,
+    EnumString,
+    VariantNames,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum KeycrmWarehouseSource {
+    /// Found in `GET /offers/stocks?filter[details]=true` by "update the list".
+    Stocks,
+    /// Entered by hand.
+    Manual,
+}
+
+crate::stored_as_text!(KeycrmWarehouseSource);
 
 /// Why a movement is refused before touching any balance.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -57,14 +148,56 @@ pub enum MovementError {
     MissingWarehouse(&'static str),
 }
 
-/// Checks a movement's quantities (one per line) before it is applied.
-pub fn validate(kind: MovementKind, quantities: &[Decimal]) -> Result<(), MovementError> {
-    if quantities.is_empty() {
+/// How one ledger line changes its balance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// Add this signed amount.
+    By(Decimal),
+    /// Make the balance this (an inventory count); the change follows from the balance.
+    SetTo(Decimal),
+}
+
+/// One balance a movement changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LedgerLine {
+    pub warehouse_id: Uuid,
+    pub product_id: Uuid,
+    pub change: Change,
+}
+
+/// Where a movement's goods are: one warehouse, or a transfer's source and destination.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Places {
+    pub warehouse_id: Option<Uuid>,
+    pub from_warehouse_id: Option<Uuid>,
+    pub to_warehouse_id: Option<Uuid>,
+}
+
+impl Places {
+    /// A movement in one warehouse.
+    pub fn one(warehouse_id: Uuid) -> Self {
+        Self {
+            warehouse_id: Some(warehouse_id),
+            ..Self::default()
+        }
+    }
+}
+
+/// The ledger lines of a movement of `kind` moving `items` (product, quantity) at `places`:
+/// a receipt adds, a write-off or shipment takes away, a transfer takes from one warehouse
+/// and adds to the other, an inventory sets the counted quantity. Quantities must be
+/// positive (counts zero or more), and a transfer needs two different warehouses.
+pub fn plan(
+    kind: MovementKind,
+    places: Places,
+    items: &[(Uuid, Decimal)],
+) -> Result<Vec<LedgerLine>, MovementError> {
+    if items.is_empty() {
         return Err(MovementError::NoLines);
     }
-    for (i, q) in quantities.iter().enumerate() {
+    for (i, (_, q)) in items.iter().enumerate() {
         match kind {
-            MovementKind::Inventory if q.is_sign_negative() && !q.is_zero() => {
+            MovementKind::Inventory if *q < Decimal::ZERO => {
                 return Err(MovementError::NegativeCount(i + 1));
             }
             MovementKind::Inventory => {}
@@ -72,23 +205,46 @@ pub fn validate(kind: MovementKind, quantities: &[Decimal]) -> Result<(), Moveme
             _ => {}
         }
     }
-    Ok(())
-}
-
-/// The signed change a line makes to its warehouse's balance. A transfer's line makes two:
-/// `-q` at the source and `+q` at the destination ([`transfer_deltas`]). An inventory line's
-/// change depends on the current balance ([`inventory_delta`]).
-pub fn delta(kind: MovementKind, quantity: Decimal) -> Decimal {
-    match kind {
-        MovementKind::Receipt => quantity,
-        MovementKind::WriteOff | MovementKind::Shipment => -quantity,
-        MovementKind::Transfer | MovementKind::Inventory => quantity,
-    }
-}
-
-/// (source delta, destination delta) of a transfer line.
-pub fn transfer_deltas(quantity: Decimal) -> (Decimal, Decimal) {
-    (-quantity, quantity)
+    let line = |warehouse_id, product_id, change| LedgerLine {
+        warehouse_id,
+        product_id,
+        change,
+    };
+    let one = || {
+        places
+            .warehouse_id
+            .ok_or(MovementError::MissingWarehouse("warehouse_id"))
+    };
+    let each = |warehouse: Uuid, change: fn(Decimal) -> Change| {
+        items
+            .iter()
+            .map(|(product, q)| line(warehouse, *product, change(*q)))
+            .collect::<Vec<_>>()
+    };
+    Ok(match kind {
+        MovementKind::Receipt => each(one()?, Change::By),
+        MovementKind::WriteOff | MovementKind::Shipment => each(one()?, |q| Change::By(-q)),
+        MovementKind::Inventory => each(one()?, Change::SetTo),
+        MovementKind::Transfer => {
+            let (Some(from), Some(to)) = (places.from_warehouse_id, places.to_warehouse_id) else {
+                return Err(MovementError::MissingWarehouse(
+                    "from_warehouse_id and to_warehouse_id",
+                ));
+            };
+            if from == to {
+                return Err(MovementError::SameWarehouse);
+            }
+            items
+                .iter()
+                .flat_map(|(product, q)| {
+                    [
+                        line(from, *product, Change::By(-*q)),
+                        line(to, *product, Change::By(*q)),
+                    ]
+                })
+                .collect()
+        }
+    })
 }
 
 /// The change that makes `current` become `counted`.
@@ -131,10 +287,45 @@ pub fn plan_push(
     plan
 }
 
+/// A SKU whose quantity in keyCRM differs from sklad's sum.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Drift {
+    pub keycrm_warehouse_id: i64,
+    pub sku: String,
+    pub keycrm_quantity: Decimal,
+    pub sklad_quantity: Decimal,
+}
+
+/// Compares, for one keyCRM warehouse, keyCRM's quantity with sklad's sum for each SKU both
+/// know (`skus`); a SKU missing on either side holds zero there.
+pub fn drift(
+    keycrm_warehouse_id: i64,
+    skus: &BTreeSet<String>,
+    keycrm: &BTreeMap<String, Decimal>,
+    sklad: &BTreeMap<String, Decimal>,
+) -> Vec<Drift> {
+    skus.iter()
+        .filter_map(|sku| {
+            let theirs = keycrm.get(sku).copied().unwrap_or_default().normalize();
+            let ours = sklad.get(sku).copied().unwrap_or_default().normalize();
+            (theirs != ours).then(|| Drift {
+                keycrm_warehouse_id,
+                sku: sku.clone(),
+                keycrm_quantity: theirs,
+                sklad_quantity: ours,
+            })
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use rust_decimal::dec;
+
+    fn id(n: u128) -> Uuid {
+        Uuid::from_u128(n)
+    }
 
     #[test]
     fn kinds_round_trip_their_names() {
@@ -145,40 +336,149 @@ mod tests {
             MovementKind::Inventory,
             MovementKind::Shipment,
         ] {
-            assert_eq!(MovementKind::parse(kind.as_str()), Some(kind));
+            assert_eq!(kind.as_ref().parse::<MovementKind>().unwrap(), kind);
+            assert_eq!(
+                serde_json::to_value(kind).unwrap(),
+                serde_json::json!(kind.as_ref())
+            );
         }
-        assert_eq!(MovementKind::parse("theft"), None);
+        assert!("theft".parse::<MovementKind>().is_err());
+        assert!("shipment".parse::<ManualKind>().is_err());
+        assert_eq!(
+            ManualKind::VARIANTS,
+            ["receipt", "write_off", "transfer", "inventory"]
+        );
+        assert_eq!(
+            MovementKind::from(ManualKind::WriteOff),
+            MovementKind::WriteOff
+        );
     }
 
     #[test]
     fn quantities_must_be_positive_except_counts() {
+        let w = Places::one(id(1));
         assert_eq!(
-            validate(MovementKind::Receipt, &[]),
+            plan(MovementKind::Receipt, w, &[]),
             Err(MovementError::NoLines)
         );
         assert_eq!(
-            validate(MovementKind::Receipt, &[dec!(1), dec!(0)]),
+            plan(
+                MovementKind::Receipt,
+                w,
+                &[(id(5), dec!(1)), (id(6), dec!(0))]
+            ),
             Err(MovementError::NotPositive(2))
         );
         assert_eq!(
-            validate(MovementKind::WriteOff, &[dec!(-1)]),
+            plan(MovementKind::WriteOff, w, &[(id(5), dec!(-1))]),
             Err(MovementError::NotPositive(1))
         );
-        assert!(validate(MovementKind::Inventory, &[dec!(0), dec!(3.5)]).is_ok());
+        assert!(
+            plan(
+                MovementKind::Inventory,
+                w,
+                &[(id(5), dec!(0)), (id(6), dec!(3.5))]
+            )
+            .is_ok()
+        );
         assert_eq!(
-            validate(MovementKind::Inventory, &[dec!(-1)]),
+            plan(MovementKind::Inventory, w, &[(id(5), dec!(-1))]),
             Err(MovementError::NegativeCount(1))
         );
     }
 
     #[test]
-    fn deltas_follow_the_kind() {
-        assert_eq!(delta(MovementKind::Receipt, dec!(2)), dec!(2));
-        assert_eq!(delta(MovementKind::WriteOff, dec!(2)), dec!(-2));
-        assert_eq!(delta(MovementKind::Shipment, dec!(2)), dec!(-2));
-        assert_eq!(transfer_deltas(dec!(3)), (dec!(-3), dec!(3)));
+    fn lines_follow_the_kind() {
+        let (w, p) = (id(1), id(9));
+        let single = |kind| plan(kind, Places::one(w), &[(p, dec!(2))]).unwrap();
+        let change = |lines: Vec<LedgerLine>| lines.iter().map(|l| l.change).collect::<Vec<_>>();
+        assert_eq!(change(single(MovementKind::Receipt)), [Change::By(dec!(2))]);
+        assert_eq!(
+            change(single(MovementKind::WriteOff)),
+            [Change::By(dec!(-2))]
+        );
+        assert_eq!(
+            change(single(MovementKind::Shipment)),
+            [Change::By(dec!(-2))]
+        );
+        assert_eq!(
+            change(single(MovementKind::Inventory)),
+            [Change::SetTo(dec!(2))]
+        );
+        let transfer = plan(
+            MovementKind::Transfer,
+            Places {
+                from_warehouse_id: Some(id(1)),
+                to_warehouse_id: Some(id(2)),
+                ..Places::default()
+            },
+            &[(p, dec!(3))],
+        )
+        .unwrap();
+        assert_eq!(
+            transfer,
+            vec![
+                LedgerLine {
+                    warehouse_id: id(1),
+                    product_id: p,
+                    change: Change::By(dec!(-3))
+                },
+                LedgerLine {
+                    warehouse_id: id(2),
+                    product_id: p,
+                    change: Change::By(dec!(3))
+                },
+            ]
+        );
         assert_eq!(inventory_delta(dec!(10), dec!(7)), dec!(-3));
         assert_eq!(inventory_delta(dec!(-2), dec!(0)), dec!(2));
+    }
+
+    #[test]
+    fn places_must_fit_the_kind() {
+        let items = [(id(9), dec!(1))];
+        assert_eq!(
+            plan(MovementKind::Receipt, Places::default(), &items),
+            Err(MovementError::MissingWarehouse("warehouse_id"))
+        );
+        assert!(matches!(
+            plan(MovementKind::Transfer, Places::one(id(1)), &items),
+            Err(MovementError::MissingWarehouse(_))
+        ));
+        let same = Places {
+            from_warehouse_id: Some(id(1)),
+            to_warehouse_id: Some(id(1)),
+            ..Places::default()
+        };
+        assert_eq!(
+            plan(MovementKind::Transfer, same, &items),
+            Err(MovementError::SameWarehouse)
+        );
+    }
+
+    #[test]
+    fn drift_compares_what_both_sides_know() {
+        let skus: BTreeSet<String> = ["A", "B", "C"].iter().map(|s| (*s).to_owned()).collect();
+        let keycrm = BTreeMap::from([("A".to_owned(), dec!(5.00)), ("B".to_owned(), dec!(1))]);
+        let sklad = BTreeMap::from([("A".to_owned(), dec!(5)), ("C".to_owned(), dec!(2))]);
+        let found = drift(3, &skus, &keycrm, &sklad);
+        assert_eq!(
+            found,
+            vec![
+                Drift {
+                    keycrm_warehouse_id: 3,
+                    sku: "B".into(),
+                    keycrm_quantity: dec!(1),
+                    sklad_quantity: dec!(0)
+                },
+                Drift {
+                    keycrm_warehouse_id: 3,
+                    sku: "C".into(),
+                    keycrm_quantity: dec!(0),
+                    sklad_quantity: dec!(2)
+                },
+            ]
+        );
     }
 
     #[test]

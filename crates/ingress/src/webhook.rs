@@ -14,7 +14,6 @@ use sklad_bus::{OutgoingMessage, Publisher};
 use sklad_db::Db;
 use sklad_domain::webhook::{WebhookKind, classify};
 use sklad_events::v1::KeycrmWebhookReceived;
-use sklad_keycrm::lenient::parse_datetime;
 use sklad_runtime::lazy_metric;
 
 lazy_metric!(WEBHOOKS: IntCounterVec = IntCounterVec::new(
@@ -208,7 +207,7 @@ async fn handle(
     let updated_at = context
         .and_then(|c| c.get("updated_at"))
         .and_then(Value::as_str)
-        .and_then(parse_datetime);
+        .and_then(sklad_domain::time::parse_keycrm_datetime);
     let received_at = Utc::now();
     let webhook_id = uuid::Uuid::now_v7().to_string();
     let account_id = target.account_id.to_string();

@@ -4,11 +4,11 @@
 use std::time::{Duration, Instant};
 
 use backon::{ExponentialBuilder, Retryable};
+use futures::{Stream, TryStreamExt};
 use reqwest::{Method, StatusCode, header};
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use sklad_db::integrations::KeycrmCredentials;
 use sklad_domain::budget::Priority;
 use sklad_runtime::settings::KeycrmSettings;
 
@@ -21,6 +21,19 @@ use crate::models::{OfferStock, Order, OrderStatus, Page, PaymentMethod, StockIt
 pub const MAX_PAGE_SIZE: u32 = 50;
 /// The includes sklad needs to upsert an order completely.
 pub const ORDER_INCLUDES: &str = "products.offer,payments,status,buyer";
+
+/// What a client needs to act for an account: where keyCRM is, the key, and the key's budget.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    pub base_url: String,
+    pub api_key: SecretString,
+    /// Names the request budget shared by everyone using this key.
+    pub fingerprint: Vec<u8>,
+    pub requests_per_minute: u32,
+}
+
+/// keyCRM stops at this page whatever its envelope says, so a lying `last_page` cannot loop.
+const PAGE_LIMIT: u32 = 10_000;
 
 /// Builds the process-wide HTTP client for keyCRM.
 pub fn http_client(settings: &KeycrmSettings) -> reqwest::Client {
@@ -111,7 +124,7 @@ impl KeycrmClient {
     pub fn new(
         http: reqwest::Client,
         budget: Budget,
-        credentials: &KeycrmCredentials,
+        credentials: &Credentials,
         retry: RetryPolicy,
     ) -> Self {
         Self {
@@ -147,13 +160,15 @@ impl KeycrmClient {
 
     /// Every order status, all pages.
     pub async fn order_statuses(&self) -> Result<Vec<OrderStatus>, KeycrmError> {
-        self.all_pages(|page| self.order_statuses_page(page, MAX_PAGE_SIZE, Priority::Normal))
-            .await
+        collect(pages(1, |page| {
+            self.order_statuses_page(page, MAX_PAGE_SIZE, Priority::Normal)
+        }))
+        .await
     }
 
     /// Every payment method, all pages.
     pub async fn payment_methods(&self) -> Result<Vec<PaymentMethod>, KeycrmError> {
-        self.all_pages(|page| {
+        collect(pages(1, |page| {
             self.call::<Page<PaymentMethod>>(Call {
                 method: Method::GET,
                 path: "order/payment-method".into(),
@@ -162,8 +177,32 @@ impl KeycrmClient {
                 endpoint: "GET /order/payment-method",
                 priority: Priority::Normal,
             })
-        })
+        }))
         .await
+    }
+
+    /// Pages of orders (50 each) from `first_page` on, until keyCRM says there are no more
+    /// or the caller stops reading; an error ends the stream.
+    pub fn order_pages<'a>(
+        &'a self,
+        filter: &'a OrderFilter,
+        first_page: u32,
+        priority: Priority,
+    ) -> impl Stream<Item = Result<Page<OrderDocument>, KeycrmError>> + 'a {
+        pages(first_page, move |page| {
+            self.orders_page(filter, page, MAX_PAGE_SIZE, priority)
+        })
+    }
+
+    /// Pages of offer stocks (with per-warehouse rows when `details`), from the first on.
+    pub fn stock_pages(
+        &self,
+        details: bool,
+        priority: Priority,
+    ) -> impl Stream<Item = Result<Page<OfferStock>, KeycrmError>> + '_ {
+        pages(1, move |page| {
+            self.stocks_page(details, page, MAX_PAGE_SIZE, priority)
+        })
     }
 
     /// One order with lines, offers, payments, status and buyer.
@@ -278,24 +317,6 @@ impl KeycrmClient {
         Ok(())
     }
 
-    async fn all_pages<T, F, Fut>(&self, fetch: F) -> Result<Vec<T>, KeycrmError>
-    where
-        F: Fn(u32) -> Fut,
-        Fut: Future<Output = Result<Page<T>, KeycrmError>>,
-    {
-        let mut items = Vec::new();
-        let mut page = 1;
-        loop {
-            let current = fetch(page).await?;
-            let more = current.has_next() && !current.data.is_empty();
-            items.extend(current.data);
-            if !more || page >= 10_000 {
-                return Ok(items);
-            }
-            page += 1;
-        }
-    }
-
     async fn call<T: DeserializeOwned>(&self, call: Call) -> Result<T, KeycrmError> {
         let backoff = ExponentialBuilder::default()
             .with_min_delay(self.retry.min_delay)
@@ -365,6 +386,39 @@ impl KeycrmClient {
             }),
         }
     }
+}
+
+/// The one way sklad pages through keyCRM: fetch page `n`, yield it (numbered, in case the
+/// envelope leaves `current_page` out), go on while keyCRM says there is a next page.
+fn pages<T, F, Fut>(first_page: u32, fetch: F) -> impl Stream<Item = Result<Page<T>, KeycrmError>>
+where
+    F: Fn(u32) -> Fut,
+    Fut: Future<Output = Result<Page<T>, KeycrmError>>,
+{
+    futures::stream::try_unfold(Some(first_page.max(1)), move |next| {
+        let fetched = next.map(&fetch);
+        async move {
+            let (Some(number), Some(fetched)) = (next, fetched) else {
+                return Ok(None);
+            };
+            let mut page = fetched.await?;
+            page.current_page.get_or_insert(i64::from(number));
+            let more = page.has_next() && !page.data.is_empty() && number < PAGE_LIMIT;
+            Ok(Some((page, more.then_some(number + 1))))
+        }
+    })
+}
+
+/// Every item of every page.
+async fn collect<T>(
+    stream: impl Stream<Item = Result<Page<T>, KeycrmError>>,
+) -> Result<Vec<T>, KeycrmError> {
+    stream
+        .try_fold(Vec::new(), |mut items, page| async move {
+            items.extend(page.data);
+            Ok(items)
+        })
+        .await
 }
 
 fn page_query(page: u32, limit: u32) -> Vec<(&'static str, String)> {

@@ -7,11 +7,12 @@
 
 use std::str::FromStr;
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::de::{DeserializeOwned, Error as _};
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
+use sklad_domain::time::parse_keycrm_datetime;
 
 /// A decimal from a number, a numeric string, `null` or `""`.
 pub fn decimal<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Decimal>, D::Error> {
@@ -37,34 +38,9 @@ fn parse_decimal(s: &str) -> Result<Decimal, String> {
 /// A UTC timestamp in any of keyCRM's formats; `null`, `""` and unreadable values give `None`.
 pub fn datetime<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>, D::Error> {
     Ok(match Value::deserialize(d)? {
-        Value::String(s) => parse_datetime(&s),
+        Value::String(s) => parse_keycrm_datetime(&s),
         _ => None,
     })
-}
-
-/// Parses `2024-11-13T18:46:36.000000Z`, RFC 3339 with any offset, `2024-05-28 09:34:10`
-/// (UTC, optionally with fractions) or a bare date (midnight UTC).
-pub fn parse_datetime(s: &str) -> Option<DateTime<Utc>> {
-    let s = s.trim();
-    if s.is_empty() {
-        return None;
-    }
-    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-        return Some(t.with_timezone(&Utc));
-    }
-    for format in [
-        "%Y-%m-%d %H:%M:%S%.f",
-        "%Y-%m-%dT%H:%M:%S%.f",
-        "%Y-%m-%d %H:%M",
-    ] {
-        if let Ok(t) = NaiveDateTime::parse_from_str(s, format) {
-            return Some(t.and_utc());
-        }
-    }
-    NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .ok()
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .map(|t| t.and_utc())
 }
 
 /// An integer from a number, a numeric string or a whole float; `null`/`""` give `None`.

@@ -7,6 +7,7 @@
 
 pub mod budget;
 pub mod client;
+pub mod clients;
 pub mod error;
 pub mod lenient;
 pub mod metrics;
@@ -14,7 +15,8 @@ pub mod models;
 
 pub use budget::{Budget, BudgetKey};
 pub use client::{
-    KeycrmClient, MAX_PAGE_SIZE, OrderDocument, OrderFilter, RetryPolicy, http_client,
+    Credentials, KeycrmClient, MAX_PAGE_SIZE, OrderDocument, OrderFilter, RetryPolicy, http_client,
 };
+pub use clients::{AccountClient, Clients};
 pub use error::KeycrmError;
 pub use sklad_domain::budget::Priority;

@@ -5,13 +5,13 @@
 use std::sync::Arc;
 
 use chrono::Utc;
-use sklad_runtime::settings::delta;
 use diesel_async::AsyncConnection;
 use futures::future::BoxFuture;
 use sklad_bus::{Handler, HandlerError, IncomingMessage};
 use sklad_db::DbError;
 use sklad_domain::orders::already_applied;
 use sklad_events::v1::KeycrmWebhookReceived;
+use sklad_runtime::settings::delta;
 use uuid::Uuid;
 
 use crate::context::Context;

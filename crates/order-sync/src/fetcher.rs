@@ -9,6 +9,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use chrono::Utc;
+use futures::TryStreamExt;
 use sklad_bus::OutgoingMessage;
 use sklad_db::fetches::Waiting;
 use sklad_domain::orders::{self, FetchPlan};
@@ -19,9 +20,10 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::consumer::CONSUMER;
-use crate::context::{AccountKeycrm, Context};
+use crate::context::Context;
 use crate::metrics::{FETCH_BACKLOG, FETCH_OLDEST_SECONDS, ORDERS};
 use crate::upsert::{self, Serves, Switches};
+use sklad_keycrm::AccountClient;
 
 /// Rows claimed per account per round.
 const CLAIM_LIMIT: i64 = 500;
@@ -90,7 +92,7 @@ async fn serve_account(ctx: &Arc<Context>, account: Uuid) -> anyhow::Result<()> 
     if rows.is_empty() {
         return Ok(());
     }
-    let Some(keycrm) = ctx.keycrm(account).await? else {
+    let Some(keycrm) = ctx.keycrm.for_account(account).await? else {
         for row in &rows {
             park(ctx, row, "the account has no keyCRM API key saved").await;
         }
@@ -123,7 +125,7 @@ async fn serve_account(ctx: &Arc<Context>, account: Uuid) -> anyhow::Result<()> 
 async fn fetch_window(
     ctx: &Arc<Context>,
     account: Uuid,
-    keycrm: &AccountKeycrm,
+    keycrm: &AccountClient,
     switches: &Switches,
     waiting: &mut HashMap<i64, Waiting>,
     from: chrono::DateTime<Utc>,
@@ -133,14 +135,11 @@ async fn fetch_window(
         status_ids: Vec::new(),
         updated_between: Some((from, to)),
     };
-    let mut page = 1;
+    let mut pages = std::pin::pin!(keycrm.client.order_pages(&filter, 1, Priority::Normal));
     loop {
-        let current = match keycrm
-            .client
-            .orders_page(&filter, page, 50, Priority::Normal)
-            .await
-        {
-            Ok(current) => current,
+        let current = match pages.try_next().await {
+            Ok(Some(current)) => current,
+            Ok(None) => return Ok(()),
             Err(err) => {
                 // Whatever is still waiting is tried one by one (and fails there if keyCRM is down).
                 tracing::warn!(%account, error = %err, "window fetch failed");
@@ -183,18 +182,18 @@ async fn fetch_window(
             )
             .await?;
         }
-        let pages_left = current.page_count().unwrap_or(i64::from(page)) - i64::from(page);
-        if !current.has_next() || !orders::keep_paging(pages_left, waiting.len()) {
+        let number = current.current_page.unwrap_or(1);
+        let pages_left = current.page_count().unwrap_or(number) - number;
+        if !orders::keep_paging(pages_left, waiting.len()) {
             return Ok(());
         }
-        page += 1;
     }
 }
 
 async fn fetch_one(
     ctx: &Arc<Context>,
     account: Uuid,
-    keycrm: &AccountKeycrm,
+    keycrm: &AccountClient,
     switches: &Switches,
     row: Waiting,
 ) -> anyhow::Result<()> {

@@ -6,9 +6,10 @@
 use std::sync::Arc;
 
 use chrono::TimeDelta;
-use sklad_runtime::settings::delta;
+use futures::TryStreamExt;
 use sklad_db::sync_jobs::{PageDone, SyncJob};
-use sklad_keycrm::{MAX_PAGE_SIZE, OrderFilter, Priority};
+use sklad_keycrm::{OrderFilter, Priority};
+use sklad_runtime::settings::delta;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -51,7 +52,7 @@ async fn run_job(
     job: SyncJob,
     cancel: &CancellationToken,
 ) -> anyhow::Result<()> {
-    let Some(keycrm) = ctx.keycrm(job.account_id).await? else {
+    let Some(keycrm) = ctx.keycrm.for_account(job.account_id).await? else {
         let mut conn = ctx.db.conn().await?;
         sklad_db::sync_jobs::record_failure(
             &mut conn,
@@ -69,19 +70,13 @@ async fn run_job(
         status_ids: job.status_ids.clone(),
         updated_between: None,
     };
-    let mut page = job.next_page;
+    let first = u32::try_from(job.next_page.max(1)).unwrap_or(1);
+    let mut pages = std::pin::pin!(keycrm.client.order_pages(&filter, first, Priority::Bulk));
+    let mut number = job.next_page.max(1);
     while !cancel.is_cancelled() {
-        let fetched = keycrm
-            .client
-            .orders_page(
-                &filter,
-                u32::try_from(page).unwrap_or(1),
-                MAX_PAGE_SIZE,
-                Priority::Bulk,
-            )
-            .await;
-        let current = match fetched {
-            Ok(current) => current,
+        let current = match pages.try_next().await {
+            Ok(Some(current)) => current,
+            Ok(None) => return Ok(()),
             Err(err) => {
                 let mut conn = ctx.db.conn().await?;
                 sklad_db::sync_jobs::record_failure(
@@ -102,7 +97,7 @@ async fn run_job(
         }
         let last_page = !current.has_next() || current.data.is_empty();
         let done = PageDone {
-            page,
+            page: number,
             orders: i32::try_from(current.data.len()).unwrap_or(i32::MAX),
             pages_total: current.page_count().and_then(|p| i32::try_from(p).ok()),
             orders_total: current.total.and_then(|t| i32::try_from(t).ok()),
@@ -115,10 +110,10 @@ async fn run_job(
             return Ok(());
         }
         if last_page {
-            tracing::info!(job = %job.id, pages = page, "sync job done");
+            tracing::info!(job = %job.id, pages = number, "sync job done");
             return Ok(());
         }
-        page += 1;
+        number += 1;
     }
     Ok(())
 }

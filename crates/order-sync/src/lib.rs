@@ -25,7 +25,7 @@ use std::sync::Arc;
 use sklad_bus::topology::ORDER_SYNC;
 use sklad_bus::{Broker, ConsumerService, Publisher};
 use sklad_db::{Db, SecretBox};
-use sklad_keycrm::{Budget, RetryPolicy};
+use sklad_keycrm::Clients;
 use sklad_runtime::Settings;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
@@ -49,11 +49,9 @@ impl Worker {
     /// Builds on an existing pool (used by `sklad run` and tests).
     pub fn build_with(settings: &Settings, db: Db) -> anyhow::Result<Self> {
         let broker = Broker::new(&settings.broker, "sklad-order-sync");
+        let secrets = SecretBox::from_master_key(settings.security.master_key.as_ref())?;
         let ctx = Arc::new(Context {
-            secrets: SecretBox::from_master_key(settings.security.master_key.as_ref())?,
-            http: sklad_keycrm::http_client(&settings.keycrm),
-            budget: Budget::new(db.clone()),
-            retry: RetryPolicy::from_settings(&settings.keycrm),
+            keycrm: Clients::new(&settings.keycrm, db.clone(), secrets),
             publisher: Publisher::new(broker.clone()),
             settings: settings.order_sync.clone(),
             fetch_wanted: Notify::new(),

@@ -7,9 +7,10 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use chrono::{TimeDelta, Utc};
-use sklad_runtime::settings::delta;
+use futures::TryStreamExt;
 use sklad_domain::orders::{WINDOW_MARGIN, reconcile_takes};
-use sklad_keycrm::{MAX_PAGE_SIZE, OrderFilter, Priority};
+use sklad_keycrm::{OrderFilter, Priority};
+use sklad_runtime::settings::delta;
 use tokio_util::sync::CancellationToken;
 
 use crate::context::Context;
@@ -21,8 +22,7 @@ pub async fn run(ctx: Arc<Context>, cancel: CancellationToken) {
         tracing::info!("reconciliation is switched off (order_sync.reconcile_interval = 0s)");
         return;
     }
-    let interval =
-        delta(ctx.settings.reconcile_interval);
+    let interval = delta(ctx.settings.reconcile_interval);
     while !cancel.is_cancelled() {
         let claim = match ctx.db.conn().await {
             Ok(mut conn) => {
@@ -76,7 +76,7 @@ async fn pass(
     account: uuid::Uuid,
     since: chrono::DateTime<Utc>,
 ) -> anyhow::Result<usize> {
-    let Some(keycrm) = ctx.keycrm(account).await? else {
+    let Some(keycrm) = ctx.keycrm.for_account(account).await? else {
         return Ok(0);
     };
     let switches = Switches::from(&keycrm.integration);
@@ -85,13 +85,9 @@ async fn pass(
         updated_between: Some((since - WINDOW_MARGIN, Utc::now() + WINDOW_MARGIN)),
     };
     let mut written = 0;
-    let mut page = 1;
-    loop {
-        let current = keycrm
-            .client
-            .orders_page(&filter, page, MAX_PAGE_SIZE, Priority::Bulk)
-            .await?;
-        let ids: Vec<i64> = current.data.iter().map(|d| d.order.id).collect();
+    let mut pages = std::pin::pin!(keycrm.client.order_pages(&filter, 1, Priority::Bulk));
+    while let Some(page) = pages.try_next().await? {
+        let ids: Vec<i64> = page.data.iter().map(|d| d.order.id).collect();
         let tracked: HashSet<i64> = {
             let mut conn = ctx.db.conn().await?;
             sklad_db::orders::tracked(&mut conn, account, &ids)
@@ -99,11 +95,11 @@ async fn pass(
                 .into_iter()
                 .collect()
         };
-        for doc in &current.data {
+        for doc in &page.data {
             if !reconcile_takes(
                 tracked.contains(&doc.order.id),
                 doc.order.status_id,
-                &keycrm.integration.import_status_ids,
+                &keycrm.integration.settings.import_status_ids,
             ) {
                 continue;
             }
@@ -111,9 +107,6 @@ async fn pass(
             upsert::apply(&mut conn, account, doc, &switches, None, "reconcile").await?;
             written += 1;
         }
-        if !current.has_next() || current.data.is_empty() {
-            return Ok(written);
-        }
-        page += 1;
     }
+    Ok(written)
 }

@@ -24,10 +24,11 @@ pub struct Switches {
 
 impl From<&sklad_db::integrations::Integration> for Switches {
     fn from(integration: &sklad_db::integrations::Integration) -> Self {
+        let settings = &integration.settings;
         Self {
-            receive_payments: integration.receive_payments,
-            keep_product_info: integration.keep_product_info,
-            archive_status_ids: integration.archive_status_ids.clone(),
+            receive_payments: settings.receive_payments,
+            keep_product_info: settings.keep_product_info,
+            archive_status_ids: settings.archive_status_ids.clone(),
         }
     }
 }
@@ -172,7 +173,7 @@ async fn write_products(
             unit: line.unit_type.clone(),
             keycrm_offer_id: offer.and_then(|o| o.id),
             keycrm_product_id: offer.and_then(|o| o.product_id),
-            origin: identity.origin.as_str().to_owned(),
+            origin: identity.origin,
         };
         product_ids[i] = sklad_db::products::upsert_from_keycrm(conn, &product, keep_info).await?;
     }

@@ -1,6 +1,7 @@
 //! Process-level plumbing shared by every sklad binary.
 
 pub mod health;
+pub mod http;
 pub mod metrics;
 pub mod settings;
 pub mod shutdown;

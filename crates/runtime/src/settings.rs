@@ -408,7 +408,10 @@ mod durations {
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Duration>, D::Error> {
         Vec::<String>::deserialize(d)?
             .iter()
-            .map(|s| humantime_serde::re::humantime::parse_duration(s.trim()).map_err(serde::de::Error::custom))
+            .map(|s| {
+                humantime_serde::re::humantime::parse_duration(s.trim())
+                    .map_err(serde::de::Error::custom)
+            })
             .collect()
     }
 }

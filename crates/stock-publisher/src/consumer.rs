@@ -54,7 +54,7 @@ impl Handler for MovementHandler {
                         return Ok("duplicate");
                     }
                     let integration = sklad_db::integrations::get(conn, account).await?;
-                    if !integration.stock_push_enabled {
+                    if !integration.settings.stock_push_enabled {
                         return Ok("push_off");
                     }
                     let warehouses: Vec<Uuid> = lines.iter().map(|(w, _)| *w).collect();

@@ -4,12 +4,12 @@
 //!   changed (keyCRM warehouse, SKU) dirty, with an inbox row, then acks.
 //! - The push loop ([`pusher`]) sends one `PUT /offers/stocks` per dirty keyCRM warehouse with
 //!   the summed quantities, at stock-push priority in the shared keyCRM budget.
-//! - [`maintenance`] holds resync (push everything mapped) and reconcile (read keyCRM back,
-//!   re-push what drifted), used by the API and the CLI.
+//!
+//! Resync and reconcile (repairs the API and the CLI start) live in `sklad_app::maintenance`:
+//! they only mark SKUs dirty, and this worker pushes them like any other change.
 
 mod consumer;
 mod context;
-pub mod maintenance;
 mod metrics;
 pub mod pusher;
 
@@ -18,7 +18,7 @@ use std::sync::Arc;
 use sklad_bus::topology::STOCK_PUBLISHER;
 use sklad_bus::{Broker, ConsumerService};
 use sklad_db::{Db, SecretBox};
-use sklad_keycrm::{Budget, RetryPolicy};
+use sklad_keycrm::Clients;
 use sklad_runtime::Settings;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
@@ -40,11 +40,9 @@ impl Worker {
     /// Builds on an existing pool (used by `sklad run` and tests).
     pub fn build_with(settings: &Settings, db: Db) -> anyhow::Result<Self> {
         let broker = Broker::new(&settings.broker, "sklad-stock-publisher");
+        let secrets = SecretBox::from_master_key(settings.security.master_key.as_ref())?;
         let ctx = Arc::new(Context {
-            secrets: SecretBox::from_master_key(settings.security.master_key.as_ref())?,
-            http: sklad_keycrm::http_client(&settings.keycrm),
-            budget: Budget::new(db.clone()),
-            retry: RetryPolicy::from_settings(&settings.keycrm),
+            keycrm: Clients::new(&settings.keycrm, db.clone(), secrets),
             settings: settings.stock_publisher.clone(),
             push_wanted: Notify::new(),
             db: db.clone(),

@@ -10,13 +10,13 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::{TimeDelta, Utc};
-use sklad_runtime::settings::delta;
 use rust_decimal::Decimal;
 use serde_json::{Map, Value, json};
 use sklad_db::stock_sync::Push;
-use sklad_domain::stock::plan_push;
+use sklad_domain::stock::{PushOutcome, plan_push};
 use sklad_keycrm::models::{StockItem, rejected_stock_items};
 use sklad_keycrm::{KeycrmClient, KeycrmError};
+use sklad_runtime::settings::delta;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -75,8 +75,7 @@ async fn due(ctx: &Context) -> sklad_db::DbResult<Vec<(Uuid, i64)>> {
     DIRTY.set(dirty);
     DIRTY_OLDEST_SECONDS.set(oldest.map_or(0, |t| (Utc::now() - t).num_seconds().max(0)));
     let settle = delta(ctx.settings.settle);
-    let max_delay =
-        delta(ctx.settings.max_delay);
+    let max_delay = delta(ctx.settings.max_delay);
     sklad_db::stock_sync::due(&mut conn, settle, max_delay, 64).await
 }
 
@@ -87,8 +86,7 @@ pub async fn push_target(
     keycrm_warehouse: i64,
 ) -> anyhow::Result<()> {
     let lease = delta(ctx.settings.push_lease);
-    let retry_at =
-        || Utc::now() + delta(ctx.settings.retry);
+    let retry_at = || Utc::now() + delta(ctx.settings.retry);
     loop {
         let claimed = {
             let mut conn = ctx.db.conn().await?;
@@ -99,7 +97,7 @@ pub async fn push_target(
             return Ok(());
         }
         let skus: Vec<String> = claimed.iter().map(|d| d.sku.clone()).collect();
-        let Some(client) = ctx.keycrm(account).await? else {
+        let Some(keycrm) = ctx.keycrm.for_account(account).await? else {
             let mut conn = ctx.db.conn().await?;
             sklad_db::stock_sync::defer(
                 &mut conn,
@@ -121,7 +119,7 @@ pub async fn push_target(
             plan_push(&skus, &sums, &accepted)
         };
         let started = Instant::now();
-        let outcome = send(ctx, &client, account, keycrm_warehouse, plan.send).await;
+        let outcome = send(ctx, &keycrm.client, account, keycrm_warehouse, plan.send).await;
         let mut conn = ctx.db.conn().await?;
         match outcome {
             Ok(Sent { accepted, rejected }) => {
@@ -216,20 +214,26 @@ async fn send(
         .await;
         match result {
             Ok(()) => {
-                PUSHES.with_label_values(&["accepted"]).inc();
+                PUSHES
+                    .with_label_values(&[PushOutcome::Accepted.as_ref()])
+                    .inc();
                 return Ok(Sent {
                     accepted: items,
                     rejected,
                 });
             }
             Err(KeycrmError::Validation(_)) if !refused_skus.is_empty() => {
-                PUSHES.with_label_values(&["rejected"]).inc();
+                PUSHES
+                    .with_label_values(&[PushOutcome::Rejected.as_ref()])
+                    .inc();
                 let refused: HashSet<&String> = refused_skus.iter().map(|(sku, _)| sku).collect();
                 items.retain(|(sku, _)| !refused.contains(sku));
                 rejected.extend(refused_skus);
             }
             Err(err) => {
-                PUSHES.with_label_values(&["failed"]).inc();
+                PUSHES
+                    .with_label_values(&[PushOutcome::Failed.as_ref()])
+                    .inc();
                 return Err(err);
             }
         }
@@ -267,9 +271,11 @@ async fn log(
         .map(|(sku, r)| (sku.clone(), json!(r)))
         .collect();
     let (outcome, http_status, answer) = match result {
-        Ok(()) => ("accepted", Some(202), None),
-        Err(KeycrmError::Validation(body)) => ("rejected", Some(422), Some(body.clone())),
-        Err(err) => ("failed", status_of(err), Some(err.to_string())),
+        Ok(()) => (PushOutcome::Accepted, Some(202), None),
+        Err(KeycrmError::Validation(body)) => {
+            (PushOutcome::Rejected, Some(422), Some(body.clone()))
+        }
+        Err(err) => (PushOutcome::Failed, status_of(err), Some(err.to_string())),
     };
     let push = Push {
         id: Uuid::now_v7(),
@@ -279,7 +285,7 @@ async fn log(
         duration_ms: i32::try_from(started.elapsed().as_millis()).unwrap_or(i32::MAX),
         items: i32::try_from(items.len()).unwrap_or(i32::MAX),
         quantities: Value::Object(quantities),
-        outcome: outcome.to_owned(),
+        outcome,
         http_status,
         answer,
         rejected: Value::Object(rejected),

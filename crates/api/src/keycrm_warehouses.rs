@@ -1,0 +1,173 @@
+//! keyCRM warehouses (learned from stocks or entered by hand) and the mapping of sklad
+//! warehouses to them.
+
+use actix_web::{HttpResponse, get, post, put, web};
+use serde::{Deserialize, Serialize};
+use sklad_db::warehouses::KeycrmWarehouse;
+use sklad_domain::stock::KeycrmWarehouseSource;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::ApiState;
+use crate::auth::AccountId;
+use crate::error::{ApiError, ErrorBody};
+use crate::page::Page;
+use crate::warehouses::check_name;
+
+/// A keyCRM warehouse sklad knows of.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct KeycrmWarehouseView {
+    pub id: i64,
+    pub name: String,
+    pub source: KeycrmWarehouseSource,
+}
+
+impl From<KeycrmWarehouse> for KeycrmWarehouseView {
+    fn from(w: KeycrmWarehouse) -> Self {
+        Self {
+            id: w.keycrm_id,
+            name: w.name,
+            source: w.source,
+        }
+    }
+}
+
+/// A keyCRM warehouse entered by hand.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewKeycrmWarehouse {
+    /// keyCRM's id of the warehouse.
+    #[schema(minimum = 1)]
+    pub id: i64,
+    pub name: String,
+}
+
+async fn known(state: &ApiState, account: Uuid) -> Result<Page<KeycrmWarehouseView>, ApiError> {
+    let mut conn = state.db.conn().await?;
+    let rows = sklad_db::warehouses::list_keycrm(&mut conn, account).await?;
+    Ok(Page::whole(rows))
+}
+
+/// keyCRM warehouses sklad knows of (from refresh or entered by hand).
+#[utoipa::path(tag = "keyCRM warehouses", responses((status = 200, body = Page<KeycrmWarehouseView>)), security(("bearer" = [])))]
+#[get("/keycrm/warehouses")]
+pub async fn list_keycrm_warehouses(
+    state: web::Data<ApiState>,
+    account: AccountId,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(known(&state, account.0).await?))
+}
+
+/// Adds a keyCRM warehouse by hand (keyCRM has no warehouse list endpoint).
+#[utoipa::path(tag = "keyCRM warehouses", request_body = NewKeycrmWarehouse,
+    responses((status = 201, body = Page<KeycrmWarehouseView>), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
+#[post("/keycrm/warehouses")]
+pub async fn add_keycrm_warehouse(
+    state: web::Data<ApiState>,
+    account: AccountId,
+    body: web::Json<NewKeycrmWarehouse>,
+) -> Result<HttpResponse, ApiError> {
+    if body.id <= 0 {
+        return Err(ApiError::validation(
+            "id must be a positive keyCRM warehouse id",
+        ));
+    }
+    check_name(&body.name)?;
+    {
+        let mut conn = state.db.conn().await?;
+        sklad_db::warehouses::upsert_keycrm(
+            &mut conn,
+            account.0,
+            &[(body.id, body.name.trim().to_owned())],
+            KeycrmWarehouseSource::Manual,
+        )
+        .await?;
+    }
+    Ok(HttpResponse::Created().json(known(&state, account.0).await?))
+}
+
+/// "Update the list": collects keyCRM warehouse ids and names from
+/// `GET /offers/stocks?filter[details]=true` (every page).
+#[utoipa::path(tag = "keyCRM warehouses", responses((status = 200, body = Page<KeycrmWarehouseView>), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody), (status = 502, body = ErrorBody)), security(("bearer" = [])))]
+#[post("/keycrm/warehouses/refresh")]
+pub async fn refresh_keycrm_warehouses(
+    state: web::Data<ApiState>,
+    account: AccountId,
+) -> Result<HttpResponse, ApiError> {
+    let keycrm = state.client(account).await?;
+    sklad_app::maintenance::refresh_keycrm_warehouses(&state.db, &keycrm.client, account.0).await?;
+    Ok(HttpResponse::Ok().json(known(&state, account.0).await?))
+}
+
+/// One sklad warehouse's mapping.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MappingEntry {
+    pub warehouse_id: Uuid,
+    /// The keyCRM warehouse, or `null` to unmap.
+    pub keycrm_warehouse_id: Option<i64>,
+}
+
+/// The mapping to apply, or the whole mapping.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Mapping {
+    pub mapping: Vec<MappingEntry>,
+}
+
+async fn mapping(state: &ApiState, account: Uuid) -> Result<Mapping, ApiError> {
+    let mut conn = state.db.conn().await?;
+    Ok(Mapping {
+        mapping: sklad_db::warehouses::list(&mut conn, account)
+            .await?
+            .into_iter()
+            .map(|w| MappingEntry {
+                warehouse_id: w.id,
+                keycrm_warehouse_id: w.keycrm_warehouse_id,
+            })
+            .collect(),
+    })
+}
+
+/// The warehouse mapping.
+#[utoipa::path(tag = "keyCRM warehouses", responses((status = 200, body = Mapping)), security(("bearer" = [])))]
+#[get("/integrations/keycrm/warehouse-mapping")]
+pub async fn get_mapping(
+    state: web::Data<ApiState>,
+    account: AccountId,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(mapping(&state, account.0).await?))
+}
+
+/// Maps each listed sklad warehouse to at most one keyCRM warehouse (several may share one:
+/// their balances are summed). SKUs whose sums change are marked to be pushed.
+#[utoipa::path(tag = "keyCRM warehouses", request_body = Mapping,
+    responses((status = 200, body = Mapping), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
+#[put("/integrations/keycrm/warehouse-mapping")]
+pub async fn put_mapping(
+    state: web::Data<ApiState>,
+    account: AccountId,
+    body: web::Json<Mapping>,
+) -> Result<HttpResponse, ApiError> {
+    let entries = body
+        .into_inner()
+        .mapping
+        .into_iter()
+        .map(|m| (m.warehouse_id, m.keycrm_warehouse_id))
+        .collect();
+    {
+        let mut conn = state.db.conn().await?;
+        sklad_app::mapping::set(&mut conn, account.0, entries)
+            .await
+            .map_err(|err| {
+                if err.is_foreign_key_violation() {
+                    ApiError::validation("unknown keyCRM warehouse: refresh or add it first")
+                } else if err.is_not_found() {
+                    ApiError::not_found("no such warehouse")
+                } else {
+                    ApiError::from(err)
+                }
+            })?;
+    }
+    Ok(HttpResponse::Ok().json(mapping(&state, account.0).await?))
+}

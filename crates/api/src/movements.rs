@@ -1,0 +1,289 @@
+//! Movements (the ledger), balances, and shipping an order.
+
+use actix_web::{HttpResponse, get, post, web};
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use sklad_app::movements::{LineRef, ManualMovement};
+use sklad_db::stock::{Balance, Recorded};
+use sklad_domain::stock::{ManualKind, MovementKind, Places};
+use strum::VariantNames;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::ApiState;
+use crate::auth::AccountId;
+use crate::error::{ApiError, ErrorBody};
+use crate::page::{Page, Paging};
+
+/// One line of a movement: a product (by id or SKU) and a quantity.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MovementLineInput {
+    pub product_id: Option<Uuid>,
+    pub sku: Option<String>,
+    /// How many (positive); for `inventory`, the counted quantity (zero or more).
+    pub quantity: Decimal,
+}
+
+/// A stock document.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewMovement {
+    /// What kind of document; an unknown kind is refused with 422 naming the valid ones.
+    #[schema(value_type = ManualKind)]
+    pub kind: String,
+    /// The warehouse of a receipt, write-off or inventory.
+    pub warehouse_id: Option<Uuid>,
+    /// A transfer's source and destination.
+    pub from_warehouse_id: Option<Uuid>,
+    pub to_warehouse_id: Option<Uuid>,
+    pub lines: Vec<MovementLineInput>,
+    pub note: Option<String>,
+    /// Send the same key again and the movement recorded the first time is returned.
+    pub idempotency_key: Option<String>,
+}
+
+impl NewMovement {
+    fn checked(self) -> Result<ManualMovement, ApiError> {
+        let kind: ManualKind = self.kind.parse().map_err(|_| {
+            ApiError::validation(format!(
+                "kind must be one of: {}",
+                ManualKind::VARIANTS.join(", ")
+            ))
+        })?;
+        Ok(ManualMovement {
+            kind,
+            places: Places {
+                warehouse_id: self.warehouse_id,
+                from_warehouse_id: self.from_warehouse_id,
+                to_warehouse_id: self.to_warehouse_id,
+            },
+            lines: self
+                .lines
+                .into_iter()
+                .map(|l| LineRef {
+                    product_id: l.product_id,
+                    sku: l.sku,
+                    quantity: l.quantity,
+                })
+                .collect(),
+            note: self.note,
+            idempotency_key: self.idempotency_key,
+        })
+    }
+}
+
+/// One balance change.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct MovementLineView {
+    pub warehouse_id: Uuid,
+    pub product_id: Uuid,
+    pub sku: String,
+    pub product_name: String,
+    pub quantity_delta: Decimal,
+    pub balance_after: Decimal,
+}
+
+/// A recorded movement.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct MovementView {
+    pub id: Uuid,
+    pub kind: MovementKind,
+    pub note: Option<String>,
+    pub order_id: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+    pub lines: Vec<MovementLineView>,
+}
+
+impl From<Recorded> for MovementView {
+    fn from(r: Recorded) -> Self {
+        Self {
+            id: r.movement.id,
+            kind: r.movement.kind,
+            note: r.movement.note,
+            order_id: r.movement.order_id,
+            created_at: r.movement.created_at,
+            lines: r
+                .lines
+                .into_iter()
+                .map(|l| MovementLineView {
+                    warehouse_id: l.warehouse_id,
+                    product_id: l.product_id,
+                    sku: l.sku,
+                    product_name: l.product_name,
+                    quantity_delta: l.quantity_delta.normalize(),
+                    balance_after: l.balance_after.normalize(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Records a receipt, write-off, transfer or inventory adjustment. Balances change in the
+/// same transaction as the ledger, and its event is published through the outbox.
+#[utoipa::path(tag = "Stock", request_body = NewMovement,
+    responses(
+        (status = 201, body = MovementView),
+        (status = 200, description = "The movement recorded earlier with this idempotency key", body = MovementView),
+        (status = 409, description = "A balance would go negative where that is not allowed", body = ErrorBody),
+        (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+#[post("/movements")]
+pub async fn create_movement(
+    state: web::Data<ApiState>,
+    account: AccountId,
+    body: web::Json<NewMovement>,
+) -> Result<HttpResponse, ApiError> {
+    let movement = body.into_inner().checked()?;
+    let mut conn = state.db.conn().await?;
+    let recorded = sklad_app::movements::record(&mut conn, account.0, movement).await?;
+    let mut status = if recorded.created {
+        HttpResponse::Created()
+    } else {
+        HttpResponse::Ok()
+    };
+    Ok(status.json(MovementView::from(recorded)))
+}
+
+/// Filters of the movement history.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct MovementQuery {
+    pub warehouse_id: Option<Uuid>,
+    pub product_id: Option<Uuid>,
+    pub sku: Option<String>,
+}
+
+/// The movement history, newest first.
+#[utoipa::path(tag = "Stock", params(MovementQuery, Paging), responses((status = 200, body = Page<MovementView>), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
+#[get("/movements")]
+pub async fn list_movements(
+    state: web::Data<ApiState>,
+    account: AccountId,
+    query: web::Query<MovementQuery>,
+    paging: web::Query<Paging>,
+) -> Result<HttpResponse, ApiError> {
+    let query = query.into_inner();
+    let paging = paging.resolve()?;
+    let mut conn = state.db.conn().await?;
+    let product_id = match (&query.product_id, &query.sku) {
+        (Some(id), _) => Some(*id),
+        (None, Some(sku)) => {
+            let found =
+                sklad_db::products::ids_by_sku(&mut conn, account.0, std::slice::from_ref(sku))
+                    .await?;
+            match found.get(sku) {
+                Some(id) => Some(*id),
+                None => {
+                    return Ok(HttpResponse::Ok().json(Page::<MovementView>::of(
+                        Vec::<Recorded>::new(),
+                        paging,
+                        0,
+                    )));
+                }
+            }
+        }
+        (None, None) => None,
+    };
+    let filter = sklad_db::stock::MovementFilter {
+        warehouse_id: query.warehouse_id,
+        product_id,
+        page: paging.0,
+        per_page: paging.1,
+    };
+    let (rows, total) = sklad_db::stock::list(&mut conn, account.0, &filter).await?;
+    Ok(HttpResponse::Ok().json(Page::<MovementView>::of(rows, paging, total)))
+}
+
+/// One movement with its lines.
+#[utoipa::path(tag = "Stock", params(("id" = Uuid, Path)), responses((status = 200, body = MovementView), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+#[get("/movements/{id}")]
+pub async fn get_movement(
+    state: web::Data<ApiState>,
+    account: AccountId,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let mut conn = state.db.conn().await?;
+    let found = sklad_db::stock::load(&mut conn, account.0, id.into_inner())
+        .await?
+        .ok_or_else(|| ApiError::not_found("no such movement"))?;
+    Ok(HttpResponse::Ok().json(MovementView::from(found)))
+}
+
+/// Filters of `GET /balances`.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct BalanceQuery {
+    pub warehouse_id: Option<Uuid>,
+    pub sku: Option<String>,
+}
+
+/// A balance.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct BalanceView {
+    pub warehouse_id: Uuid,
+    pub warehouse_name: String,
+    pub product_id: Uuid,
+    pub sku: String,
+    pub product_name: String,
+    pub quantity: Decimal,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<Balance> for BalanceView {
+    fn from(b: Balance) -> Self {
+        Self {
+            warehouse_id: b.warehouse_id,
+            warehouse_name: b.warehouse_name,
+            product_id: b.product_id,
+            sku: b.sku,
+            product_name: b.product_name,
+            quantity: b.quantity.normalize(),
+            updated_at: b.updated_at,
+        }
+    }
+}
+
+/// Balances by warehouse and SKU.
+#[utoipa::path(tag = "Stock", params(BalanceQuery), responses((status = 200, body = Page<BalanceView>)), security(("bearer" = [])))]
+#[get("/balances")]
+pub async fn list_balances(
+    state: web::Data<ApiState>,
+    account: AccountId,
+    query: web::Query<BalanceQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let mut conn = state.db.conn().await?;
+    let rows = sklad_db::stock::balances(
+        &mut conn,
+        account.0,
+        query.warehouse_id,
+        query.sku.as_deref(),
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(Page::<BalanceView>::whole(rows)))
+}
+
+/// Where to ship an order from.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ShipOrder {
+    pub warehouse_id: Uuid,
+}
+
+/// Ships a customer order: its lines are written off from the warehouse as one movement
+/// (once per order).
+#[utoipa::path(tag = "Orders", request_body = ShipOrder, params(("id" = String, Path, description = "sklad order id or keyCRM order id")),
+    responses((status = 201, body = MovementView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+#[post("/orders/{id}/ship")]
+pub async fn ship_order(
+    state: web::Data<ApiState>,
+    account: AccountId,
+    id: web::Path<String>,
+    body: web::Json<ShipOrder>,
+) -> Result<HttpResponse, ApiError> {
+    let reference = crate::orders::order_ref(&id)?;
+    let mut conn = state.db.conn().await?;
+    let recorded =
+        sklad_app::movements::ship(&mut conn, account.0, reference, body.warehouse_id).await?;
+    Ok(HttpResponse::Created().json(MovementView::from(recorded)))
+}

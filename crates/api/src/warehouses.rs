@@ -1,0 +1,124 @@
+//! sklad warehouses.
+
+use actix_web::{HttpResponse, get, patch, post, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sklad_db::warehouses::Warehouse;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::ApiState;
+use crate::auth::AccountId;
+use crate::error::{ApiError, ErrorBody};
+use crate::page::Page;
+
+/// A sklad warehouse.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct WarehouseView {
+    pub id: Uuid,
+    pub name: String,
+    /// Whether movements may take a balance below zero here (default: refused with 409).
+    pub allow_negative: bool,
+    /// The keyCRM warehouse its balances are pushed to, if mapped.
+    pub keycrm_warehouse_id: Option<i64>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<Warehouse> for WarehouseView {
+    fn from(w: Warehouse) -> Self {
+        Self {
+            id: w.id,
+            name: w.name,
+            allow_negative: w.allow_negative,
+            keycrm_warehouse_id: w.keycrm_warehouse_id,
+            created_at: w.created_at,
+        }
+    }
+}
+
+/// A new warehouse.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewWarehouse {
+    pub name: String,
+    #[serde(default)]
+    pub allow_negative: bool,
+}
+
+/// A change to a warehouse; omitted fields stay as they are.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WarehouseChange {
+    pub name: Option<String>,
+    pub allow_negative: Option<bool>,
+}
+
+/// Names (of warehouses, products, keyCRM warehouses) are 1–200 characters.
+pub fn check_name(name: &str) -> Result<(), ApiError> {
+    let len = name.trim().chars().count();
+    if !(1..=200).contains(&len) {
+        return Err(ApiError::validation("name must be 1–200 characters"));
+    }
+    Ok(())
+}
+
+const DUPLICATE: (&str, &str) = ("warehouse_exists", "a warehouse with this name");
+
+/// The account's warehouses, by name.
+#[utoipa::path(tag = "Stock", responses((status = 200, body = Page<WarehouseView>), (status = 401, body = ErrorBody)), security(("bearer" = [])))]
+#[get("/warehouses")]
+pub async fn list_warehouses(
+    state: web::Data<ApiState>,
+    account: AccountId,
+) -> Result<HttpResponse, ApiError> {
+    let mut conn = state.db.conn().await?;
+    let rows = sklad_db::warehouses::list(&mut conn, account.0).await?;
+    Ok(HttpResponse::Ok().json(Page::<WarehouseView>::whole(rows)))
+}
+
+/// Creates a warehouse (names are unique per account).
+#[utoipa::path(tag = "Stock", request_body = NewWarehouse,
+    responses((status = 201, body = WarehouseView), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+#[post("/warehouses")]
+pub async fn create_warehouse(
+    state: web::Data<ApiState>,
+    account: AccountId,
+    body: web::Json<NewWarehouse>,
+) -> Result<HttpResponse, ApiError> {
+    check_name(&body.name)?;
+    let mut conn = state.db.conn().await?;
+    let created =
+        sklad_db::warehouses::create(&mut conn, account.0, body.name.trim(), body.allow_negative)
+            .await
+            .map_err(ApiError::duplicate(DUPLICATE.0, DUPLICATE.1))?;
+    Ok(HttpResponse::Created().json(WarehouseView::from(created)))
+}
+
+/// Renames a warehouse or changes whether it allows negative balances.
+#[utoipa::path(tag = "Stock", request_body = WarehouseChange, params(("id" = Uuid, Path)),
+    responses((status = 200, body = WarehouseView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+#[patch("/warehouses/{id}")]
+pub async fn update_warehouse(
+    state: web::Data<ApiState>,
+    account: AccountId,
+    id: web::Path<Uuid>,
+    body: web::Json<WarehouseChange>,
+) -> Result<HttpResponse, ApiError> {
+    if let Some(name) = &body.name {
+        check_name(name)?;
+    }
+    let mut conn = state.db.conn().await?;
+    let updated = sklad_db::warehouses::update(
+        &mut conn,
+        account.0,
+        id.into_inner(),
+        body.name.as_deref().map(str::trim),
+        body.allow_negative,
+    )
+    .await
+    .map_err(ApiError::duplicate(DUPLICATE.0, DUPLICATE.1))?
+    .ok_or_else(|| ApiError::not_found("no such warehouse"))?;
+    Ok(HttpResponse::Ok().json(WarehouseView::from(updated)))
+}

@@ -1,0 +1,157 @@
+//! Changing an account's keyCRM integration settings: the API's `PUT` and the CLI's
+//! `sklad integration set` both come here, so a setting behaves the same wherever it is set.
+
+use secrecy::SecretString;
+use serde_json::{Map, Value};
+use sklad_db::DbError;
+use sklad_db::integrations::{Integration, IntegrationSettings};
+use sklad_keycrm::{Clients, KeycrmError};
+use uuid::Uuid;
+
+/// Why a change was not saved; nothing changed.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    /// The change is not shaped like the settings (unknown field, wrong type).
+    #[error("{0}")]
+    Malformed(String),
+    /// A value breaks a rule.
+    #[error("{0}")]
+    Invalid(String),
+    /// keyCRM rejected the key, or could not be asked.
+    #[error(transparent)]
+    Keycrm(#[from] KeycrmError),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+/// Applies `change` (any subset of [`IntegrationSettings`]' fields, plus `api_key`) to the
+/// account's settings. A new key is checked with keyCRM before it is saved; switching
+/// "send stock balances" on marks every mapped SKU to be pushed.
+pub async fn update(
+    clients: &Clients,
+    account: Uuid,
+    mut change: Map<String, Value>,
+) -> Result<Integration, SettingsError> {
+    let api_key = match change.remove("api_key") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(key)) => Some(checked_key(&key)?),
+        Some(_) => return Err(SettingsError::Malformed("api_key must be a string".into())),
+    };
+    let mut conn = clients.db().conn().await?;
+    let current = sklad_db::integrations::get(&mut conn, account).await?;
+    let settings = merged(&current.settings, change)?;
+    if settings.enabled && api_key.is_none() && !current.has_api_key() {
+        return Err(SettingsError::Invalid(
+            "save a keyCRM API key before enabling the integration".into(),
+        ));
+    }
+    if let Some(key) = &api_key {
+        clients
+            .verify(&settings.base_url, key, settings.requests_per_minute)
+            .await?;
+    }
+    let saved = sklad_db::integrations::save(
+        &mut conn,
+        clients.secrets(),
+        account,
+        &settings,
+        api_key.as_ref(),
+    )
+    .await?;
+    if saved.settings.stock_push_enabled && !current.settings.stock_push_enabled {
+        // Switched on: every mapped SKU's sum goes to keyCRM.
+        sklad_db::stock_sync::mark_all_mapped(&mut conn, account, false).await?;
+    }
+    tracing::info!(account_id = %account, "keyCRM integration settings changed");
+    Ok(saved)
+}
+
+/// The settings with `change` laid over them, normalised and checked.
+pub fn merged(
+    current: &IntegrationSettings,
+    change: Map<String, Value>,
+) -> Result<IntegrationSettings, SettingsError> {
+    let Ok(Value::Object(mut fields)) = serde_json::to_value(current) else {
+        return Err(SettingsError::Malformed(
+            "settings are not an object".into(),
+        ));
+    };
+    fields.extend(change);
+    let mut settings: IntegrationSettings = serde_json::from_value(Value::Object(fields))
+        .map_err(|e| SettingsError::Malformed(e.to_string()))?;
+    settings.normalise();
+    settings.validate().map_err(SettingsError::Invalid)?;
+    Ok(settings)
+}
+
+fn checked_key(key: &str) -> Result<SecretString, SettingsError> {
+    let key = key.trim();
+    if key.is_empty() || key.len() > 512 || key.chars().any(|c| c.is_whitespace() || c == '\0') {
+        return Err(SettingsError::Invalid(
+            "api_key must be 1–512 characters without spaces".into(),
+        ));
+    }
+    Ok(SecretString::from(key.to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn current() -> IntegrationSettings {
+        IntegrationSettings {
+            base_url: "https://openapi.keycrm.app/v1".into(),
+            enabled: false,
+            receive_payments: false,
+            archive_status_ids: vec![],
+            import_status_ids: vec![],
+            keep_product_info: false,
+            stock_push_enabled: false,
+            requests_per_minute: 60,
+        }
+    }
+
+    fn change(value: Value) -> Map<String, Value> {
+        match value {
+            Value::Object(map) => map,
+            _ => Map::new(),
+        }
+    }
+
+    #[test]
+    fn a_change_touches_only_the_fields_it_names() {
+        let merged = merged(
+            &current(),
+            change(json!({"receive_payments": true, "archive_status_ids": [6, 5, 6], "base_url": "http://h/v1/"})),
+        )
+        .unwrap();
+        assert!(merged.receive_payments);
+        assert_eq!(merged.archive_status_ids, vec![5, 6]);
+        assert_eq!(merged.base_url, "http://h/v1");
+        assert_eq!(merged.requests_per_minute, 60);
+    }
+
+    #[test]
+    fn shapes_and_rules_are_told_apart() {
+        assert!(matches!(
+            merged(&current(), change(json!({"enabeld": true}))),
+            Err(SettingsError::Malformed(_))
+        ));
+        assert!(matches!(
+            merged(&current(), change(json!({"enabled": "yes"}))),
+            Err(SettingsError::Malformed(_))
+        ));
+        assert!(matches!(
+            merged(&current(), change(json!({"requests_per_minute": 0}))),
+            Err(SettingsError::Invalid(_))
+        ));
+        assert!(matches!(
+            merged(&current(), change(json!({"base_url": "ftp://x"}))),
+            Err(SettingsError::Invalid(_))
+        ));
+        assert!(checked_key("has space").is_err());
+        assert!(checked_key("").is_err());
+        assert!(checked_key(" abc ").is_ok());
+    }
+}

@@ -1,0 +1,36 @@
+//! Mapping sklad warehouses to keyCRM warehouses. Several sklad warehouses may share one
+//! keyCRM warehouse: keyCRM then receives their sum. A change marks every SKU of the
+//! warehouses concerned, for the keyCRM warehouse they left and the one they joined.
+
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use sklad_db::{DbError, DbResult};
+use uuid::Uuid;
+
+/// Applies `mapping` (sklad warehouse → keyCRM warehouse, or none to unmap) in one
+/// transaction. An unknown sklad warehouse is `NotFound`; an unknown keyCRM warehouse
+/// violates a foreign key.
+pub async fn set(
+    conn: &mut AsyncPgConnection,
+    account: Uuid,
+    mapping: Vec<(Uuid, Option<i64>)>,
+) -> DbResult<()> {
+    conn.transaction::<_, DbError, _>(async move |conn| {
+        let changes = sklad_db::warehouses::set_mapping(conn, account, &mapping).await?;
+        let push_on = sklad_db::integrations::get(conn, account)
+            .await?
+            .settings
+            .stock_push_enabled;
+        if !push_on {
+            return Ok(());
+        }
+        for change in changes {
+            let skus = sklad_db::stock_sync::skus_in(conn, account, &[change.warehouse_id]).await?;
+            for target in [change.before, change.after].into_iter().flatten() {
+                let pairs: Vec<(i64, String)> = skus.iter().map(|s| (target, s.clone())).collect();
+                sklad_db::stock_sync::mark(conn, account, &pairs).await?;
+            }
+        }
+        Ok(())
+    })
+    .await
+}

@@ -1,0 +1,107 @@
+//! The one place that turns an account's stored settings into a keyCRM client.
+//!
+//! Every process builds one [`Clients`] from its settings; whoever needs to talk to keyCRM
+//! for an account asks it, so decryption, the key's fingerprint (its budget) and the retry
+//! policy are decided once.
+
+use secrecy::{ExposeSecret, SecretString};
+use sklad_db::integrations::Integration;
+use sklad_db::{Db, DbResult, SecretBox};
+use sklad_domain::budget::Priority;
+use sklad_runtime::settings::KeycrmSettings;
+use uuid::Uuid;
+
+use crate::budget::Budget;
+use crate::client::{Credentials, KeycrmClient, RetryPolicy, http_client};
+use crate::error::KeycrmError;
+
+/// An account's client together with the settings it was built from.
+#[derive(Debug, Clone)]
+pub struct AccountClient {
+    pub client: KeycrmClient,
+    pub integration: Integration,
+}
+
+/// Builds keyCRM clients for accounts; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Clients {
+    db: Db,
+    secrets: SecretBox,
+    http: reqwest::Client,
+    budget: Budget,
+    retry: RetryPolicy,
+}
+
+impl Clients {
+    pub fn new(settings: &KeycrmSettings, db: Db, secrets: SecretBox) -> Self {
+        Self {
+            budget: Budget::new(db.clone()),
+            http: http_client(settings),
+            retry: RetryPolicy::from_settings(settings),
+            db,
+            secrets,
+        }
+    }
+
+    /// The same clients with another retry policy (tests, interactive callers).
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    pub fn secrets(&self) -> &SecretBox {
+        &self.secrets
+    }
+
+    /// The account's client and settings; `None` when no API key is saved.
+    pub async fn for_account(&self, account: Uuid) -> DbResult<Option<AccountClient>> {
+        let mut conn = self.db.conn().await?;
+        let integration = sklad_db::integrations::get(&mut conn, account).await?;
+        let Some(key) = sklad_db::integrations::api_key(&mut conn, &self.secrets, account).await?
+        else {
+            return Ok(None);
+        };
+        let credentials = Credentials {
+            base_url: integration.settings.base_url.clone(),
+            api_key: key.api_key,
+            fingerprint: key.fingerprint,
+            requests_per_minute: rate(integration.settings.requests_per_minute),
+        };
+        Ok(Some(AccountClient {
+            client: self.build(&credentials, self.retry),
+            integration,
+        }))
+    }
+
+    /// Asks keyCRM whether `api_key` works at `base_url` (`GET /order/status`, one item),
+    /// with a couple of quick attempts: someone is waiting for the answer.
+    pub async fn verify(
+        &self,
+        base_url: &str,
+        api_key: &SecretString,
+        requests_per_minute: i32,
+    ) -> Result<(), KeycrmError> {
+        let credentials = Credentials {
+            base_url: base_url.to_owned(),
+            fingerprint: self.secrets.fingerprint(api_key.expose_secret()),
+            api_key: api_key.clone(),
+            requests_per_minute: rate(requests_per_minute),
+        };
+        self.build(&credentials, RetryPolicy::interactive())
+            .order_statuses_page(1, 1, Priority::Normal)
+            .await
+            .map(|_| ())
+    }
+
+    fn build(&self, credentials: &Credentials, retry: RetryPolicy) -> KeycrmClient {
+        KeycrmClient::new(self.http.clone(), self.budget.clone(), credentials, retry)
+    }
+}
+
+fn rate(requests_per_minute: i32) -> u32 {
+    requests_per_minute.max(1).unsigned_abs()
+}
