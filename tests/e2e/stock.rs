@@ -8,7 +8,7 @@ use diesel_async::RunQueryDsl;
 use reqwest::Method;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
-use sklad_tests::{AppOptions, TestApp, eventually};
+use sklad_tests::{AppOptions, StockRig, TestApp, eventually};
 use uuid::Uuid;
 
 struct Rig {
@@ -23,70 +23,8 @@ struct Rig {
 
 async fn rig_with(options: AppOptions, skus: &[&str]) -> Rig {
     let app = TestApp::spawn_with(options).await;
-    app.sim_control(
-        Method::PUT,
-        "/warehouses",
-        json!([{"id": 1, "name": "Основний"}, {"id": 2, "name": "Київ"}]),
-    )
-    .await;
-    let offers: Vec<Value> = skus
-        .iter()
-        .map(|sku| json!({"sku": sku, "name": format!("Товар {sku}"), "price": 10}))
-        .collect();
-    app.sim_control(Method::POST, "/offers", Value::Array(offers))
-        .await;
-    for sku in skus {
-        app.created(
-            "/products",
-            json!({"sku": sku, "name": format!("Товар {sku}")}),
-        )
-        .await;
-    }
-    let mut ids = Vec::new();
-    for name in ["Склад 1", "Склад 2", "Склад 3"] {
-        ids.push(
-            app.created("/warehouses", json!({"name": name})).await["id"]
-                .as_str()
-                .unwrap()
-                .to_owned(),
-        );
-    }
-    let refreshed = app.created("/keycrm/warehouses/refresh", json!({})).await;
-    assert_eq!(
-        refreshed["data"].as_array().unwrap().len(),
-        2,
-        "{refreshed}"
-    );
-    let mapping = app
-        .api(
-            Method::PUT,
-            "/integrations/keycrm/warehouse-mapping",
-            &app.account.admin_token,
-        )
-        .json(&json!({"mapping": [
-            {"warehouse_id": ids[0], "keycrm_warehouse_id": 1},
-            {"warehouse_id": ids[1], "keycrm_warehouse_id": 1}]}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(mapping.status(), 200);
-    let on = app
-        .api(
-            Method::PUT,
-            "/integrations/keycrm",
-            &app.account.admin_token,
-        )
-        .json(&json!({"stock_push_enabled": true}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(on.status(), 200);
-    Rig {
-        w1: ids[0].clone(),
-        w2: ids[1].clone(),
-        w3: ids[2].clone(),
-        app,
-    }
+    let StockRig { w1, w2, w3 } = app.stock_rig(skus).await;
+    Rig { app, w1, w2, w3 }
 }
 
 async fn rig() -> Rig {

@@ -15,54 +15,11 @@ use sklad_domain::stock::{Change, LedgerLine};
 
 use crate::cli::sklad;
 
-/// Catalogue in both systems, three warehouses (1 and 2 → keyCRM 1), stock push on.
+/// The shared stock set-up (W1 and W2 → keyCRM warehouse 1, W3 unmapped, push on).
 async fn setup(app: &TestApp, skus: &[String]) -> (String, String, String) {
-    app.sim_control(
-        Method::PUT,
-        "/warehouses",
-        json!([{"id": 1, "name": "Основний"}]),
-    )
-    .await;
-    let offers: Vec<Value> = skus
-        .iter()
-        .map(|s| json!({"sku": s, "name": s, "price": 1}))
-        .collect();
-    app.sim_control(Method::POST, "/offers", Value::Array(offers))
-        .await;
-    for sku in skus {
-        app.created("/products", json!({"sku": sku, "name": sku}))
-            .await;
-    }
-    let mut ids = Vec::new();
-    for name in ["W1", "W2", "W3"] {
-        ids.push(
-            app.created("/warehouses", json!({"name": name})).await["id"]
-                .as_str()
-                .unwrap()
-                .to_owned(),
-        );
-    }
-    app.created("/keycrm/warehouses", json!({"id": 1, "name": "Основний"}))
-        .await;
-    let mapped = app
-        .api(Method::PUT, "/integrations/keycrm/warehouse-mapping", &app.account.admin_token)
-        .json(&json!({"mapping": [{"warehouse_id": ids[0], "keycrm_warehouse_id": 1}, {"warehouse_id": ids[1], "keycrm_warehouse_id": 1}]}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(mapped.status(), 200);
-    let on = app
-        .api(
-            Method::PUT,
-            "/integrations/keycrm",
-            &app.account.admin_token,
-        )
-        .json(&json!({"stock_push_enabled": true}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(on.status(), 200);
-    (ids[0].clone(), ids[1].clone(), ids[2].clone())
+    let skus: Vec<&str> = skus.iter().map(String::as_str).collect();
+    let rig = app.stock_rig(&skus).await;
+    (rig.w1, rig.w2, rig.w3)
 }
 
 /// sklad's sums for keyCRM warehouse 1 (warehouses W1 + W2) per SKU.

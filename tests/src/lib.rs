@@ -10,6 +10,7 @@ mod app;
 mod broker;
 mod process;
 mod proxy;
+mod stock;
 
 use std::future::Future;
 use std::time::{Duration, Instant};
@@ -18,6 +19,7 @@ pub use app::{AppOptions, SIM_API_KEY, TestAccount, TestApp, fixture};
 pub use broker::TestBroker;
 pub use process::process_env;
 pub use proxy::TcpProxy;
+pub use stock::StockRig;
 pub use sklad_db::testing::TestDatabase;
 use sklad_runtime::Settings;
 

@@ -224,17 +224,20 @@ pub async fn get_order(
         payments: detail
             .payments
             .into_iter()
-            .map(|p| PaymentView {
-                id: p.id,
-                keycrm_payment_id: p.keycrm_payment_id,
-                payment_method_id: p.payment_method_id,
-                amount: normalize(p.amount),
-                currency: p.currency,
-                status: p.status,
-                payment_date: p.payment_date,
-                transaction_uuid: p.transaction_uuid,
-                description: p.description,
-                updated_at: p.updated_at,
+            .map(|payment| {
+                let p = payment.fields;
+                PaymentView {
+                    id: p.id,
+                    keycrm_payment_id: p.keycrm_payment_id,
+                    payment_method_id: p.payment_method_id,
+                    amount: normalize(p.amount),
+                    currency: p.currency,
+                    status: p.status,
+                    payment_date: p.payment_date,
+                    transaction_uuid: p.transaction_uuid,
+                    description: p.description,
+                    updated_at: payment.updated_at,
+                }
             })
             .collect(),
         keycrm_document,

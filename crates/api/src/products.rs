@@ -46,7 +46,8 @@ pub struct ProductView {
 }
 
 impl From<Product> for ProductView {
-    fn from(p: Product) -> Self {
+    fn from(product: Product) -> Self {
+        let p = product.fields;
         Self {
             id: p.id,
             sku: p.sku,
@@ -58,8 +59,8 @@ impl From<Product> for ProductView {
             keycrm_offer_id: p.keycrm_offer_id,
             keycrm_product_id: p.keycrm_product_id,
             origin: p.origin,
-            created_at: p.created_at,
-            updated_at: p.updated_at,
+            created_at: product.created_at,
+            updated_at: product.updated_at,
         }
     }
 }

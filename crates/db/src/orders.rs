@@ -82,23 +82,14 @@ pub struct OrderLine {
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = payments)]
 pub struct Payment {
-    pub id: Uuid,
-    pub account_id: Uuid,
-    pub order_id: Uuid,
-    pub keycrm_payment_id: i64,
-    pub payment_method_id: Option<i64>,
-    pub amount: Option<Decimal>,
-    pub currency: Option<String>,
-    pub status: Option<String>,
-    pub payment_date: Option<DateTime<Utc>>,
-    pub transaction_uuid: Option<String>,
-    pub description: Option<String>,
+    #[diesel(embed)]
+    pub fields: NewPayment,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
-/// A payment as keyCRM describes it.
-#[derive(Debug, Clone, Insertable)]
+/// A payment as keyCRM describes it: what is inserted and updated.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = payments)]
 pub struct NewPayment {
     pub id: Uuid,

@@ -16,24 +16,14 @@ use crate::schema::products;
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = products)]
 pub struct Product {
-    pub id: Uuid,
-    pub account_id: Uuid,
-    pub sku: String,
-    pub name: String,
-    pub base_name: String,
-    pub properties: Value,
-    pub price: Option<Decimal>,
-    pub unit: Option<String>,
-    pub keycrm_offer_id: Option<i64>,
-    pub keycrm_product_id: Option<i64>,
-    #[diesel(deserialize_as = String)]
-    pub origin: Origin,
+    #[diesel(embed)]
+    pub fields: NewProduct,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
-/// A product as keyCRM describes it.
-#[derive(Debug, Clone, Insertable)]
+/// A product's own fields: what is inserted, and what keyCRM may update.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = products)]
 pub struct NewProduct {
     pub id: Uuid,
@@ -46,7 +36,7 @@ pub struct NewProduct {
     pub unit: Option<String>,
     pub keycrm_offer_id: Option<i64>,
     pub keycrm_product_id: Option<i64>,
-    #[diesel(serialize_as = String)]
+    #[diesel(deserialize_as = String, serialize_as = String)]
     pub origin: Origin,
 }
 

@@ -3,21 +3,44 @@
 //! Services move data in and out; the decisions they make about that data live here so they
 //! can be unit-tested without a database, a broker or keyCRM.
 
-/// Lets the database layer store an enum as its snake_case name and read it back
-/// (diesel's `serialize_as`/`deserialize_as`), so a name outside the enum never reaches code.
+/// Declares a closed set of names sklad stores and shows: a fieldless enum that reads and
+/// writes its snake_case names (serde, strum), documents them (utoipa), and converts to and
+/// from the text the database stores, so a name outside the set never reaches code.
 #[macro_export]
-macro_rules! stored_as_text {
-    ($ty:ty) => {
-        impl TryFrom<String> for $ty {
-            type Error = strum::ParseError;
+macro_rules! text_enum {
+    ($(#[$meta:meta])* pub enum $name:ident { $($(#[$vmeta:meta])* $variant:ident,)* }) => {
+        $(#[$meta])*
+        #[derive(
+            Debug,
+            Clone,
+            Copy,
+            PartialEq,
+            Eq,
+            Hash,
+            ::serde::Serialize,
+            ::serde::Deserialize,
+            ::utoipa::ToSchema,
+            ::strum::AsRefStr,
+            ::strum::Display,
+            ::strum::EnumString,
+            ::strum::VariantNames,
+        )]
+        #[serde(rename_all = "snake_case")]
+        #[strum(serialize_all = "snake_case")]
+        pub enum $name {
+            $($(#[$vmeta])* $variant,)*
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = ::strum::ParseError;
 
             fn try_from(value: String) -> Result<Self, Self::Error> {
                 value.parse()
             }
         }
 
-        impl From<$ty> for String {
-            fn from(value: $ty) -> Self {
+        impl From<$name> for String {
+            fn from(value: $name) -> Self {
                 value.as_ref().to_owned()
             }
         }

@@ -11,8 +11,6 @@
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use strum::{AsRefStr, Display, EnumString, VariantNames};
-use utoipa::ToSchema;
 
 /// A name/value property.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -21,34 +19,17 @@ pub struct Property {
     pub value: String,
 }
 
-/// Where a product came from.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    Deserialize,
-    ToSchema,
-    AsRefStr,
-    Display,
-    EnumString,
-    VariantNames,
-)]
-#[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum Origin {
-    /// A keyCRM offer (catalogue variant) on an order line.
-    KeycrmOffer,
-    /// A product typed in by hand on a keyCRM order line.
-    KeycrmOneTime,
-    /// Entered in sklad.
-    Manual,
+crate::text_enum! {
+    /// Where a product came from.
+    pub enum Origin {
+        /// A keyCRM offer (catalogue variant) on an order line.
+        KeycrmOffer,
+        /// A product typed in by hand on a keyCRM order line.
+        KeycrmOneTime,
+        /// Entered in sklad.
+        Manual,
+    }
 }
-
-crate::stored_as_text!(Origin);
 
 /// What sklad knows about a keyCRM order line's product.
 #[derive(Debug, Clone, Default)]

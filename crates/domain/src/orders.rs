@@ -1,39 +1,21 @@
 //! Rules about customer orders coming from keyCRM.
 
 use chrono::{DateTime, TimeDelta, Utc};
-use serde::{Deserialize, Serialize};
-use strum::{AsRefStr, Display, EnumString, VariantNames};
-use utoipa::ToSchema;
 
-/// Where a "Synchronize orders" job is.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    Deserialize,
-    ToSchema,
-    AsRefStr,
-    Display,
-    EnumString,
-    VariantNames,
-)]
-#[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum SyncJobState {
-    /// Waiting for a worker.
-    Queued,
-    /// A worker holds its lease and pages through keyCRM.
-    Running,
-    /// Every page was read.
-    Done,
-    /// Too many pages failed in a row (or no API key).
-    Failed,
-    /// Someone cancelled it.
-    Cancelled,
+crate::text_enum! {
+    /// Where a "Synchronize orders" job is.
+    pub enum SyncJobState {
+        /// Waiting for a worker.
+        Queued,
+        /// A worker holds its lease and pages through keyCRM.
+        Running,
+        /// Every page was read.
+        Done,
+        /// Too many pages failed in a row (or no API key).
+        Failed,
+        /// Someone cancelled it.
+        Cancelled,
+    }
 }
 
 impl SyncJobState {
@@ -42,8 +24,6 @@ impl SyncJobState {
         matches!(self, SyncJobState::Queued | SyncJobState::Running)
     }
 }
-
-crate::stored_as_text!(SyncJobState);
 
 /// An order is in the archive while its keyCRM status is one of the archive statuses.
 pub fn is_archived(status_id: Option<i64>, archive_status_ids: &[i64]) -> bool {

@@ -4,64 +4,33 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use strum::{AsRefStr, Display, EnumString, VariantNames};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-/// The kinds of stock documents in the ledger.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    Deserialize,
-    ToSchema,
-    AsRefStr,
-    Display,
-    EnumString,
-    VariantNames,
-)]
-#[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum MovementKind {
-    /// Goods arrive in a warehouse.
-    Receipt,
-    /// Goods leave a warehouse (damage, loss, own use).
-    WriteOff,
-    /// Goods move from one warehouse to another.
-    Transfer,
-    /// A count: the balance becomes the counted quantity.
-    Inventory,
-    /// A customer order's lines leave a warehouse.
-    Shipment,
+crate::text_enum! {
+    /// The kinds of stock documents in the ledger.
+    pub enum MovementKind {
+        /// Goods arrive in a warehouse.
+        Receipt,
+        /// Goods leave a warehouse (damage, loss, own use).
+        WriteOff,
+        /// Goods move from one warehouse to another.
+        Transfer,
+        /// A count: the balance becomes the counted quantity.
+        Inventory,
+        /// A customer order's lines leave a warehouse.
+        Shipment,
+    }
 }
 
-/// The kinds a person records by hand (`POST /movements`); shipments come from orders.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    Deserialize,
-    ToSchema,
-    AsRefStr,
-    Display,
-    EnumString,
-    VariantNames,
-)]
-#[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum ManualKind {
-    Receipt,
-    WriteOff,
-    Transfer,
-    Inventory,
+crate::text_enum! {
+    /// The kinds a person records by hand (`POST /movements`); shipments come from orders.
+    pub enum ManualKind {
+        Receipt,
+        WriteOff,
+        Transfer,
+        Inventory,
+    }
 }
 
 impl From<ManualKind> for MovementKind {
@@ -75,63 +44,27 @@ impl From<ManualKind> for MovementKind {
     }
 }
 
-crate::stored_as_text!(MovementKind);
-
-/// What became of one `PUT /offers/stocks`.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    Deserialize,
-    ToSchema,
-    AsRefStr,
-    Display,
-    EnumString,
-    VariantNames,
-)]
-#[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum PushOutcome {
-    /// keyCRM took every item (202).
-    Accepted,
-    /// keyCRM refused some items (422); the rest are sent again without them.
-    Rejected,
-    /// keyCRM did not take the request (429, 5xx, transport); the items stay dirty.
-    Failed,
+crate::text_enum! {
+    /// What became of one `PUT /offers/stocks`.
+    pub enum PushOutcome {
+        /// keyCRM took every item (202).
+        Accepted,
+        /// keyCRM refused some items (422); the rest are sent again without them.
+        Rejected,
+        /// keyCRM did not take the request (429, 5xx, transport); the items stay dirty.
+        Failed,
+    }
 }
 
-crate::stored_as_text!(PushOutcome);
-
-/// How sklad learned of a keyCRM warehouse (keyCRM has no endpoint that lists them).
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    Deserialize,
-    ToSchema,
-    AsRefStr,
-    Display,
-    EnumString,
-    VariantNames,
-)]
-#[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum KeycrmWarehouseSource {
-    /// Found in `GET /offers/stocks?filter[details]=true` by "update the list".
-    Stocks,
-    /// Entered by hand.
-    Manual,
+crate::text_enum! {
+    /// How sklad learned of a keyCRM warehouse (keyCRM has no endpoint that lists them).
+    pub enum KeycrmWarehouseSource {
+        /// Found in `GET /offers/stocks?filter[details]=true` by "update the list".
+        Stocks,
+        /// Entered by hand.
+        Manual,
+    }
 }
-
-crate::stored_as_text!(KeycrmWarehouseSource);
 
 /// Why a movement is refused before touching any balance.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -322,6 +255,7 @@ pub fn drift(
 mod tests {
     use super::*;
     use rust_decimal::dec;
+    use strum::VariantNames;
 
     fn id(n: u128) -> Uuid {
         Uuid::from_u128(n)
