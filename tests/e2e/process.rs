@@ -182,15 +182,17 @@ async fn sklad_run_serves_drains_on_sigterm_and_logs_no_secret() {
         .await
         .unwrap();
     let second_link = rotated["webhook_url"].as_str().unwrap().to_owned();
-    assert_eq!(
-        http.post(&second_link)
-            .body(hook.clone())
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        202
-    );
+    let second = http
+        .post(&second_link)
+        .body(hook.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(second.status(), 202);
+    let webhook_id = second.json::<Value>().await.unwrap()["webhook_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert_eq!(
         http.post(&first_link)
             .body(hook)
@@ -265,4 +267,24 @@ async fn sklad_run_serves_drains_on_sigterm_and_logs_no_secret() {
         log.contains("shutdown signal received"),
         "SIGTERM was handled"
     );
+
+    // One webhook followed by its id: received, taken off the queue, fetched from keyCRM,
+    // stored; every step's line carries the id (in the spans it ran in).
+    let followed: Vec<&str> = lines
+        .iter()
+        .copied()
+        .filter(|l| l.contains(&webhook_id))
+        .collect();
+    for step in [
+        "webhook stored",
+        "webhook event taken",
+        "message handled",
+        "keyCRM answered",
+        "order stored",
+    ] {
+        assert!(
+            followed.iter().any(|l| l.contains(step)),
+            "no line with {step:?} carries webhook {webhook_id}: {followed:#?}"
+        );
+    }
 }

@@ -435,6 +435,40 @@ async fn movements_reject_bad_input_and_honour_idempotency_keys() {
         .unwrap();
     assert_eq!(theirs.status(), 404);
 
+    // Racing retries with one key: one movement, every answer names it, none is a 500.
+    let racing = json!({"kind": "receipt", "warehouse_id": w2, "idempotency_key": "delivery-43", "lines": [{"sku": "M-1", "quantity": 1}]});
+    let answers =
+        futures::future::join_all((0..8).map(|_| app.post("/movements", racing.clone()))).await;
+    let mut ids = std::collections::BTreeSet::new();
+    let mut created = 0;
+    for answer in answers {
+        let status = answer.status().as_u16();
+        assert!(
+            status == 201 || status == 200,
+            "racing retry answered {status}"
+        );
+        created += usize::from(status == 201);
+        ids.insert(
+            answer.json::<Value>().await.unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    assert_eq!(
+        (created, ids.len()),
+        (1, 1),
+        "one movement recorded, named by every answer"
+    );
+    assert_eq!(
+        app.get_json(
+            &format!("/balances?warehouse_id={w2}"),
+            &app.account.admin_token
+        )
+        .await["data"][0]["quantity"],
+        "5"
+    );
+
     // Products: unique SKU, edits.
     let duplicate = app
         .post("/products", json!({"sku": "M-1", "name": "again"}))
@@ -486,9 +520,22 @@ async fn shipping_an_order_writes_its_lines_off_once() {
     app.wait_for_order(id, "order imported", |o| o["status_id"] == 2)
         .await;
 
-    let shipped = app
-        .created(&format!("/orders/{id}/ship"), json!({"warehouse_id": w1}))
-        .await;
+    // Two people shipping at once: one shipment, the other told so (409), never a 500.
+    let path = format!("/orders/{id}/ship");
+    let answers =
+        futures::future::join_all((0..6).map(|_| app.post(&path, json!({"warehouse_id": w1}))))
+            .await;
+    let mut shipped = Value::Null;
+    let mut statuses = Vec::new();
+    for answer in answers {
+        statuses.push(answer.status().as_u16());
+        let body: Value = answer.json().await.unwrap();
+        if body["kind"] == "shipment" {
+            shipped = body;
+        }
+    }
+    statuses.sort_unstable();
+    assert_eq!(statuses, [201, 409, 409, 409, 409, 409]);
     assert_eq!(shipped["kind"], "shipment");
     let deltas: Vec<&str> = shipped["lines"]
         .as_array()
@@ -560,4 +607,82 @@ async fn the_cli_resyncs_and_reconciles_with_progress() {
         "{stdout}"
     );
     assert!(puts(&app) > before);
+}
+
+/// The race the idempotency key exists for, made certain: another transaction holds the key
+/// uncommitted while a retry checks (finds nothing) and inserts (waits on the unique index);
+/// when the first commits, the retry answers with the movement recorded first, not an error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retry_racing_the_first_request_gets_the_first_movement() {
+    use diesel_async::RunQueryDsl;
+    let app = TestApp::spawn().await;
+    let (w1, _, _) = setup(&app, &["RACE-1".to_owned()]).await;
+    let product: Uuid = app
+        .get_json("/products?sku=RACE-1", &app.account.admin_token)
+        .await["data"][0]["id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let account = app.account.id;
+    let first_id = Uuid::now_v7();
+    let mut holder = app.db().conn().await.unwrap();
+    diesel::sql_query("BEGIN")
+        .execute(&mut holder)
+        .await
+        .unwrap();
+    diesel::sql_query(format!(
+        "INSERT INTO movements (id, account_id, kind, idempotency_key) VALUES ('{first_id}', '{account}', 'receipt', 'k-race')"
+    ))
+    .execute(&mut holder)
+    .await
+    .unwrap();
+
+    let db = app.db().clone();
+    let w1: Uuid = w1.parse().unwrap();
+    let retry = tokio::spawn(async move {
+        let mut conn = db.conn().await.unwrap();
+        sklad_db::stock::record(
+            &mut conn,
+            account,
+            MovementInput {
+                kind: MovementKind::Receipt,
+                note: None,
+                order_id: None,
+                idempotency_key: Some("k-race".into()),
+                lines: vec![LedgerLine {
+                    warehouse_id: w1,
+                    product_id: product,
+                    change: Change::By(Decimal::ONE),
+                }],
+            },
+        )
+        .await
+    });
+    // Wait (with a deadline) until the retry is blocked on the first one's key.
+    eventually(Duration::from_secs(10), "the retry waits on the key", || async {
+        #[derive(diesel::QueryableByName)]
+        struct Waiting {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let waiting: Waiting = diesel::sql_query(
+            "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
+        )
+        .get_result(&mut app.db().conn().await.ok()?)
+        .await
+        .ok()?;
+        (waiting.n > 0).then_some(())
+    })
+    .await;
+    diesel::sql_query("COMMIT")
+        .execute(&mut holder)
+        .await
+        .unwrap();
+    let answered = retry
+        .await
+        .unwrap()
+        .expect("the retry answers, not an error");
+    assert_eq!(answered.movement.id, first_id);
+    assert!(!answered.created);
 }

@@ -19,9 +19,9 @@ pub use app::{AppOptions, SIM_API_KEY, TestAccount, TestApp, fixture};
 pub use broker::TestBroker;
 pub use process::process_env;
 pub use proxy::TcpProxy;
-pub use stock::StockRig;
 pub use sklad_db::testing::TestDatabase;
 use sklad_runtime::Settings;
+pub use stock::StockRig;
 
 /// Settings for a test: defaults, then the given database and broker, every service on an
 /// ephemeral port, a fresh master key.

@@ -4,7 +4,7 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, web};
 use uuid::Uuid;
 
 use crate::ApiState;
@@ -30,13 +30,22 @@ impl FromRequest for AccountId {
                     .then(|| token.trim().to_owned())
             });
         let state = req.app_data::<web::Data<ApiState>>().cloned();
+        let span = req
+            .extensions()
+            .get::<tracing_actix_web::RootSpan>()
+            .map(|root| (*root).clone());
         Box::pin(async move {
             let (Some(token), Some(state)) = (token.filter(|t| !t.is_empty()), state) else {
                 return Err(ApiError::unauthorized());
             };
             let mut conn = state.db.conn().await?;
             match sklad_db::accounts::authenticate_admin(&mut conn, &token).await? {
-                Some(account) => Ok(AccountId(account)),
+                Some(account) => {
+                    if let Some(span) = span {
+                        span.record("account_id", tracing::field::display(account));
+                    }
+                    Ok(AccountId(account))
+                }
                 None => Err(ApiError::unauthorized()),
             }
         })

@@ -145,7 +145,7 @@ impl Application {
                 .wrap(actix_web::middleware::from_fn(
                     sklad_runtime::metrics::track_requests,
                 ))
-                .wrap(tracing_actix_web::TracingLogger::default())
+                .wrap(tracing_actix_web::TracingLogger::<RequestSpan>::new())
                 .app_data(state.clone())
                 .app_data(openapi_json.clone())
                 .app_data(json_config())
@@ -172,6 +172,23 @@ impl Application {
     /// Serves until `cancel` fires, then finishes in-flight requests and stops.
     pub async fn run_until_stopped(self, cancel: CancellationToken) -> std::io::Result<()> {
         sklad_runtime::serve_until_cancelled(self.server, cancel).await
+    }
+}
+
+/// Each request's span: tracing-actix-web's fields plus the account, recorded once the admin
+/// token is resolved ([`AccountId`]).
+struct RequestSpan;
+
+impl tracing_actix_web::RootSpanBuilder for RequestSpan {
+    fn on_request_start(request: &actix_web::dev::ServiceRequest) -> tracing::Span {
+        tracing_actix_web::root_span!(request, account_id = tracing::field::Empty)
+    }
+
+    fn on_request_end<B: actix_web::body::MessageBody>(
+        span: tracing::Span,
+        outcome: &Result<actix_web::dev::ServiceResponse<B>, actix_web::Error>,
+    ) {
+        tracing_actix_web::DefaultRootSpanBuilder::on_request_end(span, outcome);
     }
 }
 

@@ -29,6 +29,7 @@ use lapin::{BasicProperties, Channel};
 use sklad_runtime::health::ReadinessCheck;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use crate::BusError;
 use crate::connection::Broker;
@@ -267,8 +268,22 @@ struct DeliveryContext {
 }
 
 impl DeliveryContext {
+    /// Handles one delivery inside a span naming the message, so every log line its handler
+    /// writes carries the message id (for a webhook: the webhook id) and the account.
     async fn process(&self, delivery: Delivery) {
         let message = IncomingMessage::from_delivery(&delivery);
+        let span = tracing::info_span!(
+            "message",
+            consumer = self.consumer,
+            message_id = message.message_id.as_deref().unwrap_or(""),
+            account_id = message.account_id.as_deref().unwrap_or(""),
+            message_type = message.message_type.as_deref().unwrap_or(""),
+            attempt = message.attempt,
+        );
+        self.settle(delivery, message).instrument(span).await;
+    }
+
+    async fn settle(&self, delivery: Delivery, message: IncomingMessage) {
         let started = Instant::now();
         // A panicking handler must not strand its delivery unacked: treat it as transient.
         let outcome = AssertUnwindSafe(self.handler.handle(&message))
@@ -281,7 +296,13 @@ impl DeliveryContext {
         let topology = self.broker.topology();
         let max_attempts = self.broker.settings().max_attempts;
         let (label, forwarded) = match outcome {
-            Ok(()) => ("ok", Ok(())),
+            Ok(()) => {
+                tracing::info!(
+                    elapsed_ms = started.elapsed().as_millis(),
+                    "message handled"
+                );
+                ("ok", Ok(()))
+            }
             Err(HandlerError::Retry(reason)) if message.attempt + 1 < max_attempts => {
                 let attempt = message.attempt + 1;
                 tracing::warn!(consumer = self.consumer, message_id = ?message.message_id, attempt, %reason, "will retry");

@@ -25,7 +25,8 @@ pub struct Waiting {
     pub attempts: i32,
     pub next_attempt_at: DateTime<Utc>,
     pub last_error: Option<String>,
-    pub message_id: Option<String>,
+    /// The messages (webhook ids) this fetch serves, oldest first (the last 20).
+    pub message_ids: Vec<String>,
 }
 
 /// Asks for `keycrm_order_id` to be fetched no sooner than `not_before`; joins the waiting
@@ -46,7 +47,7 @@ pub async fn request(
             order_fetches::requested_at.eq(diesel::dsl::now),
             order_fetches::event_updated_at.eq(event_updated_at),
             order_fetches::next_attempt_at.eq(not_before),
-            order_fetches::message_id.eq(message_id),
+            order_fetches::message_ids.eq(vec![message_id]),
         ))
         .on_conflict((order_fetches::account_id, order_fetches::keycrm_order_id))
         .do_update()
@@ -61,7 +62,12 @@ pub async fn request(
                 order_fetches::next_attempt_at,
                 excluded(order_fetches::next_attempt_at),
             )),
-            order_fetches::message_id.eq(excluded(order_fetches::message_id)),
+            order_fetches::message_ids.eq(diesel::dsl::sql::<
+                diesel::sql_types::Array<diesel::sql_types::Text>,
+            >(
+                "(order_fetches.message_ids || excluded.message_ids)\
+                 [greatest(cardinality(order_fetches.message_ids) - 18, 1):]",
+            )),
         ))
         .execute(conn)
         .await?;
@@ -80,17 +86,21 @@ diesel::define_sql_function! {
     fn least(a: diesel::sql_types::Timestamptz, b: diesel::sql_types::Timestamptz) -> diesel::sql_types::Timestamptz;
 }
 
-/// The waiting rows among `keycrm_order_ids` (claimed or not), with their `request_seq`: a
-/// page fetched for other orders may serve them too.
+/// The waiting rows among `keycrm_order_ids` (claimed or not), with their `request_seq` and
+/// webhook ids: a page fetched for other orders may serve them too.
 pub async fn waiting_among(
     conn: &mut AsyncPgConnection,
     account_id: Uuid,
     keycrm_order_ids: &[i64],
-) -> DbResult<Vec<(i64, i64)>> {
+) -> DbResult<Vec<(i64, i64, Vec<String>)>> {
     Ok(order_fetches::table
         .filter(order_fetches::account_id.eq(account_id))
         .filter(order_fetches::keycrm_order_id.eq_any(keycrm_order_ids))
-        .select((order_fetches::keycrm_order_id, order_fetches::request_seq))
+        .select((
+            order_fetches::keycrm_order_id,
+            order_fetches::request_seq,
+            order_fetches::message_ids,
+        ))
         .load(conn)
         .await?)
 }

@@ -183,7 +183,7 @@ diesel::table! {
         attempts -> Int4,
         next_attempt_at -> Timestamptz,
         last_error -> Nullable<Text>,
-        message_id -> Nullable<Text>,
+        message_ids -> Array<Text>,
     }
 }
 

@@ -14,7 +14,9 @@ use sklad_bus::{OutgoingMessage, Publisher};
 use sklad_db::Db;
 use sklad_domain::webhook::{WebhookKind, classify};
 use sklad_events::v1::KeycrmWebhookReceived;
+use sklad_runtime::http::ErrorBody;
 use sklad_runtime::lazy_metric;
+use tracing::Instrument;
 
 lazy_metric!(WEBHOOKS: IntCounterVec = IntCounterVec::new(
     Opts::new("sklad_ingress_webhooks_total", "keyCRM webhooks by outcome and event"),
@@ -98,7 +100,7 @@ impl Outcome {
 }
 
 fn error(status: StatusCode, code: &str, message: &str) -> HttpResponse {
-    HttpResponse::build(status).json(json!({"error": {"code": code, "message": message}}))
+    ErrorBody::new(code, message).response(status)
 }
 
 /// Any other path: the same bare 404 as an unknown token.
@@ -107,15 +109,36 @@ pub async fn not_found() -> HttpResponse {
 }
 
 /// `POST /webhooks/keycrm/{token}`.
+///
+/// Each request gets its webhook id (UUID v7) at once: it names the request's span, the
+/// published message and every later step, so one id found in the logs shows the webhook's
+/// whole way to the stored order. The token is the secret: no span or line carries the path.
 pub async fn receive(
     req: HttpRequest,
     payload: web::Payload,
     state: web::Data<WebhookState>,
 ) -> HttpResponse {
+    let webhook_id = uuid::Uuid::now_v7().to_string();
+    let span = tracing::info_span!(
+        "webhook",
+        webhook_id = %webhook_id,
+        account_id = tracing::field::Empty,
+        keycrm_order_id = tracing::field::Empty,
+    );
+    respond(req, payload, state, webhook_id)
+        .instrument(span)
+        .await
+}
+
+async fn respond(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<WebhookState>,
+    webhook_id: String,
+) -> HttpResponse {
     let started = Instant::now();
-    // The token is the secret: it is never logged, and no span carries the path.
     let token = req.match_info().query("token").to_owned();
-    let (outcome, event) = handle(&req, payload, &state, &token).await;
+    let (outcome, event) = handle(&req, payload, &state, &token, webhook_id).await;
     let label = outcome.label();
     WEBHOOKS
         .with_label_values(&[label, event.as_deref().map(metric_event).unwrap_or("-")])
@@ -127,8 +150,8 @@ pub async fn receive(
         Outcome::Unavailable(why) => {
             tracing::warn!(outcome = label, reason = %why, "webhook not stored")
         }
-        Outcome::Accepted { webhook_id } => {
-            tracing::info!(outcome = label, %webhook_id, event = ?event, "webhook stored")
+        Outcome::Accepted { .. } => {
+            tracing::info!(outcome = label, event = ?event, "webhook stored")
         }
         _ => tracing::info!(outcome = label, event = ?event, "webhook answered"),
     }
@@ -150,6 +173,7 @@ async fn handle(
     payload: web::Payload,
     state: &WebhookState,
     token: &str,
+    webhook_id: String,
 ) -> (Outcome, Option<String>) {
     let target = {
         let mut conn = match state.db.conn().await {
@@ -209,8 +233,10 @@ async fn handle(
         .and_then(Value::as_str)
         .and_then(sklad_domain::time::parse_keycrm_datetime);
     let received_at = Utc::now();
-    let webhook_id = uuid::Uuid::now_v7().to_string();
     let account_id = target.account_id.to_string();
+    let span = tracing::Span::current();
+    span.record("account_id", account_id.as_str());
+    span.record("keycrm_order_id", order_id);
     let event_message = KeycrmWebhookReceived {
         webhook_id: webhook_id.clone(),
         account_id: account_id.clone(),

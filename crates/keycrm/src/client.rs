@@ -11,6 +11,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use sklad_domain::budget::Priority;
 use sklad_runtime::settings::KeycrmSettings;
+use tracing::Instrument;
 
 use crate::budget::{Budget, BudgetKey};
 use crate::error::KeycrmError;
@@ -336,18 +337,34 @@ impl KeycrmClient {
     }
 
     async fn attempt<T: DeserializeOwned>(&self, call: &Call) -> Result<T, KeycrmError> {
-        self.budget.acquire(&self.key, call.priority).await?;
-        let started = Instant::now();
-        let outcome = self.send::<T>(call).await;
-        REQUEST_SECONDS
-            .with_label_values(&[call.endpoint])
-            .observe(started.elapsed().as_secs_f64());
-        let label = match &outcome {
-            Ok(_) => "ok",
-            Err(err) => err.outcome(),
-        };
-        REQUESTS.with_label_values(&[call.endpoint, label]).inc();
-        outcome
+        let span = tracing::info_span!(
+            "keycrm_request",
+            endpoint = call.endpoint,
+            priority = call.priority.as_str(),
+        );
+        async {
+            let waited = self.budget.acquire(&self.key, call.priority).await?;
+            let started = Instant::now();
+            let outcome = self.send::<T>(call).await;
+            let elapsed = started.elapsed();
+            REQUEST_SECONDS
+                .with_label_values(&[call.endpoint])
+                .observe(elapsed.as_secs_f64());
+            let label = match &outcome {
+                Ok(_) => "ok",
+                Err(err) => err.outcome(),
+            };
+            REQUESTS.with_label_values(&[call.endpoint, label]).inc();
+            tracing::info!(
+                outcome = label,
+                elapsed_ms = elapsed.as_millis(),
+                budget_wait_ms = waited.as_millis(),
+                "keyCRM answered"
+            );
+            outcome
+        }
+        .instrument(span)
+        .await
     }
 
     async fn send<T: DeserializeOwned>(&self, call: &Call) -> Result<T, KeycrmError> {

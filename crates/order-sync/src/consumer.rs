@@ -89,6 +89,11 @@ impl Handler for WebhookHandler {
                 Queued::AlreadyApplied => "already_applied",
             };
             EVENTS.with_label_values(&[label]).inc();
+            tracing::info!(
+                keycrm_order_id = order_id,
+                outcome = label,
+                "webhook event taken"
+            );
             Ok(())
         })
     }

@@ -17,6 +17,7 @@ use sklad_events::v1::KeycrmWebhookReceived;
 use sklad_keycrm::{KeycrmError, OrderFilter, Priority};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::consumer::CONSUMER;
@@ -50,12 +51,16 @@ pub async fn run(ctx: Arc<Context>, cancel: CancellationToken) {
                         continue;
                     }
                     let ctx = ctx.clone();
-                    accounts.spawn(async move {
-                        if let Err(err) = serve_account(&ctx, account).await {
-                            tracing::warn!(%account, error = %err, "fetch round failed");
+                    let span = tracing::info_span!("fetch_round", account_id = %account);
+                    accounts.spawn(
+                        async move {
+                            if let Err(err) = serve_account(&ctx, account).await {
+                                tracing::warn!(error = %err, "fetch round failed");
+                            }
+                            account
                         }
-                        account
-                    });
+                        .instrument(span),
+                    );
                 }
             }
             Err(err) => tracing::warn!(error = %err, "cannot read the fetch queue"),
@@ -115,7 +120,14 @@ async fn serve_account(ctx: &Arc<Context>, account: Uuid) -> anyhow::Result<()> 
         fetch_window(ctx, account, &keycrm, &switches, &mut waiting, from, to).await?;
     }
     for row in waiting.into_values() {
-        fetch_one(ctx, account, &keycrm, &switches, row).await?;
+        let span = tracing::info_span!(
+            "order",
+            keycrm_order_id = row.keycrm_order_id,
+            webhook_ids = %row.message_ids.join(","),
+        );
+        fetch_one(ctx, account, &keycrm, &switches, row)
+            .instrument(span)
+            .await?;
     }
     Ok(())
 }
@@ -147,7 +159,7 @@ async fn fetch_window(
             }
         };
         let ids: Vec<i64> = current.data.iter().map(|d| d.order.id).collect();
-        let (tracked, queued): (HashSet<i64>, HashMap<i64, i64>) = {
+        let (tracked, queued): (HashSet<i64>, HashMap<i64, (i64, Vec<String>)>) = {
             let mut conn = ctx.db.conn().await?;
             (
                 sklad_db::orders::tracked(&mut conn, account, &ids)
@@ -157,6 +169,7 @@ async fn fetch_window(
                 sklad_db::fetches::waiting_among(&mut conn, account, &ids)
                     .await?
                     .into_iter()
+                    .map(|(id, seq, webhooks)| (id, (seq, webhooks)))
                     .collect(),
             )
         };
@@ -165,21 +178,27 @@ async fn fetch_window(
             // Serve this round's rows, rows queued since (no need to fetch them again), and
             // refresh orders sklad tracks; skip the rest of the page.
             let serves = match waiting.remove(&id) {
-                Some(row) => Some(row.request_seq),
-                None => queued.get(&id).copied(),
+                Some(row) => Some((row.request_seq, row.message_ids)),
+                None => queued.get(&id).cloned(),
             };
             if serves.is_none() && !tracked.contains(&id) {
                 continue;
             }
+            let webhooks = serves
+                .as_ref()
+                .map(|(_, w)| w.join(","))
+                .unwrap_or_default();
+            let span = tracing::info_span!("order", keycrm_order_id = id, webhook_ids = %webhooks);
             let mut conn = ctx.db.conn().await?;
             upsert::apply(
                 &mut conn,
                 account,
                 doc,
                 switches,
-                serves.map(|request_seq| Serves { request_seq }),
+                serves.map(|(request_seq, _)| Serves { request_seq }),
                 "webhook",
             )
+            .instrument(span)
             .await?;
         }
         let number = current.current_page.unwrap_or(1);
@@ -251,7 +270,7 @@ async fn fetch_one(
 async fn park(ctx: &Arc<Context>, row: &Waiting, reason: &str) {
     let now = Utc::now();
     let event = KeycrmWebhookReceived {
-        webhook_id: row.message_id.clone().unwrap_or_default(),
+        webhook_id: row.message_ids.last().cloned().unwrap_or_default(),
         account_id: row.account_id.to_string(),
         received_at: Some(sklad_events::timestamp(row.requested_at)),
         event: "order.fetch_failed".into(),

@@ -48,6 +48,7 @@ pub async fn apply(
     serves: Option<Serves>,
     source: &'static str,
 ) -> DbResult<Upserted> {
+    let doc_id = doc.order.id;
     let doc = doc.clone();
     let switches = switches.clone();
     let outcome = conn
@@ -87,6 +88,13 @@ pub async fn apply(
         Upserted::Stale(_) => "stale",
     };
     ORDERS.with_label_values(&[source, label]).inc();
+    tracing::info!(
+        keycrm_order_id = doc_id,
+        order_id = %outcome.id(),
+        outcome = label,
+        source,
+        "order stored"
+    );
     Ok(outcome)
 }
 

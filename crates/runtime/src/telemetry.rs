@@ -16,8 +16,10 @@ pub fn init(settings: &LogSettings) {
         builder
             .json()
             .flatten_event(true)
-            .with_current_span(true)
-            .with_span_list(false)
+            .with_current_span(false)
+            // Every enclosing span's fields (webhook id, account, order) on every line, so
+            // one id found with grep shows each step it went through.
+            .with_span_list(true)
             .try_init()
     };
 }

@@ -19,6 +19,7 @@ use sklad_keycrm::{KeycrmClient, KeycrmError};
 use sklad_runtime::settings::delta;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::context::Context;
@@ -47,12 +48,20 @@ pub async fn run(ctx: Arc<Context>, cancel: CancellationToken) {
                         continue;
                     }
                     let ctx = ctx.clone();
-                    targets.spawn(async move {
-                        if let Err(err) = push_target(&ctx, target.0, target.1).await {
-                            tracing::warn!(account = %target.0, keycrm_warehouse = target.1, error = %err, "push round failed");
+                    let span = tracing::info_span!(
+                        "push",
+                        account_id = %target.0,
+                        keycrm_warehouse_id = target.1,
+                    );
+                    targets.spawn(
+                        async move {
+                            if let Err(err) = push_target(&ctx, target.0, target.1).await {
+                                tracing::warn!(error = %err, "push round failed");
+                            }
+                            target
                         }
-                        target
-                    });
+                        .instrument(span),
+                    );
                 }
             }
             Err(err) => tracing::warn!(error = %err, "cannot read the dirty set"),
