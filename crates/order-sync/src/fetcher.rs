@@ -26,6 +26,9 @@ use crate::metrics::{FETCH_BACKLOG, FETCH_OLDEST_SECONDS, ORDERS};
 use crate::upsert::{self, Serves, Switches};
 use sklad_keycrm::AccountClient;
 
+/// A row queued for an order on the page: its `request_seq` and webhook ids.
+type Queued = (i64, Vec<String>);
+
 /// Rows claimed per account per round.
 const CLAIM_LIMIT: i64 = 500;
 /// Accounts served at once by one process.
@@ -159,7 +162,7 @@ async fn fetch_window(
             }
         };
         let ids: Vec<i64> = current.data.iter().map(|d| d.order.id).collect();
-        let (tracked, queued): (HashSet<i64>, HashMap<i64, (i64, Vec<String>)>) = {
+        let (tracked, queued): (HashSet<i64>, HashMap<i64, Queued>) = {
             let mut conn = ctx.db.conn().await?;
             (
                 sklad_db::orders::tracked(&mut conn, account, &ids)
