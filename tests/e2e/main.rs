@@ -10,6 +10,7 @@ mod cli;
 mod db;
 mod ingress;
 mod keycrm_client;
+mod layout;
 mod orders;
 mod orders_sync;
 mod process;

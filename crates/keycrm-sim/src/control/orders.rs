@@ -1,7 +1,5 @@
-//! The control API (`/_sim/...`): seed data, change orders (firing keyCRM's "Send Webhook"
-//! automation), inject faults, and inspect what the simulator received.
-
-use std::time::Duration;
+//! Orders in the simulator: created by hand or generated, and changed the ways keyCRM's users
+//! change them (status, payments, lines), each change firing the automation's webhook.
 
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
@@ -9,147 +7,25 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rust_decimal::Decimal;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 
+use super::webhooks::fire;
+
+/// Mounts the order routes (inside `/_sim`).
+pub(super) fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/orders", web::post().to(post_order))
+        .route("/orders/generate", web::post().to(generate_orders))
+        .route("/orders/{id}", web::get().to(get_order))
+        .route("/orders/{id}", web::delete().to(delete_order))
+        .route("/orders/status", web::put().to(put_orders_status))
+        .route("/orders/{id}/status", web::put().to(put_order_status))
+        .route("/orders/{id}/payments", web::post().to(post_payment))
+        .route("/orders/{id}/touch", web::post().to(touch_order))
+        .route("/orders/{id}/lines", web::put().to(put_order_lines));
+}
+use super::{bad_request, not_found};
 use crate::Sim;
-use crate::state::{
-    Buyer, Faults, Line, Offer, Order, Payment, Property, State, Status, Warehouse, WebhookDelivery,
-};
-
-/// Mounts the control API.
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::scope("/_sim")
-            .route(
-                "/health",
-                web::get().to(|| async { HttpResponse::Ok().json(json!({"ok": true})) }),
-            )
-            .route("/reset", web::post().to(reset))
-            .route("/config", web::put().to(put_config))
-            .route("/faults", web::put().to(put_faults))
-            .route("/statuses", web::put().to(put_statuses))
-            .route("/warehouses", web::put().to(put_warehouses))
-            .route("/offers", web::post().to(post_offers))
-            .route("/orders", web::post().to(post_order))
-            .route("/orders/generate", web::post().to(generate_orders))
-            .route("/orders/{id}", web::get().to(get_order))
-            .route("/orders/{id}", web::delete().to(delete_order))
-            .route("/orders/status", web::put().to(put_orders_status))
-            .route("/orders/{id}/status", web::put().to(put_order_status))
-            .route("/orders/{id}/payments", web::post().to(post_payment))
-            .route("/orders/{id}/touch", web::post().to(touch_order))
-            .route("/orders/{id}/lines", web::put().to(put_order_lines))
-            .route("/webhooks/fire", web::post().to(fire_webhook))
-            .route("/webhooks/raw", web::post().to(fire_raw))
-            .route("/webhook-deliveries", web::get().to(get_deliveries))
-            .route("/requests", web::get().to(get_requests))
-            .route("/requests", web::delete().to(clear_requests))
-            .route("/stock-writes", web::get().to(get_stock_writes))
-            .route("/stocks", web::get().to(get_stocks))
-            .route("/stocks", web::put().to(put_stocks))
-            .route("/stats", web::get().to(get_stats)),
-    );
-}
-
-fn bad_request(message: impl Into<String>) -> HttpResponse {
-    HttpResponse::BadRequest().json(json!({"error": message.into()}))
-}
-
-fn not_found() -> HttpResponse {
-    HttpResponse::NotFound().json(json!({"error": "no such order"}))
-}
-
-async fn reset(sim: web::Data<Sim>) -> HttpResponse {
-    let mut state = sim.lock();
-    let keys = state.api_keys.clone();
-    let rpm = state.requests_per_minute;
-    let urls = state.webhook_urls.clone();
-    *state = State::new(keys, rpm);
-    state.webhook_urls = urls;
-    HttpResponse::NoContent().finish()
-}
-
-#[derive(Deserialize)]
-struct ConfigChange {
-    api_keys: Option<Vec<String>>,
-    requests_per_minute: Option<u32>,
-    window_ms: Option<u64>,
-    webhook_urls: Option<Vec<String>>,
-}
-
-async fn put_config(sim: web::Data<Sim>, change: web::Json<ConfigChange>) -> HttpResponse {
-    let change = change.into_inner();
-    let mut state = sim.lock();
-    if let Some(keys) = change.api_keys {
-        state.api_keys = keys;
-    }
-    if let Some(rpm) = change.requests_per_minute {
-        state.requests_per_minute = rpm.max(1);
-    }
-    if let Some(ms) = change.window_ms {
-        state.window = Duration::from_millis(ms.max(1));
-    }
-    if let Some(urls) = change.webhook_urls {
-        state.webhook_urls = urls;
-    }
-    state.windows.clear();
-    HttpResponse::Ok().json(json!({
-        "requests_per_minute": state.requests_per_minute,
-        "window_ms": state.window.as_millis() as u64,
-        "webhook_urls": state.webhook_urls,
-    }))
-}
-
-async fn put_faults(sim: web::Data<Sim>, faults: web::Json<Faults>) -> HttpResponse {
-    sim.lock().faults = faults.into_inner();
-    HttpResponse::NoContent().finish()
-}
-
-async fn put_statuses(sim: web::Data<Sim>, statuses: web::Json<Vec<Status>>) -> HttpResponse {
-    sim.lock().statuses = statuses.into_inner();
-    HttpResponse::NoContent().finish()
-}
-
-async fn put_warehouses(
-    sim: web::Data<Sim>,
-    warehouses: web::Json<Vec<Warehouse>>,
-) -> HttpResponse {
-    let mut state = sim.lock();
-    for w in warehouses.into_inner() {
-        state.warehouses.insert(w.id, w);
-    }
-    HttpResponse::Ok().json(state.warehouses.values().collect::<Vec<_>>())
-}
-
-#[derive(Deserialize)]
-struct OfferSpec {
-    id: Option<i64>,
-    product_id: Option<i64>,
-    sku: String,
-    name: String,
-    price: Decimal,
-    #[serde(default)]
-    properties: Vec<Property>,
-}
-
-async fn post_offers(sim: web::Data<Sim>, specs: web::Json<Vec<OfferSpec>>) -> HttpResponse {
-    let mut state = sim.lock();
-    let mut created = Vec::new();
-    for spec in specs.into_inner() {
-        let id = spec.id.unwrap_or_else(|| state.next_id());
-        let offer = Offer {
-            id,
-            product_id: spec.product_id.unwrap_or(id),
-            sku: spec.sku,
-            name: spec.name,
-            price: spec.price,
-            properties: spec.properties,
-        };
-        state.offers.insert(id, offer.clone());
-        created.push(offer);
-    }
-    HttpResponse::Ok().json(created)
-}
+use crate::state::{Buyer, Line, Offer, Order, Payment, Property, State};
 
 #[derive(Deserialize, Default)]
 struct BuyerSpec {
@@ -687,162 +563,4 @@ async fn put_order_lines(
         Vec::new()
     };
     HttpResponse::Ok().json(json!({"deliveries": deliveries}))
-}
-
-#[derive(Deserialize)]
-struct FireSpec {
-    /// One order, or `order_ids` for many.
-    order_id: Option<i64>,
-    #[serde(default)]
-    order_ids: Vec<i64>,
-    #[serde(default = "status_event")]
-    event: String,
-}
-
-fn status_event() -> String {
-    "order.change_order_status".into()
-}
-
-async fn fire_webhook(sim: web::Data<Sim>, spec: web::Json<FireSpec>) -> HttpResponse {
-    let spec = spec.into_inner();
-    let ids: Vec<i64> = spec.order_id.into_iter().chain(spec.order_ids).collect();
-    if ids.is_empty() || ids.iter().any(|id| !sim.lock().orders.contains_key(id)) {
-        return not_found();
-    }
-    let mut deliveries = Vec::new();
-    for id in ids {
-        deliveries.extend(fire(&sim, id, &spec.event).await);
-    }
-    HttpResponse::Ok().json(json!({"deliveries": deliveries}))
-}
-
-async fn fire_raw(sim: web::Data<Sim>, body: web::Json<Value>) -> HttpResponse {
-    let body = body.into_inner();
-    let event = body
-        .get("event")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_owned();
-    let deliveries = deliver(&sim, &event, 0, body).await;
-    HttpResponse::Ok().json(json!({"deliveries": deliveries}))
-}
-
-/// keyCRM's "Send Webhook" action: POST `{"event", "context": flat order row}` to every
-/// configured URL, once, with no retries (keyCRM documents none).
-pub async fn fire(sim: &Sim, order_id: i64, event: &str) -> Vec<WebhookDelivery> {
-    let body = {
-        let state = sim.lock();
-        match state.orders.get(&order_id) {
-            Some(order) => json!({"event": event, "context": state.render_order_row(order)}),
-            None => return Vec::new(),
-        }
-    };
-    deliver(sim, event, order_id, body).await
-}
-
-async fn deliver(sim: &Sim, event: &str, order_id: i64, body: Value) -> Vec<WebhookDelivery> {
-    let urls = sim.lock().webhook_urls.clone();
-    let mut out = Vec::new();
-    for url in urls {
-        let result = sim
-            .http
-            .post(&url)
-            .json(&body)
-            .timeout(Duration::from_secs(10))
-            .send()
-            .await;
-        let (status, error) = match result {
-            Ok(response) => (Some(response.status().as_u16()), None),
-            Err(err) => (None, Some(err.without_url().to_string())),
-        };
-        let mut state = sim.lock();
-        let delivery = WebhookDelivery {
-            seq: state.next_seq(),
-            url: url.clone(),
-            event: event.to_owned(),
-            order_id,
-            status,
-            error,
-            body: body.clone(),
-        };
-        state.deliveries.push(delivery.clone());
-        out.push(delivery);
-    }
-    out
-}
-
-async fn get_deliveries(sim: web::Data<Sim>) -> HttpResponse {
-    HttpResponse::Ok().json(&sim.lock().deliveries)
-}
-
-#[derive(Deserialize)]
-struct Since {
-    #[serde(default)]
-    since: u64,
-}
-
-async fn get_requests(sim: web::Data<Sim>, since: web::Query<Since>) -> HttpResponse {
-    let state = sim.lock();
-    let rows: Vec<_> = state
-        .requests
-        .iter()
-        .filter(|r| r.seq > since.since)
-        .collect();
-    HttpResponse::Ok().json(rows)
-}
-
-async fn clear_requests(sim: web::Data<Sim>) -> HttpResponse {
-    sim.lock().requests.clear();
-    HttpResponse::NoContent().finish()
-}
-
-async fn get_stock_writes(sim: web::Data<Sim>) -> HttpResponse {
-    HttpResponse::Ok().json(&sim.lock().stock_writes)
-}
-
-async fn get_stocks(sim: web::Data<Sim>) -> HttpResponse {
-    let state = sim.lock();
-    let rows: Vec<Value> = state
-        .stocks
-        .iter()
-        .map(|((warehouse_id, offer_id), quantity)| {
-            json!({
-                "warehouse_id": warehouse_id,
-                "sku": state.offers.get(offer_id).map(|o| o.sku.clone()),
-                "quantity": quantity,
-            })
-        })
-        .collect();
-    HttpResponse::Ok().json(rows)
-}
-
-#[derive(Deserialize)]
-struct StockSet {
-    warehouse_id: i64,
-    sku: String,
-    quantity: Decimal,
-}
-
-/// Changes stock "behind sklad's back", as a keyCRM user editing it by hand would.
-async fn put_stocks(sim: web::Data<Sim>, rows: web::Json<Vec<StockSet>>) -> HttpResponse {
-    let mut state = sim.lock();
-    for row in rows.into_inner() {
-        let Some(offer) = state.offer_by_sku(&row.sku).map(|o| o.id) else {
-            return bad_request(format!("unknown sku {}", row.sku));
-        };
-        state.stocks.insert((row.warehouse_id, offer), row.quantity);
-    }
-    HttpResponse::NoContent().finish()
-}
-
-async fn get_stats(sim: web::Data<Sim>) -> HttpResponse {
-    let state = sim.lock();
-    HttpResponse::Ok().json(json!({
-        "requests_logged": state.requests.len(),
-        "rate_limited_total": state.rate_limited_total,
-        "orders": state.orders.len(),
-        "offers": state.offers.len(),
-        "stock_writes": state.stock_writes.len(),
-        "webhook_deliveries": state.deliveries.len(),
-    }))
 }
