@@ -49,13 +49,7 @@ async fn settings(app: &TestApp, change: Value) {
 }
 
 async fn set_status(app: &TestApp, order: i64, status: i64) {
-    let answer = app
-        .sim_control(
-            Method::PUT,
-            &format!("/orders/{order}/status"),
-            json!({"status_id": status}),
-        )
-        .await;
+    let answer = app.sim_status(order, status).await;
     assert_eq!(
         answer["deliveries"][0]["status"], 202,
         "the webhook reached ingress: {answer}"
@@ -67,11 +61,7 @@ async fn a_status_change_in_keycrm_brings_the_full_order_into_sklad() {
     let app = spawn().await;
     seed_catalogue(&app).await;
     settings(&app, json!({"receive_payments": true})).await;
-    let created = app
-        .sim_control(
-            Method::POST,
-            "/orders",
-            json!({
+    let id = app.sim_order(json!({
                 "status_id": 1,
                 "source_uuid": "№18766",
                 "buyer": {"full_name": "Олена Петренко", "phone": "+380501112233", "email": "olena@example.com"},
@@ -83,10 +73,7 @@ async fn a_status_change_in_keycrm_brings_the_full_order_into_sklad() {
                      "properties": [{"name": "Текст", "value": "Forever"}]}
                 ],
                 "payments": [{"amount": "1000.00", "status": "paid", "transaction_uuid": "tx-1", "payment_method_id": 2}]
-            }),
-        )
-        .await;
-    let id = created["id"].as_i64().unwrap();
+            })).await;
 
     set_status(&app, id, 2).await;
     let order = app
@@ -138,14 +125,7 @@ async fn a_status_change_in_keycrm_brings_the_full_order_into_sklad() {
     assert_eq!(wrap["data"][0]["origin"], "keycrm_one_time");
 
     // The same one-time product in another order maps to the same product.
-    let second = app
-        .sim_control(
-            Method::POST,
-            "/orders",
-            json!({"status_id": 1, "lines": [{"name": "подарункове   пакування", "price": 30, "one_time": true}]}),
-        )
-        .await;
-    let second_id = second["id"].as_i64().unwrap();
+    let second_id = app.sim_order(json!({"status_id": 1, "lines": [{"name": "подарункове   пакування", "price": 30, "one_time": true}]})).await;
     set_status(&app, second_id, 2).await;
     let again = app
         .wait_for_order(second_id, "second order", |o| o["status_id"] == 2)
@@ -160,15 +140,12 @@ async fn a_status_change_in_keycrm_brings_the_full_order_into_sklad() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn payments_are_stored_only_while_the_switch_is_on() {
     let app = spawn().await;
-    let created = app
-        .sim_control(
-            Method::POST,
-            "/orders",
+    let id = app
+        .sim_order(
             json!({"status_id": 1, "lines": [{"name": "Кава", "price": 100, "one_time": true}],
                    "payments": [{"amount": "40", "status": "paid"}]}),
         )
         .await;
-    let id = created["id"].as_i64().unwrap();
     set_status(&app, id, 2).await;
     let off = app
         .wait_for_order(id, "order without payments", |o| o["status_id"] == 2)
@@ -209,14 +186,7 @@ async fn payments_are_stored_only_while_the_switch_is_on() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keep_product_info_protects_names_and_prices_and_off_they_follow_keycrm() {
     let app = spawn().await;
-    let created = app
-        .sim_control(
-            Method::POST,
-            "/orders",
-            json!({"status_id": 1, "lines": [{"name": "Чашка", "sku": "MUG-1", "price": 100, "one_time": true}]}),
-        )
-        .await;
-    let id = created["id"].as_i64().unwrap();
+    let id = app.sim_order(json!({"status_id": 1, "lines": [{"name": "Чашка", "sku": "MUG-1", "price": 100, "one_time": true}]})).await;
     set_status(&app, id, 2).await;
     app.wait_for_order(id, "first import", |o| o["status_id"] == 2)
         .await;
@@ -260,16 +230,11 @@ async fn keep_product_info_protects_names_and_prices_and_off_they_follow_keycrm(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lines_removed_in_keycrm_disappear() {
     let app = spawn().await;
-    let created = app
-        .sim_control(
-            Method::POST,
-            "/orders",
-            json!({"status_id": 1, "lines": [
+    let id = app
+        .sim_order(json!({"status_id": 1, "lines": [
                 {"name": "A", "sku": "A", "price": 1, "one_time": true},
-                {"name": "B", "sku": "B", "price": 2, "one_time": true}]}),
-        )
+                {"name": "B", "sku": "B", "price": 2, "one_time": true}]}))
         .await;
-    let id = created["id"].as_i64().unwrap();
     set_status(&app, id, 2).await;
     app.wait_for_order(id, "two lines", |o| {
         o["lines"].as_array().is_some_and(|l| l.len() == 2)
@@ -293,14 +258,9 @@ async fn lines_removed_in_keycrm_disappear() {
 async fn orders_move_into_the_archive_and_back_out() {
     let app = spawn().await;
     settings(&app, json!({"archive_status_ids": [5, 6]})).await;
-    let created = app
-        .sim_control(
-            Method::POST,
-            "/orders",
-            json!({"status_id": 1, "lines": [{"name": "X", "price": 5, "one_time": true}]}),
-        )
+    let id = app
+        .sim_order(json!({"status_id": 1, "lines": [{"name": "X", "price": 5, "one_time": true}]}))
         .await;
-    let id = created["id"].as_i64().unwrap();
     set_status(&app, id, 2).await;
     app.wait_for_order(id, "active", |o| {
         o["status_id"] == 2 && o["archived"] == false
@@ -335,14 +295,9 @@ async fn orders_move_into_the_archive_and_back_out() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_order_keycrm_no_longer_has_is_marked_deleted() {
     let app = spawn().await;
-    let created = app
-        .sim_control(
-            Method::POST,
-            "/orders",
-            json!({"status_id": 1, "lines": [{"name": "X", "price": 5, "one_time": true}]}),
-        )
+    let id = app
+        .sim_order(json!({"status_id": 1, "lines": [{"name": "X", "price": 5, "one_time": true}]}))
         .await;
-    let id = created["id"].as_i64().unwrap();
     set_status(&app, id, 2).await;
     app.wait_for_order(id, "imported", |o| o["status_id"] == 2)
         .await;

@@ -54,12 +54,7 @@ async fn wait_for_total(app: &TestApp, query: &str, expected: i64, within: Durat
 }
 
 fn single_fetches(app: &TestApp) -> usize {
-    app.sim
-        .lock()
-        .requests
-        .iter()
-        .filter(|r| r.path.starts_with("/v1/order/") && r.path != "/v1/order/status")
-        .count()
+    app.sim_count(|r| r.path.starts_with("/v1/order/") && r.path != "/v1/order/status")
 }
 
 fn webhook_event(
@@ -94,14 +89,9 @@ async fn publish(app: &TestApp, event: &KeycrmWebhookReceived, message_id: &str)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_message_delivered_three_times_is_processed_once() {
     let app = spawn_with(None).await;
-    let created = app
-        .sim_control(
-            Method::POST,
-            "/orders",
-            json!({"status_id": 2, "lines": [{"name": "X", "price": 9, "one_time": true}]}),
-        )
+    let id = app
+        .sim_order(json!({"status_id": 2, "lines": [{"name": "X", "price": 9, "one_time": true}]}))
         .await;
-    let id = created["id"].as_i64().unwrap();
     app.sim.lock().requests.clear();
     let event = webhook_event(&app, id, None);
     for _ in 0..3 {
@@ -132,14 +122,9 @@ async fn a_message_delivered_three_times_is_processed_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shuffled_duplicate_webhooks_give_one_order_in_its_newest_state() {
     let app = spawn_with(None).await;
-    let created = app
-        .sim_control(
-            Method::POST,
-            "/orders",
-            json!({"status_id": 1, "lines": [{"name": "X", "price": 9, "one_time": true}]}),
-        )
+    let id = app
+        .sim_order(json!({"status_id": 1, "lines": [{"name": "X", "price": 9, "one_time": true}]}))
         .await;
-    let id = created["id"].as_i64().unwrap();
     // keyCRM moves the order through three statuses; the webhooks are then delivered
     // duplicated and out of order, each carrying the updated_at of its moment.
     let mut bodies = Vec::new();
@@ -399,20 +384,9 @@ async fn reconciliation_picks_up_orders_whose_webhook_never_came() {
     assert_eq!(put.status(), 200);
     // Tracked already (came by webhook), then changed in keyCRM without a webhook.
     let tracked = app
-        .sim_control(
-            Method::POST,
-            "/orders",
-            json!({"status_id": 2, "lines": [{"name": "T", "price": 1, "one_time": true}]}),
-        )
-        .await["id"]
-        .as_i64()
-        .unwrap();
-    app.sim_control(
-        Method::PUT,
-        &format!("/orders/{tracked}/status"),
-        json!({"status_id": 2}),
-    )
-    .await;
+        .sim_order(json!({"status_id": 2, "lines": [{"name": "T", "price": 1, "one_time": true}]}))
+        .await;
+    app.sim_status(tracked, 2).await;
     app.wait_for_order(tracked, "tracked order", |o| o["status_id"] == 2)
         .await;
     app.sim_control(
@@ -423,23 +397,11 @@ async fn reconciliation_picks_up_orders_whose_webhook_never_came() {
     .await;
     // New orders nobody sent a webhook for: one in an import status, one not.
     let wanted = app
-        .sim_control(
-            Method::POST,
-            "/orders",
-            json!({"status_id": 1, "lines": [{"name": "W", "price": 1, "one_time": true}]}),
-        )
-        .await["id"]
-        .as_i64()
-        .unwrap();
+        .sim_order(json!({"status_id": 1, "lines": [{"name": "W", "price": 1, "one_time": true}]}))
+        .await;
     let unwanted = app
-        .sim_control(
-            Method::POST,
-            "/orders",
-            json!({"status_id": 4, "lines": [{"name": "U", "price": 1, "one_time": true}]}),
-        )
-        .await["id"]
-        .as_i64()
-        .unwrap();
+        .sim_order(json!({"status_id": 4, "lines": [{"name": "U", "price": 1, "one_time": true}]}))
+        .await;
 
     app.wait_for_order(wanted, "imported by reconciliation", |o| {
         o["status_id"] == 1
@@ -469,14 +431,8 @@ async fn reconciliation_picks_up_orders_whose_webhook_never_came() {
 async fn an_order_that_cannot_be_fetched_is_parked_with_its_reason() {
     let app = spawn_with(Some(|s| s.order_sync.max_fetch_attempts = 2)).await;
     let id = app
-        .sim_control(
-            Method::POST,
-            "/orders",
-            json!({"status_id": 1, "lines": [{"name": "X", "price": 1, "one_time": true}]}),
-        )
-        .await["id"]
-        .as_i64()
-        .unwrap();
+        .sim_order(json!({"status_id": 1, "lines": [{"name": "X", "price": 1, "one_time": true}]}))
+        .await;
     // keyCRM stops accepting sklad's key.
     app.sim.lock().api_keys = vec!["another-key".into()];
     let body = json!({"event": "order.change_order_status", "context": {"id": id, "status_id": 1}});
@@ -599,30 +555,28 @@ async fn the_orders_api_filters_pages_and_finds_by_either_id() {
     let other = app.create_account("other shop", true).await;
     let theirs = app.get_json("/orders", &other.admin_token).await;
     assert_eq!(theirs["total"], 0);
-    let lookup = app
-        .api(
+    assert_eq!(
+        app.status(
             Method::GET,
             &format!("/orders/{}", first["id"].as_str().unwrap()),
-            &other.admin_token,
+            &other.admin_token
         )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(lookup.status(), 404);
+        .await,
+        404
+    );
     let products = app.get_json("/products", &other.admin_token).await;
     assert_eq!(products["total"], 0);
     let jobs = app.get_json("/sync-jobs", &other.admin_token).await;
     assert_eq!(jobs["data"], json!([]));
-    let job_lookup = app
-        .api(
+    assert_eq!(
+        app.status(
             Method::GET,
             &format!("/sync-jobs/{}", job["id"].as_str().unwrap()),
-            &other.admin_token,
+            &other.admin_token
         )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(job_lookup.status(), 404);
+        .await,
+        404
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -683,16 +637,15 @@ async fn sync_jobs_can_be_refused_listed_and_cancelled() {
     assert_eq!(cancelled["state"], "cancelled");
     let list = app.get_json("/sync-jobs", &app.account.admin_token).await;
     assert_eq!(list["data"][0]["id"], id);
-    let unknown = app
-        .api(
+    assert_eq!(
+        app.status(
             Method::DELETE,
             &format!("/sync-jobs/{}", uuid::Uuid::now_v7()),
-            &app.account.admin_token,
+            &app.account.admin_token
         )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(unknown.status(), 404);
+        .await,
+        404
+    );
     // With the first one cancelled, a new job may start.
     let again = app
         .api(Method::POST, "/sync-jobs", &app.account.admin_token)

@@ -70,12 +70,7 @@ async fn wait_zero_drift(app: &TestApp, w1: &str, w2: &str, within: Duration) {
 }
 
 fn puts(app: &TestApp) -> usize {
-    app.sim
-        .lock()
-        .requests
-        .iter()
-        .filter(|r| r.method == "PUT" && r.path == "/v1/offers/stocks")
-        .count()
+    app.sim_count(|r| r.method == "PUT" && r.path == "/v1/offers/stocks")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -424,16 +419,15 @@ async fn movements_reject_bad_input_and_honour_idempotency_keys() {
         )
         .await;
     assert_eq!(one["lines"][0]["sku"], "M-1");
-    let theirs = app
-        .api(
+    assert_eq!(
+        app.status(
             Method::GET,
             &format!("/movements/{}", first["id"].as_str().unwrap()),
-            &other.admin_token,
+            &other.admin_token
         )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(theirs.status(), 404);
+        .await,
+        404
+    );
 
     // Racing retries with one key: one movement, every answer names it, none is a 500.
     let racing = json!({"kind": "receipt", "warehouse_id": w2, "idempotency_key": "delivery-43", "lines": [{"sku": "M-1", "quantity": 1}]});
@@ -507,16 +501,8 @@ async fn shipping_an_order_writes_its_lines_off_once() {
     .await;
     let (w1, _, _) = setup(&app, &["SH-1".to_owned(), "SH-2".to_owned()]).await;
     app.created("/movements", json!({"kind": "receipt", "warehouse_id": w1, "lines": [{"sku": "SH-1", "quantity": 5}, {"sku": "SH-2", "quantity": 5}]})).await;
-    let order = app
-        .sim_control(Method::POST, "/orders", json!({"status_id": 1, "lines": [{"sku": "SH-1", "quantity": 2}, {"sku": "SH-2", "quantity": 1}]}))
-        .await;
-    let id = order["id"].as_i64().unwrap();
-    app.sim_control(
-        Method::PUT,
-        &format!("/orders/{id}/status"),
-        json!({"status_id": 2}),
-    )
-    .await;
+    let id = app.sim_order(json!({"status_id": 1, "lines": [{"sku": "SH-1", "quantity": 2}, {"sku": "SH-2", "quantity": 1}]})).await;
+    app.sim_status(id, 2).await;
     app.wait_for_order(id, "order imported", |o| o["status_id"] == 2)
         .await;
 

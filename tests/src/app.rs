@@ -240,6 +240,17 @@ impl TestApp {
             .bearer_auth(token)
     }
 
+    /// The status of a body-less request to the admin API with `token`.
+    #[allow(clippy::expect_used)]
+    pub async fn status(&self, method: reqwest::Method, path: &str, token: &str) -> u16 {
+        self.api(method, path, token)
+            .send()
+            .await
+            .expect("API request")
+            .status()
+            .as_u16()
+    }
+
     /// `GET /api/v1{path}` with `token`, as JSON.
     #[allow(clippy::expect_used)]
     pub async fn get_json(&self, path: &str, token: &str) -> serde_json::Value {
@@ -311,6 +322,26 @@ impl TestApp {
         response.json().await.unwrap_or(serde_json::Value::Null)
     }
 
+    /// Creates an order in the simulator ("keyCRM") and returns its keyCRM id.
+    #[allow(clippy::expect_used)]
+    pub async fn sim_order(&self, spec: serde_json::Value) -> i64 {
+        self.sim_control(reqwest::Method::POST, "/orders", spec)
+            .await["id"]
+            .as_i64()
+            .expect("the simulator numbers its orders")
+    }
+
+    /// Moves an order to `status_id` in the simulator, which fires keyCRM's automation
+    /// webhook; returns the control API's answer (with the deliveries).
+    pub async fn sim_status(&self, keycrm_id: i64, status_id: i64) -> serde_json::Value {
+        self.sim_control(
+            reqwest::Method::PUT,
+            &format!("/orders/{keycrm_id}/status"),
+            serde_json::json!({"status_id": status_id}),
+        )
+        .await
+    }
+
     /// Polls `GET /api/v1/orders/{keycrm_id}` until `ready` holds for it.
     pub async fn wait_for_order(
         &self,
@@ -328,11 +359,16 @@ impl TestApp {
 
     /// keyCRM API requests the simulator answered on `path` (e.g. `/v1/order`).
     pub fn sim_requests(&self, path: &str) -> usize {
+        self.sim_count(|r| r.path == path)
+    }
+
+    /// keyCRM API requests the simulator answered that `matching` picks.
+    pub fn sim_count(&self, matching: impl Fn(&keycrm_sim::state::RequestRecord) -> bool) -> usize {
         self.sim
             .lock()
             .requests
             .iter()
-            .filter(|r| r.path == path)
+            .filter(|r| matching(r))
             .count()
     }
 
