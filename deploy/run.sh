@@ -22,6 +22,8 @@ deploy/stop.sh >/dev/null 2>&1 || true
 chmod 600 "$RUN_DIR/master.key"
 export SKLAD__SECURITY__MASTER_KEY="$(cat "$RUN_DIR/master.key")"
 export SKLAD__LOG__FORMAT="${SKLAD__LOG__FORMAT:-json}"
+# keyCRM itself and the demo's simulator are the hosts accounts may send their key to.
+export SKLAD__KEYCRM__ALLOWED_BASE_URLS="${SKLAD__KEYCRM__ALLOWED_BASE_URLS:-https://openapi.keycrm.app/v1,http://127.0.0.1:$SIM_PORT/v1}"
 
 log "starting the keyCRM simulator on :$SIM_PORT"
 "$BIN/keycrm-sim" --bind "127.0.0.1:$SIM_PORT" --api-key "$SIM_KEY" --demo-orders 25 \

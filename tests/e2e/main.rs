@@ -14,5 +14,6 @@ mod layout;
 mod orders;
 mod orders_sync;
 mod process;
+mod security;
 mod stock;
 mod stock_more;

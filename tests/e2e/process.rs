@@ -81,6 +81,7 @@ async fn sklad_run_serves_drains_on_sigterm_and_logs_no_secret() {
             ),
             ("SKLAD__API__BIND".into(), format!("127.0.0.1:{api_port}")),
             ("SKLAD__LOG__FORMAT".into(), "json".into()),
+            ("SKLAD__KEYCRM__ALLOWED_BASE_URLS".into(), sim_api.clone()),
             // Everything, so a secret logged at any level would be caught.
             (
                 "RUST_LOG".into(),

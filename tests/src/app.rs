@@ -34,6 +34,10 @@ pub struct AppOptions {
     pub relay: bool,
     /// Adjusts the settings before any service starts.
     pub configure: Option<fn(&mut Settings)>,
+    /// keyCRM URLs the operator allows besides keyCRM's own and the simulator's.
+    pub allowed_base_urls: Vec<String>,
+    /// Other paths on the simulator's host the operator allows (e.g. a mistyped `/api/v1`).
+    pub allowed_sim_paths: Vec<String>,
 }
 
 /// An account created for a test, with its secrets.
@@ -97,6 +101,19 @@ impl TestApp {
         let sim_control_url = sim.control_url();
         let sim_state = sim.sim.clone();
         tokio::spawn(sim.server);
+        // The operator allows the simulator as a keyCRM host (besides keyCRM itself).
+        settings.keycrm.allowed_base_urls.push(sim_api_url.clone());
+        settings
+            .keycrm
+            .allowed_base_urls
+            .extend(options.allowed_base_urls.iter().cloned());
+        let sim_root = sim_api_url.trim_end_matches("/v1").to_owned();
+        settings.keycrm.allowed_base_urls.extend(
+            options
+                .allowed_sim_paths
+                .iter()
+                .map(|path| format!("{sim_root}{path}")),
+        );
 
         let cancel = CancellationToken::new();
         let ingress = sklad_ingress::Application::build(&settings).expect("ingress builds");

@@ -31,6 +31,10 @@ pub fn process_env(app: &TestApp, extra: &[(&str, &str)]) -> Vec<(String, String
                 .unwrap_or_default(),
         ),
         ("SKLAD__LOG__FORMAT".to_owned(), "json".to_owned()),
+        (
+            "SKLAD__KEYCRM__ALLOWED_BASE_URLS".to_owned(),
+            s.keycrm.allowed_base_urls.join(","),
+        ),
     ]);
     for (key, value) in extra {
         env.retain(|(k, _)| k != key);

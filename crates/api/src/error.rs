@@ -7,7 +7,7 @@ use sklad_app::maintenance::MaintenanceError;
 use sklad_app::movements::MovementError;
 use sklad_db::DbError;
 use sklad_db::stock::Refused;
-use sklad_keycrm::KeycrmError;
+use sklad_keycrm::{AccountError, KeycrmError};
 pub use sklad_runtime::http::ErrorBody;
 
 /// An error with its HTTP status and stable code.
@@ -130,6 +130,16 @@ impl From<KeycrmError> for ApiError {
                     "keyCRM rejected the API key (HTTP {status}); copy it again from keyCRM: Settings → API"
                 ),
             ),
+            err @ KeycrmError::NotKeycrm { .. } => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "keycrm_wrong_url",
+                err.to_string(),
+            ),
+            err @ KeycrmError::NotAllowed(_) => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "keycrm_not_allowed",
+                err.to_string(),
+            ),
             KeycrmError::Budget(why) => {
                 tracing::error!(error = %why, "keyCRM budget unavailable");
                 Self::unavailable()
@@ -139,6 +149,16 @@ impl From<KeycrmError> for ApiError {
                 "keycrm_unavailable",
                 format!("keyCRM did not answer usefully: {other}"),
             ),
+        }
+    }
+}
+
+impl From<AccountError> for ApiError {
+    fn from(err: AccountError) -> Self {
+        match err {
+            AccountError::NoApiKey => Self::no_api_key(),
+            AccountError::NotAllowed(why) => Self::conflict("keycrm_not_allowed", why.to_string()),
+            AccountError::Db(err) => err.into(),
         }
     }
 }

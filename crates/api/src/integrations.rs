@@ -25,6 +25,14 @@ pub struct IntegrationView {
     /// The secret link to paste into keyCRM's "Send Webhook" automation action.
     pub webhook_url: Option<String>,
     pub updated_at: DateTime<Utc>,
+    /// keyCRM refused the saved key: sklad does no keyCRM work for this account until the
+    /// settings are saved again (with a working key).
+    pub key_rejected_at: Option<DateTime<Utc>>,
+    /// The base URL answered like something that is not keyCRM's API: work waits for new
+    /// settings.
+    pub misconfigured_at: Option<DateTime<Utc>>,
+    /// What keyCRM (or whatever answered) said then.
+    pub keycrm_answer: Option<String>,
 }
 
 /// A new webhook link.
@@ -79,6 +87,9 @@ impl ApiState {
             settings: integration.settings,
             webhook_url: token.as_ref().map(|t| self.webhook_url(t)),
             updated_at: integration.updated_at,
+            key_rejected_at: integration.key_rejected_at,
+            misconfigured_at: integration.misconfigured_at,
+            keycrm_answer: integration.flag_answer,
         })
     }
 }

@@ -46,10 +46,7 @@ pub struct ApiState {
 impl ApiState {
     /// The account's keyCRM client; 409 `keycrm_not_configured` without a saved key.
     async fn client(&self, account: AccountId) -> Result<AccountClient, ApiError> {
-        self.keycrm
-            .for_account(account.0)
-            .await?
-            .ok_or_else(ApiError::no_api_key)
+        Ok(self.keycrm.for_account(account.0).await?)
     }
 }
 

@@ -40,6 +40,19 @@ pub async fn update(
     let mut conn = clients.db().conn().await?;
     let current = sklad_db::integrations::get(&mut conn, account).await?;
     let settings = merged(&current.settings, change)?;
+    if !clients.allows(&settings.base_url) {
+        return Err(SettingsError::Invalid(format!(
+            "base_url {} is not a keyCRM URL this sklad allows; ask its operator (keycrm.allowed_base_urls)",
+            settings.base_url
+        )));
+    }
+    if settings.base_url != current.settings.base_url && api_key.is_none() && current.has_api_key()
+    {
+        // The saved key goes only where it was verified: a new URL needs the key again.
+        return Err(SettingsError::Invalid(
+            "a new base_url needs the api_key in the same request: it is verified against the new URL".into(),
+        ));
+    }
     if settings.enabled && api_key.is_none() && !current.has_api_key() {
         return Err(SettingsError::Invalid(
             "save a keyCRM API key before enabling the integration".into(),

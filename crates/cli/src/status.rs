@@ -19,7 +19,19 @@ pub async fn run(settings: &Settings, args: StatusArgs) -> anyhow::Result<()> {
         Ok(()) => {
             let mut conn = db.conn().await?;
             let accounts = sklad_db::accounts::count(&mut conn).await?;
-            json!({"status": "up", "accounts": accounts})
+            let flagged: Vec<Value> = sklad_db::integrations::flagged(&mut conn)
+                .await?
+                .into_iter()
+                .map(|i| {
+                    json!({
+                        "account_id": i.account_id,
+                        "key_rejected_at": i.key_rejected_at,
+                        "misconfigured_at": i.misconfigured_at,
+                        "answer": i.flag_answer,
+                    })
+                })
+                .collect();
+            json!({"status": "up", "accounts": accounts, "flagged_integrations": flagged})
         }
         Err(err) => json!({"status": "down", "error": err.to_string()}),
     };
@@ -50,7 +62,21 @@ pub async fn run(settings: &Settings, args: StatusArgs) -> anyhow::Result<()> {
 fn print_report(report: &Value) {
     let pg = &report["postgres"];
     match pg["status"].as_str() {
-        Some("up") => println!("postgres  up    accounts: {}", pg["accounts"]),
+        Some("up") => {
+            println!("postgres  up    accounts: {}", pg["accounts"]);
+            for flag in pg["flagged_integrations"].as_array().into_iter().flatten() {
+                let what = if flag["key_rejected_at"].is_string() {
+                    "keyCRM refused the key"
+                } else {
+                    "the base URL is not keyCRM's API"
+                };
+                println!(
+                    "  account {}: {what}; keyCRM work waits for new settings ({})",
+                    flag["account_id"].as_str().unwrap_or(""),
+                    flag["answer"].as_str().unwrap_or("")
+                );
+            }
+        }
         _ => println!("postgres  DOWN  {}", pg["error"].as_str().unwrap_or("")),
     }
     let mq = &report["rabbitmq"];

@@ -1,13 +1,14 @@
-//! Storage for the keyCRM request budget: one GCRA row per API key fingerprint.
+//! Storage for the keyCRM request budget: one GCRA row per API key fingerprint, holding the
+//! key's rate and its theoretical arrival time.
 //!
 //! The decision itself is [`sklad_domain::budget::decide`]; this module only makes it atomic
 //! across processes (row lock) and uses the database clock, so processes on different hosts
-//! agree on "now".
+//! agree on "now". The rate lives on the row, so accounts sharing a key share one rate.
 
 use chrono::{DateTime, TimeDelta, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
-use sklad_domain::budget::{Decision, Priority, decide};
+use sklad_domain::budget::{Decision, Priority, decide, interval};
 
 use crate::schema::keycrm_budget;
 use crate::{DbError, DbResult};
@@ -17,14 +18,15 @@ diesel::define_sql_function! {
     fn clock_timestamp() -> Timestamptz;
 }
 
-/// Asks for one request slot for the key with `fingerprint`.
+/// Asks for one request slot for the key with `fingerprint`. A key never seen before gets a
+/// row with `requests_per_minute`; afterwards the row's own rate decides.
 ///
 /// Returns the decision and the database's "now" it was made against; a grant's `send_at`
 /// minus that "now" is how long the caller must wait before sending.
 pub async fn take(
     conn: &mut AsyncPgConnection,
     fingerprint: &[u8],
-    interval: TimeDelta,
+    requests_per_minute: i32,
     priority: Priority,
 ) -> DbResult<(Decision, DateTime<Utc>)> {
     let fingerprint = fingerprint.to_vec();
@@ -33,17 +35,27 @@ pub async fn take(
             .values((
                 keycrm_budget::key_fingerprint.eq(&fingerprint),
                 keycrm_budget::tat.eq(clock_timestamp()),
+                keycrm_budget::requests_per_minute.eq(requests_per_minute.clamp(1, 6000)),
             ))
             .on_conflict_do_nothing()
             .execute(conn)
             .await?;
-        let (tat, now): (DateTime<Utc>, DateTime<Utc>) = keycrm_budget::table
+        let (tat, rate, now): (DateTime<Utc>, i32, DateTime<Utc>) = keycrm_budget::table
             .find(&fingerprint)
-            .select((keycrm_budget::tat, clock_timestamp()))
+            .select((
+                keycrm_budget::tat,
+                keycrm_budget::requests_per_minute,
+                clock_timestamp(),
+            ))
             .for_update()
             .first(conn)
             .await?;
-        let decision = decide(Some(tat), now, interval, priority);
+        let decision = decide(
+            Some(tat),
+            now,
+            interval(rate.max(1).unsigned_abs()),
+            priority,
+        );
         if let Decision::Grant { new_tat, .. } = &decision {
             diesel::update(keycrm_budget::table.find(&fingerprint))
                 .set((
@@ -57,4 +69,43 @@ pub async fn take(
         Ok((decision, now))
     })
     .await
+}
+
+/// Sets the key's rate (saved with the account's settings; the last one saved wins).
+pub async fn set_rate(
+    conn: &mut AsyncPgConnection,
+    fingerprint: &[u8],
+    requests_per_minute: i32,
+) -> DbResult<()> {
+    let rate = requests_per_minute.clamp(1, 6000);
+    diesel::insert_into(keycrm_budget::table)
+        .values((
+            keycrm_budget::key_fingerprint.eq(fingerprint),
+            keycrm_budget::tat.eq(clock_timestamp()),
+            keycrm_budget::requests_per_minute.eq(rate),
+        ))
+        .on_conflict(keycrm_budget::key_fingerprint)
+        .do_update()
+        .set(keycrm_budget::requests_per_minute.eq(rate))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// keyCRM said "too many requests": no process sends with this key for `wait`. The schedule
+/// moves back for everyone (never forward).
+pub async fn push_back(
+    conn: &mut AsyncPgConnection,
+    fingerprint: &[u8],
+    wait: TimeDelta,
+) -> DbResult<()> {
+    diesel::sql_query(
+        "UPDATE keycrm_budget SET tat = GREATEST(tat, clock_timestamp() + $2 * interval '1 millisecond') \
+         WHERE key_fingerprint = $1",
+    )
+    .bind::<diesel::sql_types::Bytea, _>(fingerprint)
+    .bind::<diesel::sql_types::BigInt, _>(wait.num_milliseconds())
+    .execute(conn)
+    .await?;
+    Ok(())
 }

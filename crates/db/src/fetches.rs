@@ -109,6 +109,7 @@ pub async fn waiting_among(
 pub async fn due_accounts(conn: &mut AsyncPgConnection, limit: i64) -> DbResult<Vec<Uuid>> {
     Ok(order_fetches::table
         .filter(order_fetches::next_attempt_at.le(diesel::dsl::now))
+        .filter(order_fetches::account_id.eq_any(crate::integrations::unflagged()))
         .select(order_fetches::account_id)
         .distinct()
         .limit(limit)
@@ -197,6 +198,29 @@ pub async fn fail(
         order_fetches::attempts.eq(order_fetches::attempts + 1),
         order_fetches::last_error.eq(error),
         order_fetches::next_attempt_at.eq(Utc::now() + retry_in),
+    ))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Puts an account's claimed rows back until `until` without counting an attempt: the
+/// failure is the account's settings or sklad's own outage, not these orders'.
+pub async fn postpone(
+    conn: &mut AsyncPgConnection,
+    account_id: Uuid,
+    keycrm_order_ids: &[i64],
+    why: &str,
+    until: DateTime<Utc>,
+) -> DbResult<()> {
+    diesel::update(
+        order_fetches::table
+            .filter(order_fetches::account_id.eq(account_id))
+            .filter(order_fetches::keycrm_order_id.eq_any(keycrm_order_ids)),
+    )
+    .set((
+        order_fetches::last_error.eq(why),
+        order_fetches::next_attempt_at.eq(until),
     ))
     .execute(conn)
     .await?;

@@ -101,12 +101,88 @@ pub struct Integration {
     #[diesel(embed)]
     pub settings: IntegrationSettings,
     pub updated_at: DateTime<Utc>,
+    /// keyCRM refused the saved key (401/403); keyCRM work waits for new settings.
+    pub key_rejected_at: Option<DateTime<Utc>>,
+    /// The base URL does not lead to keyCRM's API; keyCRM work waits for new settings.
+    pub misconfigured_at: Option<DateTime<Utc>>,
+    /// What keyCRM (or whatever answered) said when the integration was flagged.
+    pub flag_answer: Option<String>,
 }
 
 impl Integration {
     pub fn has_api_key(&self) -> bool {
         self.api_key_fingerprint.is_some()
     }
+
+    /// Flagged: no keyCRM work is done for the account until its settings change.
+    pub fn is_flagged(&self) -> bool {
+        self.key_rejected_at.is_some() || self.misconfigured_at.is_some()
+    }
+}
+
+/// Why an integration stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flag {
+    KeyRejected,
+    Misconfigured,
+}
+
+/// Flags the integration (keeping the first time it happened); saving settings clears it.
+pub async fn flag(
+    conn: &mut AsyncPgConnection,
+    account_id: Uuid,
+    flag: Flag,
+    answer: &str,
+) -> DbResult<()> {
+    use diesel::dsl::sql;
+    let target = keycrm_integrations::table.find(account_id);
+    let answer: String = answer.chars().take(1000).collect();
+    let since = sql::<diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>>;
+    match flag {
+        Flag::KeyRejected => {
+            diesel::update(target)
+                .set((
+                    keycrm_integrations::key_rejected_at
+                        .eq(since("COALESCE(key_rejected_at, now())")),
+                    keycrm_integrations::flag_answer.eq(answer),
+                ))
+                .execute(conn)
+                .await?
+        }
+        Flag::Misconfigured => {
+            diesel::update(target)
+                .set((
+                    keycrm_integrations::misconfigured_at
+                        .eq(since("COALESCE(misconfigured_at, now())")),
+                    keycrm_integrations::flag_answer.eq(answer),
+                ))
+                .execute(conn)
+                .await?
+        }
+    };
+    Ok(())
+}
+
+/// Accounts whose integration is not flagged: the only ones keyCRM work is claimed for.
+#[diesel::dsl::auto_type]
+pub(crate) fn unflagged() -> _ {
+    keycrm_integrations::table
+        .filter(keycrm_integrations::key_rejected_at.is_null())
+        .filter(keycrm_integrations::misconfigured_at.is_null())
+        .select(keycrm_integrations::account_id)
+}
+
+/// Flagged integrations (ops status): account, flag, since, answer.
+pub async fn flagged(conn: &mut AsyncPgConnection) -> DbResult<Vec<Integration>> {
+    Ok(keycrm_integrations::table
+        .filter(
+            keycrm_integrations::key_rejected_at
+                .is_not_null()
+                .or(keycrm_integrations::misconfigured_at.is_not_null()),
+        )
+        .select(Integration::as_select())
+        .load(conn)
+        .await?)
 }
 
 /// The decrypted API key and its fingerprint.
@@ -127,7 +203,9 @@ pub async fn get(conn: &mut AsyncPgConnection, account_id: Uuid) -> DbResult<Int
 }
 
 /// Saves `settings` and, when given, a new API key (encrypted for this account,
-/// fingerprinted and masked; its plain text is stored nowhere). Returns the new row.
+/// fingerprinted and masked; its plain text is stored nowhere), clears any flag (the owner
+/// changed something: keyCRM gets another try) and gives the key's budget the account's
+/// rate. Returns the new row.
 pub async fn save(
     conn: &mut AsyncPgConnection,
     secrets: &SecretBox,
@@ -150,15 +228,22 @@ pub async fn save(
             api_key_mask: mask_api_key(key),
         }
     });
-    Ok(diesel::update(keycrm_integrations::table.find(account_id))
+    let saved: Integration = diesel::update(keycrm_integrations::table.find(account_id))
         .set((
             settings,
             key,
             keycrm_integrations::updated_at.eq(diesel::dsl::now),
+            keycrm_integrations::key_rejected_at.eq(None::<DateTime<Utc>>),
+            keycrm_integrations::misconfigured_at.eq(None::<DateTime<Utc>>),
+            keycrm_integrations::flag_answer.eq(None::<String>),
         ))
         .returning(Integration::as_returning())
         .get_result(conn)
-        .await?)
+        .await?;
+    if let Some(fingerprint) = &saved.api_key_fingerprint {
+        crate::budget::set_rate(conn, fingerprint, saved.settings.requests_per_minute).await?;
+    }
+    Ok(saved)
 }
 
 /// The saved API key, decrypted, or `None` when none is saved.
@@ -206,6 +291,8 @@ pub async fn claim_reconcile(
         let due: Option<(Uuid, Option<DateTime<Utc>>)> = keycrm_integrations::table
             .filter(keycrm_integrations::enabled.eq(true))
             .filter(keycrm_integrations::api_key_fingerprint.is_not_null())
+            .filter(keycrm_integrations::key_rejected_at.is_null())
+            .filter(keycrm_integrations::misconfigured_at.is_null())
             .filter(
                 keycrm_integrations::reconcile_lease_until
                     .is_null()

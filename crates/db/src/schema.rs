@@ -16,6 +16,8 @@ diesel::table! {
         label -> Text,
         created_at -> Timestamptz,
         revoked_at -> Nullable<Timestamptz>,
+        expires_at -> Nullable<Timestamptz>,
+        last_used_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -48,6 +50,9 @@ diesel::table! {
         reconcile_watermark -> Nullable<Timestamptz>,
         reconcile_lease_until -> Nullable<Timestamptz>,
         reconcile_due_at -> Nullable<Timestamptz>,
+        key_rejected_at -> Nullable<Timestamptz>,
+        misconfigured_at -> Nullable<Timestamptz>,
+        flag_answer -> Nullable<Text>,
     }
 }
 
@@ -70,6 +75,9 @@ diesel::table! {
         payload -> Bytea,
         created_at -> Timestamptz,
         published_at -> Nullable<Timestamptz>,
+        attempts -> Int4,
+        last_error -> Nullable<Text>,
+        set_aside_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -79,6 +87,7 @@ diesel::table! {
         tat -> Timestamptz,
         granted_total -> Int8,
         updated_at -> Timestamptz,
+        requests_per_minute -> Int4,
     }
 }
 
@@ -276,6 +285,7 @@ diesel::table! {
         first_marked_at -> Timestamptz,
         marked_at -> Timestamptz,
         due_at -> Timestamptz,
+        failures -> Int4,
     }
 }
 

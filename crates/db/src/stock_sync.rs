@@ -155,6 +155,8 @@ pub async fn due(
                 .on(keycrm_integrations::account_id.eq(stock_dirty::account_id)),
         )
         .filter(keycrm_integrations::stock_push_enabled.eq(true))
+        .filter(keycrm_integrations::key_rejected_at.is_null())
+        .filter(keycrm_integrations::misconfigured_at.is_null())
         .filter(stock_dirty::due_at.le(now))
         .group_by((stock_dirty::account_id, stock_dirty::keycrm_warehouse_id))
         .select((

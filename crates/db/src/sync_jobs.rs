@@ -170,6 +170,7 @@ pub async fn claim_next(
     conn.transaction::<_, DbError, _>(async move |conn| {
         let candidate: Option<Uuid> = sync_jobs::table
             .filter(sync_jobs::state.eq_any(ACTIVE))
+            .filter(sync_jobs::account_id.eq_any(crate::integrations::unflagged()))
             .filter(
                 sync_jobs::lease_until
                     .is_null()

@@ -60,6 +60,14 @@ impl RunningSim {
     }
 }
 
+/// Anything outside `/v1`: the HTML "not found" page keyCRM's web server answers with, as a
+/// mistyped base URL would meet it.
+async fn web_server_404() -> actix_web::HttpResponse {
+    actix_web::HttpResponse::NotFound()
+        .content_type("text/html; charset=UTF-8")
+        .body("<!DOCTYPE html><html><head><title>Not Found</title></head><body><h1>404</h1><p>Сторінку не знайдено</p></body></html>")
+}
+
 /// Binds the simulator on `bind` (port 0 picks one). Run `server` to serve.
 pub fn build(
     bind: &str,
@@ -78,6 +86,7 @@ pub fn build(
             .app_data(web::PayloadConfig::default().limit(64 * 1024 * 1024))
             .configure(control::configure)
             .route("/v1/{tail:.*}", web::route().to(api::entry))
+            .default_service(web::to(web_server_404))
     })
     .workers(2)
     .disable_signals()

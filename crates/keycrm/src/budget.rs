@@ -7,12 +7,13 @@ use std::time::Duration;
 
 use chrono::TimeDelta;
 use sklad_db::Db;
-use sklad_domain::budget::{Decision, Priority, interval};
+use sklad_domain::budget::{Decision, Priority};
 
 use crate::error::KeycrmError;
 use crate::metrics::BUDGET_WAIT_SECONDS;
 
-/// Identifies a budget: the API key's fingerprint and its rate.
+/// Identifies a budget: the API key's fingerprint, and the rate a key never used before
+/// starts with (afterwards the rate stored with the key decides).
 #[derive(Debug, Clone)]
 pub struct BudgetKey {
     pub fingerprint: Vec<u8>,
@@ -36,7 +37,8 @@ impl Budget {
         key: &BudgetKey,
         priority: Priority,
     ) -> Result<Duration, KeycrmError> {
-        let iv = interval(key.requests_per_minute);
+        // Validated settings keep rates within 1–6000.
+        let rate = key.requests_per_minute.min(6000) as i32;
         let mut waited = Duration::ZERO;
         loop {
             let (decision, now) = {
@@ -45,7 +47,7 @@ impl Budget {
                     .conn()
                     .await
                     .map_err(|e| KeycrmError::Budget(e.to_string()))?;
-                sklad_db::budget::take(&mut conn, &key.fingerprint, iv, priority)
+                sklad_db::budget::take(&mut conn, &key.fingerprint, rate, priority)
                     .await
                     .map_err(|e| KeycrmError::Budget(e.to_string()))?
             };
@@ -66,6 +68,28 @@ impl Budget {
                 }
             }
         }
+    }
+}
+
+impl Budget {
+    pub(crate) fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// keyCRM answered 429: every process using this key waits `wait` before its next slot.
+    pub async fn push_back(&self, key: &BudgetKey, wait: Duration) -> Result<(), KeycrmError> {
+        let mut conn = self
+            .db
+            .conn()
+            .await
+            .map_err(|e| KeycrmError::Budget(e.to_string()))?;
+        sklad_db::budget::push_back(
+            &mut conn,
+            &key.fingerprint,
+            TimeDelta::from_std(wait).unwrap_or(TimeDelta::MAX),
+        )
+        .await
+        .map_err(|e| KeycrmError::Budget(e.to_string()))
     }
 }
 

@@ -101,6 +101,9 @@ pub struct KeycrmClient {
     budget: Budget,
     key: BudgetKey,
     retry: RetryPolicy,
+    /// The account whose stored settings this client uses: an answer that blocks the
+    /// account (key refused, not keyCRM) is recorded on its integration, so workers stop.
+    flags: Option<uuid::Uuid>,
 }
 
 impl std::fmt::Debug for KeycrmClient {
@@ -138,7 +141,14 @@ impl KeycrmClient {
                 requests_per_minute: credentials.requests_per_minute,
             },
             retry,
+            flags: None,
         }
+    }
+
+    /// The same client, recording answers that block `account` on its integration.
+    pub fn flagging(mut self, account: uuid::Uuid) -> Self {
+        self.flags = Some(account);
+        self
     }
 
     /// One page of order statuses.
@@ -361,10 +371,41 @@ impl KeycrmClient {
                 budget_wait_ms = waited.as_millis(),
                 "keyCRM answered"
             );
+            if let Err(err) = &outcome {
+                self.after_refusal(err).await;
+            }
             outcome
         }
         .instrument(span)
         .await
+    }
+
+    /// What a refusal means beyond this request: a 429 moves the key's schedule back for
+    /// every process; a refused key or a wrong base URL flags the account.
+    async fn after_refusal(&self, err: &KeycrmError) {
+        if let KeycrmError::RateLimited { retry_after } = err {
+            let wait = retry_after.unwrap_or(DEFAULT_RATE_LIMIT_WAIT);
+            if let Err(e) = self.budget.push_back(&self.key, wait).await {
+                tracing::warn!(error = %e, "could not move the budget back after a 429");
+            }
+        }
+        let (Some(account), true) = (self.flags, err.blocks_account()) else {
+            return;
+        };
+        let flag = match err {
+            KeycrmError::Unauthorized(_) => sklad_db::integrations::Flag::KeyRejected,
+            _ => sklad_db::integrations::Flag::Misconfigured,
+        };
+        let flagged = async {
+            let mut conn = self.budget.db().conn().await?;
+            sklad_db::integrations::flag(&mut conn, account, flag, &err.to_string()).await
+        };
+        match flagged.await {
+            Ok(()) => {
+                tracing::error!(%account, ?flag, error = %err, "keyCRM refuses this account's settings; its keyCRM work stops until they change")
+            }
+            Err(e) => tracing::warn!(error = %e, "could not flag the integration"),
+        }
     }
 
     async fn send<T: DeserializeOwned>(&self, call: &Call) -> Result<T, KeycrmError> {
@@ -378,23 +419,55 @@ impl KeycrmClient {
         if let Some(body) = &call.body {
             request = request.json(body);
         }
-        let response = request.send().await.map_err(transport)?;
+        let mut response = request.send().await.map_err(transport)?;
         let status = response.status();
         let retry_after = response
             .headers()
             .get(header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
-        let body = response.bytes().await.map_err(transport)?;
+            .and_then(|v| retry_after(v, chrono::Utc::now()));
+        let json = response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("json"));
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(transport)? {
+            if body.len() + chunk.len() > MAX_BODY_BYTES {
+                return Err(KeycrmError::Decode(format!(
+                    "{}: the answer is larger than {MAX_BODY_BYTES} bytes",
+                    call.endpoint
+                )));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        let parsed: Option<Value> = serde_json::from_slice(&body).ok();
+        let not_keycrm = || KeycrmError::NotKeycrm {
+            status: status.as_u16(),
+            answer: snippet(&body),
+        };
         match status {
-            s if s.is_success() => serde_json::from_slice(&body)
-                .map_err(|e| KeycrmError::Decode(format!("{}: {e}", call.endpoint))),
+            // A page that is not JSON with a 2xx (a maintenance page, a proxy) is unreadable,
+            // not a verdict on the settings.
+            s if s.is_success() => match parsed {
+                Some(value) => serde_json::from_value(value)
+                    .map_err(|e| KeycrmError::Decode(format!("{}: {e}", call.endpoint))),
+                None => Err(KeycrmError::Decode(format!(
+                    "{}: the answer is not JSON ({})",
+                    call.endpoint,
+                    if json { "malformed" } else { "another content type" }
+                ))),
+            },
             StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
                 Err(KeycrmError::Unauthorized(status.as_u16()))
             }
-            StatusCode::NOT_FOUND => Err(KeycrmError::NotFound),
-            StatusCode::UNPROCESSABLE_ENTITY => Err(KeycrmError::Validation(snippet(&body))),
+            // Only keyCRM's API answers a missing record with JSON; a web server's page
+            // means the base URL is wrong, and must never mark an order deleted.
+            StatusCode::NOT_FOUND if parsed.is_some() => Err(KeycrmError::NotFound),
+            StatusCode::NOT_FOUND => Err(not_keycrm()),
+            StatusCode::UNPROCESSABLE_ENTITY => Err(KeycrmError::Validation(
+                String::from_utf8_lossy(&body[..body.len().min(MAX_REFUSAL_BYTES)]).into_owned(),
+            )),
             StatusCode::TOO_MANY_REQUESTS => Err(KeycrmError::RateLimited { retry_after }),
             s if s.is_server_error() => Err(KeycrmError::Server(s.as_u16())),
             s => Err(KeycrmError::Http {
@@ -403,6 +476,32 @@ impl KeycrmClient {
             }),
         }
     }
+}
+
+/// Largest answer sklad reads from keyCRM (a page of 50 orders with every include is far
+/// smaller).
+const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
+/// How much of a 422 is kept to find every refused item (a refusal of 10 000 SKUs fits).
+const MAX_REFUSAL_BYTES: usize = 1024 * 1024;
+/// How long every process holds off after a 429 that named no `Retry-After`.
+const DEFAULT_RATE_LIMIT_WAIT: Duration = Duration::from_secs(10);
+/// The longest `Retry-After` sklad honours; a longer one is taken as this.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
+
+/// `Retry-After` as delta-seconds or an HTTP date (RFC 9110), capped at
+/// [`MAX_RETRY_AFTER`]; a date in the past is no wait.
+pub fn retry_after(value: &str, now: chrono::DateTime<chrono::Utc>) -> Option<Duration> {
+    let value = value.trim();
+    let wait = match value.parse::<u64>() {
+        Ok(seconds) => Duration::from_secs(seconds),
+        Err(_) => {
+            let at = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+            (at.with_timezone(&chrono::Utc) - now)
+                .to_std()
+                .unwrap_or(Duration::ZERO)
+        }
+    };
+    Some(wait.min(MAX_RETRY_AFTER))
 }
 
 /// The one way sklad pages through keyCRM: fetch page `n`, yield it (numbered, in case the
@@ -456,7 +555,35 @@ fn transport(err: reqwest::Error) -> KeycrmError {
     KeycrmError::Transport(err.without_url().to_string())
 }
 
+/// The start of an answer, for messages and logs.
 fn snippet(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(body);
+    let text = String::from_utf8_lossy(&body[..body.len().min(2000)]);
     text.chars().take(500).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_reads_seconds_and_dates_and_is_capped() {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-12-01T10:00:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        assert_eq!(retry_after("7", now), Some(Duration::from_secs(7)));
+        assert_eq!(
+            retry_after("Tue, 01 Dec 2026 10:00:30 GMT", now),
+            Some(Duration::from_secs(30))
+        );
+        assert_eq!(
+            retry_after("Tue, 01 Dec 2026 09:00:00 GMT", now),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(retry_after("999999", now), Some(MAX_RETRY_AFTER));
+        assert_eq!(
+            retry_after("Wed, 02 Dec 2026 10:00:00 GMT", now),
+            Some(MAX_RETRY_AFTER)
+        );
+        assert_eq!(retry_after("soon", now), None);
+    }
 }

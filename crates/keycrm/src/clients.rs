@@ -6,7 +6,7 @@
 
 use secrecy::{ExposeSecret, SecretString};
 use sklad_db::integrations::Integration;
-use sklad_db::{Db, DbResult, SecretBox};
+use sklad_db::{Db, DbError, SecretBox};
 use sklad_domain::budget::Priority;
 use sklad_runtime::settings::KeycrmSettings;
 use uuid::Uuid;
@@ -22,6 +22,18 @@ pub struct AccountClient {
     pub integration: Integration,
 }
 
+/// Why an account has no client.
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    #[error("save a keyCRM API key in the integration settings first")]
+    NoApiKey,
+    /// The stored base URL is not (or no longer) one the operator allows: the key is not sent.
+    #[error(transparent)]
+    NotAllowed(KeycrmError),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
 /// Builds keyCRM clients for accounts; cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Clients {
@@ -30,6 +42,8 @@ pub struct Clients {
     http: reqwest::Client,
     budget: Budget,
     retry: RetryPolicy,
+    /// `keycrm.allowed_base_urls`, without trailing slashes.
+    allowed: Vec<String>,
 }
 
 impl Clients {
@@ -38,8 +52,26 @@ impl Clients {
             budget: Budget::new(db.clone()),
             http: http_client(settings),
             retry: RetryPolicy::from_settings(settings),
+            allowed: settings
+                .allowed_base_urls
+                .iter()
+                .map(|u| normalise(u))
+                .collect(),
             db,
             secrets,
+        }
+    }
+
+    /// Whether an account may point at `base_url`.
+    pub fn allows(&self, base_url: &str) -> bool {
+        self.allowed.contains(&normalise(base_url))
+    }
+
+    fn check(&self, base_url: &str) -> Result<(), KeycrmError> {
+        if self.allows(base_url) {
+            Ok(())
+        } else {
+            Err(KeycrmError::NotAllowed(base_url.to_owned()))
         }
     }
 
@@ -57,24 +89,26 @@ impl Clients {
         &self.secrets
     }
 
-    /// The account's client and settings; `None` when no API key is saved.
-    pub async fn for_account(&self, account: Uuid) -> DbResult<Option<AccountClient>> {
+    /// The account's client and settings. The client records answers that block the
+    /// account (key refused, not keyCRM) on its integration.
+    pub async fn for_account(&self, account: Uuid) -> Result<AccountClient, AccountError> {
         let mut conn = self.db.conn().await?;
         let integration = sklad_db::integrations::get(&mut conn, account).await?;
-        let Some(key) = sklad_db::integrations::api_key(&mut conn, &self.secrets, account).await?
-        else {
-            return Ok(None);
-        };
+        let key = sklad_db::integrations::api_key(&mut conn, &self.secrets, account)
+            .await?
+            .ok_or(AccountError::NoApiKey)?;
+        self.check(&integration.settings.base_url)
+            .map_err(AccountError::NotAllowed)?;
         let credentials = Credentials {
             base_url: integration.settings.base_url.clone(),
             api_key: key.api_key,
             fingerprint: key.fingerprint,
             requests_per_minute: rate(integration.settings.requests_per_minute),
         };
-        Ok(Some(AccountClient {
-            client: self.build(&credentials, self.retry),
+        Ok(AccountClient {
+            client: self.build(&credentials, self.retry).flagging(account),
             integration,
-        }))
+        })
     }
 
     /// Asks keyCRM whether `api_key` works at `base_url` (`GET /order/status`, one item),
@@ -85,6 +119,7 @@ impl Clients {
         api_key: &SecretString,
         requests_per_minute: i32,
     ) -> Result<(), KeycrmError> {
+        self.check(base_url)?;
         let credentials = Credentials {
             base_url: base_url.to_owned(),
             fingerprint: self.secrets.fingerprint(api_key.expose_secret()),
@@ -100,6 +135,10 @@ impl Clients {
     fn build(&self, credentials: &Credentials, retry: RetryPolicy) -> KeycrmClient {
         KeycrmClient::new(self.http.clone(), self.budget.clone(), credentials, retry)
     }
+}
+
+fn normalise(url: &str) -> String {
+    url.trim().trim_end_matches('/').to_owned()
 }
 
 fn rate(requests_per_minute: i32) -> u32 {

@@ -24,6 +24,14 @@ pub enum KeycrmError {
     Decode(String),
     #[error("keyCRM request budget unavailable: {0}")]
     Budget(String),
+    /// What answered is not keyCRM's API (an HTML page, a web server's 404): the base URL is
+    /// wrong. Never taken as "this order does not exist".
+    #[error("the keyCRM base URL does not lead to keyCRM's API (HTTP {status}): {answer}")]
+    NotKeycrm { status: u16, answer: String },
+    /// The base URL is not one the operator allows (`keycrm.allowed_base_urls`); the key was
+    /// not sent.
+    #[error("{0} is not a keyCRM URL this sklad allows (keycrm.allowed_base_urls)")]
+    NotAllowed(String),
 }
 
 impl KeycrmError {
@@ -35,6 +43,17 @@ impl KeycrmError {
                 | KeycrmError::Server(_)
                 | KeycrmError::Transport(_)
                 | KeycrmError::Budget(_)
+        )
+    }
+
+    /// keyCRM will not take this account's requests until someone changes its settings: the
+    /// key was refused, or the base URL leads elsewhere.
+    pub fn blocks_account(&self) -> bool {
+        matches!(
+            self,
+            KeycrmError::Unauthorized(_)
+                | KeycrmError::NotKeycrm { .. }
+                | KeycrmError::NotAllowed(_)
         )
     }
 
@@ -58,6 +77,8 @@ impl KeycrmError {
             KeycrmError::Http { .. } => "http_error",
             KeycrmError::Decode(_) => "decode",
             KeycrmError::Budget(_) => "budget",
+            KeycrmError::NotKeycrm { .. } => "not_keycrm",
+            KeycrmError::NotAllowed(_) => "not_allowed",
         }
     }
 }

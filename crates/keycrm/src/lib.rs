@@ -17,6 +17,6 @@ pub use budget::{Budget, BudgetKey};
 pub use client::{
     Credentials, KeycrmClient, MAX_PAGE_SIZE, OrderDocument, OrderFilter, RetryPolicy, http_client,
 };
-pub use clients::{AccountClient, Clients};
+pub use clients::{AccountClient, AccountError, Clients};
 pub use error::KeycrmError;
 pub use sklad_domain::budget::Priority;

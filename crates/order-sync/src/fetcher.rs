@@ -14,7 +14,7 @@ use sklad_bus::OutgoingMessage;
 use sklad_db::fetches::Waiting;
 use sklad_domain::orders::{self, FetchPlan};
 use sklad_events::v1::KeycrmWebhookReceived;
-use sklad_keycrm::{KeycrmError, OrderFilter, Priority};
+use sklad_keycrm::{AccountError, KeycrmError, OrderFilter, Priority};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
@@ -100,11 +100,23 @@ async fn serve_account(ctx: &Arc<Context>, account: Uuid) -> anyhow::Result<()> 
     if rows.is_empty() {
         return Ok(());
     }
-    let Some(keycrm) = ctx.keycrm.for_account(account).await? else {
-        for row in &rows {
-            park(ctx, row, "the account has no keyCRM API key saved").await;
+    let keycrm = match ctx.keycrm.for_account(account).await {
+        Ok(keycrm) => keycrm,
+        Err(AccountError::NoApiKey) => {
+            for row in &rows {
+                park(ctx, row, "the account has no keyCRM API key saved").await;
+            }
+            return Ok(());
         }
-        return Ok(());
+        Err(AccountError::NotAllowed(why)) => {
+            // The operator took the account's keyCRM URL off the list: wait for new settings.
+            let ids: Vec<i64> = rows.iter().map(|r| r.keycrm_order_id).collect();
+            let mut conn = ctx.db.conn().await?;
+            let until = Utc::now() + chrono::TimeDelta::minutes(5);
+            sklad_db::fetches::postpone(&mut conn, account, &ids, &why.to_string(), until).await?;
+            return Ok(());
+        }
+        Err(AccountError::Db(err)) => return Err(err.into()),
     };
     let switches = Switches::from(&keycrm.integration);
     let mut waiting: HashMap<i64, Waiting> =

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use chrono::TimeDelta;
 use futures::TryStreamExt;
 use sklad_db::sync_jobs::{PageDone, SyncJob};
-use sklad_keycrm::{OrderFilter, Priority};
+use sklad_keycrm::{AccountError, OrderFilter, Priority};
 use sklad_runtime::settings::delta;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -52,18 +52,22 @@ async fn run_job(
     job: SyncJob,
     cancel: &CancellationToken,
 ) -> anyhow::Result<()> {
-    let Some(keycrm) = ctx.keycrm.for_account(job.account_id).await? else {
-        let mut conn = ctx.db.conn().await?;
-        sklad_db::sync_jobs::record_failure(
-            &mut conn,
-            job.id,
-            owner,
-            "no keyCRM API key saved",
-            1,
-            TimeDelta::zero(),
-        )
-        .await?;
-        return Ok(());
+    let keycrm = match ctx.keycrm.for_account(job.account_id).await {
+        Ok(keycrm) => keycrm,
+        Err(AccountError::Db(err)) => return Err(err.into()),
+        Err(why) => {
+            let mut conn = ctx.db.conn().await?;
+            sklad_db::sync_jobs::record_failure(
+                &mut conn,
+                job.id,
+                owner,
+                &why.to_string(),
+                1,
+                TimeDelta::zero(),
+            )
+            .await?;
+            return Ok(());
+        }
     };
     let switches = Switches::from(&keycrm.integration);
     let filter = OrderFilter {

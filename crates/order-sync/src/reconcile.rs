@@ -9,7 +9,7 @@ use std::sync::Arc;
 use chrono::{TimeDelta, Utc};
 use futures::TryStreamExt;
 use sklad_domain::orders::{WINDOW_MARGIN, reconcile_takes};
-use sklad_keycrm::{OrderFilter, Priority};
+use sklad_keycrm::{AccountError, OrderFilter, Priority};
 use sklad_runtime::settings::delta;
 use tokio_util::sync::CancellationToken;
 
@@ -76,8 +76,10 @@ async fn pass(
     account: uuid::Uuid,
     since: chrono::DateTime<Utc>,
 ) -> anyhow::Result<usize> {
-    let Some(keycrm) = ctx.keycrm.for_account(account).await? else {
-        return Ok(0);
+    let keycrm = match ctx.keycrm.for_account(account).await {
+        Ok(keycrm) => keycrm,
+        Err(AccountError::Db(err)) => return Err(err.into()),
+        Err(_) => return Ok(0),
     };
     let switches = Switches::from(&keycrm.integration);
     let filter = OrderFilter {

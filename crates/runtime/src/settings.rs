@@ -154,8 +154,10 @@ pub struct RelaySettings {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default)]
 pub struct KeycrmSettings {
-    /// Base URL for new integrations (each account may override it).
+    /// Base URL for new integrations (each account may choose another allowed one).
     pub default_base_url: String,
+    /// The keyCRM API URLs an account may use: the saved key is sent to no other host.
+    pub allowed_base_urls: Vec<String>,
     /// keyCRM's documented limit per API key; each account may lower or raise it.
     pub default_requests_per_minute: u32,
     #[serde(with = "humantime_serde")]
@@ -289,6 +291,7 @@ impl Default for KeycrmSettings {
     fn default() -> Self {
         Self {
             default_base_url: "https://openapi.keycrm.app/v1".into(),
+            allowed_base_urls: vec!["https://openapi.keycrm.app/v1".into()],
             default_requests_per_minute: 60,
             request_timeout: Duration::from_secs(15),
             max_attempts: 6,
@@ -308,7 +311,7 @@ impl Default for LogSettings {
 }
 
 /// Keys whose environment values are comma-separated lists.
-const LIST_KEYS: &[&str] = &["broker.retry_delays"];
+const LIST_KEYS: &[&str] = &["broker.retry_delays", "keycrm.allowed_base_urls"];
 
 impl Settings {
     /// Loads defaults, then `file` (TOML) if given, then `SKLAD__…` environment variables.

@@ -15,7 +15,7 @@ use serde_json::{Map, Value, json};
 use sklad_db::stock_sync::Push;
 use sklad_domain::stock::{PushOutcome, plan_push};
 use sklad_keycrm::models::{StockItem, rejected_stock_items};
-use sklad_keycrm::{KeycrmClient, KeycrmError};
+use sklad_keycrm::{AccountError, KeycrmClient, KeycrmError};
 use sklad_runtime::settings::delta;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -106,18 +106,22 @@ pub async fn push_target(
             return Ok(());
         }
         let skus: Vec<String> = claimed.iter().map(|d| d.sku.clone()).collect();
-        let Some(keycrm) = ctx.keycrm.for_account(account).await? else {
-            let mut conn = ctx.db.conn().await?;
-            sklad_db::stock_sync::defer(
-                &mut conn,
-                account,
-                keycrm_warehouse,
-                &skus,
-                Utc::now() + TimeDelta::minutes(1),
-            )
-            .await?;
-            tracing::warn!(%account, "stock push waits: no keyCRM API key saved");
-            return Ok(());
+        let keycrm = match ctx.keycrm.for_account(account).await {
+            Ok(keycrm) => keycrm,
+            Err(AccountError::Db(err)) => return Err(err.into()),
+            Err(why) => {
+                let mut conn = ctx.db.conn().await?;
+                sklad_db::stock_sync::defer(
+                    &mut conn,
+                    account,
+                    keycrm_warehouse,
+                    &skus,
+                    Utc::now() + TimeDelta::minutes(1),
+                )
+                .await?;
+                tracing::warn!(reason = %why, "stock push waits for the integration's settings");
+                return Ok(());
+            }
         };
         let plan = {
             let mut conn = ctx.db.conn().await?;

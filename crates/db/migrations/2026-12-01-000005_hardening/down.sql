@@ -1,0 +1,13 @@
+DROP TRIGGER keycrm_integrations_switched ON keycrm_integrations;
+DROP TRIGGER webhook_tokens_changed ON webhook_tokens;
+DROP FUNCTION sklad_notify_webhook_tokens();
+DROP INDEX sync_jobs_finished;
+DROP INDEX outbox_published;
+DROP INDEX inbox_processed;
+DROP INDEX outbox_unpublished;
+CREATE INDEX outbox_unpublished ON outbox (id) WHERE published_at IS NULL;
+ALTER TABLE outbox DROP COLUMN set_aside_at, DROP COLUMN last_error, DROP COLUMN attempts;
+ALTER TABLE stock_dirty DROP COLUMN failures;
+ALTER TABLE keycrm_budget DROP COLUMN requests_per_minute;
+ALTER TABLE admin_tokens DROP COLUMN last_used_at, DROP COLUMN expires_at;
+ALTER TABLE keycrm_integrations DROP COLUMN flag_answer, DROP COLUMN misconfigured_at, DROP COLUMN key_rejected_at;
