@@ -53,7 +53,7 @@ log "starting sklad (all roles in one process)"
 "$BIN/sklad" run >"$RUN_DIR/sklad.log" 2>&1 &
 echo $! > "$RUN_DIR/sklad.pid"
 wait_port 8081 "sklad api" 60
-for _ in $(seq 60); do curl -fsS http://127.0.0.1:8080/health/ready >/dev/null 2>&1 && break; sleep 1; done
+for _ in $(seq 60); do curl -fsS http://127.0.0.1:8085/health/ready >/dev/null 2>&1 && break; sleep 1; done
 
 cat <<INFO
 
@@ -62,8 +62,8 @@ sklad is running.
   webhook link   $SKLAD_WEBHOOK_URL
   admin token    $SKLAD_ADMIN_TOKEN
   admin API      http://127.0.0.1:8081/api/v1   (OpenAPI: /api/v1/openapi.json)
-  health         http://127.0.0.1:{8080,8081,8082,8083,8084}/health/ready  (ingress, api, order-sync, stock-publisher, relay)
-  metrics        http://127.0.0.1:8080/metrics
+  health         http://127.0.0.1:{8085,8081,8082,8083,8084}/health/ready  (ingress ops, api, order-sync, stock-publisher, relay)
+  metrics        http://127.0.0.1:8085/metrics  (the webhook port :8080 serves only the webhook route)
   keyCRM sim     http://127.0.0.1:$SIM_PORT/v1 (API)   http://127.0.0.1:$SIM_PORT/_sim (control)
   logs           $RUN_DIR/sklad.log   $RUN_DIR/keycrm-sim.log
   stop           deploy/stop.sh

@@ -13,7 +13,7 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 if command -v docker-compose >/dev/null || apt_install docker-compose >/dev/null 2>&1; then
   log "docker-compose config"
-  docker-compose -f docker-compose.yml --profile demo config -q
+  SKLAD_RABBITMQ_PASSWORD=validate docker-compose -f docker-compose.yml --profile demo config -q
 else
   log "docker-compose unavailable: compose file not validated"
 fi

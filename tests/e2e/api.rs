@@ -454,7 +454,7 @@ async fn the_openapi_document_describes_the_api() {
 async fn health_and_metrics_are_served() {
     let app = TestApp::spawn().await;
     for base in [
-        app.ingress_url(),
+        app.ingress_ops_url(),
         format!("http://127.0.0.1:{}", app.api_port),
     ] {
         let live = app
@@ -488,11 +488,21 @@ async fn health_and_metrics_are_served() {
     }
     let ready = body(
         app.http
-            .get(format!("{}/health/ready", app.ingress_url()))
+            .get(format!("{}/health/ready", app.ingress_ops_url()))
             .send()
             .await
             .unwrap(),
     )
     .await;
     assert_eq!(ready["checks"]["rabbitmq"]["status"], "up");
+    // The public webhook port serves the webhook route and nothing else.
+    for path in ["/health/live", "/health/ready", "/metrics"] {
+        let public = app
+            .http
+            .get(format!("{}{path}", app.ingress_url()))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(public.status(), 404, "{path} on the webhook port");
+    }
 }

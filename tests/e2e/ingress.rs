@@ -317,7 +317,7 @@ async fn an_unreachable_broker_gives_503_never_2xx() {
     }
     let ready = app
         .http
-        .get(format!("{}/health/ready", app.ingress_url()))
+        .get(format!("{}/health/ready", app.ingress_ops_url()))
         .send()
         .await
         .unwrap();
@@ -325,6 +325,11 @@ async fn an_unreachable_broker_gives_503_never_2xx() {
     let report = json(ready).await;
     assert_eq!(report["checks"]["rabbitmq"]["status"], "down");
     assert_eq!(report["checks"]["postgres"]["status"], "up");
+    assert_eq!(
+        report["checks"]["rabbitmq"],
+        json!({"status": "down"}),
+        "no internal error text in a readiness answer"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

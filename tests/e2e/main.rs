@@ -13,6 +13,7 @@ mod keycrm_client;
 mod layout;
 mod orders;
 mod orders_sync;
+mod outages;
 mod process;
 mod security;
 mod stock;

@@ -58,7 +58,7 @@ async fn sklad_run_serves_drains_on_sigterm_and_logs_no_secret() {
     let sim_control = sim.control_url();
     tokio::spawn(sim.server);
 
-    let (ingress_port, api_port) = (free_port(), free_port());
+    let (ingress_port, ingress_ops_port, api_port) = (free_port(), free_port(), free_port());
     let env = Env {
         vars: vec![
             ("SKLAD__DATABASE__URL".into(), db.url.clone()),
@@ -74,6 +74,10 @@ async fn sklad_run_serves_drains_on_sigterm_and_logs_no_secret() {
             (
                 "SKLAD__INGRESS__BIND".into(),
                 format!("127.0.0.1:{ingress_port}"),
+            ),
+            (
+                "SKLAD__INGRESS__OPS_BIND".into(),
+                format!("127.0.0.1:{ingress_ops_port}"),
             ),
             (
                 "SKLAD__INGRESS__PUBLIC_URL".into(),
@@ -124,7 +128,7 @@ async fn sklad_run_serves_drains_on_sigterm_and_logs_no_secret() {
     let http = reqwest::Client::new();
     eventually(Duration::from_secs(30), "sklad run ready", || async {
         let ingress = http
-            .get(format!("http://127.0.0.1:{ingress_port}/health/ready"))
+            .get(format!("http://127.0.0.1:{ingress_ops_port}/health/ready"))
             .send()
             .await
             .ok()?;

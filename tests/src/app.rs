@@ -38,6 +38,9 @@ pub struct AppOptions {
     pub allowed_base_urls: Vec<String>,
     /// Other paths on the simulator's host the operator allows (e.g. a mistyped `/api/v1`).
     pub allowed_sim_paths: Vec<String>,
+    /// Put a [`crate::TcpProxy`] between the services and PostgreSQL ([`TestApp::postgres`]),
+    /// so a test can cut the database (the test's own connections stay direct).
+    pub postgres_proxy: bool,
 }
 
 /// An account created for a test, with its secrets.
@@ -57,9 +60,13 @@ pub struct TestApp {
     pub sim_api_url: String,
     pub sim_control_url: String,
     pub ingress_port: u16,
+    /// Ingress's ops port (health and metrics).
+    pub ingress_ops_port: u16,
     pub api_port: u16,
     pub http: reqwest::Client,
     pub account: TestAccount,
+    /// The proxy in front of PostgreSQL, when asked for.
+    pub postgres: Option<crate::TcpProxy>,
     cancel: CancellationToken,
 }
 
@@ -78,6 +85,23 @@ impl TestApp {
         let db = TestDatabase::create().await.expect("test database");
         let broker = TestBroker::new();
         let mut settings = test_settings(&db.url, &broker);
+        let postgres = if options.postgres_proxy {
+            let mut url = url::Url::parse(&db.url).expect("database URL");
+            let upstream = format!(
+                "{}:{}",
+                url.host_str().unwrap_or("127.0.0.1"),
+                url.port().unwrap_or(5432)
+            );
+            let proxy = crate::TcpProxy::start(&upstream)
+                .await
+                .expect("postgres proxy");
+            url.set_host(Some("127.0.0.1")).expect("host");
+            url.set_port(Some(proxy.port)).expect("port");
+            settings.database.url = SecretString::from(url.to_string());
+            Some(proxy)
+        } else {
+            None
+        };
         if let Some(url) = &options.broker_url {
             settings.broker.url = SecretString::from(url.clone());
         }
@@ -118,6 +142,7 @@ impl TestApp {
         let cancel = CancellationToken::new();
         let ingress = sklad_ingress::Application::build(&settings).expect("ingress builds");
         let ingress_port = ingress.port();
+        let ingress_ops_port = ingress.ops_port();
         settings.ingress.public_url = format!("http://127.0.0.1:{ingress_port}");
         tokio::spawn(ingress.run_until_stopped(cancel.clone()));
         let api = sklad_api::Application::build(&settings).expect("api builds");
@@ -145,6 +170,7 @@ impl TestApp {
             sim_api_url,
             sim_control_url,
             ingress_port,
+            ingress_ops_port,
             api_port,
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(30))
@@ -155,6 +181,7 @@ impl TestApp {
                 admin_token: String::new(),
                 webhook_url: String::new(),
             },
+            postgres,
             cancel,
         };
         app.account = app.create_account("shop", true).await;
@@ -167,7 +194,7 @@ impl TestApp {
 
     /// Waits until ingress reports ready (it has then declared the broker topology).
     pub async fn wait_ready(&self) {
-        let url = format!("{}/health/ready", self.ingress_url());
+        let url = format!("{}/health/ready", self.ingress_ops_url());
         crate::eventually(Duration::from_secs(20), "ingress ready", || async {
             let response = self.http.get(&url).send().await.ok()?;
             response.status().is_success().then_some(())
@@ -177,6 +204,11 @@ impl TestApp {
 
     pub fn ingress_url(&self) -> String {
         format!("http://127.0.0.1:{}", self.ingress_port)
+    }
+
+    /// Ingress's ops listener: `/health/*` and `/metrics`.
+    pub fn ingress_ops_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.ingress_ops_port)
     }
 
     pub fn api_url(&self, path: &str) -> String {
@@ -307,7 +339,7 @@ impl TestApp {
     #[allow(clippy::expect_used)]
     pub async fn metrics(&self) -> String {
         self.http
-            .get(format!("{}/metrics", self.ingress_url()))
+            .get(format!("{}/metrics", self.ingress_ops_url()))
             .send()
             .await
             .expect("metrics request")

@@ -57,6 +57,7 @@ pub const TEST_ENV: &[(&str, &str)] = &[
     ("SKLAD__KEYCRM__RETRY_MIN_DELAY", "50ms"),
     ("SKLAD__KEYCRM__RETRY_MAX_DELAY", "1s"),
     ("SKLAD__INGRESS__BIND", "127.0.0.1:0"),
+    ("SKLAD__INGRESS__OPS_BIND", "127.0.0.1:0"),
     ("SKLAD__API__BIND", "127.0.0.1:0"),
     ("SKLAD__ORDER_SYNC__BIND", "127.0.0.1:0"),
     ("SKLAD__ORDER_SYNC__COALESCE", "200ms"),

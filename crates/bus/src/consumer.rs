@@ -90,9 +90,25 @@ pub enum HandlerError {
     /// Might work later (keyCRM down, database busy): retry after a delay.
     #[error("{0}")]
     Retry(String),
+    /// sklad's own infrastructure is down (database unreachable, pool exhausted): the
+    /// message is not at fault, so it waits and comes back without using an attempt.
+    #[error("{0}")]
+    Unavailable(String),
     /// Will never work (undecodable body, unknown account): park with this reason.
     #[error("{0}")]
     Park(String),
+}
+
+impl HandlerError {
+    /// A failure that may pass: `Unavailable` when sklad's own infrastructure failed (the
+    /// message keeps its attempts), `Retry` otherwise.
+    pub fn transient(reason: impl std::fmt::Display, infrastructure: bool) -> Self {
+        if infrastructure {
+            HandlerError::Unavailable(reason.to_string())
+        } else {
+            HandlerError::Retry(reason.to_string())
+        }
+    }
 }
 
 /// What a consumer does with one message.
@@ -315,6 +331,18 @@ impl DeliveryContext {
             Err(HandlerError::Retry(reason)) => {
                 let reason = format!("gave up after {max_attempts} attempts: {reason}");
                 ("parked", self.park(&delivery, &message, &reason).await)
+            }
+            Err(HandlerError::Unavailable(reason)) => {
+                let hdrs = delivery.properties.headers().clone().unwrap_or_default();
+                let outages = headers::get_u64(Some(&hdrs), headers::OUTAGES).unwrap_or(0) + 1;
+                tracing::warn!(%reason, outages, "infrastructure unavailable; the message waits without using an attempt");
+                let mut h = hdrs;
+                headers::set_u64(&mut h, headers::OUTAGES, outages);
+                headers::set_str(&mut h, headers::LAST_ERROR, &reason);
+                // Back off through the tiers by outage count; attempts stay as they were.
+                let tier = u32::try_from(outages).unwrap_or(u32::MAX);
+                let target = topology.retry_queue(self.consumer, tier);
+                ("waiting", self.forward(&delivery, &target, h).await)
             }
             Err(HandlerError::Park(reason)) => {
                 ("parked", self.park(&delivery, &message, &reason).await)

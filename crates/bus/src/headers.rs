@@ -17,6 +17,9 @@ pub const CE_ACCOUNT: &str = "cloudEvents:skladaccount";
 pub const ATTEMPT: &str = "x-sklad-attempt";
 /// Why the last attempt failed.
 pub const LAST_ERROR: &str = "x-sklad-last-error";
+/// How many times a message waited out an outage of sklad's own infrastructure (not counted
+/// as attempts).
+pub const OUTAGES: &str = "x-sklad-outages";
 /// Why the message was parked.
 pub const PARK_REASON: &str = "x-sklad-park-reason";
 /// When the message was parked (RFC 3339).

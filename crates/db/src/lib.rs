@@ -55,6 +55,25 @@ impl DbError {
         )
     }
 
+    /// True when the database itself failed (down, unreachable, a connection lost or shut
+    /// down), not the statement: the same work may succeed later, and must not count
+    /// against the message or order that was being handled.
+    pub fn is_infra(&self) -> bool {
+        use diesel::result::{DatabaseErrorKind, Error};
+        match self {
+            DbError::Unavailable(_) => true,
+            DbError::Query(Error::BrokenTransactionManager) => true,
+            DbError::Query(Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _)) => true,
+            DbError::Query(Error::DatabaseError(_, info)) => {
+                let message = info.message();
+                message.contains("terminating connection")
+                    || message.contains("connection closed")
+                    || message.contains("the database system is")
+            }
+            _ => false,
+        }
+    }
+
     /// True when the named constraint (or unique index) refused the write; lets callers turn
     /// a race the database settled into the answer the winner got.
     pub fn violates(&self, constraint: &str) -> bool {

@@ -20,6 +20,7 @@ pub type Conn = Object<AsyncPgConnection>;
 #[derive(Clone)]
 pub struct Db {
     pool: Pool<AsyncPgConnection>,
+    url: secrecy::SecretString,
 }
 
 impl std::fmt::Debug for Db {
@@ -52,7 +53,23 @@ impl Db {
             .runtime(deadpool::Runtime::Tokio1)
             .build()
             .map_err(|e| DbError::Unavailable(e.to_string()))?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            url: secrecy::SecretString::from(url.to_owned()),
+        })
+    }
+
+    /// A connection of its own (not from the pool) that `LISTEN`s on `channel`; read its
+    /// `notifications_stream()`. Long-lived listeners must not hold a pooled connection.
+    pub async fn listen(&self, channel: &str) -> DbResult<AsyncPgConnection> {
+        use diesel_async::AsyncConnection;
+        let mut conn = AsyncPgConnection::establish(self.url.expose_secret())
+            .await
+            .map_err(|e| DbError::Unavailable(e.to_string()))?;
+        diesel::sql_query(format!("LISTEN {channel}"))
+            .execute(&mut conn)
+            .await?;
+        Ok(conn)
     }
 
     /// Takes a connection from the pool.

@@ -21,9 +21,33 @@ pub fn classify(event: &str) -> WebhookKind {
     }
 }
 
+/// Whether `token` looks like a link token sklad issues (32 random bytes in URL-safe
+/// base64 without padding: 43 characters of `A–Z a–z 0–9 - _`). Anything else is refused
+/// before any lookup, so junk never costs a database query.
+pub fn is_token_shaped(token: &str) -> bool {
+    token.len() == 43
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_issued_shapes_are_looked_up() {
+        assert!(is_token_shaped(&"A".repeat(43)));
+        assert!(is_token_shaped(
+            "abcdefghijklmnopqrstuvwxyz0123456789-_ABCDE"
+        ));
+        assert!(!is_token_shaped(&"A".repeat(42)));
+        assert!(!is_token_shaped(&"A".repeat(44)));
+        assert!(!is_token_shaped(&format!("{}=", "A".repeat(42))));
+        assert!(!is_token_shaped(&format!("{}/", "A".repeat(42))));
+        assert!(!is_token_shaped(&format!("{}é", "A".repeat(41))));
+        assert!(!is_token_shaped("not-a-token"));
+    }
 
     #[test]
     fn order_events_are_handled() {

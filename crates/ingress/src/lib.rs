@@ -6,6 +6,7 @@
 //! confirmed, persistent, `mandatory` publish of `KeycrmWebhookReceived`; 202 only after the
 //! broker's confirm, 503 otherwise. ingress never calls keyCRM.
 
+mod tokens;
 mod webhook;
 
 use std::sync::Arc;
@@ -16,16 +17,20 @@ use sklad_bus::connection::BrokerReadiness;
 use sklad_bus::{Broker, Publisher};
 use sklad_db::Db;
 use sklad_runtime::Settings;
-use sklad_runtime::health::{self, Readiness};
+use sklad_runtime::health::{OpsServer, Readiness, ops_server};
 use tokio_util::sync::CancellationToken;
 
+pub use tokens::Tokens;
 pub use webhook::WebhookState;
 
-/// A bound ingress server.
+/// A bound ingress server: the public webhook port, and the ops port (health, metrics)
+/// that stays on the private side.
 pub struct Application {
     port: u16,
     server: Server,
+    ops: OpsServer,
     broker: Arc<Broker>,
+    tokens: Arc<Tokens>,
 }
 
 impl Application {
@@ -40,8 +45,9 @@ impl Application {
     pub fn build_with(settings: &Settings, db: Db, broker: Arc<Broker>) -> anyhow::Result<Self> {
         let listener = std::net::TcpListener::bind(&settings.ingress.bind)?;
         let port = listener.local_addr()?.port();
+        let tokens = Tokens::new(db.clone(), &settings.ingress);
         let state = web::Data::new(WebhookState {
-            db: db.clone(),
+            tokens: tokens.clone(),
             publisher: Publisher::new(broker.clone()),
             max_body_bytes: settings.ingress.max_body_bytes,
         });
@@ -49,13 +55,14 @@ impl Application {
             Arc::new(db),
             Arc::new(BrokerReadiness(broker.clone())),
         ]);
+        let ops = ops_server(&settings.ingress.ops_bind, readiness)?;
+        // The public port serves the webhook route and nothing else.
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(actix_web::middleware::from_fn(
                     sklad_runtime::metrics::track_requests,
                 ))
                 .app_data(state.clone())
-                .configure(health::configure(readiness.clone()))
                 .route("/webhooks/keycrm/{token}", web::post().to(webhook::receive))
                 .default_service(web::to(webhook::not_found))
         })
@@ -66,13 +73,20 @@ impl Application {
         Ok(Self {
             port,
             server,
+            ops,
             broker,
+            tokens,
         })
     }
 
-    /// The port actually bound.
+    /// The webhook port actually bound.
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The ops port (health and metrics) actually bound.
+    pub fn ops_port(&self) -> u16 {
+        self.ops.port
     }
 
     /// Serves until `cancel` fires, then stops accepting, finishes in-flight requests
@@ -85,8 +99,15 @@ impl Application {
                 tracing::warn!(error = %err, "broker not reachable at start; will retry on demand");
             }
         });
+        let listener = tokio::spawn(self.tokens.clone().listen(cancel.clone()));
+        let ops = tokio::spawn(sklad_runtime::serve_until_cancelled(
+            self.ops.server,
+            cancel.clone(),
+        ));
         let outcome = sklad_runtime::serve_until_cancelled(self.server, cancel).await;
         self.broker.close().await;
+        let _ = ops.await;
+        let _ = listener.await;
         outcome
     }
 }

@@ -1,5 +1,6 @@
 //! The webhook endpoint.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use actix_web::http::StatusCode;
@@ -11,12 +12,13 @@ use futures::StreamExt;
 use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, Opts};
 use serde_json::{Value, json};
 use sklad_bus::{OutgoingMessage, Publisher};
-use sklad_db::Db;
-use sklad_domain::webhook::{WebhookKind, classify};
+use sklad_domain::webhook::{WebhookKind, classify, is_token_shaped};
 use sklad_events::v1::KeycrmWebhookReceived;
 use sklad_runtime::http::ErrorBody;
 use sklad_runtime::lazy_metric;
 use tracing::Instrument;
+
+use crate::tokens::Tokens;
 
 lazy_metric!(WEBHOOKS: IntCounterVec = IntCounterVec::new(
     Opts::new("sklad_ingress_webhooks_total", "keyCRM webhooks by outcome and event"),
@@ -31,7 +33,7 @@ lazy_metric!(WEBHOOK_SECONDS: HistogramVec = HistogramVec::new(
 
 /// Shared by every request.
 pub struct WebhookState {
-    pub db: Db,
+    pub tokens: Arc<Tokens>,
     pub publisher: Publisher,
     pub max_body_bytes: usize,
 }
@@ -175,16 +177,14 @@ async fn handle(
     token: &str,
     webhook_id: String,
 ) -> (Outcome, Option<String>) {
-    let target = {
-        let mut conn = match state.db.conn().await {
-            Ok(conn) => conn,
-            Err(err) => return (Outcome::Unavailable(err.to_string()), None),
-        };
-        match sklad_db::webhook_tokens::resolve(&mut conn, token).await {
-            Ok(Some(target)) => target,
-            Ok(None) => return (Outcome::NotFound, None),
-            Err(err) => return (Outcome::Unavailable(err.to_string()), None),
-        }
+    // Not a link sklad could have issued: no lookup at all.
+    if !is_token_shaped(token) {
+        return (Outcome::NotFound, None);
+    }
+    let target = match state.tokens.resolve(token).await {
+        Ok(Some(target)) => target,
+        Ok(None) => return (Outcome::NotFound, None),
+        Err(err) => return (Outcome::Unavailable(err.to_string()), None),
     };
     let body = match read_body(req, payload, state.max_body_bytes).await {
         Ok(body) => body,

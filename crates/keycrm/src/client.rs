@@ -455,7 +455,11 @@ impl KeycrmClient {
                 None => Err(KeycrmError::Decode(format!(
                     "{}: the answer is not JSON ({})",
                     call.endpoint,
-                    if json { "malformed" } else { "another content type" }
+                    if json {
+                        "malformed"
+                    } else {
+                        "another content type"
+                    }
                 ))),
             },
             StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {

@@ -100,7 +100,7 @@ impl Handler for WebhookHandler {
 }
 
 fn retry(err: DbError) -> HandlerError {
-    HandlerError::Retry(err.to_string())
+    HandlerError::transient(&err, err.is_infra())
 }
 
 /// An inbox row for an account that does not exist violates its foreign key: that message

@@ -15,7 +15,7 @@ use serde_json::json;
 pub trait ReadinessCheck: Send + Sync {
     /// Short name shown in the readiness report, e.g. `postgres`.
     fn name(&self) -> &'static str;
-    /// Proves the dependency answers; the error text is shown in the report.
+    /// Proves the dependency answers; the error text is logged, not shown.
     fn check(&self) -> BoxFuture<'_, Result<(), String>>;
 }
 
@@ -30,24 +30,28 @@ impl Readiness {
         Self { checks }
     }
 
-    /// Runs every check (each bounded by a timeout) and reports all of them.
+    /// Runs every check (each bounded by a timeout) and reports all of them: up or down
+    /// only. Why a check failed goes to the log, never into the answer, which a load
+    /// balancer (or anyone who reaches the port) reads.
     pub async fn report(&self) -> (bool, serde_json::Value) {
         let mut ok = true;
         let mut details = serde_json::Map::new();
         for check in &self.checks {
             let outcome = tokio::time::timeout(Duration::from_secs(3), check.check()).await;
-            let status = match outcome {
-                Ok(Ok(())) => json!({"status": "up"}),
-                Ok(Err(err)) => {
+            let why = match outcome {
+                Ok(Ok(())) => None,
+                Ok(Err(err)) => Some(err),
+                Err(_) => Some("timed out after 3s".to_owned()),
+            };
+            let status = match why {
+                None => "up",
+                Some(why) => {
                     ok = false;
-                    json!({"status": "down", "error": err})
-                }
-                Err(_) => {
-                    ok = false;
-                    json!({"status": "down", "error": "timed out after 3s"})
+                    tracing::warn!(check = check.name(), reason = %why, "not ready");
+                    "down"
                 }
             };
-            details.insert(check.name().to_owned(), status);
+            details.insert(check.name().to_owned(), json!({ "status": status }));
         }
         (
             ok,
@@ -90,7 +94,11 @@ pub fn ops_server(bind: &str, readiness: Readiness) -> std::io::Result<OpsServer
     let listener = std::net::TcpListener::bind(bind)?;
     let port = listener.local_addr()?.port();
     let server = actix_web::HttpServer::new(move || {
-        actix_web::App::new().configure(configure(readiness.clone()))
+        actix_web::App::new()
+            .wrap(actix_web::middleware::from_fn(
+                crate::metrics::track_requests,
+            ))
+            .configure(configure(readiness.clone()))
     })
     .workers(1)
     .disable_signals()

@@ -72,10 +72,24 @@ pub struct BrokerSettings {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default)]
 pub struct IngressSettings {
+    /// The public webhook port: it serves `POST /webhooks/keycrm/{token}` and nothing else.
     pub bind: String,
+    /// Health and metrics, kept off the public port (loopback by default).
+    pub ops_bind: String,
     /// Public base URL keyCRM posts to; webhook links are built from it.
     pub public_url: String,
     pub max_body_bytes: usize,
+    /// A link found in the database is trusted this long before it is looked up again
+    /// (rotation reaches every ingress at once through PostgreSQL NOTIFY; this bounds a
+    /// missed notice).
+    #[serde(with = "humantime_serde")]
+    pub token_cache_ttl: Duration,
+    /// An unknown link is remembered as unknown this long.
+    #[serde(with = "humantime_serde")]
+    pub unknown_token_ttl: Duration,
+    /// While PostgreSQL cannot answer, a link it confirmed within this long is still taken.
+    #[serde(with = "humantime_serde")]
+    pub token_cache_max_stale: Duration,
 }
 
 /// Where a service listens.
@@ -242,8 +256,12 @@ impl Default for IngressSettings {
     fn default() -> Self {
         Self {
             bind: "127.0.0.1:8080".into(),
+            ops_bind: "127.0.0.1:8085".into(),
             public_url: "http://127.0.0.1:8080".into(),
             max_body_bytes: 256 * 1024,
+            token_cache_ttl: Duration::from_secs(60),
+            unknown_token_ttl: Duration::from_secs(5),
+            token_cache_max_stale: Duration::from_secs(3600),
         }
     }
 }

@@ -42,12 +42,7 @@ impl Handler for MovementHandler {
                 .message_id
                 .clone()
                 .unwrap_or_else(|| event.movement_id.clone());
-            let mut conn = self
-                .ctx
-                .db
-                .conn()
-                .await
-                .map_err(|e| HandlerError::Retry(e.to_string()))?;
+            let mut conn = self.ctx.db.conn().await.map_err(retry)?;
             let outcome = conn
                 .transaction::<_, DbError, _>(async move |conn| {
                     if !sklad_db::inbox::record(conn, CONSUMER, &message_id, account).await? {
@@ -80,11 +75,15 @@ impl Handler for MovementHandler {
     }
 }
 
+fn retry(err: DbError) -> HandlerError {
+    HandlerError::transient(&err, err.is_infra())
+}
+
 /// An account that does not exist (foreign key, or no settings row) never will.
 fn classify(err: DbError, account: Uuid) -> HandlerError {
     if err.is_foreign_key_violation() || err.is_not_found() {
         HandlerError::Park(format!("account {account} does not exist"))
     } else {
-        HandlerError::Retry(err.to_string())
+        retry(err)
     }
 }

@@ -1,0 +1,150 @@
+//! Which account a webhook token leads to, remembered so that a webhook needs no database
+//! query in the common case, and so that ingress keeps taking webhooks for links it has seen
+//! while PostgreSQL is down (a 2xx still means only "RabbitMQ confirmed it").
+//!
+//! - A known link is trusted for `token_cache_ttl`, then looked up again. If the database
+//!   cannot answer then, the last answer is kept for up to `token_cache_max_stale`.
+//! - An unknown link is remembered for `unknown_token_ttl`, so a flood of guesses costs
+//!   one query per token and interval.
+//! - Rotating a link or switching an integration tells every ingress at once through
+//!   PostgreSQL `NOTIFY sklad_webhook_tokens` (a trigger sends it): the account's entries are
+//!   dropped. When the listening connection breaks, everything is dropped (a notice may have
+//!   been missed) and the listener reconnects.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use moka::sync::Cache;
+use sklad_db::webhook_tokens::WebhookTarget;
+use sklad_db::{Db, DbError};
+use sklad_runtime::settings::IngressSettings;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+/// The channel the database notifies on when a link or an integration's switch changes.
+pub const CHANNEL: &str = "sklad_webhook_tokens";
+
+#[derive(Debug, Clone)]
+struct Entry {
+    target: Option<WebhookTarget>,
+    checked: Instant,
+}
+
+/// Token (by SHA-256) → account, with the rules in the module docs.
+pub struct Tokens {
+    db: Db,
+    cache: Cache<Vec<u8>, Entry>,
+    ttl: Duration,
+    unknown_ttl: Duration,
+    max_stale: Duration,
+}
+
+impl Tokens {
+    pub fn new(db: Db, settings: &IngressSettings) -> Arc<Self> {
+        Arc::new(Self {
+            db,
+            cache: Cache::builder()
+                .max_capacity(200_000)
+                .support_invalidation_closures()
+                .build(),
+            ttl: settings.token_cache_ttl,
+            unknown_ttl: settings.unknown_token_ttl,
+            max_stale: settings.token_cache_max_stale,
+        })
+    }
+
+    /// The token's target; `None` for an unknown or rotated link. Errs only when the
+    /// database cannot answer and nothing usable is remembered.
+    pub async fn resolve(&self, token: &str) -> Result<Option<WebhookTarget>, DbError> {
+        let key = sklad_db::crypto::token_hash(token);
+        let remembered = self.cache.get(&key);
+        if let Some(entry) = &remembered {
+            let fresh = if entry.target.is_some() {
+                self.ttl
+            } else {
+                self.unknown_ttl
+            };
+            if entry.checked.elapsed() < fresh {
+                return Ok(entry.target.clone());
+            }
+        }
+        let looked_up = async {
+            let mut conn = self.db.conn().await?;
+            sklad_db::webhook_tokens::resolve(&mut conn, token).await
+        }
+        .await;
+        match looked_up {
+            Ok(target) => {
+                self.cache.insert(
+                    key,
+                    Entry {
+                        target: target.clone(),
+                        checked: Instant::now(),
+                    },
+                );
+                Ok(target)
+            }
+            Err(err) => match remembered {
+                Some(entry)
+                    if entry.target.is_some() && entry.checked.elapsed() < self.max_stale =>
+                {
+                    tracing::warn!(error = %err, "database unavailable; using the remembered link");
+                    Ok(entry.target)
+                }
+                _ => Err(err),
+            },
+        }
+    }
+
+    /// Forgets what is remembered about `account` (and every unknown token: a new link
+    /// may have been issued).
+    fn forget(&self, account: Uuid) {
+        let _ = self.cache.invalidate_entries_if(move |_, entry| {
+            entry
+                .target
+                .as_ref()
+                .is_none_or(|t| t.account_id == account)
+        });
+    }
+
+    /// Listens for changes until `cancel` fires, reconnecting with backoff; see the module
+    /// docs.
+    pub async fn listen(self: Arc<Self>, cancel: CancellationToken) {
+        let mut delay = Duration::from_millis(200);
+        while !cancel.is_cancelled() {
+            match self.db.listen(CHANNEL).await {
+                Ok(mut conn) => {
+                    // Whatever happened while nobody listened is unknown.
+                    self.cache.invalidate_all();
+                    delay = Duration::from_millis(200);
+                    let mut notices = std::pin::pin!(conn.notifications_stream());
+                    loop {
+                        tokio::select! {
+                            () = cancel.cancelled() => return,
+                            notice = notices.next() => match notice {
+                                Some(Ok(notice)) => match Uuid::parse_str(&notice.payload) {
+                                    Ok(account) => self.forget(account),
+                                    Err(_) => self.cache.invalidate_all(),
+                                },
+                                Some(Err(err)) => {
+                                    tracing::warn!(error = %err, "lost the token notices; reconnecting");
+                                    break;
+                                }
+                                None => break,
+                            },
+                        }
+                    }
+                }
+                Err(err) => {
+                    tracing::warn!(error = %err, "cannot listen for token changes; retrying")
+                }
+            }
+            tokio::select! {
+                () = cancel.cancelled() => return,
+                () = tokio::time::sleep(delay) => {}
+            }
+            delay = (delay * 2).min(Duration::from_secs(10));
+        }
+    }
+}
