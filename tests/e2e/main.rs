@@ -9,6 +9,7 @@ mod bus;
 mod cli;
 mod db;
 mod ingress;
+mod input;
 mod keycrm_client;
 mod layout;
 mod orders;

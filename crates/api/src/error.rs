@@ -107,6 +107,9 @@ impl From<DbError> for ApiError {
         if err.is_not_found() {
             return Self::not_found("not found");
         }
+        if err.is_out_of_range() {
+            return Self::validation("a value does not fit what sklad stores");
+        }
         match err {
             DbError::Unavailable(why) => {
                 tracing::error!(error = %why, "database unavailable");
@@ -187,6 +190,7 @@ impl From<Refused> for ApiError {
             Refused::AlreadyShipped => {
                 Self::conflict("already_shipped", "the order was already shipped")
             }
+            err @ Refused::OutOfRange => Self::validation(err.to_string()),
             Refused::Db(db) => db.into(),
         }
     }

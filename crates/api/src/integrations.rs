@@ -11,6 +11,7 @@ use utoipa::ToSchema;
 use crate::ApiState;
 use crate::auth::AccountId;
 use crate::error::{ApiError, ErrorBody};
+use crate::json::Json;
 use crate::page::Page;
 
 /// The keyCRM integration as the settings page shows it.
@@ -134,7 +135,7 @@ pub async fn get_integration(
 pub async fn put_integration(
     state: web::Data<ApiState>,
     account: AccountId,
-    body: web::Json<Map<String, Value>>,
+    body: Json<Map<String, Value>>,
 ) -> Result<HttpResponse, ApiError> {
     let saved = sklad_app::integration::update(&state.keycrm, account.0, body.into_inner()).await?;
     Ok(HttpResponse::Ok().json(state.view(account, saved).await?))

@@ -11,6 +11,7 @@ use uuid::Uuid;
 use crate::ApiState;
 use crate::auth::AccountId;
 use crate::error::{ApiError, ErrorBody};
+use crate::json::Json;
 use crate::page::Page;
 use crate::warehouses::check_name;
 
@@ -65,7 +66,7 @@ pub async fn list_keycrm_warehouses(
 pub async fn add_keycrm_warehouse(
     state: web::Data<ApiState>,
     account: AccountId,
-    body: web::Json<NewKeycrmWarehouse>,
+    body: Json<NewKeycrmWarehouse>,
 ) -> Result<HttpResponse, ApiError> {
     if body.id <= 0 {
         return Err(ApiError::validation(
@@ -112,8 +113,12 @@ pub struct MappingEntry {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Mapping {
+    #[schema(max_items = 1000)]
     pub mapping: Vec<MappingEntry>,
 }
+
+/// The most warehouses one mapping change may name.
+const MAX_MAPPING: usize = 1000;
 
 async fn mapping(state: &ApiState, account: Uuid) -> Result<Mapping, ApiError> {
     let mut conn = state.db.conn().await?;
@@ -147,8 +152,13 @@ pub async fn get_mapping(
 pub async fn put_mapping(
     state: web::Data<ApiState>,
     account: AccountId,
-    body: web::Json<Mapping>,
+    body: Json<Mapping>,
 ) -> Result<HttpResponse, ApiError> {
+    if body.mapping.len() > MAX_MAPPING {
+        return Err(ApiError::validation(format!(
+            "a mapping change names at most {MAX_MAPPING} warehouses"
+        )));
+    }
     let entries = body
         .into_inner()
         .mapping

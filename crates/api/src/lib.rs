@@ -7,6 +7,7 @@
 mod auth;
 mod error;
 mod integrations;
+mod json;
 mod keycrm_warehouses;
 mod movements;
 mod openapi;
@@ -148,6 +149,7 @@ impl Application {
                 .app_data(json_config())
                 .app_data(query_config())
                 .app_data(path_config())
+                .wrap(actix_web::middleware::from_fn(refuse_nul_in_query))
                 .configure(health::configure(readiness.clone()))
                 .route("/api/v1/openapi.json", web::get().to(openapi_document))
                 .into_utoipa_app()
@@ -220,6 +222,23 @@ fn json_config() -> web::JsonConfig {
             };
             api_error.into()
         })
+}
+
+/// PostgreSQL refuses the NUL character in text: a query string carrying one (`%00`) is
+/// answered 422 before any handler runs.
+async fn refuse_nul_in_query(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
+) -> Result<actix_web::dev::ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
+    let decoded: Vec<u8> = url::form_urlencoded::parse(req.query_string().as_bytes())
+        .flat_map(|(k, v)| [k.into_owned().into_bytes(), v.into_owned().into_bytes()])
+        .flatten()
+        .collect();
+    if decoded.contains(&0) {
+        let error = ApiError::validation("the query must not contain the NUL character");
+        return Ok(req.error_response(error));
+    }
+    Ok(next.call(req).await?.map_into_boxed_body())
 }
 
 fn query_config() -> web::QueryConfig {

@@ -14,6 +14,7 @@ use uuid::Uuid;
 use crate::ApiState;
 use crate::auth::AccountId;
 use crate::error::{ApiError, ErrorBody};
+use crate::json::Json;
 use crate::page::{Page, Paging};
 
 /// One line of a movement: a product (by id or SKU) and a quantity.
@@ -133,7 +134,7 @@ impl From<Recorded> for MovementView {
 pub async fn create_movement(
     state: web::Data<ApiState>,
     account: AccountId,
-    body: web::Json<NewMovement>,
+    body: Json<NewMovement>,
 ) -> Result<HttpResponse, ApiError> {
     let movement = body.into_inner().checked()?;
     let mut conn = state.db.conn().await?;
@@ -279,7 +280,7 @@ pub async fn ship_order(
     state: web::Data<ApiState>,
     account: AccountId,
     id: web::Path<String>,
-    body: web::Json<ShipOrder>,
+    body: Json<ShipOrder>,
 ) -> Result<HttpResponse, ApiError> {
     let reference = crate::orders::order_ref(&id)?;
     let mut conn = state.db.conn().await?;

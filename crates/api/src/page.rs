@@ -7,6 +7,8 @@ use crate::error::ApiError;
 
 /// Largest page a list answers with.
 pub const MAX_PER_PAGE: i64 = 200;
+/// The last page number a list accepts (20 million items at the largest page size).
+pub const MAX_PAGE: i64 = 100_000;
 
 /// A page of a list: `data`, which page it is, its size and how many items match in all.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -52,8 +54,8 @@ impl<T> Page<T> {
 /// Paging of list endpoints.
 #[derive(Debug, Clone, Copy, Default, Deserialize, IntoParams)]
 pub struct Paging {
-    /// Page number, from 1 (default 1).
-    #[param(minimum = 1)]
+    /// Page number, from 1 (default 1) to 100 000.
+    #[param(minimum = 1, maximum = 100000)]
     pub page: Option<i64>,
     /// Items per page, 1–200 (default 50).
     #[param(minimum = 1, maximum = 200)]
@@ -65,8 +67,10 @@ impl Paging {
     pub fn resolve(&self) -> Result<(i64, i64), ApiError> {
         let page = self.page.unwrap_or(1);
         let per_page = self.per_page.unwrap_or(50);
-        if page < 1 || !(1..=MAX_PER_PAGE).contains(&per_page) {
-            return Err(ApiError::validation("page must be ≥ 1 and per_page 1–200"));
+        if !(1..=MAX_PAGE).contains(&page) || !(1..=MAX_PER_PAGE).contains(&per_page) {
+            return Err(ApiError::validation(
+                "page must be 1–100000 and per_page 1–200",
+            ));
         }
         Ok((page, per_page))
     }

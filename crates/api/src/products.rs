@@ -7,12 +7,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sklad_db::products::{ManualProduct, Product, ProductChange, ProductFilter};
 use sklad_domain::nomenclature::Origin;
+use sklad_domain::stock::fits_amount;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::ApiState;
 use crate::auth::AccountId;
 use crate::error::{ApiError, ErrorBody};
+use crate::json::Json;
 use crate::orders::normalize;
 use crate::page::{Page, Paging};
 use crate::warehouses::check_name;
@@ -118,6 +120,26 @@ impl ProductUpdate {
         if let Some(name) = &self.name {
             check_name(name)?;
         }
+        if self
+            .price
+            .is_some_and(|p| !fits_amount(p) || p < Decimal::ZERO)
+        {
+            return Err(ApiError::validation(
+                "price must be 0 or more, with at most 4 decimal places and 14 digits before the point",
+            ));
+        }
+        if self.unit.as_ref().is_some_and(|u| u.chars().count() > 50) {
+            return Err(ApiError::validation("unit must be at most 50 characters"));
+        }
+        if self
+            .properties
+            .as_ref()
+            .is_some_and(|p| !(p.is_object() || p.is_array()))
+        {
+            return Err(ApiError::validation(
+                "properties must be an object or a list",
+            ));
+        }
         let name = self.name.map(|n| n.trim().to_owned());
         Ok(ProductChange {
             sku: self.sku.map(|s| s.trim().to_owned()),
@@ -165,7 +187,7 @@ pub async fn list_products(
 pub async fn create_product(
     state: web::Data<ApiState>,
     account: AccountId,
-    body: web::Json<NewProduct>,
+    body: Json<NewProduct>,
 ) -> Result<HttpResponse, ApiError> {
     let change = ProductUpdate::from(body.into_inner()).checked()?;
     let mut conn = state.db.conn().await?;
@@ -196,7 +218,7 @@ pub async fn update_product(
     state: web::Data<ApiState>,
     account: AccountId,
     id: web::Path<Uuid>,
-    body: web::Json<ProductUpdate>,
+    body: Json<ProductUpdate>,
 ) -> Result<HttpResponse, ApiError> {
     let change = body.into_inner().checked()?;
     let mut conn = state.db.conn().await?;

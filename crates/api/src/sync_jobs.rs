@@ -11,6 +11,7 @@ use uuid::Uuid;
 use crate::ApiState;
 use crate::auth::AccountId;
 use crate::error::{ApiError, ErrorBody};
+use crate::json::Json;
 use crate::page::Page;
 
 /// What to synchronize.
@@ -75,7 +76,7 @@ impl From<SyncJob> for SyncJobView {
 pub async fn start_sync_job(
     state: web::Data<ApiState>,
     account: AccountId,
-    body: web::Json<SyncJobRequest>,
+    body: Json<SyncJobRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let mut conn = state.db.conn().await?;
     let job = sklad_db::sync_jobs::start(&mut conn, account.0, &body.status_ids)

@@ -10,6 +10,7 @@ use uuid::Uuid;
 use crate::ApiState;
 use crate::auth::AccountId;
 use crate::error::{ApiError, ErrorBody};
+use crate::json::Json;
 use crate::page::Page;
 
 /// A sklad warehouse.
@@ -84,7 +85,7 @@ pub async fn list_warehouses(
 pub async fn create_warehouse(
     state: web::Data<ApiState>,
     account: AccountId,
-    body: web::Json<NewWarehouse>,
+    body: Json<NewWarehouse>,
 ) -> Result<HttpResponse, ApiError> {
     check_name(&body.name)?;
     let mut conn = state.db.conn().await?;
@@ -104,7 +105,7 @@ pub async fn update_warehouse(
     state: web::Data<ApiState>,
     account: AccountId,
     id: web::Path<Uuid>,
-    body: web::Json<WarehouseChange>,
+    body: Json<WarehouseChange>,
 ) -> Result<HttpResponse, ApiError> {
     if let Some(name) = &body.name {
         check_name(name)?;

@@ -74,6 +74,22 @@ impl DbError {
         }
     }
 
+    /// True when a value did not fit its column (a numeric overflow, text too long): the
+    /// input's fault, answered as such.
+    pub fn is_out_of_range(&self) -> bool {
+        match self {
+            DbError::Query(diesel::result::Error::DatabaseError(_, info)) => {
+                let message = info.message();
+                message.contains("out of range")
+                    || message.contains("overflow")
+                    || message.contains("value too long")
+                    || message.contains("invalid byte sequence")
+                    || message.contains("unsupported Unicode escape")
+            }
+            _ => false,
+        }
+    }
+
     /// True when the named constraint (or unique index) refused the write; lets callers turn
     /// a race the database settled into the answer the winner got.
     pub fn violates(&self, constraint: &str) -> bool {

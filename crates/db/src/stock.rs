@@ -52,6 +52,9 @@ pub enum Refused {
     },
     #[error("the order was already shipped")]
     AlreadyShipped,
+    /// A balance would leave what the ledger can hold.
+    #[error("a balance would leave the range sklad stores (14 digits before the point)")]
+    OutOfRange,
     #[error(transparent)]
     Db(#[from] DbError),
 }
@@ -114,6 +117,7 @@ pub async fn record(
                 .ok_or(Refused::Db(err))
         }
         Err(Refused::Db(err)) if err.violates(ONE_SHIPMENT) => Err(Refused::AlreadyShipped),
+        Err(Refused::Db(err)) if err.is_out_of_range() => Err(Refused::OutOfRange),
         other => other,
     }
 }

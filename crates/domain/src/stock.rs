@@ -79,6 +79,20 @@ pub enum MovementError {
     SameWarehouse,
     #[error("this kind of movement needs {0}")]
     MissingWarehouse(&'static str),
+    #[error("a movement has at most {MAX_LINES} lines")]
+    TooManyLines,
+    #[error("line {0}: quantities have at most 4 decimal places and 14 digits before the point")]
+    OutOfRange(usize),
+}
+
+/// The most lines one movement may have.
+pub const MAX_LINES: usize = 10_000;
+
+/// Whether a quantity or price fits what sklad stores (every amount column is
+/// `numeric(18, 4)`): at most 4 decimal places and 14 digits before the point.
+pub fn fits_amount(quantity: Decimal) -> bool {
+    let q = quantity.normalize();
+    q.scale() <= 4 && q.abs() < Decimal::from(100_000_000_000_000_i64)
 }
 
 /// How one ledger line changes its balance.
@@ -128,7 +142,13 @@ pub fn plan(
     if items.is_empty() {
         return Err(MovementError::NoLines);
     }
+    if items.len() > MAX_LINES {
+        return Err(MovementError::TooManyLines);
+    }
     for (i, (_, q)) in items.iter().enumerate() {
+        if !fits_amount(*q) {
+            return Err(MovementError::OutOfRange(i + 1));
+        }
         match kind {
             MovementKind::Inventory if *q < Decimal::ZERO => {
                 return Err(MovementError::NegativeCount(i + 1));
@@ -366,6 +386,26 @@ mod tests {
         );
         assert_eq!(inventory_delta(dec!(10), dec!(7)), dec!(-3));
         assert_eq!(inventory_delta(dec!(-2), dec!(0)), dec!(2));
+    }
+
+    #[test]
+    fn quantities_fit_the_ledger_and_movements_are_bounded() {
+        let w = Places::one(id(1));
+        assert!(fits_amount(dec!(99999999999999.9999)));
+        assert!(!fits_amount(dec!(100000000000000)));
+        assert!(!fits_amount(dec!(0.00001)));
+        assert!(fits_amount(dec!(1.50000)), "trailing zeros are not places");
+        assert!(fits_amount(dec!(-5)));
+        assert_eq!(
+            plan(MovementKind::Receipt, w, &[(id(5), dec!(0.00001))]),
+            Err(MovementError::OutOfRange(1))
+        );
+        let many = vec![(id(5), dec!(1)); MAX_LINES + 1];
+        assert_eq!(
+            plan(MovementKind::Receipt, w, &many),
+            Err(MovementError::TooManyLines)
+        );
+        assert!(plan(MovementKind::Receipt, w, &many[..MAX_LINES]).is_ok());
     }
 
     #[test]
