@@ -278,3 +278,130 @@ async fn a_wrong_base_path_flags_the_integration_and_marks_no_order_deleted() {
         "a web server's 404 is not keyCRM's"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_tokens_are_listed_issued_expire_and_are_revoked_at_once() {
+    use diesel_async::RunQueryDsl;
+    let app = TestApp::spawn().await;
+    let first = app.account.admin_token.clone();
+    let listed = app.get_json("/admin-tokens", &first).await;
+    assert_eq!(listed["total"], 1);
+    assert_eq!(listed["data"][0]["label"], "created with account");
+    assert!(
+        !listed.to_string().contains(&first),
+        "a listing never shows a token"
+    );
+
+    let issued: Value = app
+        .api(Method::POST, "/admin-tokens", &first)
+        .json(&json!({"label": "console", "expires_in_days": 30}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let second = issued["token"].as_str().unwrap().to_owned();
+    assert!(issued["expires_at"].is_string());
+    assert_eq!(app.status(Method::GET, "/warehouses", &second).await, 200);
+    let listed = app.get_json("/admin-tokens", &second).await;
+    assert_eq!(listed["total"], 2);
+    assert!(listed["data"][0]["last_used_at"].is_string(), "{listed}");
+
+    // Revoked: refused from the very next request.
+    let first_id = listed["data"][1]["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        app.status(
+            Method::DELETE,
+            &format!("/admin-tokens/{first_id}"),
+            &second
+        )
+        .await,
+        200
+    );
+    assert_eq!(app.status(Method::GET, "/warehouses", &first).await, 401);
+    // The last working token cannot go.
+    let second_id = issued["id"].as_str().unwrap();
+    let last = app
+        .api(
+            Method::DELETE,
+            &format!("/admin-tokens/{second_id}"),
+            &second,
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(last.status(), 409);
+    assert_eq!(
+        last.json::<Value>().await.unwrap()["error"]["code"],
+        "last_token"
+    );
+
+    // The CLI issues one, lists, and revokes; an expired token is refused.
+    let env = process_env(&app, &[]);
+    let account = app.account.id.to_string();
+    let created = sklad(
+        &env,
+        &[
+            "account",
+            "token",
+            "create",
+            "--account",
+            &account,
+            "--label",
+            "ops",
+            "--format",
+            "json",
+        ],
+    )
+    .output()
+    .await
+    .unwrap();
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    let created: Value = serde_json::from_slice(&created.stdout).unwrap();
+    let third = created["admin_token"].as_str().unwrap().to_owned();
+    assert_eq!(app.status(Method::GET, "/warehouses", &third).await, 200);
+    let list = sklad(&env, &["account", "token", "list", "--account", &account])
+        .output()
+        .await
+        .unwrap();
+    let list = String::from_utf8_lossy(&list.stdout).into_owned();
+    assert!(list.contains("ops") && list.contains("console"), "{list}");
+    assert!(!list.contains(&third));
+    let mut conn = app.db().conn().await.unwrap();
+    diesel::sql_query(format!(
+        "UPDATE admin_tokens SET expires_at = now() - interval '1 second' WHERE id = '{}'",
+        created["token_id"].as_str().unwrap()
+    ))
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(
+        app.status(Method::GET, "/warehouses", &third).await,
+        401,
+        "expired"
+    );
+    let revoke = sklad(
+        &env,
+        &[
+            "account",
+            "token",
+            "revoke",
+            "--account",
+            &account,
+            "--id",
+            second_id,
+        ],
+    )
+    .output()
+    .await
+    .unwrap();
+    assert!(
+        !revoke.status.success(),
+        "the last working token stays (the expired one does not count)"
+    );
+}

@@ -4,6 +4,7 @@
 //! extractor), calls one operation and maps its errors. Routes are mounted once, in
 //! [`routes`], which also documents them.
 
+mod admin_tokens;
 mod auth;
 mod error;
 mod integrations;
@@ -62,6 +63,9 @@ fn routes() -> Scope<
     >,
 > {
     utoipa_actix_web::scope(BASE)
+        .service(admin_tokens::list_admin_tokens)
+        .service(admin_tokens::issue_admin_token)
+        .service(admin_tokens::revoke_admin_token)
         .service(integrations::get_integration)
         .service(integrations::put_integration)
         .service(integrations::rotate_webhook_token)

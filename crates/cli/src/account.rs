@@ -47,23 +47,46 @@ fn print(format: Format, fields: &[(&str, String)]) {
 pub enum AccountCommand {
     /// Create an account; prints its id, admin token and webhook link (shown only now).
     Create(CreateArgs),
-    /// Issue another admin token for an account (shown only now).
-    Token {
-        /// Account id.
-        #[arg(long)]
-        account: Uuid,
-        /// What the token is for.
-        #[arg(long, default_value = "issued by sklad account token")]
-        label: String,
-        #[arg(long, value_enum, default_value_t)]
-        format: Format,
-    },
+    /// An account's admin tokens: create (shown only now), list, revoke.
+    #[command(subcommand)]
+    Token(TokenCommand),
     /// Show an account and its webhook link.
     Show {
         #[arg(long)]
         account: Uuid,
         #[arg(long, value_enum, default_value_t)]
         format: Format,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum TokenCommand {
+    /// Issue another admin token (shown only now).
+    Create {
+        /// Account id.
+        #[arg(long)]
+        account: Uuid,
+        /// What the token is for.
+        #[arg(long, default_value = "issued by sklad account token create")]
+        label: String,
+        /// Days until it expires (default: never).
+        #[arg(long, value_parser = clap::value_parser!(i64).range(1..=3650))]
+        expires_in_days: Option<i64>,
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+    /// List the account's tokens: id, label, created, last used, expiry, revocation.
+    List {
+        #[arg(long)]
+        account: Uuid,
+    },
+    /// Revoke a token at once (the last working one cannot be).
+    Revoke {
+        #[arg(long)]
+        account: Uuid,
+        /// The token's id (from `list`).
+        #[arg(long)]
+        id: Uuid,
     },
 }
 
@@ -136,18 +159,57 @@ pub async fn run(settings: &Settings, command: AccountCommand) -> anyhow::Result
             shown_once(args.format);
             Ok(())
         }
-        AccountCommand::Token {
+        AccountCommand::Token(TokenCommand::Create {
             account,
             label,
+            expires_in_days,
             format,
-        } => {
+        }) => {
             sklad_db::accounts::get(&mut conn, account).await?;
-            let token = sklad_db::accounts::issue_admin_token(&mut conn, account, &label).await?;
+            let expires = expires_in_days.map(|d| chrono::Utc::now() + chrono::TimeDelta::days(d));
+            let (info, token) =
+                sklad_db::accounts::issue_admin_token(&mut conn, account, &label, expires).await?;
             print(
                 format,
-                &[("account_id", account.to_string()), ("admin_token", token)],
+                &[
+                    ("account_id", account.to_string()),
+                    ("token_id", info.id.to_string()),
+                    ("admin_token", token),
+                    (
+                        "expires_at",
+                        info.expires_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
+                    ),
+                ],
             );
             shown_once(format);
+            Ok(())
+        }
+        AccountCommand::Token(TokenCommand::List { account }) => {
+            let tokens = sklad_db::accounts::admin_tokens(&mut conn, account).await?;
+            println!(
+                "{:<36}  {:<24} {:<20} {:<20} {:<20} revoked",
+                "id", "label", "created", "last used", "expires"
+            );
+            let when = |t: Option<chrono::DateTime<chrono::Utc>>| {
+                t.map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+                    .unwrap_or_else(|| "-".to_owned())
+            };
+            for t in tokens {
+                println!(
+                    "{:<36}  {:<24} {:<20} {:<20} {:<20} {}",
+                    t.id,
+                    t.label.chars().take(24).collect::<String>(),
+                    when(Some(t.created_at)),
+                    when(t.last_used_at),
+                    when(t.expires_at),
+                    when(t.revoked_at)
+                );
+            }
+            Ok(())
+        }
+        AccountCommand::Token(TokenCommand::Revoke { account, id }) => {
+            let revoked = sklad_db::accounts::revoke_admin_token(&mut conn, account, id).await?;
+            println!("admin token {} revoked", revoked.id);
             Ok(())
         }
         AccountCommand::Show { account, format } => {

@@ -61,7 +61,8 @@ pub async fn create(
             ))
             .execute(conn)
             .await?;
-        let admin_token = issue_admin_token(conn, account.id, "created with account").await?;
+        let (_, admin_token) =
+            issue_admin_token(conn, account.id, "created with account", None).await?;
         let webhook_token = webhook_tokens::issue(conn, &secrets, account.id).await?;
         Ok(NewAccount {
             account,
@@ -72,39 +73,152 @@ pub async fn create(
     .await
 }
 
-/// Issues another admin token for an account; returns the token (shown once).
+/// An admin token as listed: never the token itself (only its hash is stored).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = admin_tokens)]
+pub struct AdminToken {
+    pub id: Uuid,
+    pub label: String,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// Why a token was not revoked.
+#[derive(Debug, thiserror::Error)]
+pub enum RevokeError {
+    #[error("no such admin token")]
+    NotFound,
+    #[error("this is the account's last working admin token; issue another one first")]
+    LastToken,
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<diesel::result::Error> for RevokeError {
+    fn from(err: diesel::result::Error) -> Self {
+        RevokeError::Db(err.into())
+    }
+}
+
+/// Issues another admin token for an account, optionally expiring; returns it with the
+/// token (shown once).
 pub async fn issue_admin_token(
     conn: &mut AsyncPgConnection,
     account_id: Uuid,
     label: &str,
-) -> DbResult<String> {
+    expires_at: Option<DateTime<Utc>>,
+) -> DbResult<(AdminToken, String)> {
     let token = crypto::generate_token();
-    diesel::insert_into(admin_tokens::table)
+    let issued = diesel::insert_into(admin_tokens::table)
         .values((
             admin_tokens::id.eq(Uuid::now_v7()),
             admin_tokens::account_id.eq(account_id),
             admin_tokens::token_hash.eq(crypto::token_hash(&token)),
             admin_tokens::label.eq(label),
+            admin_tokens::expires_at.eq(expires_at),
         ))
-        .execute(conn)
+        .returning(AdminToken::as_returning())
+        .get_result(conn)
         .await?;
-    Ok(token)
+    Ok((issued, token))
 }
 
-/// The account an admin bearer token belongs to, if the token is known and not revoked.
+/// The account's admin tokens, newest first.
+pub async fn admin_tokens(
+    conn: &mut AsyncPgConnection,
+    account_id: Uuid,
+) -> DbResult<Vec<AdminToken>> {
+    Ok(admin_tokens::table
+        .filter(admin_tokens::account_id.eq(account_id))
+        .order(admin_tokens::created_at.desc())
+        .select(AdminToken::as_select())
+        .load(conn)
+        .await?)
+}
+
+/// Revokes one of the account's tokens at once. The last working one (not revoked, not
+/// expired) cannot be revoked: the account would lock itself out.
+pub async fn revoke_admin_token(
+    conn: &mut AsyncPgConnection,
+    account_id: Uuid,
+    id: Uuid,
+) -> Result<AdminToken, RevokeError> {
+    conn.transaction::<_, RevokeError, _>(async move |conn| {
+        // Lock the account's working tokens, so two revocations cannot both pass the check.
+        let working: Vec<Uuid> = admin_tokens::table
+            .filter(admin_tokens::account_id.eq(account_id))
+            .filter(admin_tokens::revoked_at.is_null())
+            .filter(
+                admin_tokens::expires_at
+                    .is_null()
+                    .or(admin_tokens::expires_at.gt(diesel::dsl::now)),
+            )
+            .select(admin_tokens::id)
+            .for_update()
+            .load(conn)
+            .await?;
+        let exists: i64 = admin_tokens::table
+            .filter(admin_tokens::account_id.eq(account_id))
+            .filter(admin_tokens::id.eq(id))
+            .count()
+            .get_result(conn)
+            .await?;
+        if exists == 0 {
+            return Err(RevokeError::NotFound);
+        }
+        if working.iter().all(|w| *w == id) {
+            return Err(RevokeError::LastToken);
+        }
+        Ok(diesel::update(admin_tokens::table.find(id))
+            .set(admin_tokens::revoked_at.eq(diesel::dsl::sql::<
+                diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>,
+            >("COALESCE(revoked_at, now())")))
+            .returning(AdminToken::as_returning())
+            .get_result(conn)
+            .await?)
+    })
+    .await
+}
+
+/// The account an admin bearer token belongs to, if the token is known, not revoked and
+/// not expired. Notes when it was used (at most once a minute per token).
 pub async fn authenticate_admin(
     conn: &mut AsyncPgConnection,
     token: &str,
 ) -> DbResult<Option<Uuid>> {
     let hash = crypto::token_hash(token);
-    let row: Option<(Uuid, Vec<u8>)> = admin_tokens::table
+    let row: Option<(Uuid, Uuid, Vec<u8>)> = admin_tokens::table
         .filter(admin_tokens::token_hash.eq(&hash))
         .filter(admin_tokens::revoked_at.is_null())
-        .select((admin_tokens::account_id, admin_tokens::token_hash))
+        .filter(
+            admin_tokens::expires_at
+                .is_null()
+                .or(admin_tokens::expires_at.gt(diesel::dsl::now)),
+        )
+        .select((
+            admin_tokens::id,
+            admin_tokens::account_id,
+            admin_tokens::token_hash,
+        ))
         .first(conn)
         .await
         .optional()?;
-    Ok(row.and_then(|(account, stored)| crypto::hashes_equal(&stored, &hash).then_some(account)))
+    let Some((id, account, stored)) = row else {
+        return Ok(None);
+    };
+    if !crypto::hashes_equal(&stored, &hash) {
+        return Ok(None);
+    }
+    diesel::sql_query(
+        "UPDATE admin_tokens SET last_used_at = now() \
+         WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(id)
+    .execute(conn)
+    .await?;
+    Ok(Some(account))
 }
 
 /// One account by id.
