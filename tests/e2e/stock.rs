@@ -8,7 +8,9 @@ use diesel_async::RunQueryDsl;
 use reqwest::Method;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
-use sklad_tests::{AppOptions, StockRig, TestApp, eventually};
+use sklad_tests::{AppOptions, StockRig, TestApp, eventually, process_env};
+
+use crate::cli::sklad;
 use uuid::Uuid;
 
 struct Rig {
@@ -337,4 +339,90 @@ async fn resync_pushes_everything_mapped_again() {
         (writes(&app) > before).then_some(())
     })
     .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_refusal_is_read_whole_and_does_not_loop() {
+    let Rig { app, w1, .. } = rig().await;
+    // 150 products keyCRM has never heard of: its 422 lists every one (far over 500 bytes).
+    let ghosts: Vec<String> = (0..150).map(|i| format!("GHOST-{i:03}")).collect();
+    for sku in &ghosts {
+        app.created("/products", json!({"sku": sku, "name": sku}))
+            .await;
+    }
+    let mut lines: Vec<Value> = ghosts
+        .iter()
+        .map(|s| json!({"sku": s, "quantity": 1}))
+        .collect();
+    lines.push(json!({"sku": "A-1", "quantity": 2}));
+    app.created(
+        "/movements",
+        json!({"kind": "receipt", "warehouse_id": w1, "lines": lines}),
+    )
+    .await;
+    wait_sim_stock(&app, 1, "A-1", 2).await;
+    // Afterwards keyCRM gets only what changes: a later receipt is one PUT with one SKU.
+    let last = receipt(&app, &w1, "B-2", 3).await;
+    wait_sim_stock(&app, 1, "B-2", 3).await;
+    wait_settled(&app, &last).await;
+    let writes = app.sim.lock().stock_writes.clone();
+    let with_ghosts = writes
+        .iter()
+        .filter(|w| w.items.iter().any(|i| i["sku"] == "GHOST-149"))
+        .count();
+    assert_eq!(
+        with_ghosts, 1,
+        "the refused SKUs were sent once, not again and again"
+    );
+    assert_eq!(
+        writes.len(),
+        3,
+        "refused, accepted without them, then B-2: {writes:?}"
+    );
+    let pushes = app
+        .get_json("/stock-pushes?per_page=10", &app.account.admin_token)
+        .await;
+    let refused = pushes["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["outcome"] == "rejected")
+        .unwrap();
+    assert_eq!(refused["rejected"].as_object().unwrap().len(), 150);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_push_that_keeps_failing_backs_off_and_shows_in_status() {
+    let Rig { app, w1, .. } = rig().await;
+    app.sim.lock().faults.error_rate = 1.0;
+    receipt(&app, &w1, "C-3", 7).await;
+    // Three failed rounds; each waits longer than the one before.
+    let failed = eventually(Duration::from_secs(60), "three failed pushes", || async {
+        let pushes = app
+            .get_json("/stock-pushes?per_page=50", &app.account.admin_token)
+            .await;
+        let mut times: Vec<chrono::DateTime<chrono::Utc>> = pushes["data"]
+            .as_array()?
+            .iter()
+            .filter(|p| p["outcome"] == "failed")
+            .map(|p| p["started_at"].as_str().unwrap().parse().unwrap())
+            .collect();
+        times.sort();
+        (times.len() >= 4).then_some(times)
+    })
+    .await;
+    let gaps: Vec<i64> = failed
+        .windows(2)
+        .map(|w| (w[1] - w[0]).num_milliseconds())
+        .collect();
+    assert!(gaps[2] > gaps[0] + 1500, "the waits grow: {gaps:?}");
+    let env = process_env(&app, &[]);
+    let status = sklad(&env, &["status", "--json"]).output().await.unwrap();
+    let status: Value = serde_json::from_slice(&status.stdout).unwrap();
+    let failing = &status["postgres"]["failing_pushes"][0];
+    assert_eq!(failing["keycrm_warehouse_id"], 1, "{status}");
+    assert!(failing["failures"].as_i64().unwrap() >= 3);
+    // keyCRM recovers: the quantity arrives at the next try.
+    app.sim.lock().faults.error_rate = 0.0;
+    wait_sim_stock(&app, 1, "C-3", 7).await;
 }

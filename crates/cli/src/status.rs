@@ -31,7 +31,25 @@ pub async fn run(settings: &Settings, args: StatusArgs) -> anyhow::Result<()> {
                     })
                 })
                 .collect();
-            json!({"status": "up", "accounts": accounts, "flagged_integrations": flagged})
+            let failing: Vec<Value> = sklad_db::stock_sync::failing(&mut conn)
+                .await?
+                .into_iter()
+                .map(|(account, target, skus, failures, next)| {
+                    json!({
+                        "account_id": account,
+                        "keycrm_warehouse_id": target,
+                        "skus": skus,
+                        "failures": failures,
+                        "next_try": next,
+                    })
+                })
+                .collect();
+            json!({
+                "status": "up",
+                "accounts": accounts,
+                "flagged_integrations": flagged,
+                "failing_pushes": failing,
+            })
         }
         Err(err) => json!({"status": "down", "error": err.to_string()}),
     };
@@ -74,6 +92,16 @@ fn print_report(report: &Value) {
                     "  account {}: {what}; keyCRM work waits for new settings ({})",
                     flag["account_id"].as_str().unwrap_or(""),
                     flag["answer"].as_str().unwrap_or("")
+                );
+            }
+            for push in pg["failing_pushes"].as_array().into_iter().flatten() {
+                println!(
+                    "  account {}: pushes to keyCRM warehouse {} keep failing ({} SKUs, {} failures in a row, next try {}); see the push log",
+                    push["account_id"].as_str().unwrap_or(""),
+                    push["keycrm_warehouse_id"],
+                    push["skus"],
+                    push["failures"],
+                    push["next_try"].as_str().unwrap_or("-")
                 );
             }
         }

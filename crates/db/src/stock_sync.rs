@@ -182,6 +182,8 @@ pub async fn due(
 pub struct Dirty {
     pub sku: String,
     pub version: i64,
+    /// Pushes of this pair that failed in a row.
+    pub failures: i32,
 }
 
 /// Claims up to `limit` due dirty SKUs of a target for `lease` (other pushers skip them).
@@ -194,7 +196,7 @@ pub async fn claim(
 ) -> DbResult<Vec<Dirty>> {
     use diesel_async::AsyncConnection;
     conn.transaction::<_, crate::DbError, _>(async move |conn| {
-        let rows: Vec<(String, i64)> = stock_dirty::table
+        let rows: Vec<(String, i64, i32)> = stock_dirty::table
             .filter(stock_dirty::account_id.eq(account_id))
             .filter(stock_dirty::keycrm_warehouse_id.eq(keycrm_warehouse_id))
             .filter(stock_dirty::due_at.le(diesel::dsl::now))
@@ -202,10 +204,14 @@ pub async fn claim(
             .limit(limit)
             .for_update()
             .skip_locked()
-            .select((stock_dirty::sku, stock_dirty::version))
+            .select((
+                stock_dirty::sku,
+                stock_dirty::version,
+                stock_dirty::failures,
+            ))
             .load(conn)
             .await?;
-        let skus: Vec<&String> = rows.iter().map(|(sku, _)| sku).collect();
+        let skus: Vec<&String> = rows.iter().map(|(sku, _, _)| sku).collect();
         diesel::update(
             stock_dirty::table
                 .filter(stock_dirty::account_id.eq(account_id))
@@ -217,7 +223,11 @@ pub async fn claim(
         .await?;
         Ok(rows
             .into_iter()
-            .map(|(sku, version)| Dirty { sku, version })
+            .map(|(sku, version, failures)| Dirty {
+                sku,
+                version,
+                failures,
+            })
             .collect())
     })
     .await
@@ -372,6 +382,50 @@ pub async fn clear(
     .execute(conn)
     .await?;
     Ok(cleared)
+}
+
+/// Defers claimed pairs after a failed push, counting the failure (the caller's `until`
+/// grows with it, so a push keyCRM keeps refusing backs off instead of looping).
+pub async fn fail(
+    conn: &mut AsyncPgConnection,
+    account_id: Uuid,
+    keycrm_warehouse_id: i64,
+    skus: &[String],
+    until: DateTime<Utc>,
+) -> DbResult<()> {
+    diesel::update(
+        stock_dirty::table
+            .filter(stock_dirty::account_id.eq(account_id))
+            .filter(stock_dirty::keycrm_warehouse_id.eq(keycrm_warehouse_id))
+            .filter(stock_dirty::sku.eq_any(skus)),
+    )
+    .set((
+        stock_dirty::due_at.eq(until),
+        stock_dirty::failures.eq(stock_dirty::failures + 1),
+    ))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Targets whose pushes keep failing (ops status): account, keyCRM warehouse, SKUs
+/// waiting, failures in a row, next try.
+pub async fn failing(
+    conn: &mut AsyncPgConnection,
+) -> DbResult<Vec<(Uuid, i64, i64, Option<i32>, Option<DateTime<Utc>>)>> {
+    use diesel::dsl::{count_star, max, min};
+    Ok(stock_dirty::table
+        .filter(stock_dirty::failures.gt(0))
+        .group_by((stock_dirty::account_id, stock_dirty::keycrm_warehouse_id))
+        .select((
+            stock_dirty::account_id,
+            stock_dirty::keycrm_warehouse_id,
+            count_star(),
+            max(stock_dirty::failures),
+            min(stock_dirty::due_at),
+        ))
+        .load(conn)
+        .await?)
 }
 
 /// Defers claimed pairs after a failed push.

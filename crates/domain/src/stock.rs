@@ -240,6 +240,18 @@ pub fn plan_push(
     plan
 }
 
+/// How long a push that failed `failures` times in a row waits before the next try: `base`,
+/// doubling, at most `cap`. A push keyCRM keeps refusing slows down instead of spending the
+/// key's budget in a loop.
+pub fn push_backoff(
+    failures: i32,
+    base: std::time::Duration,
+    cap: std::time::Duration,
+) -> std::time::Duration {
+    let doublings = u32::try_from(failures.saturating_sub(1).clamp(0, 30)).unwrap_or(0);
+    base.saturating_mul(1_u32 << doublings).min(cap)
+}
+
 /// A SKU whose quantity in keyCRM differs from sklad's sum.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Drift {
@@ -406,6 +418,18 @@ mod tests {
             Err(MovementError::TooManyLines)
         );
         assert!(plan(MovementKind::Receipt, w, &many[..MAX_LINES]).is_ok());
+    }
+
+    #[test]
+    fn failing_pushes_back_off_to_a_cap() {
+        use std::time::Duration;
+        let (base, cap) = (Duration::from_secs(5), Duration::from_secs(900));
+        assert_eq!(push_backoff(1, base, cap), Duration::from_secs(5));
+        assert_eq!(push_backoff(2, base, cap), Duration::from_secs(10));
+        assert_eq!(push_backoff(5, base, cap), Duration::from_secs(80));
+        assert_eq!(push_backoff(9, base, cap), cap);
+        assert_eq!(push_backoff(1000, base, cap), cap);
+        assert_eq!(push_backoff(0, base, cap), base);
     }
 
     #[test]

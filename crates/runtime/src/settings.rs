@@ -147,9 +147,13 @@ pub struct StockPublisherSettings {
     /// A claimed push returns to the set after this if its worker died.
     #[serde(with = "humantime_serde")]
     pub push_lease: Duration,
-    /// Delay before retrying a push keyCRM did not take.
+    /// Delay before retrying a push keyCRM did not take; it doubles with each failure in a
+    /// row...
     #[serde(with = "humantime_serde")]
     pub retry: Duration,
+    /// ...up to this.
+    #[serde(with = "humantime_serde")]
+    pub max_retry: Duration,
 }
 
 /// The outbox relay.
@@ -291,6 +295,7 @@ impl Default for StockPublisherSettings {
             poll: Duration::from_millis(200),
             push_lease: Duration::from_secs(30),
             retry: Duration::from_secs(5),
+            max_retry: Duration::from_secs(900),
         }
     }
 }

@@ -25,3 +25,7 @@ lazy_metric!(pub DIRTY: IntGauge = IntGauge::new(
 lazy_metric!(pub DIRTY_OLDEST_SECONDS: IntGauge = IntGauge::new(
     "sklad_stock_dirty_oldest_seconds", "Age of the oldest dirty mark",
 ));
+
+lazy_metric!(pub FAILING: IntGauge = IntGauge::new(
+    "sklad_stock_push_failing_skus", "(keyCRM warehouse, SKU) pairs whose pushes failed and now back off",
+));

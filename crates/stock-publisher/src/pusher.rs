@@ -13,7 +13,7 @@ use chrono::{TimeDelta, Utc};
 use rust_decimal::Decimal;
 use serde_json::{Map, Value, json};
 use sklad_db::stock_sync::Push;
-use sklad_domain::stock::{PushOutcome, plan_push};
+use sklad_domain::stock::{PushOutcome, plan_push, push_backoff};
 use sklad_keycrm::models::{StockItem, rejected_stock_items};
 use sklad_keycrm::{AccountError, KeycrmClient, KeycrmError};
 use sklad_runtime::settings::delta;
@@ -23,7 +23,7 @@ use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::context::Context;
-use crate::metrics::{DIRTY, DIRTY_OLDEST_SECONDS, PUSH_SECONDS, PUSHES};
+use crate::metrics::{DIRTY, DIRTY_OLDEST_SECONDS, FAILING, PUSH_SECONDS, PUSHES};
 
 /// keyCRM's limit on items per `PUT /offers/stocks`.
 pub const MAX_ITEMS: i64 = 10_000;
@@ -83,6 +83,12 @@ async fn due(ctx: &Context) -> sklad_db::DbResult<Vec<(Uuid, i64)>> {
     let (dirty, oldest) = sklad_db::stock_sync::dirty_stats(&mut conn, None).await?;
     DIRTY.set(dirty);
     DIRTY_OLDEST_SECONDS.set(oldest.map_or(0, |t| (Utc::now() - t).num_seconds().max(0)));
+    let failing: i64 = sklad_db::stock_sync::failing(&mut conn)
+        .await?
+        .iter()
+        .map(|(_, _, skus, _, _)| *skus)
+        .sum();
+    FAILING.set(failing);
     let settle = delta(ctx.settings.settle);
     let max_delay = delta(ctx.settings.max_delay);
     sklad_db::stock_sync::due(&mut conn, settle, max_delay, 64).await
@@ -95,7 +101,6 @@ pub async fn push_target(
     keycrm_warehouse: i64,
 ) -> anyhow::Result<()> {
     let lease = delta(ctx.settings.push_lease);
-    let retry_at = || Utc::now() + delta(ctx.settings.retry);
     loop {
         let claimed = {
             let mut conn = ctx.db.conn().await?;
@@ -156,14 +161,17 @@ pub async fn push_target(
                     .observe(started.elapsed().as_secs_f64());
             }
             Err(err) => {
-                sklad_db::stock_sync::defer(
+                let failures = claimed.iter().map(|d| d.failures).max().unwrap_or(0) + 1;
+                let wait = push_backoff(failures, ctx.settings.retry, ctx.settings.max_retry);
+                sklad_db::stock_sync::fail(
                     &mut conn,
                     account,
                     keycrm_warehouse,
                     &skus,
-                    retry_at(),
+                    Utc::now() + delta(wait),
                 )
                 .await?;
+                tracing::warn!(failures, retry_in = ?wait, error = %err, "push failed; backing off");
                 PUSH_SECONDS
                     .with_label_values(&["failed"])
                     .observe(started.elapsed().as_secs_f64());
