@@ -127,7 +127,7 @@ async fn reads_loose_orders_page_by_page_with_filters() {
             .await
             .unwrap();
         let more = current.has_next();
-        orders.extend(current.data);
+        orders.extend(current.data.into_iter().map(read));
         if !more {
             break;
         }
@@ -183,7 +183,8 @@ async fn reads_loose_orders_page_by_page_with_filters() {
     assert!(
         in_status_two
             .data
-            .iter()
+            .into_iter()
+            .map(read)
             .all(|d| d.order.status_id == Some(2))
     );
 
@@ -321,4 +322,12 @@ async fn an_unreadable_success_body_is_a_decode_error_not_a_retry_loop() {
         .await
         .unwrap_err();
     assert!(matches!(err, KeycrmError::Decode(_)), "{err:?}");
+}
+
+/// The order a page carried, which must have been readable.
+fn read(order: sklad_keycrm::PageOrder) -> sklad_keycrm::OrderDocument {
+    match order {
+        sklad_keycrm::PageOrder::Read(doc) => *doc,
+        other => panic!("unreadable: {other:?}"),
+    }
 }

@@ -682,3 +682,114 @@ async fn the_cli_runs_a_sync_job_with_progress_until_it_ends() {
     );
     assert_eq!(order_total(&app, "").await, 120);
 }
+
+/// The orders of the drill: eight good ones (one of them full of junk keyCRM might send in
+/// optional fields) and one whose line SKU is longer than sklad stores.
+async fn good_and_bad_orders(app: &TestApp) -> (Vec<i64>, i64) {
+    let mut good = Vec::new();
+    for n in 0..7 {
+        good.push(
+            app.sim_order(json!({"status_id": 1, "lines": [{"name": format!("G{n}"), "price": 3, "one_time": true}]}))
+                .await,
+        );
+    }
+    good.push(
+        app.sim_order(json!({"status_id": 1,
+            "lines": [{"name": "Junk around", "price": 3, "one_time": true}],
+            "quirks": {"grand_total": "n/a", "buyer": 5, "payments": "none", "total_discount": {"x": 1}}}))
+            .await,
+    );
+    let bad = app
+        .sim_order(json!({"status_id": 1, "lines": [{"name": "Long", "sku": "S".repeat(250), "price": 1, "one_time": true}]}))
+        .await;
+    (good, bad)
+}
+
+async fn parked_reasons(app: &TestApp) -> String {
+    let env = process_env(app, &[]);
+    let listed = sklad(&env, &["parked", "list", "--consumer", "order-sync"])
+        .output()
+        .await
+        .unwrap();
+    String::from_utf8_lossy(&listed.stdout).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_bad_order_never_stalls_the_others_and_is_parked_with_its_reason() {
+    let app = spawn_with(Some(|s| s.order_sync.max_fetch_attempts = 2)).await;
+    let (good, bad) = good_and_bad_orders(&app).await;
+    // All nine change at once: fetched as a page, where the bad one sits among the good.
+    let body = json!({"order_ids": good.iter().chain([&bad]).collect::<Vec<_>>(), "status_id": 2});
+    app.sim_control(Method::PUT, "/orders/status", body).await;
+    for id in &good {
+        app.wait_for_order(*id, "a good order", |o| o["status_id"] == 2)
+            .await;
+    }
+    let junk = app
+        .get_json(&format!("/orders/{}", good[7]), &app.account.admin_token)
+        .await;
+    assert_eq!(
+        junk["grand_total"],
+        Value::Null,
+        "junk in an optional field is absent"
+    );
+    assert_eq!(junk["buyer"]["name"], Value::Null);
+    // The bad one was counted, retried, then parked with its keyCRM id and the reason.
+    let parking = app.broker.topology().parking_queue("order-sync");
+    eventually(Duration::from_secs(60), "bad order parked", || async {
+        (app.broker.depth(&parking).await.ok()? == 1).then_some(())
+    })
+    .await;
+    let listed = parked_reasons(&app).await;
+    assert!(listed.contains(&format!("order/{bad}")), "{listed}");
+    assert!(listed.contains("gave up after 2 attempts"), "{listed}");
+    assert!(listed.contains("could not store the order"), "{listed}");
+    let mut conn = app.db().conn().await.unwrap();
+    assert_eq!(sklad_db::fetches::backlog(&mut conn).await.unwrap().0, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sync_job_and_reconciliation_go_past_a_bad_order() {
+    let app = spawn_with(Some(|s| {
+        s.order_sync.max_fetch_attempts = 2;
+        s.order_sync.reconcile_interval = Duration::from_secs(1);
+    }))
+    .await;
+    let put = app
+        .api(
+            Method::PUT,
+            "/integrations/keycrm",
+            &app.account.admin_token,
+        )
+        .json(&json!({"import_status_ids": [1]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), 200);
+    let (good, bad) = good_and_bad_orders(&app).await;
+    let job = run_job(&app, json!([1])).await;
+    assert_eq!(job["state"], "done", "{job}");
+    for id in &good {
+        app.wait_for_order(*id, "imported", |o| o["status_id"] == 1)
+            .await;
+    }
+    let parking = app.broker.topology().parking_queue("order-sync");
+    eventually(Duration::from_secs(60), "bad order parked", || async {
+        (app.broker.depth(&parking).await.ok()? >= 1).then_some(())
+    })
+    .await;
+    assert!(parked_reasons(&app).await.contains(&format!("order/{bad}")));
+    // Reconciliation's watermark moves on past the bad order.
+    let mut conn = app.db().conn().await.unwrap();
+    let first = sklad_db::integrations::reconcile_watermark(&mut conn, app.account.id)
+        .await
+        .unwrap();
+    eventually(Duration::from_secs(30), "watermark advances", || async {
+        let mut conn = app.db().conn().await.ok()?;
+        let now = sklad_db::integrations::reconcile_watermark(&mut conn, app.account.id)
+            .await
+            .ok()?;
+        (now.is_some() && now > first).then_some(())
+    })
+    .await;
+}

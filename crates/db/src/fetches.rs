@@ -181,27 +181,48 @@ pub async fn complete(
     Ok(deleted > 0)
 }
 
-/// Records a failed attempt; the row is tried again after `retry_in`.
-pub async fn fail(
+/// Counts a failure of one order and holds it for `backoff(attempts)`: its row gains an
+/// attempt and the reason (a row is created when the order failed on a page, so the
+/// fetcher retries it singly). Returns the row as it now stands.
+pub async fn failed(
     conn: &mut AsyncPgConnection,
     account_id: Uuid,
     keycrm_order_id: i64,
     error: &str,
-    retry_in: TimeDelta,
-) -> DbResult<()> {
-    diesel::update(
-        order_fetches::table
-            .filter(order_fetches::account_id.eq(account_id))
-            .filter(order_fetches::keycrm_order_id.eq(keycrm_order_id)),
-    )
-    .set((
-        order_fetches::attempts.eq(order_fetches::attempts + 1),
-        order_fetches::last_error.eq(error),
-        order_fetches::next_attempt_at.eq(Utc::now() + retry_in),
-    ))
-    .execute(conn)
-    .await?;
-    Ok(())
+    backoff: impl Fn(i32) -> TimeDelta + Send,
+) -> DbResult<Waiting> {
+    let error: String = error.chars().take(2000).collect();
+    conn.transaction::<_, DbError, _>(async move |conn| {
+        let row: Waiting = diesel::insert_into(order_fetches::table)
+            .values((
+                order_fetches::account_id.eq(account_id),
+                order_fetches::keycrm_order_id.eq(keycrm_order_id),
+                order_fetches::requested_at.eq(diesel::dsl::now),
+                order_fetches::next_attempt_at.eq(diesel::dsl::now),
+                order_fetches::attempts.eq(1),
+                order_fetches::last_error.eq(&error),
+            ))
+            .on_conflict((order_fetches::account_id, order_fetches::keycrm_order_id))
+            .do_update()
+            .set((
+                order_fetches::attempts.eq(order_fetches::attempts + 1),
+                order_fetches::last_error.eq(&error),
+            ))
+            .returning(Waiting::as_returning())
+            .get_result(conn)
+            .await?;
+        let due = Utc::now() + backoff(row.attempts);
+        Ok(diesel::update(
+            order_fetches::table
+                .filter(order_fetches::account_id.eq(account_id))
+                .filter(order_fetches::keycrm_order_id.eq(keycrm_order_id)),
+        )
+        .set(order_fetches::next_attempt_at.eq(due))
+        .returning(Waiting::as_returning())
+        .get_result(conn)
+        .await?)
+    })
+    .await
 }
 
 /// Puts an account's claimed rows back until `until` without counting an attempt: the

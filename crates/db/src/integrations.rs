@@ -360,6 +360,19 @@ pub async fn finish_reconcile(
     Ok(())
 }
 
+/// Where the account's reconciliation passes have got to (orders updated since then are
+/// pulled next).
+pub async fn reconcile_watermark(
+    conn: &mut AsyncPgConnection,
+    account_id: Uuid,
+) -> DbResult<Option<DateTime<Utc>>> {
+    Ok(keycrm_integrations::table
+        .find(account_id)
+        .select(keycrm_integrations::reconcile_watermark)
+        .first(conn)
+        .await?)
+}
+
 /// Makes the account's next reconciliation pass due now.
 pub async fn request_reconcile(conn: &mut AsyncPgConnection, account_id: Uuid) -> DbResult<()> {
     diesel::update(keycrm_integrations::table.find(account_id))

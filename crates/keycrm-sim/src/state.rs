@@ -114,6 +114,8 @@ pub struct Order {
     pub ordered_at: DateTime<Utc>,
     pub status_changed_at: DateTime<Utc>,
     pub closed_at: Option<DateTime<Utc>>,
+    /// Fields laid over the rendered order as they are (junk keyCRM might send).
+    pub quirks: Option<serde_json::Map<String, Value>>,
 }
 
 /// One API request the simulator answered.
@@ -434,6 +436,11 @@ impl State {
                        "company_id": null, "manager_id": null})
             });
             obj.insert("buyer".into(), loose::object_or_empty_array(buyer));
+        }
+        if let Some(quirks) = &order.quirks {
+            for (key, value) in quirks {
+                obj.insert(key.clone(), value.clone());
+            }
         }
         row
     }

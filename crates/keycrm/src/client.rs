@@ -4,19 +4,21 @@
 use std::time::{Duration, Instant};
 
 use backon::{ExponentialBuilder, Retryable};
-use futures::{Stream, TryStreamExt};
-use reqwest::{Method, StatusCode, header};
-use secrecy::{ExposeSecret, SecretString};
+use futures::Stream;
+use reqwest::Method;
+use secrecy::SecretString;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use sklad_domain::budget::Priority;
 use sklad_runtime::settings::KeycrmSettings;
 use tracing::Instrument;
 
+use crate::answer::DEFAULT_RATE_LIMIT_WAIT;
 use crate::budget::{Budget, BudgetKey};
 use crate::error::KeycrmError;
 use crate::metrics::{REQUEST_SECONDS, REQUESTS};
 use crate::models::{OfferStock, Order, OrderStatus, Page, PaymentMethod, StockItem, StockUpdate};
+use crate::pages::{PageOrder, collect, order_document, page_query, pages};
 
 /// keyCRM's maximum page size.
 pub const MAX_PAGE_SIZE: u32 = 50;
@@ -32,9 +34,6 @@ pub struct Credentials {
     pub fingerprint: Vec<u8>,
     pub requests_per_minute: u32,
 }
-
-/// keyCRM stops at this page whatever its envelope says, so a lying `last_page` cannot loop.
-const PAGE_LIMIT: u32 = 10_000;
 
 /// Builds the process-wide HTTP client for keyCRM.
 pub fn http_client(settings: &KeycrmSettings) -> reqwest::Client {
@@ -95,11 +94,11 @@ impl RetryPolicy {
 /// A keyCRM client for one account's credentials.
 #[derive(Clone)]
 pub struct KeycrmClient {
-    http: reqwest::Client,
-    base_url: String,
-    api_key: SecretString,
-    budget: Budget,
-    key: BudgetKey,
+    pub(crate) http: reqwest::Client,
+    pub(crate) base_url: String,
+    pub(crate) api_key: SecretString,
+    pub(crate) budget: Budget,
+    pub(crate) key: BudgetKey,
     retry: RetryPolicy,
     /// The account whose stored settings this client uses: an answer that blocks the
     /// account (key refused, not keyCRM) is recorded on its integration, so workers stop.
@@ -115,13 +114,14 @@ impl std::fmt::Debug for KeycrmClient {
     }
 }
 
-struct Call {
-    method: Method,
-    path: String,
-    query: Vec<(&'static str, String)>,
-    body: Option<Value>,
-    endpoint: &'static str,
-    priority: Priority,
+/// One request to keyCRM.
+pub(crate) struct Call {
+    pub(crate) method: Method,
+    pub(crate) path: String,
+    pub(crate) query: Vec<(&'static str, String)>,
+    pub(crate) body: Option<Value>,
+    pub(crate) endpoint: &'static str,
+    pub(crate) priority: Priority,
 }
 
 impl KeycrmClient {
@@ -199,7 +199,7 @@ impl KeycrmClient {
         filter: &'a OrderFilter,
         first_page: u32,
         priority: Priority,
-    ) -> impl Stream<Item = Result<Page<OrderDocument>, KeycrmError>> + 'a {
+    ) -> impl Stream<Item = Result<Page<PageOrder>, KeycrmError>> + 'a {
         pages(first_page, move |page| {
             self.orders_page(filter, page, MAX_PAGE_SIZE, priority)
         })
@@ -238,7 +238,7 @@ impl KeycrmClient {
         page: u32,
         limit: u32,
         priority: Priority,
-    ) -> Result<Page<OrderDocument>, KeycrmError> {
+    ) -> Result<Page<PageOrder>, KeycrmError> {
         let mut query = page_query(page, limit);
         query.push(("include", ORDER_INCLUDES.into()));
         query.push(("sort", "id".into()));
@@ -269,8 +269,20 @@ impl KeycrmClient {
         let data = page
             .data
             .into_iter()
-            .map(order_document)
-            .collect::<Result<Vec<_>, _>>()?;
+            .map(|raw| {
+                let id = raw.get("id").and_then(|id| {
+                    id.as_i64()
+                        .or_else(|| id.as_str().and_then(|s| s.trim().parse().ok()))
+                });
+                match order_document(raw) {
+                    Ok(doc) => PageOrder::Read(Box::new(doc)),
+                    Err(err) => PageOrder::Unreadable {
+                        id,
+                        reason: err.to_string(),
+                    },
+                }
+            })
+            .collect();
         Ok(Page {
             total: page.total,
             current_page: page.current_page,
@@ -406,188 +418,5 @@ impl KeycrmClient {
             }
             Err(e) => tracing::warn!(error = %e, "could not flag the integration"),
         }
-    }
-
-    async fn send<T: DeserializeOwned>(&self, call: &Call) -> Result<T, KeycrmError> {
-        let url = format!("{}/{}", self.base_url, call.path);
-        let mut request = self
-            .http
-            .request(call.method.clone(), &url)
-            .bearer_auth(self.api_key.expose_secret())
-            .header(header::ACCEPT, "application/json")
-            .query(&call.query);
-        if let Some(body) = &call.body {
-            request = request.json(body);
-        }
-        let mut response = request.send().await.map_err(transport)?;
-        let status = response.status();
-        let retry_after = response
-            .headers()
-            .get(header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| retry_after(v, chrono::Utc::now()));
-        let json = response
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.contains("json"));
-        let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(transport)? {
-            if body.len() + chunk.len() > MAX_BODY_BYTES {
-                return Err(KeycrmError::Decode(format!(
-                    "{}: the answer is larger than {MAX_BODY_BYTES} bytes",
-                    call.endpoint
-                )));
-            }
-            body.extend_from_slice(&chunk);
-        }
-        let parsed: Option<Value> = serde_json::from_slice(&body).ok();
-        let not_keycrm = || KeycrmError::NotKeycrm {
-            status: status.as_u16(),
-            answer: snippet(&body),
-        };
-        match status {
-            // A page that is not JSON with a 2xx (a maintenance page, a proxy) is unreadable,
-            // not a verdict on the settings.
-            s if s.is_success() => match parsed {
-                Some(value) => serde_json::from_value(value)
-                    .map_err(|e| KeycrmError::Decode(format!("{}: {e}", call.endpoint))),
-                None => Err(KeycrmError::Decode(format!(
-                    "{}: the answer is not JSON ({})",
-                    call.endpoint,
-                    if json {
-                        "malformed"
-                    } else {
-                        "another content type"
-                    }
-                ))),
-            },
-            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
-                Err(KeycrmError::Unauthorized(status.as_u16()))
-            }
-            // Only keyCRM's API answers a missing record with JSON; a web server's page
-            // means the base URL is wrong, and must never mark an order deleted.
-            StatusCode::NOT_FOUND if parsed.is_some() => Err(KeycrmError::NotFound),
-            StatusCode::NOT_FOUND => Err(not_keycrm()),
-            StatusCode::UNPROCESSABLE_ENTITY => Err(KeycrmError::Validation(
-                String::from_utf8_lossy(&body[..body.len().min(MAX_REFUSAL_BYTES)]).into_owned(),
-            )),
-            StatusCode::TOO_MANY_REQUESTS => Err(KeycrmError::RateLimited { retry_after }),
-            s if s.is_server_error() => Err(KeycrmError::Server(s.as_u16())),
-            s => Err(KeycrmError::Http {
-                status: s.as_u16(),
-                body: snippet(&body),
-            }),
-        }
-    }
-}
-
-/// Largest answer sklad reads from keyCRM (a page of 50 orders with every include is far
-/// smaller).
-const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
-/// How much of a 422 is kept to find every refused item (a refusal of 10 000 SKUs fits).
-const MAX_REFUSAL_BYTES: usize = 1024 * 1024;
-/// How long every process holds off after a 429 that named no `Retry-After`.
-const DEFAULT_RATE_LIMIT_WAIT: Duration = Duration::from_secs(10);
-/// The longest `Retry-After` sklad honours; a longer one is taken as this.
-pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
-
-/// `Retry-After` as delta-seconds or an HTTP date (RFC 9110), capped at
-/// [`MAX_RETRY_AFTER`]; a date in the past is no wait.
-pub fn retry_after(value: &str, now: chrono::DateTime<chrono::Utc>) -> Option<Duration> {
-    let value = value.trim();
-    let wait = match value.parse::<u64>() {
-        Ok(seconds) => Duration::from_secs(seconds),
-        Err(_) => {
-            let at = chrono::DateTime::parse_from_rfc2822(value).ok()?;
-            (at.with_timezone(&chrono::Utc) - now)
-                .to_std()
-                .unwrap_or(Duration::ZERO)
-        }
-    };
-    Some(wait.min(MAX_RETRY_AFTER))
-}
-
-/// The one way sklad pages through keyCRM: fetch page `n`, yield it (numbered, in case the
-/// envelope leaves `current_page` out), go on while keyCRM says there is a next page.
-fn pages<T, F, Fut>(first_page: u32, fetch: F) -> impl Stream<Item = Result<Page<T>, KeycrmError>>
-where
-    F: Fn(u32) -> Fut,
-    Fut: Future<Output = Result<Page<T>, KeycrmError>>,
-{
-    futures::stream::try_unfold(Some(first_page.max(1)), move |next| {
-        let fetched = next.map(&fetch);
-        async move {
-            let (Some(number), Some(fetched)) = (next, fetched) else {
-                return Ok(None);
-            };
-            let mut page = fetched.await?;
-            page.current_page.get_or_insert(i64::from(number));
-            let more = page.has_next() && !page.data.is_empty() && number < PAGE_LIMIT;
-            Ok(Some((page, more.then_some(number + 1))))
-        }
-    })
-}
-
-/// Every item of every page.
-async fn collect<T>(
-    stream: impl Stream<Item = Result<Page<T>, KeycrmError>>,
-) -> Result<Vec<T>, KeycrmError> {
-    stream
-        .try_fold(Vec::new(), |mut items, page| async move {
-            items.extend(page.data);
-            Ok(items)
-        })
-        .await
-}
-
-fn page_query(page: u32, limit: u32) -> Vec<(&'static str, String)> {
-    vec![
-        ("page", page.max(1).to_string()),
-        ("limit", limit.clamp(1, MAX_PAGE_SIZE).to_string()),
-    ]
-}
-
-fn order_document(raw: Value) -> Result<OrderDocument, KeycrmError> {
-    let order: Order = serde_json::from_value(raw.clone())
-        .map_err(|e| KeycrmError::Decode(format!("order: {e}")))?;
-    Ok(OrderDocument { order, raw })
-}
-
-/// Transport errors without the URL's query (nothing secret is in it, but it is noise).
-fn transport(err: reqwest::Error) -> KeycrmError {
-    KeycrmError::Transport(err.without_url().to_string())
-}
-
-/// The start of an answer, for messages and logs.
-fn snippet(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(&body[..body.len().min(2000)]);
-    text.chars().take(500).collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn retry_after_reads_seconds_and_dates_and_is_capped() {
-        let now = chrono::DateTime::parse_from_rfc3339("2026-12-01T10:00:00Z")
-            .unwrap()
-            .with_timezone(&chrono::Utc);
-        assert_eq!(retry_after("7", now), Some(Duration::from_secs(7)));
-        assert_eq!(
-            retry_after("Tue, 01 Dec 2026 10:00:30 GMT", now),
-            Some(Duration::from_secs(30))
-        );
-        assert_eq!(
-            retry_after("Tue, 01 Dec 2026 09:00:00 GMT", now),
-            Some(Duration::ZERO)
-        );
-        assert_eq!(retry_after("999999", now), Some(MAX_RETRY_AFTER));
-        assert_eq!(
-            retry_after("Wed, 02 Dec 2026 10:00:00 GMT", now),
-            Some(MAX_RETRY_AFTER)
-        );
-        assert_eq!(retry_after("soon", now), None);
     }
 }

@@ -3,29 +3,28 @@
 //! keyCRM (a PHP application) sends decimals as numbers or strings (`45.22`, `"2.00"`),
 //! timestamps as `2024-11-13T18:46:36.000000Z` or `2024-05-28 09:34:10` (both UTC), empty
 //! objects as `[]`, ids sometimes as strings, and `null` for lists. Each function here takes
-//! all of those; use them with `#[serde(default, deserialize_with = "…")]`.
+//! all of those; use them with `#[serde(default, deserialize_with = "…")]`. Junk in an
+//! optional field (`"price": "n/a"`, `"buyer": 5`) reads as absent, never as an error: one
+//! odd field must not make a whole order unreadable. A list element that cannot be read is
+//! left out.
 
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
-use serde::de::{DeserializeOwned, Error as _};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 use sklad_domain::time::parse_keycrm_datetime;
 
-/// A decimal from a number, a numeric string, `null` or `""`.
+/// A decimal from a number or a numeric string; `null`, `""` and junk give `None`.
 pub fn decimal<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Decimal>, D::Error> {
-    match Value::deserialize(d)? {
-        Value::Null => Ok(None),
-        Value::Number(n) => parse_decimal(&n.to_string())
-            .map(Some)
-            .map_err(D::Error::custom),
-        Value::String(s) if s.trim().is_empty() => Ok(None),
-        Value::String(s) => parse_decimal(s.trim()).map(Some).map_err(D::Error::custom),
-        Value::Bool(b) => Ok(Some(Decimal::from(u8::from(b)))),
-        other => Err(D::Error::custom(format!("expected a decimal, got {other}"))),
-    }
+    Ok(match Value::deserialize(d)? {
+        Value::Number(n) => parse_decimal(&n.to_string()).ok(),
+        Value::String(s) => parse_decimal(s.trim()).ok(),
+        Value::Bool(b) => Some(Decimal::from(u8::from(b))),
+        _ => None,
+    })
 }
 
 fn parse_decimal(s: &str) -> Result<Decimal, String> {
@@ -43,25 +42,18 @@ pub fn datetime<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>
     })
 }
 
-/// An integer from a number, a numeric string or a whole float; `null`/`""` give `None`.
+/// An integer from a number, a numeric string or a whole float; `null`, `""` and junk
+/// (fractions, words, out of range) give `None`.
 pub fn int<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
-    match Value::deserialize(d)? {
-        Value::Null => Ok(None),
-        Value::Number(n) => n
-            .as_i64()
-            .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64))
-            .map(Some)
-            .ok_or_else(|| D::Error::custom(format!("expected an integer, got {n}"))),
-        Value::String(s) if s.trim().is_empty() => Ok(None),
-        Value::String(s) => s
-            .trim()
-            .parse::<i64>()
-            .map(Some)
-            .map_err(|_| D::Error::custom(format!("expected an integer, got {s:?}"))),
-        other => Err(D::Error::custom(format!(
-            "expected an integer, got {other}"
-        ))),
-    }
+    Ok(match Value::deserialize(d)? {
+        Value::Number(n) => n.as_i64().or_else(|| {
+            n.as_f64()
+                .filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15)
+                .map(|f| f as i64)
+        }),
+        Value::String(s) => s.trim().parse::<i64>().ok(),
+        _ => None,
+    })
 }
 
 /// A string from a string, a number or a bool; `null` gives `None`.
@@ -94,13 +86,11 @@ where
     D: Deserializer<'de>,
     T: DeserializeOwned,
 {
-    match Value::deserialize(d)? {
-        Value::Null => Ok(None),
-        Value::Array(items) if items.is_empty() => Ok(None),
-        value => serde_json::from_value(value)
-            .map(Some)
-            .map_err(D::Error::custom),
-    }
+    Ok(match Value::deserialize(d)? {
+        Value::Null => None,
+        Value::Array(items) if items.is_empty() => None,
+        value => serde_json::from_value(value).ok(),
+    })
 }
 
 /// A list that may come as `null` or `{}`.
@@ -109,18 +99,15 @@ where
     D: Deserializer<'de>,
     T: DeserializeOwned,
 {
-    match Value::deserialize(d)? {
-        Value::Array(items) => items
-            .into_iter()
-            .map(|v| serde_json::from_value(v).map_err(D::Error::custom))
-            .collect(),
-        Value::Object(map) if map.is_empty() => Ok(Vec::new()),
-        Value::Object(map) => map
-            .into_iter()
-            .map(|(_, v)| serde_json::from_value(v).map_err(D::Error::custom))
-            .collect(),
-        _ => Ok(Vec::new()),
-    }
+    let items: Vec<Value> = match Value::deserialize(d)? {
+        Value::Array(items) => items,
+        Value::Object(map) => map.into_iter().map(|(_, v)| v).collect(),
+        _ => Vec::new(),
+    };
+    Ok(items
+        .into_iter()
+        .filter_map(|v| serde_json::from_value(v).ok())
+        .collect())
 }
 
 #[cfg(test)]
@@ -159,7 +146,8 @@ mod tests {
         assert_eq!(probe(r#"{"d": null}"#).d, None);
         assert_eq!(probe(r#"{"d": ""}"#).d, None);
         assert_eq!(probe(r#"{}"#).d, None);
-        assert!(serde_json::from_str::<Probe>(r#"{"d": "abc"}"#).is_err());
+        assert_eq!(probe(r#"{"d": "abc"}"#).d, None, "junk is absent");
+        assert_eq!(probe(r#"{"d": {"x": 1}}"#).d, None);
     }
 
     #[test]
@@ -192,7 +180,14 @@ mod tests {
     fn ids_bools_and_strings_are_coerced() {
         assert_eq!(probe(r#"{"i": "42"}"#).i, Some(42));
         assert_eq!(probe(r#"{"i": 42.0}"#).i, Some(42));
-        assert!(serde_json::from_str::<Probe>(r#"{"i": 4.5}"#).is_err());
+        assert_eq!(probe(r#"{"i": 4.5}"#).i, None, "junk is absent");
+        assert_eq!(probe(r#"{"i": "x"}"#).i, None);
+        assert_eq!(probe(r#"{"o": 5}"#).o, None);
+        assert_eq!(
+            probe(r#"{"l": [1, "x", 2]}"#).l,
+            vec![1, 2],
+            "unreadable items are left out"
+        );
         assert_eq!(probe(r#"{"b": 1}"#).b, Some(true));
         assert_eq!(probe(r#"{"b": "false"}"#).b, Some(false));
         assert_eq!(probe(r#"{"s": 115}"#).s.as_deref(), Some("115"));

@@ -10,20 +10,18 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use futures::TryStreamExt;
-use sklad_bus::OutgoingMessage;
 use sklad_db::fetches::Waiting;
 use sklad_domain::orders::{self, FetchPlan};
-use sklad_events::v1::KeycrmWebhookReceived;
-use sklad_keycrm::{AccountError, KeycrmError, OrderFilter, Priority};
+use sklad_keycrm::{AccountError, KeycrmError, OrderFilter, PageOrder, Priority};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 use uuid::Uuid;
 
-use crate::consumer::CONSUMER;
 use crate::context::Context;
+use crate::failures::{order_failed, park, store};
 use crate::metrics::{FETCH_BACKLOG, FETCH_OLDEST_SECONDS, ORDERS};
-use crate::upsert::{self, Serves, Switches};
+use crate::upsert::{Serves, Switches};
 use sklad_keycrm::AccountClient;
 
 /// A row queued for an order on the page: its `request_seq` and webhook ids.
@@ -173,7 +171,7 @@ async fn fetch_window(
                 return Ok(());
             }
         };
-        let ids: Vec<i64> = current.data.iter().map(|d| d.order.id).collect();
+        let ids: Vec<i64> = current.data.iter().filter_map(PageOrder::id).collect();
         let (tracked, queued): (HashSet<i64>, HashMap<i64, Queued>) = {
             let mut conn = ctx.db.conn().await?;
             (
@@ -189,7 +187,10 @@ async fn fetch_window(
             )
         };
         for doc in &current.data {
-            let id = doc.order.id;
+            let Some(id) = doc.id() else {
+                tracing::warn!("keyCRM sent an order without a readable id; skipped");
+                continue;
+            };
             // Serve this round's rows, rows queued since (no need to fetch them again), and
             // refresh orders sklad tracks; skip the rest of the page.
             let serves = match waiting.remove(&id) {
@@ -204,17 +205,18 @@ async fn fetch_window(
                 .map(|(_, w)| w.join(","))
                 .unwrap_or_default();
             let span = tracing::info_span!("order", keycrm_order_id = id, webhook_ids = %webhooks);
-            let mut conn = ctx.db.conn().await?;
-            upsert::apply(
-                &mut conn,
-                account,
-                doc,
-                switches,
-                serves.map(|(request_seq, _)| Serves { request_seq }),
-                "webhook",
-            )
-            .instrument(span)
-            .await?;
+            let served = async {
+                match doc {
+                    PageOrder::Read(doc) => {
+                        let serves = serves.map(|(request_seq, _)| Serves { request_seq });
+                        store(ctx, account, doc, switches, serves, "webhook").await
+                    }
+                    PageOrder::Unreadable { reason, .. } => {
+                        order_failed(ctx, account, id, reason).await
+                    }
+                }
+            };
+            served.instrument(span).await?;
         }
         let number = current.current_page.unwrap_or(1);
         let pages_left = current.page_count().unwrap_or(number) - number;
@@ -239,10 +241,7 @@ async fn fetch_one(
         .order(row.keycrm_order_id, Priority::Normal)
         .await
     {
-        Ok(doc) => {
-            let mut conn = ctx.db.conn().await?;
-            upsert::apply(&mut conn, account, &doc, switches, serves, "webhook").await?;
-        }
+        Ok(doc) => store(ctx, account, &doc, switches, serves, "webhook").await?,
         Err(KeycrmError::NotFound) => {
             let mut conn = ctx.db.conn().await?;
             let had =
@@ -252,66 +251,24 @@ async fn fetch_one(
             ORDERS
                 .with_label_values(&["webhook", "deleted_in_keycrm"])
                 .inc();
-            tracing::info!(%account, order = row.keycrm_order_id, tracked = had, "keyCRM has no such order");
+            tracing::info!(tracked = had, "keyCRM has no such order");
         }
-        Err(err) => {
-            let attempts = row.attempts + 1;
-            if attempts >= ctx.settings.max_fetch_attempts {
-                park(
-                    ctx,
-                    &row,
-                    &format!("gave up after {attempts} attempts: {err}"),
-                )
-                .await;
-            } else {
-                let mut conn = ctx.db.conn().await?;
-                sklad_db::fetches::fail(
-                    &mut conn,
-                    account,
-                    row.keycrm_order_id,
-                    &err.to_string(),
-                    orders::fetch_backoff(row.attempts),
-                )
-                .await?;
-                tracing::warn!(%account, order = row.keycrm_order_id, attempts, error = %err, "fetch failed; will retry");
-            }
+        // sklad's own database, or an account keyCRM will not serve (now flagged): not this
+        // order's fault, so no attempt is counted.
+        Err(err @ KeycrmError::Budget(_)) => return Err(err.into()),
+        Err(err) if err.blocks_account() => {
+            let mut conn = ctx.db.conn().await?;
+            let until = Utc::now() + chrono::TimeDelta::minutes(1);
+            sklad_db::fetches::postpone(
+                &mut conn,
+                account,
+                &[row.keycrm_order_id],
+                &err.to_string(),
+                until,
+            )
+            .await?;
         }
+        Err(err) => order_failed(ctx, account, row.keycrm_order_id, &err.to_string()).await?,
     }
     Ok(())
-}
-
-/// Moves a fetch that failed for good to the parking queue, with its reason, and drops its
-/// row. If the broker cannot take it, the row stays and is retried later.
-async fn park(ctx: &Arc<Context>, row: &Waiting, reason: &str) {
-    let now = Utc::now();
-    let event = KeycrmWebhookReceived {
-        webhook_id: row.message_ids.last().cloned().unwrap_or_default(),
-        account_id: row.account_id.to_string(),
-        received_at: Some(sklad_events::timestamp(row.requested_at)),
-        event: "order.fetch_failed".into(),
-        order_id: row.keycrm_order_id,
-        status_id: None,
-        order_updated_at: row.event_updated_at.map(sklad_events::timestamp),
-        raw_body: Vec::new(),
-    };
-    // A fresh message id: the webhook's own id is in the inbox already, and a replay of this
-    // parked message must be taken as new work.
-    let message = OutgoingMessage::event(
-        &event,
-        Uuid::now_v7().to_string(),
-        row.account_id.to_string(),
-        now,
-        Some(format!("order/{}", row.keycrm_order_id)),
-    );
-    match ctx.publisher.park(CONSUMER, &message, reason).await {
-        Ok(()) => {
-            ORDERS.with_label_values(&["webhook", "parked"]).inc();
-            tracing::error!(account = %row.account_id, order = row.keycrm_order_id, %reason, "order parked");
-            if let Ok(mut conn) = ctx.db.conn().await {
-                let _ =
-                    sklad_db::fetches::remove(&mut conn, row.account_id, row.keycrm_order_id).await;
-            }
-        }
-        Err(err) => tracing::warn!(error = %err, "could not park an order; it stays queued"),
-    }
 }

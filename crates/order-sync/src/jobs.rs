@@ -8,13 +8,14 @@ use std::sync::Arc;
 use chrono::TimeDelta;
 use futures::TryStreamExt;
 use sklad_db::sync_jobs::{PageDone, SyncJob};
-use sklad_keycrm::{AccountError, OrderFilter, Priority};
+use sklad_keycrm::{AccountError, OrderFilter, PageOrder, Priority};
 use sklad_runtime::settings::delta;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::context::Context;
-use crate::upsert::{self, Switches};
+use crate::failures::{order_failed, store};
+use crate::upsert::Switches;
 
 /// Runs jobs until `cancel` fires; the page in progress finishes first.
 pub async fn run(ctx: Arc<Context>, cancel: CancellationToken) {
@@ -95,9 +96,19 @@ async fn run_job(
                 return Err(err.into());
             }
         };
-        for doc in &current.data {
-            let mut conn = ctx.db.conn().await?;
-            upsert::apply(&mut conn, job.account_id, doc, &switches, None, "sync_job").await?;
+        for order in &current.data {
+            match order {
+                PageOrder::Read(doc) => {
+                    store(ctx, job.account_id, doc, &switches, None, "sync_job").await?
+                }
+                PageOrder::Unreadable {
+                    id: Some(id),
+                    reason,
+                } => order_failed(ctx, job.account_id, *id, reason).await?,
+                PageOrder::Unreadable { id: None, reason } => {
+                    tracing::warn!(%reason, "an order without a readable id was skipped")
+                }
+            }
         }
         let last_page = !current.has_next() || current.data.is_empty();
         let done = PageDone {

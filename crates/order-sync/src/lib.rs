@@ -14,6 +14,7 @@
 
 mod consumer;
 mod context;
+mod failures;
 mod fetcher;
 mod jobs;
 mod metrics;

@@ -9,12 +9,13 @@ use std::sync::Arc;
 use chrono::{TimeDelta, Utc};
 use futures::TryStreamExt;
 use sklad_domain::orders::{WINDOW_MARGIN, reconcile_takes};
-use sklad_keycrm::{AccountError, OrderFilter, Priority};
+use sklad_keycrm::{AccountError, OrderFilter, PageOrder, Priority};
 use sklad_runtime::settings::delta;
 use tokio_util::sync::CancellationToken;
 
 use crate::context::Context;
-use crate::upsert::{self, Switches};
+use crate::failures::{order_failed, store};
+use crate::upsert::Switches;
 
 /// Runs passes until `cancel` fires.
 pub async fn run(ctx: Arc<Context>, cancel: CancellationToken) {
@@ -89,7 +90,7 @@ async fn pass(
     let mut written = 0;
     let mut pages = std::pin::pin!(keycrm.client.order_pages(&filter, 1, Priority::Bulk));
     while let Some(page) = pages.try_next().await? {
-        let ids: Vec<i64> = page.data.iter().map(|d| d.order.id).collect();
+        let ids: Vec<i64> = page.data.iter().filter_map(PageOrder::id).collect();
         let tracked: HashSet<i64> = {
             let mut conn = ctx.db.conn().await?;
             sklad_db::orders::tracked(&mut conn, account, &ids)
@@ -97,17 +98,26 @@ async fn pass(
                 .into_iter()
                 .collect()
         };
-        for doc in &page.data {
-            if !reconcile_takes(
-                tracked.contains(&doc.order.id),
-                doc.order.status_id,
-                &keycrm.integration.settings.import_status_ids,
-            ) {
-                continue;
+        for order in &page.data {
+            match order {
+                PageOrder::Read(doc) => {
+                    if !reconcile_takes(
+                        tracked.contains(&doc.order.id),
+                        doc.order.status_id,
+                        &keycrm.integration.settings.import_status_ids,
+                    ) {
+                        continue;
+                    }
+                    store(ctx, account, doc, &switches, None, "reconcile").await?;
+                    written += 1;
+                }
+                // Unreadable, so its status is unknown: counted if sklad tracks it.
+                PageOrder::Unreadable {
+                    id: Some(id),
+                    reason,
+                } if tracked.contains(id) => order_failed(ctx, account, *id, reason).await?,
+                PageOrder::Unreadable { .. } => {}
             }
-            let mut conn = ctx.db.conn().await?;
-            upsert::apply(&mut conn, account, doc, &switches, None, "reconcile").await?;
-            written += 1;
         }
     }
     Ok(written)

@@ -7,7 +7,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rust_decimal::Decimal;
 use serde::Deserialize;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::webhooks::fire;
 
@@ -98,6 +98,11 @@ struct OrderSpec {
     manager_comment: Option<String>,
     created_at: Option<DateTime<Utc>>,
     updated_at: Option<DateTime<Utc>>,
+    /// The order's source (shop, marketplace) in keyCRM.
+    source_id: Option<i64>,
+    /// Fields laid over the rendered order as they are, to play keyCRM sending junk
+    /// (e.g. `{"grand_total": "n/a", "buyer": 5}`).
+    quirks: Option<serde_json::Map<String, Value>>,
 }
 
 fn new_status() -> i64 {
@@ -202,7 +207,7 @@ async fn post_order(sim: web::Data<Sim>, spec: web::Json<OrderSpec>) -> HttpResp
     let created_at = spec.created_at.unwrap_or(now);
     let mut order = Order {
         id,
-        source_id: 1,
+        source_id: spec.source_id.unwrap_or(1),
         source_uuid: spec.source_uuid,
         status_id: spec.status_id,
         payment_status: String::new(),
@@ -220,6 +225,7 @@ async fn post_order(sim: web::Data<Sim>, spec: web::Json<OrderSpec>) -> HttpResp
         ordered_at: created_at,
         status_changed_at: created_at,
         closed_at: None,
+        quirks: spec.quirks,
     };
     order.payment_status = spec
         .payment_status
@@ -361,6 +367,7 @@ async fn generate_orders(sim: web::Data<Sim>, spec: web::Json<GenerateSpec>) -> 
             ordered_at: created_at,
             status_changed_at: created_at,
             closed_at: None,
+            quirks: None,
         };
         if spec.with_payments {
             let amount = State::grand_total(&order);
