@@ -169,3 +169,38 @@ async fn stock_pushes_go_before_webhook_fetches_and_bulk_pulls() {
         "normal ({normal_done:?}) jumped the push queue ({last_push:?})"
     );
 }
+
+/// Two shops saving one key with different rates: the rate is the key's (the last one
+/// saved), so the two can never add up to more than keyCRM allows that key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn accounts_sharing_a_key_share_one_rate() {
+    use reqwest::Method;
+    use serde_json::json;
+    let app = TestApp::spawn().await;
+    let other = app.create_account("second shop", true).await;
+    for (token, rpm) in [(&app.account.admin_token, 600), (&other.admin_token, 60)] {
+        let saved = app
+            .api(Method::PUT, "/integrations/keycrm", token)
+            .json(&json!({"requests_per_minute": rpm}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(saved.status(), 200);
+    }
+    let fingerprint = app.secrets().fingerprint(SIM_API_KEY);
+    let budget = Budget::new(app.db().clone());
+    // Whatever rate a caller believes in, the key's row (60 a minute) spaces the slots.
+    let key = BudgetKey {
+        fingerprint,
+        requests_per_minute: 600,
+    };
+    let started = Instant::now();
+    for _ in 0..3 {
+        budget.acquire(&key, Priority::StockPush).await.unwrap();
+    }
+    assert!(
+        started.elapsed() >= Duration::from_millis(1900),
+        "three slots of one key at 60/min take two seconds, took {:?}",
+        started.elapsed()
+    );
+}

@@ -331,3 +331,32 @@ fn read(order: sklad_keycrm::PageOrder) -> sklad_keycrm::OrderDocument {
         other => panic!("unreadable: {other:?}"),
     }
 }
+
+/// A 429 moves the key's schedule back for everyone using the key: a second client (another
+/// process, say) sends nothing until keyCRM's `Retry-After` has passed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_429_holds_back_every_client_of_the_key() {
+    let app = TestApp::spawn().await;
+    let first = client(&app, SIM_API_KEY, &app.sim_api_url, 3);
+    let second = client(&app, SIM_API_KEY, &app.sim_api_url, 3);
+    app.sim.lock().faults.rate_limit_next = 1; // answered with Retry-After: 1
+    app.sim.lock().requests.clear();
+    let waiting =
+        tokio::spawn(async move { first.order_statuses_page(1, 1, Priority::Normal).await });
+    // As soon as keyCRM said 429 to the first client, the second asks.
+    let limited_at = sklad_tests::eventually(Duration::from_secs(5), "the 429", || async {
+        app.sim.lock().requests.front().map(|r| r.at_ms)
+    })
+    .await;
+    second
+        .order_statuses_page(1, 1, Priority::Normal)
+        .await
+        .unwrap();
+    waiting.await.unwrap().unwrap();
+    let requests = app.sim.lock().requests.clone();
+    assert_eq!(requests[0].status, 429);
+    assert!(
+        requests.iter().skip(1).all(|r| r.at_ms - limited_at >= 950),
+        "no request with the key within the Retry-After: {requests:?}"
+    );
+}

@@ -426,3 +426,67 @@ async fn a_push_that_keeps_failing_backs_off_and_shows_in_status() {
     app.sim.lock().faults.error_rate = 0.0;
     wait_sim_stock(&app, 1, "C-3", 7).await;
 }
+
+/// Two pushers, a slow budget, keyCRM failing now and then, and a short lease: without the
+/// per-target push lock a push waiting to retry could be overtaken by a newer one and then
+/// land after it. Receipts only raise the balance, so keyCRM must only ever see it rise.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_older_quantity_never_lands_after_a_newer_one() {
+    let Rig { app, w1, .. } = rig_with(
+        AppOptions {
+            stock_publisher: true,
+            relay: true,
+            configure: Some(|s| {
+                s.stock_publisher.push_lease = Duration::from_millis(600);
+                s.stock_publisher.settle = Duration::from_millis(50);
+                s.stock_publisher.max_delay = Duration::from_millis(300);
+            }),
+            ..AppOptions::default()
+        },
+        &["A-1", "B-2", "C-3"],
+    )
+    .await;
+    let second = sklad_stock_publisher::Worker::build(&app.settings).unwrap();
+    let stop = tokio_util::sync::CancellationToken::new();
+    tokio::spawn(second.run_until_stopped(stop.clone()));
+    // A slow budget: each push waits about a second for its slot.
+    let slow = app
+        .api(
+            Method::PUT,
+            "/integrations/keycrm",
+            &app.account.admin_token,
+        )
+        .json(&json!({"requests_per_minute": 60}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(slow.status(), 200);
+    // keyCRM fails a third of the requests: a push retried after its backoff is the one a
+    // newer push could overtake.
+    app.sim.lock().faults.error_rate = 0.3;
+    let mut last = Value::Null;
+    for _ in 0..25 {
+        last = receipt(&app, &w1, "A-1", 1).await;
+        tokio::time::sleep(Duration::from_millis(120)).await; // movements spread over time
+    }
+    wait_settled(&app, &last).await;
+    app.sim.lock().faults.error_rate = 0.0;
+    wait_sim_stock(&app, 1, "A-1", 25).await;
+    stop.cancel();
+    let seen: Vec<Decimal> = app
+        .sim
+        .lock()
+        .stock_writes
+        .iter()
+        .filter(|w| w.status == 202)
+        .flat_map(|w| w.items.iter())
+        .filter(|i| i["sku"] == "A-1")
+        .map(|i| i["quantity"].to_string().parse().unwrap())
+        .collect();
+    assert!(seen.len() >= 2, "{seen:?}");
+    assert!(
+        seen.windows(2).all(|w| w[0] <= w[1]),
+        "keyCRM saw the quantity go back: {seen:?}"
+    );
+    assert_eq!(seen.last(), Some(&Decimal::from(25)));
+}

@@ -38,6 +38,9 @@ use crate::metrics::{CONSUMED, CONSUMER_CONNECTED, HANDLE_SECONDS, QUEUE_MESSAGE
 use crate::publisher::{PublishError, publish_confirmed};
 use crate::topology::{ConsumerSpec, queue_depth};
 
+/// How long a stopping consumer waits for its in-flight messages.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(20);
+
 /// A delivered message, as handlers see it.
 #[derive(Debug, Clone)]
 pub struct IncomingMessage {
@@ -242,7 +245,20 @@ impl ConsumerRunner {
                 .basic_cancel(consumer.tag(), BasicCancelOptions::default())
                 .await;
         }
-        while in_flight.join_next().await.is_some() {}
+        // In-flight messages get a bounded time to finish and ack; past it they are dropped
+        // unacked and the broker redelivers them (to this consumer or another).
+        let drained = tokio::time::timeout(DRAIN_TIMEOUT, async {
+            while in_flight.join_next().await.is_some() {}
+        })
+        .await;
+        if drained.is_err() {
+            tracing::warn!(
+                consumer = self.spec.name,
+                left = in_flight.len(),
+                "drain timed out; the broker redelivers what was not acked"
+            );
+            in_flight.abort_all();
+        }
         let _ = tokio::time::timeout(
             Duration::from_secs(2),
             connection.close(200, "consumer stopping".into()),

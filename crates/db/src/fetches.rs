@@ -181,6 +181,26 @@ pub async fn complete(
     Ok(deleted > 0)
 }
 
+/// Moves the lease of claimed rows still being served forward (a round of single fetches
+/// at keyCRM's pace can outlast it).
+pub async fn renew(
+    conn: &mut AsyncPgConnection,
+    account_id: Uuid,
+    keycrm_order_ids: &[i64],
+    lease: TimeDelta,
+) -> DbResult<()> {
+    diesel::update(
+        order_fetches::table
+            .filter(order_fetches::account_id.eq(account_id))
+            .filter(order_fetches::keycrm_order_id.eq_any(keycrm_order_ids))
+            .filter(order_fetches::next_attempt_at.gt(diesel::dsl::now)),
+    )
+    .set(order_fetches::next_attempt_at.eq(Utc::now() + lease))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 /// Counts a failure of one order and holds it for `backoff(attempts)`: its row gains an
 /// attempt and the reason (a row is created when the order failed on a page, so the
 /// fetcher retries it singly). Returns the row as it now stands.

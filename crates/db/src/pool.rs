@@ -59,13 +59,19 @@ impl Db {
         })
     }
 
-    /// A connection of its own (not from the pool) that `LISTEN`s on `channel`; read its
-    /// `notifications_stream()`. Long-lived listeners must not hold a pooled connection.
-    pub async fn listen(&self, channel: &str) -> DbResult<AsyncPgConnection> {
+    /// A connection of its own, outside the pool: for what must hold a connection for long
+    /// (a listener) or must end with it (a session lock is released when it closes, however
+    /// its holder ends).
+    pub async fn dedicated(&self) -> DbResult<AsyncPgConnection> {
         use diesel_async::AsyncConnection;
-        let mut conn = AsyncPgConnection::establish(self.url.expose_secret())
+        AsyncPgConnection::establish(self.url.expose_secret())
             .await
-            .map_err(|e| DbError::Unavailable(e.to_string()))?;
+            .map_err(|e| DbError::Unavailable(e.to_string()))
+    }
+
+    /// A dedicated connection that `LISTEN`s on `channel`; read its `notifications_stream()`.
+    pub async fn listen(&self, channel: &str) -> DbResult<AsyncPgConnection> {
+        let mut conn = self.dedicated().await?;
         diesel::sql_query(format!("LISTEN {channel}"))
             .execute(&mut conn)
             .await?;

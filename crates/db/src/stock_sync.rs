@@ -177,6 +177,61 @@ pub async fn due(
         .collect())
 }
 
+/// Takes the push lock of one (account, keyCRM warehouse) on `conn` (a dedicated
+/// connection: the lock lasts until it closes), or answers `false` when another pusher
+/// holds it. One pusher per target at a time is what keeps an older quantity from landing
+/// in keyCRM after a newer one: the next push computes its sums only after the previous
+/// one's request finished.
+pub async fn try_lock_target(
+    conn: &mut AsyncPgConnection,
+    account_id: Uuid,
+    keycrm_warehouse_id: i64,
+) -> DbResult<bool> {
+    #[derive(QueryableByName)]
+    struct Locked {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        locked: bool,
+    }
+    let key = {
+        use sha2::{Digest, Sha256};
+        let mut hasher = Sha256::new();
+        hasher.update(b"sklad/stock-push/");
+        hasher.update(account_id.as_bytes());
+        hasher.update(keycrm_warehouse_id.to_be_bytes());
+        let digest = hasher.finalize();
+        let mut key = [0u8; 8];
+        key.copy_from_slice(&digest[..8]);
+        i64::from_be_bytes(key)
+    };
+    let locked: Locked = diesel::sql_query("SELECT pg_try_advisory_lock($1) AS locked")
+        .bind::<diesel::sql_types::BigInt, _>(key)
+        .get_result(conn)
+        .await?;
+    Ok(locked.locked)
+}
+
+/// Moves the lease of pairs still being pushed forward (a push may wait long for its
+/// budget slot).
+pub async fn renew(
+    conn: &mut AsyncPgConnection,
+    account_id: Uuid,
+    keycrm_warehouse_id: i64,
+    skus: &[String],
+    lease: TimeDelta,
+) -> DbResult<()> {
+    diesel::update(
+        stock_dirty::table
+            .filter(stock_dirty::account_id.eq(account_id))
+            .filter(stock_dirty::keycrm_warehouse_id.eq(keycrm_warehouse_id))
+            .filter(stock_dirty::sku.eq_any(skus))
+            .filter(stock_dirty::due_at.gt(diesel::dsl::now)),
+    )
+    .set(stock_dirty::due_at.eq(Utc::now() + lease))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 /// A dirty pair as claimed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Dirty {

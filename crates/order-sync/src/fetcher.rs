@@ -6,14 +6,15 @@
 //! keeps failing is parked with the reason.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use chrono::Utc;
 use futures::TryStreamExt;
 use sklad_db::fetches::Waiting;
 use sklad_domain::orders::{self, FetchPlan};
 use sklad_keycrm::{AccountError, KeycrmError, OrderFilter, PageOrder, Priority};
-use tokio::task::JoinSet;
+use sklad_runtime::heartbeat::Heartbeat;
+use sklad_runtime::tasks::KeyedTasks;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 use uuid::Uuid;
@@ -32,36 +33,23 @@ const CLAIM_LIMIT: i64 = 500;
 /// Accounts served at once by one process.
 const PARALLEL_ACCOUNTS: usize = 8;
 
-/// Runs until `cancel` fires; a round in progress finishes first.
+/// Runs until `cancel` fires. Rounds in progress stop at their next order; what they held
+/// returns to the queue when its lease runs out, for this or another worker.
 pub async fn run(ctx: Arc<Context>, cancel: CancellationToken) {
-    let mut accounts = JoinSet::new();
-    let mut busy: HashSet<Uuid> = HashSet::new();
-    loop {
-        while let Some(done) = accounts.try_join_next() {
-            if let Ok(account) = done {
-                busy.remove(&account);
-            }
-        }
-        if cancel.is_cancelled() {
-            break;
-        }
+    let mut rounds = KeyedTasks::new(PARALLEL_ACCOUNTS);
+    while !cancel.is_cancelled() {
+        rounds.reap();
         match due_accounts(&ctx).await {
             Ok(due) => {
                 for account in due {
-                    if busy.len() >= PARALLEL_ACCOUNTS || !busy.insert(account) {
-                        continue;
-                    }
-                    let ctx = ctx.clone();
+                    let (ctx, cancel) = (ctx.clone(), cancel.clone());
                     let span = tracing::info_span!("fetch_round", account_id = %account);
-                    accounts.spawn(
-                        async move {
-                            if let Err(err) = serve_account(&ctx, account).await {
-                                tracing::warn!(error = %err, "fetch round failed");
-                            }
-                            account
+                    let round = async move {
+                        if let Err(err) = serve_account(&ctx, account, &cancel).await {
+                            tracing::warn!(error = %err, "fetch round failed");
                         }
-                        .instrument(span),
-                    );
+                    };
+                    rounds.start(account, round.instrument(span));
                 }
             }
             Err(err) => tracing::warn!(error = %err, "cannot read the fetch queue"),
@@ -70,14 +58,10 @@ pub async fn run(ctx: Arc<Context>, cancel: CancellationToken) {
             () = cancel.cancelled() => {}
             () = ctx.fetch_wanted.notified() => {}
             () = tokio::time::sleep(ctx.poll()) => {}
-            Some(done) = accounts.join_next(), if !accounts.is_empty() => {
-                if let Ok(account) = done {
-                    busy.remove(&account);
-                }
-            }
+            () = rounds.next(), if !rounds.is_empty() => {}
         }
     }
-    while accounts.join_next().await.is_some() {}
+    rounds.drain().await;
 }
 
 async fn due_accounts(ctx: &Context) -> sklad_db::DbResult<Vec<Uuid>> {
@@ -88,8 +72,12 @@ async fn due_accounts(ctx: &Context) -> sklad_db::DbResult<Vec<Uuid>> {
     sklad_db::fetches::due_accounts(&mut conn, 32).await
 }
 
-/// Serves every due row of one account.
-async fn serve_account(ctx: &Arc<Context>, account: Uuid) -> anyhow::Result<()> {
+/// Serves every due row of one account, stopping early when `cancel` fires.
+async fn serve_account(
+    ctx: &Arc<Context>,
+    account: Uuid,
+    cancel: &CancellationToken,
+) -> anyhow::Result<()> {
     let lease = sklad_runtime::settings::delta(ctx.settings.fetch_lease);
     let rows = {
         let mut conn = ctx.db.conn().await?;
@@ -119,6 +107,30 @@ async fn serve_account(ctx: &Arc<Context>, account: Uuid) -> anyhow::Result<()> 
     let switches = Switches::from(&keycrm.integration);
     let mut waiting: HashMap<i64, Waiting> =
         rows.into_iter().map(|r| (r.keycrm_order_id, r)).collect();
+    // The claimed rows' lease is renewed while this round serves them (single fetches at
+    // keyCRM's pace can outlast it); each leaves `held` once served.
+    let held: Arc<Mutex<HashSet<i64>>> = Arc::new(Mutex::new(waiting.keys().copied().collect()));
+    let _heartbeat = {
+        let (db, held) = (ctx.db.clone(), held.clone());
+        let lease = sklad_runtime::settings::delta(ctx.settings.fetch_lease);
+        Heartbeat::start(ctx.settings.fetch_lease / 3, move || {
+            let (db, held) = (db.clone(), held.clone());
+            async move {
+                let ids: Vec<i64> = held
+                    .lock()
+                    .map(|h| h.iter().copied().collect())
+                    .unwrap_or_default();
+                if let Ok(mut conn) = db.conn().await {
+                    let _ = sklad_db::fetches::renew(&mut conn, account, &ids, lease).await;
+                }
+            }
+        })
+    };
+    let served = |id: i64| {
+        if let Ok(mut held) = held.lock() {
+            held.remove(&id);
+        }
+    };
 
     let facts: Vec<orders::Waiting> = waiting
         .values()
@@ -131,16 +143,26 @@ async fn serve_account(ctx: &Arc<Context>, account: Uuid) -> anyhow::Result<()> 
         orders::plan_fetch(&facts, ctx.settings.batch_threshold, Utc::now())
     {
         fetch_window(ctx, account, &keycrm, &switches, &mut waiting, from, to).await?;
+        let left: HashSet<i64> = waiting.keys().copied().collect();
+        if let Ok(mut held) = held.lock() {
+            held.retain(|id| left.contains(id));
+        }
     }
     for row in waiting.into_values() {
+        if cancel.is_cancelled() {
+            break;
+        }
         let span = tracing::info_span!(
             "order",
             keycrm_order_id = row.keycrm_order_id,
             webhook_ids = %row.message_ids.join(","),
         );
-        fetch_one(ctx, account, &keycrm, &switches, row)
+        let id = row.keycrm_order_id;
+        let outcome = fetch_one(ctx, account, &keycrm, &switches, row)
             .instrument(span)
-            .await?;
+            .await;
+        served(id);
+        outcome?;
     }
     Ok(())
 }

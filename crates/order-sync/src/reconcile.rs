@@ -38,6 +38,7 @@ pub async fn run(ctx: Arc<Context>, cancel: CancellationToken) {
                     &ctx,
                     claim.account_id,
                     claim.watermark.unwrap_or(started - interval),
+                    &cancel,
                 )
                 .await;
                 let (watermark, next_due) = match &outcome {
@@ -76,6 +77,7 @@ async fn pass(
     ctx: &Arc<Context>,
     account: uuid::Uuid,
     since: chrono::DateTime<Utc>,
+    cancel: &CancellationToken,
 ) -> anyhow::Result<usize> {
     let keycrm = match ctx.keycrm.for_account(account).await {
         Ok(keycrm) => keycrm,
@@ -90,6 +92,8 @@ async fn pass(
     let mut written = 0;
     let mut pages = std::pin::pin!(keycrm.client.order_pages(&filter, 1, Priority::Bulk));
     while let Some(page) = pages.try_next().await? {
+        // Stopped midway, the pass keeps its watermark: the next one starts over.
+        anyhow::ensure!(!cancel.is_cancelled(), "stopped by shutdown");
         let ids: Vec<i64> = page.data.iter().filter_map(PageOrder::id).collect();
         let tracked: HashSet<i64> = {
             let mut conn = ctx.db.conn().await?;

@@ -1,10 +1,12 @@
 //! Process-level plumbing shared by every sklad binary.
 
 pub mod health;
+pub mod heartbeat;
 pub mod http;
 pub mod metrics;
 pub mod settings;
 pub mod shutdown;
+pub mod tasks;
 pub mod telemetry;
 
 pub use settings::Settings;

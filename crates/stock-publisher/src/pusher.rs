@@ -16,8 +16,9 @@ use sklad_db::stock_sync::Push;
 use sklad_domain::stock::{PushOutcome, plan_push, push_backoff};
 use sklad_keycrm::models::{StockItem, rejected_stock_items};
 use sklad_keycrm::{AccountError, KeycrmClient, KeycrmError};
+use sklad_runtime::heartbeat::Heartbeat;
 use sklad_runtime::settings::delta;
-use tokio::task::JoinSet;
+use sklad_runtime::tasks::KeyedTasks;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 use uuid::Uuid;
@@ -30,38 +31,35 @@ pub const MAX_ITEMS: i64 = 10_000;
 /// Rounds of dropping refused SKUs and sending the rest again.
 const REJECTION_ROUNDS: usize = 3;
 
-/// Runs until `cancel` fires; pushes in flight complete first.
+/// Pushes running at once in one process (each holds a dedicated connection for its lock).
+const PARALLEL_TARGETS: usize = 8;
+
+/// Runs until `cancel` fires. A push waiting for its budget slot stops; its SKUs stay
+/// dirty and go with the next push, here or in another process.
 pub async fn run(ctx: Arc<Context>, cancel: CancellationToken) {
-    let mut targets = JoinSet::new();
-    let mut busy: HashSet<(Uuid, i64)> = HashSet::new();
-    loop {
-        while let Some(Ok(done)) = targets.try_join_next() {
-            busy.remove(&done);
-        }
-        if cancel.is_cancelled() {
-            break;
-        }
+    let mut pushes = KeyedTasks::new(PARALLEL_TARGETS);
+    while !cancel.is_cancelled() {
+        pushes.reap();
         match due(&ctx).await {
             Ok(due) => {
                 for target in due {
-                    if !busy.insert(target) {
-                        continue;
-                    }
-                    let ctx = ctx.clone();
+                    let (ctx, cancel) = (ctx.clone(), cancel.clone());
                     let span = tracing::info_span!(
                         "push",
                         account_id = %target.0,
                         keycrm_warehouse_id = target.1,
                     );
-                    targets.spawn(
-                        async move {
-                            if let Err(err) = push_target(&ctx, target.0, target.1).await {
-                                tracing::warn!(error = %err, "push round failed");
+                    let push = async move {
+                        tokio::select! {
+                            () = cancel.cancelled() => {}
+                            pushed = push_target(&ctx, target.0, target.1) => {
+                                if let Err(err) = pushed {
+                                    tracing::warn!(error = %err, "push round failed");
+                                }
                             }
-                            target
                         }
-                        .instrument(span),
-                    );
+                    };
+                    pushes.start(target, push.instrument(span));
                 }
             }
             Err(err) => tracing::warn!(error = %err, "cannot read the dirty set"),
@@ -70,12 +68,10 @@ pub async fn run(ctx: Arc<Context>, cancel: CancellationToken) {
             () = cancel.cancelled() => {}
             () = ctx.push_wanted.notified() => {}
             () = tokio::time::sleep(ctx.settings.poll.max(std::time::Duration::from_millis(10))) => {}
-            Some(Ok(done)) = targets.join_next(), if !targets.is_empty() => {
-                busy.remove(&done);
-            }
+            () = pushes.next(), if !pushes.is_empty() => {}
         }
     }
-    while targets.join_next().await.is_some() {}
+    pushes.drain().await;
 }
 
 async fn due(ctx: &Context) -> sklad_db::DbResult<Vec<(Uuid, i64)>> {
@@ -94,12 +90,18 @@ async fn due(ctx: &Context) -> sklad_db::DbResult<Vec<(Uuid, i64)>> {
     sklad_db::stock_sync::due(&mut conn, settle, max_delay, 64).await
 }
 
-/// Pushes everything dirty for one keyCRM warehouse of one account.
+/// Pushes everything dirty for one keyCRM warehouse of one account, holding the target's
+/// push lock (another pusher, in this process or another, skips it meanwhile).
 pub async fn push_target(
     ctx: &Arc<Context>,
     account: Uuid,
     keycrm_warehouse: i64,
 ) -> anyhow::Result<()> {
+    // The lock lives on a connection of its own and ends with it, however this ends.
+    let mut lock = ctx.db.dedicated().await?;
+    if !sklad_db::stock_sync::try_lock_target(&mut lock, account, keycrm_warehouse).await? {
+        return Ok(());
+    }
     let lease = delta(ctx.settings.push_lease);
     loop {
         let claimed = {
@@ -137,7 +139,27 @@ pub async fn push_target(
             plan_push(&skus, &sums, &accepted)
         };
         let started = Instant::now();
+        // Waiting for the budget can outlast the lease: keep it while the push runs.
+        let heartbeat = {
+            let (db, skus) = (ctx.db.clone(), skus.clone());
+            Heartbeat::start(ctx.settings.push_lease / 3, move || {
+                let (db, skus) = (db.clone(), skus.clone());
+                async move {
+                    if let Ok(mut conn) = db.conn().await {
+                        let _ = sklad_db::stock_sync::renew(
+                            &mut conn,
+                            account,
+                            keycrm_warehouse,
+                            &skus,
+                            lease,
+                        )
+                        .await;
+                    }
+                }
+            })
+        };
         let outcome = send(ctx, &keycrm.client, account, keycrm_warehouse, plan.send).await;
+        drop(heartbeat);
         let mut conn = ctx.db.conn().await?;
         match outcome {
             Ok(Sent { accepted, rejected }) => {
