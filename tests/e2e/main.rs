@@ -19,3 +19,4 @@ mod process;
 mod security;
 mod stock;
 mod stock_more;
+mod upkeep;

@@ -44,11 +44,13 @@ pub async fn run(settings: &Settings, args: StatusArgs) -> anyhow::Result<()> {
                     })
                 })
                 .collect();
+            let (set_aside, reason) = sklad_db::outbox::set_aside(&mut conn).await?;
             json!({
                 "status": "up",
                 "accounts": accounts,
                 "flagged_integrations": flagged,
                 "failing_pushes": failing,
+                "outbox_set_aside": {"events": set_aside, "last_reason": reason},
             })
         }
         Err(err) => json!({"status": "down", "error": err.to_string()}),
@@ -92,6 +94,14 @@ fn print_report(report: &Value) {
                     "  account {}: {what}; keyCRM work waits for new settings ({})",
                     flag["account_id"].as_str().unwrap_or(""),
                     flag["answer"].as_str().unwrap_or("")
+                );
+            }
+            let aside = &pg["outbox_set_aside"];
+            if aside["events"].as_i64().unwrap_or(0) > 0 {
+                println!(
+                    "  {} outbox events set aside (the broker kept refusing them): {}",
+                    aside["events"],
+                    aside["last_reason"].as_str().unwrap_or("")
                 );
             }
             for push in pg["failing_pushes"].as_array().into_iter().flatten() {

@@ -5,6 +5,13 @@
 //! transaction. A round that cannot publish everything rolls back: its rows are published
 //! again later. So every committed event is published at least once, in commit order per
 //! relay; consumers dedupe on the message id (the outbox row's `message_id`).
+//!
+//! An event the broker itself refuses (no queue bound for its routing key, a nack) is
+//! counted on its row and, after a few refusals, set aside with the reason instead of
+//! holding back every event behind it. An unreachable broker is not the event's fault:
+//! that round rolls back and is tried again.
+//!
+//! The relay also runs the retention loop ([`sklad_db::retention`]).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,7 +26,7 @@ use sklad_db::{Db, DbError};
 use sklad_runtime::Settings;
 use sklad_runtime::health::{OpsServer, Readiness, ops_server};
 use sklad_runtime::lazy_metric;
-use sklad_runtime::settings::RelaySettings;
+use sklad_runtime::settings::{RelaySettings, RetentionSettings};
 use tokio_util::sync::CancellationToken;
 
 lazy_metric!(PUBLISHED: IntCounter = IntCounter::new(
@@ -28,6 +35,14 @@ lazy_metric!(PUBLISHED: IntCounter = IntCounter::new(
 
 lazy_metric!(BACKLOG: IntGauge = IntGauge::new(
     "sklad_relay_backlog", "Outbox events not yet published",
+));
+
+lazy_metric!(SET_ASIDE: IntCounter = IntCounter::new(
+    "sklad_relay_set_aside_total", "Outbox events the broker kept refusing, set aside with their reason",
+));
+
+lazy_metric!(PRUNED: IntCounter = IntCounter::new(
+    "sklad_retention_pruned_total", "Rows deleted by the retention loop",
 ));
 
 lazy_metric!(OLDEST_SECONDS: IntGauge = IntGauge::new(
@@ -40,6 +55,7 @@ pub struct Relay {
     publisher: Publisher,
     broker: Arc<Broker>,
     settings: RelaySettings,
+    retention: RetentionSettings,
     ops: OpsServer,
 }
 
@@ -75,6 +91,7 @@ impl Relay {
             broker,
             db,
             settings: settings.relay.clone(),
+            retention: settings.retention.clone(),
         })
     }
 
@@ -86,6 +103,11 @@ impl Relay {
     pub async fn run_until_stopped(self, cancel: CancellationToken) -> std::io::Result<()> {
         let ops = tokio::spawn(sklad_runtime::serve_until_cancelled(
             self.ops.server,
+            cancel.clone(),
+        ));
+        let pruning = tokio::spawn(prune(
+            self.db.clone(),
+            self.retention.clone(),
             cancel.clone(),
         ));
         let idle = self.settings.poll.max(Duration::from_millis(10));
@@ -114,9 +136,55 @@ impl Relay {
             }
         }
         self.broker.close().await;
+        let _ = pruning.await;
         ops.await.unwrap_or(Ok(()))
     }
 }
+
+/// Every `retention.interval`, deletes what is older than `retention.keep`, batch by batch.
+async fn prune(db: Db, settings: RetentionSettings, cancel: CancellationToken) {
+    if settings.keep.is_zero() {
+        tracing::info!("retention is switched off (retention.keep = 0s)");
+        return;
+    }
+    while !cancel.is_cancelled() {
+        let before = chrono::Utc::now() - sklad_runtime::settings::delta(settings.keep);
+        loop {
+            let round = match db.conn().await {
+                Ok(mut conn) => {
+                    sklad_db::retention::prune_round(&mut conn, before, settings.batch).await
+                }
+                Err(err) => Err(err),
+            };
+            match round {
+                Ok(pruned) => {
+                    let total: usize = pruned.iter().map(|(_, n)| n).sum();
+                    PRUNED.inc_by(u64::try_from(total).unwrap_or(0));
+                    if total > 0 {
+                        tracing::info!(?pruned, "old rows pruned");
+                    }
+                    let full = pruned
+                        .iter()
+                        .any(|(_, n)| i64::try_from(*n).unwrap_or(i64::MAX) >= settings.batch);
+                    if !full || cancel.is_cancelled() {
+                        break;
+                    }
+                }
+                Err(err) => {
+                    tracing::warn!(error = %err, "retention round failed");
+                    break;
+                }
+            }
+        }
+        tokio::select! {
+            () = cancel.cancelled() => {}
+            () = tokio::time::sleep(settings.interval) => {}
+        }
+    }
+}
+
+/// Refusals after which an event is set aside.
+const SET_ASIDE_AFTER: i32 = 5;
 
 /// One round: returns how many events it published.
 async fn round(db: &Db, publisher: &Publisher, batch: i64) -> Result<usize, RoundError> {
@@ -138,13 +206,28 @@ async fn round(db: &Db, publisher: &Publisher, batch: i64) -> Result<usize, Roun
             async move { publisher.publish(&message).await }
         }))
         .await;
-        for outcome in outcomes {
-            outcome?;
+        let mut published = Vec::new();
+        let mut refused: Vec<(i64, String)> = Vec::new();
+        for (row, outcome) in rows.iter().zip(outcomes) {
+            match outcome {
+                Ok(()) => published.push(row.id),
+                Err(err @ (PublishError::Unroutable(_) | PublishError::Nacked)) => {
+                    refused.push((row.id, err.to_string()));
+                }
+                // The broker is gone or silent: nothing of this round is marked.
+                Err(err) => return Err(err.into()),
+            }
         }
-        let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-        sklad_db::outbox::mark_published(conn, &ids).await?;
-        PUBLISHED.inc_by(u64::try_from(ids.len()).unwrap_or(0));
-        Ok(ids.len())
+        sklad_db::outbox::mark_published(conn, &published).await?;
+        for (id, reason) in &refused {
+            let aside = sklad_db::outbox::refused(conn, &[*id], reason, SET_ASIDE_AFTER).await?;
+            if aside > 0 {
+                SET_ASIDE.inc();
+                tracing::error!(outbox_id = id, %reason, "the broker keeps refusing an event; set aside");
+            }
+        }
+        PUBLISHED.inc_by(u64::try_from(published.len()).unwrap_or(0));
+        Ok(published.len())
     })
     .await
 }

@@ -24,6 +24,7 @@ pub struct Settings {
     pub stock_publisher: StockPublisherSettings,
     pub relay: RelaySettings,
     pub keycrm: KeycrmSettings,
+    pub retention: RetentionSettings,
     pub security: SecuritySettings,
     pub log: LogSettings,
 }
@@ -189,6 +190,31 @@ pub struct KeycrmSettings {
     pub retry_max_delay: Duration,
 }
 
+/// How long processed and finished rows are kept (the relay prunes them).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct RetentionSettings {
+    /// Inbox rows, published or set-aside outbox events, the push log and finished sync
+    /// jobs older than this are deleted (`0s` keeps everything).
+    #[serde(with = "humantime_serde")]
+    pub keep: Duration,
+    /// How often the retention loop runs.
+    #[serde(with = "humantime_serde")]
+    pub interval: Duration,
+    /// Rows deleted per statement.
+    pub batch: i64,
+}
+
+impl Default for RetentionSettings {
+    fn default() -> Self {
+        Self {
+            keep: Duration::from_secs(30 * 24 * 3600),
+            interval: Duration::from_secs(3600),
+            batch: 1000,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(default)]
 pub struct SecuritySettings {
@@ -220,6 +246,7 @@ impl Default for Settings {
             stock_publisher: StockPublisherSettings::default(),
             relay: RelaySettings::default(),
             keycrm: KeycrmSettings::default(),
+            retention: RetentionSettings::default(),
             security: SecuritySettings::default(),
             log: LogSettings::default(),
         }

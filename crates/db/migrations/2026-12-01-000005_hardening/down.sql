@@ -1,6 +1,7 @@
 DROP TRIGGER keycrm_integrations_switched ON keycrm_integrations;
 DROP TRIGGER webhook_tokens_changed ON webhook_tokens;
 DROP FUNCTION sklad_notify_webhook_tokens();
+DROP INDEX stock_pushes_started;
 DROP INDEX sync_jobs_finished;
 DROP INDEX outbox_published;
 DROP INDEX inbox_processed;

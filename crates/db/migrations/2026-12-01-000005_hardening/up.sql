@@ -32,6 +32,7 @@ CREATE INDEX outbox_unpublished ON outbox (id) WHERE published_at IS NULL AND se
 CREATE INDEX inbox_processed ON inbox (processed_at);
 CREATE INDEX outbox_published ON outbox (published_at) WHERE published_at IS NOT NULL;
 CREATE INDEX sync_jobs_finished ON sync_jobs (finished_at) WHERE finished_at IS NOT NULL;
+CREATE INDEX stock_pushes_started ON stock_pushes (started_at);
 
 -- Ingress caches token → account; a change to a link (rotation) or to the integration's
 -- switch tells every ingress at once.
