@@ -8,6 +8,7 @@ mod budget;
 mod bus;
 mod cli;
 mod db;
+mod drills;
 mod ingress;
 mod input;
 mod keycrm_client;

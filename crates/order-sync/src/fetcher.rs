@@ -275,12 +275,14 @@ async fn fetch_one(
                 .inc();
             tracing::info!(tracked = had, "keyCRM has no such order");
         }
-        // sklad's own database, or an account keyCRM will not serve (now flagged): not this
-        // order's fault, so no attempt is counted.
+        // sklad's own database, keyCRM saying "too many requests" (the whole key waits), or
+        // an account keyCRM will not serve (now flagged): not this order's fault, so no
+        // attempt is counted.
         Err(err @ KeycrmError::Budget(_)) => return Err(err.into()),
-        Err(err) if err.blocks_account() => {
+        Err(err) if err.blocks_account() || matches!(err, KeycrmError::RateLimited { .. }) => {
             let mut conn = ctx.db.conn().await?;
-            let until = Utc::now() + chrono::TimeDelta::minutes(1);
+            // Short: a flagged account is not claimed anyway, and a busy key has its own pace.
+            let until = Utc::now() + chrono::TimeDelta::seconds(5);
             sklad_db::fetches::postpone(
                 &mut conn,
                 account,

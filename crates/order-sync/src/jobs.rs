@@ -8,7 +8,7 @@ use std::sync::Arc;
 use chrono::TimeDelta;
 use futures::TryStreamExt;
 use sklad_db::sync_jobs::{PageDone, SyncJob};
-use sklad_keycrm::{AccountError, OrderFilter, PageOrder, Priority};
+use sklad_keycrm::{AccountError, KeycrmError, OrderFilter, PageOrder, Priority};
 use sklad_runtime::settings::delta;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -82,6 +82,8 @@ async fn run_job(
         let current = match pages.try_next().await {
             Ok(Some(current)) => current,
             Ok(None) => return Ok(()),
+            // keyCRM is only busy: the job waits out its lease without a failure counted.
+            Err(err @ KeycrmError::RateLimited { .. }) => return Err(err.into()),
             Err(err) => {
                 let mut conn = ctx.db.conn().await?;
                 sklad_db::sync_jobs::record_failure(

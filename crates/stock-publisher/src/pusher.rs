@@ -123,7 +123,7 @@ pub async fn push_target(
                     account,
                     keycrm_warehouse,
                     &skus,
-                    Utc::now() + TimeDelta::minutes(1),
+                    Utc::now() + TimeDelta::seconds(5),
                 )
                 .await?;
                 tracing::warn!(reason = %why, "stock push waits for the integration's settings");
