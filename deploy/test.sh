@@ -18,6 +18,24 @@ else
   log "docker-compose unavailable: compose file not validated"
 fi
 
+# The contract test's fuzzer, from PyPI, in a virtualenv of its own under target/.
+ensure_schemathesis() {
+  local venv="$PWD/target/tools/schemathesis" version="4.32.5"
+  if ! "$venv/bin/schemathesis" --version 2>/dev/null | grep -q "$version"; then
+    command -v python3 >/dev/null || apt_install python3
+    rm -rf "$venv"
+    if ! python3 -m venv "$venv" >/dev/null 2>&1; then
+      rm -rf "$venv"
+      apt_install python3-venv
+      python3 -m venv "$venv"
+    fi
+    log "installing schemathesis $version from PyPI"
+    "$venv/bin/pip" install -q --disable-pip-version-check "schemathesis==$version"
+  fi
+  export SKLAD_SCHEMATHESIS="$venv/bin/schemathesis"
+}
+ensure_schemathesis
+
 log "tests"
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --locked --no-fail-fast

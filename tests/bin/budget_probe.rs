@@ -43,7 +43,7 @@ async fn main() -> anyhow::Result<()> {
                 requests_per_minute: args.requests_per_minute,
             };
             for _ in 0..args.count {
-                budget.acquire(&key, Priority::Normal).await?;
+                budget.acquire(&key, Priority::Normal, None).await?;
                 println!("{}", now_micros());
             }
         }
@@ -62,6 +62,7 @@ async fn main() -> anyhow::Result<()> {
                     max_attempts: 1,
                     min_delay: std::time::Duration::ZERO,
                     max_delay: std::time::Duration::ZERO,
+                    max_budget_wait: None,
                 },
             );
             // The simulator's request log records when each request arrived.

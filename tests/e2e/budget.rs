@@ -132,7 +132,10 @@ async fn stock_pushes_go_before_webhook_fetches_and_bulk_pulls() {
     for _ in 0..12 {
         let (budget, key) = (budget.clone(), key.clone());
         pushes.push(tokio::spawn(async move {
-            budget.acquire(&key, Priority::StockPush).await.unwrap();
+            budget
+                .acquire(&key, Priority::StockPush, None)
+                .await
+                .unwrap();
             started.elapsed()
         }));
     }
@@ -141,14 +144,14 @@ async fn stock_pushes_go_before_webhook_fetches_and_bulk_pulls() {
     let bulk = {
         let (budget, key) = (budget.clone(), key.clone());
         tokio::spawn(async move {
-            budget.acquire(&key, Priority::Bulk).await.unwrap();
+            budget.acquire(&key, Priority::Bulk, None).await.unwrap();
             started.elapsed()
         })
     };
     let normal = {
         let (budget, key) = (budget.clone(), key.clone());
         tokio::spawn(async move {
-            budget.acquire(&key, Priority::Normal).await.unwrap();
+            budget.acquire(&key, Priority::Normal, None).await.unwrap();
             started.elapsed()
         })
     };
@@ -196,7 +199,10 @@ async fn accounts_sharing_a_key_share_one_rate() {
     };
     let started = Instant::now();
     for _ in 0..3 {
-        budget.acquire(&key, Priority::StockPush).await.unwrap();
+        budget
+            .acquire(&key, Priority::StockPush, None)
+            .await
+            .unwrap();
     }
     assert!(
         started.elapsed() >= Duration::from_millis(1900),

@@ -28,6 +28,7 @@ fn client(app: &TestApp, key: &str, base_url: &str, max_attempts: u32) -> Keycrm
             max_attempts,
             min_delay: Duration::from_millis(50),
             max_delay: Duration::from_millis(400),
+            max_budget_wait: None,
         },
     )
 }

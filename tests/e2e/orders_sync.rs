@@ -625,8 +625,8 @@ async fn sync_jobs_can_be_refused_listed_and_cancelled() {
     let id = queued["id"].as_str().unwrap();
     let cancelled: Value = app
         .api(
-            Method::DELETE,
-            &format!("/sync-jobs/{id}"),
+            Method::POST,
+            &format!("/sync-jobs/{id}/cancel"),
             &app.account.admin_token,
         )
         .send()
@@ -640,8 +640,8 @@ async fn sync_jobs_can_be_refused_listed_and_cancelled() {
     assert_eq!(list["data"][0]["id"], id);
     assert_eq!(
         app.status(
-            Method::DELETE,
-            &format!("/sync-jobs/{}", uuid::Uuid::now_v7()),
+            Method::POST,
+            &format!("/sync-jobs/{}/cancel", uuid::Uuid::now_v7()),
             &app.account.admin_token
         )
         .await,

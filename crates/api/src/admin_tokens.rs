@@ -11,9 +11,9 @@ use uuid::Uuid;
 use crate::ApiState;
 use crate::auth::AccountId;
 use crate::error::{ApiError, ErrorBody};
+use crate::input::Name;
 use crate::json::Json;
 use crate::page::Page;
-use crate::warehouses::check_name;
 
 /// An admin token, without the token.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -44,9 +44,8 @@ impl From<AdminToken> for AdminTokenView {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewAdminToken {
-    /// What the token is for (1–200 characters).
-    #[schema(min_length = 1, max_length = 200)]
-    pub label: String,
+    /// What the token is for.
+    pub label: Name,
     /// Days until it expires (1–3650); omitted: it does not expire.
     #[schema(minimum = 1, maximum = 3650)]
     pub expires_in_days: Option<i64>,
@@ -82,16 +81,19 @@ pub async fn issue_admin_token(
     account: AccountId,
     body: Json<NewAdminToken>,
 ) -> Result<HttpResponse, ApiError> {
-    check_name(&body.label)?;
     let expires_at = match body.expires_in_days {
         None => None,
         Some(days) if (1..=3650).contains(&days) => Some(Utc::now() + TimeDelta::days(days)),
         Some(_) => return Err(ApiError::validation("expires_in_days must be 1–3650")),
     };
     let mut conn = state.db.conn().await?;
-    let (info, token) =
-        sklad_db::accounts::issue_admin_token(&mut conn, account.0, body.label.trim(), expires_at)
-            .await?;
+    let (info, token) = sklad_db::accounts::issue_admin_token(
+        &mut conn,
+        account.0,
+        body.label.as_ref(),
+        expires_at,
+    )
+    .await?;
     tracing::info!(account_id = %account.0, token_id = %info.id, "admin token issued");
     Ok(HttpResponse::Created().json(IssuedAdminToken {
         token,

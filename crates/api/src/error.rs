@@ -17,6 +17,8 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
+    /// Seconds for a `Retry-After` header (answers that know when to come back).
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -25,6 +27,7 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            retry_after: None,
         }
     }
 
@@ -98,7 +101,15 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        ErrorBody::new(self.code, self.message.clone()).response(self.status)
+        let mut response = ErrorBody::new(self.code, self.message.clone()).response(self.status);
+        if let Some(seconds) = self.retry_after
+            && let Ok(value) = actix_web::http::header::HeaderValue::from_str(&seconds.to_string())
+        {
+            response
+                .headers_mut()
+                .insert(actix_web::http::header::RETRY_AFTER, value);
+        }
+        response
     }
 }
 
@@ -143,6 +154,17 @@ impl From<KeycrmError> for ApiError {
                 "keycrm_not_allowed",
                 err.to_string(),
             ),
+            err @ KeycrmError::Busy { .. } => {
+                let seconds = err.retry_after().map_or(1, |d| d.as_secs().max(1));
+                Self {
+                    retry_after: Some(seconds),
+                    ..Self::new(
+                        StatusCode::TOO_MANY_REQUESTS,
+                        "keycrm_budget_spent",
+                        err.to_string(),
+                    )
+                }
+            }
             KeycrmError::Budget(why) => {
                 tracing::error!(error = %why, "keyCRM budget unavailable");
                 Self::unavailable()
@@ -169,7 +191,7 @@ impl From<AccountError> for ApiError {
 impl From<SettingsError> for ApiError {
     fn from(err: SettingsError) -> Self {
         match err {
-            SettingsError::Malformed(why) => Self::bad_request(format!("invalid settings: {why}")),
+            SettingsError::Malformed(why) => Self::validation(format!("invalid settings: {why}")),
             SettingsError::Invalid(why) => Self::validation(why),
             SettingsError::Keycrm(err) => err.into(),
             SettingsError::Db(err) => err.into(),
@@ -180,10 +202,8 @@ impl From<SettingsError> for ApiError {
 impl From<Refused> for ApiError {
     fn from(err: Refused) -> Self {
         match err {
-            Refused::UnknownWarehouse(id) => {
-                Self::validation(format!("warehouse {id} does not exist"))
-            }
-            Refused::UnknownProduct(id) => Self::validation(format!("product {id} does not exist")),
+            Refused::UnknownWarehouse(id) => Self::not_found(format!("no such warehouse: {id}")),
+            Refused::UnknownProduct(id) => Self::not_found(format!("no such product: {id}")),
             err @ Refused::NegativeBalance { .. } => {
                 Self::conflict("negative_balance", err.to_string())
             }
@@ -201,6 +221,7 @@ impl From<MovementError> for ApiError {
         match err {
             MovementError::Invalid(why) => Self::validation(why),
             MovementError::NoSuchOrder => Self::not_found("no such order"),
+            err @ MovementError::UnknownSku { .. } => Self::not_found(err.to_string()),
             MovementError::Refused(refused) => refused.into(),
         }
     }

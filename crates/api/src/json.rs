@@ -1,8 +1,11 @@
-//! The JSON body extractor of every handler: actix's, plus the one rule PostgreSQL adds.
+//! The JSON body extractor of every handler: actix's, read the way JSON Schema reads JSON.
 //!
-//! PostgreSQL refuses the NUL character in `text` and `jsonb`, so a body carrying one
-//! (`"\u0000"` in any string or key) is answered 422 here, before any handler or query
-//! runs, instead of failing deep inside a write.
+//! - Malformed JSON is 400; JSON of the wrong shape (not an object, say) or breaking a
+//!   field's rule is 422.
+//! - A number with a zero fraction (`3.0`) is the integer JSON Schema says it is.
+//! - PostgreSQL refuses the NUL character in `text` and `jsonb`, so a body carrying one
+//!   (`"\u0000"` in any string or key) is answered 422 here, before any handler or query
+//!   runs, instead of failing deep inside a write.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -41,14 +44,38 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
         // `JsonConfig`, whose error handler already answers in sklad's error body.
         let value = web::Json::<Value>::from_request(req, payload);
         Box::pin(async move {
-            let value = value.await?.into_inner();
+            let mut value = value.await?.into_inner();
+            // Every body of this API is an object (serde would also read a struct from an
+            // array of its field values).
+            if !value.is_object() {
+                return Err(ApiError::validation("the body must be a JSON object").into());
+            }
             if holds_nul(&value) {
                 return Err(ApiError::validation("text must not contain the NUL character").into());
             }
+            whole_numbers_as_integers(&mut value);
             serde_json::from_value(value)
                 .map(Json)
-                .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")).into())
+                .map_err(|e| ApiError::validation(e.to_string()).into())
         })
+    }
+}
+
+/// Turns every number with a zero fraction that fits `i64` (`3.0`, `1e2`) into that
+/// integer: JSON Schema's `integer` includes them, serde's `i64` does not.
+fn whole_numbers_as_integers(value: &mut Value) {
+    match value {
+        Value::Number(number) => {
+            if let Some(f) = number.as_f64().filter(|_| number.is_f64())
+                && f.fract() == 0.0
+                && f.abs() < 9.0e15
+            {
+                *number = serde_json::Number::from(f as i64);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(whole_numbers_as_integers),
+        Value::Object(map) => map.values_mut().for_each(whole_numbers_as_integers),
+        _ => {}
     }
 }
 
@@ -73,5 +100,12 @@ mod tests {
         assert!(holds_nul(&json!({"k": [1, {"x": "\u{0}"}]})));
         assert!(holds_nul(&json!({"k\u{0}": 1})));
         assert!(!holds_nul(&json!({"k": ["a", 1, null, "\\u0000"]})));
+    }
+
+    #[test]
+    fn whole_numbers_become_integers() {
+        let mut value = json!({"a": 3.0, "b": [2.5, 1e2], "c": 1e300});
+        whole_numbers_as_integers(&mut value);
+        assert_eq!(value, json!({"a": 3, "b": [2.5, 100], "c": 1e300}));
     }
 }

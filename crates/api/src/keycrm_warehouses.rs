@@ -11,9 +11,10 @@ use uuid::Uuid;
 use crate::ApiState;
 use crate::auth::AccountId;
 use crate::error::{ApiError, ErrorBody};
+use crate::input::Name;
 use crate::json::Json;
 use crate::page::Page;
-use crate::warehouses::check_name;
+use sklad_domain::orders::{KeycrmId, is_keycrm_id};
 
 /// A keyCRM warehouse sklad knows of.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -38,9 +39,9 @@ impl From<KeycrmWarehouse> for KeycrmWarehouseView {
 #[serde(deny_unknown_fields)]
 pub struct NewKeycrmWarehouse {
     /// keyCRM's id of the warehouse.
-    #[schema(minimum = 1)]
+    #[schema(value_type = KeycrmId)]
     pub id: i64,
-    pub name: String,
+    pub name: Name,
 }
 
 async fn known(state: &ApiState, account: Uuid) -> Result<Page<KeycrmWarehouseView>, ApiError> {
@@ -68,18 +69,17 @@ pub async fn add_keycrm_warehouse(
     account: AccountId,
     body: Json<NewKeycrmWarehouse>,
 ) -> Result<HttpResponse, ApiError> {
-    if body.id <= 0 {
+    if !is_keycrm_id(body.id) {
         return Err(ApiError::validation(
-            "id must be a positive keyCRM warehouse id",
+            "id must be a keyCRM warehouse id (1 to 2147483647)",
         ));
     }
-    check_name(&body.name)?;
     {
         let mut conn = state.db.conn().await?;
         sklad_db::warehouses::upsert_keycrm(
             &mut conn,
             account.0,
-            &[(body.id, body.name.trim().to_owned())],
+            &[(body.id, body.name.as_ref().to_owned())],
             KeycrmWarehouseSource::Manual,
         )
         .await?;
@@ -89,7 +89,7 @@ pub async fn add_keycrm_warehouse(
 
 /// "Update the list": collects keyCRM warehouse ids and names from
 /// `GET /offers/stocks?filter[details]=true` (every page).
-#[utoipa::path(tag = "keyCRM warehouses", responses((status = 200, body = Page<KeycrmWarehouseView>), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody), (status = 502, body = ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(tag = "keyCRM warehouses", responses((status = 200, body = Page<KeycrmWarehouseView>), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, description = "The keyCRM request budget of this API key is spent for now; `Retry-After` says when to come back", body = ErrorBody), (status = 502, body = ErrorBody)), security(("bearer" = [])))]
 #[post("/keycrm/warehouses/refresh")]
 pub async fn refresh_keycrm_warehouses(
     state: web::Data<ApiState>,
@@ -106,6 +106,7 @@ pub async fn refresh_keycrm_warehouses(
 pub struct MappingEntry {
     pub warehouse_id: Uuid,
     /// The keyCRM warehouse, or `null` to unmap.
+    #[schema(value_type = Option<KeycrmId>)]
     pub keycrm_warehouse_id: Option<i64>,
 }
 
@@ -114,6 +115,7 @@ pub struct MappingEntry {
 #[serde(deny_unknown_fields)]
 pub struct Mapping {
     #[schema(max_items = 1000)]
+    #[serde(deserialize_with = "crate::input::objects")]
     pub mapping: Vec<MappingEntry>,
 }
 
@@ -171,7 +173,9 @@ pub async fn put_mapping(
             .await
             .map_err(|err| {
                 if err.is_foreign_key_violation() {
-                    ApiError::validation("unknown keyCRM warehouse: refresh or add it first")
+                    ApiError::not_found(
+                        "no such keyCRM warehouse: refresh the list or add it first",
+                    )
                 } else if err.is_not_found() {
                     ApiError::not_found("no such warehouse")
                 } else {

@@ -7,6 +7,7 @@
 mod admin_tokens;
 mod auth;
 mod error;
+mod input;
 mod integrations;
 mod json;
 mod keycrm_warehouses;
@@ -24,7 +25,7 @@ use std::sync::Arc;
 use actix_web::dev::Server;
 use actix_web::{App, HttpResponse, HttpServer, web};
 use sklad_db::{Db, SecretBox};
-use sklad_keycrm::{AccountClient, Clients};
+use sklad_keycrm::{AccountClient, Clients, RetryPolicy};
 use sklad_runtime::Settings;
 use sklad_runtime::health::{self, Readiness};
 use tokio_util::sync::CancellationToken;
@@ -101,8 +102,9 @@ fn routes() -> Scope<
 /// Where [`routes`] are mounted; the document's server URL, so its paths read `/orders`.
 const BASE: &str = "/api/v1";
 
-/// The OpenAPI document of everything [`routes`] mounts.
-pub fn openapi() -> utoipa::openapi::OpenApi {
+/// The OpenAPI document of everything [`routes`] mounts, for a deployment that allows
+/// `allowed_base_urls` as keyCRM URLs.
+pub fn openapi(allowed_base_urls: &[String]) -> utoipa::openapi::OpenApi {
     let (_, mut doc) = App::new()
         .into_utoipa_app()
         .openapi(ApiDoc::openapi())
@@ -113,6 +115,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         let relative = path.strip_prefix(BASE).unwrap_or(&path).to_owned();
         doc.paths.paths.insert(relative, item);
     }
+    utoipa::Modify::modify(&openapi::Deployment { allowed_base_urls }, &mut doc);
     doc
 }
 
@@ -133,13 +136,17 @@ impl Application {
     pub fn build_with(settings: &Settings, db: Db) -> anyhow::Result<Self> {
         let secrets = SecretBox::from_master_key(settings.security.master_key.as_ref())?;
         let state = web::Data::new(ApiState {
-            keycrm: Clients::new(&settings.keycrm, db.clone(), secrets.clone()),
+            // A person waits on these answers: two quick attempts, at most 5 s for the budget.
+            keycrm: Clients::new(&settings.keycrm, db.clone(), secrets.clone())
+                .with_retry(RetryPolicy::interactive()),
             db: db.clone(),
             secrets,
             public_ingress_url: settings.ingress.public_url.clone(),
         });
         let readiness = Readiness::new(vec![Arc::new(db)]);
-        let openapi_json = web::Data::new(openapi().to_pretty_json()?);
+        let doc = openapi(&settings.keycrm.allowed_base_urls);
+        let known_paths = web::Data::new(openapi::KnownPaths::of(&doc, BASE));
+        let openapi_json = web::Data::new(doc.to_pretty_json()?);
         let listener = std::net::TcpListener::bind(&settings.api.bind)?;
         let port = listener.local_addr()?.port();
         let server = HttpServer::new(move || {
@@ -150,6 +157,7 @@ impl Application {
                 .wrap(tracing_actix_web::TracingLogger::<RequestSpan>::new())
                 .app_data(state.clone())
                 .app_data(openapi_json.clone())
+                .app_data(known_paths.clone())
                 .app_data(json_config())
                 .app_data(query_config())
                 .app_data(path_config())
@@ -159,7 +167,7 @@ impl Application {
                 .into_utoipa_app()
                 .service(routes())
                 .into_app()
-                .default_service(web::to(not_found))
+                .default_service(web::to(no_route))
         })
         .disable_signals()
         .shutdown_timeout(20)
@@ -201,8 +209,26 @@ async fn openapi_document(doc: web::Data<String>) -> HttpResponse {
         .body(doc.get_ref().clone())
 }
 
-async fn not_found() -> HttpResponse {
-    actix_web::ResponseError::error_response(&ApiError::not_found("no such endpoint"))
+/// 405 with `Allow` for a documented path called with another method, else 404.
+async fn no_route(
+    request: actix_web::HttpRequest,
+    known: web::Data<openapi::KnownPaths>,
+) -> HttpResponse {
+    let Some(methods) = known.methods(request.path()) else {
+        return actix_web::ResponseError::error_response(&ApiError::not_found("no such endpoint"));
+    };
+    let allow = methods.join(", ");
+    let mut response = actix_web::ResponseError::error_response(&ApiError::new(
+        actix_web::http::StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!("{} takes {allow}", request.path()),
+    ));
+    if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&allow) {
+        response
+            .headers_mut()
+            .insert(actix_web::http::header::ALLOW, value);
+    }
+    response
 }
 
 fn json_config() -> web::JsonConfig {

@@ -7,71 +7,251 @@ use serde::{Deserialize, Serialize};
 use sklad_app::movements::{LineRef, ManualMovement};
 use sklad_db::stock::{Balance, Recorded};
 use sklad_domain::stock::{ManualKind, MovementKind, Places};
-use strum::VariantNames;
-use utoipa::{IntoParams, ToSchema};
+use std::borrow::Cow;
+
+use utoipa::openapi::schema::{
+    AdditionalProperties, KnownFormat, ObjectBuilder, OneOfBuilder, Schema, SchemaFormat, Type,
+};
+use utoipa::openapi::{Ref, RefOr};
+use utoipa::{IntoParams, PartialSchema, ToSchema};
 use uuid::Uuid;
 
 use crate::ApiState;
 use crate::auth::AccountId;
 use crate::error::{ApiError, ErrorBody};
+use crate::input::{Counted, IdempotencyKey, Note, Quantity, Sku};
 use crate::json::Json;
 use crate::page::{Page, Paging};
 
-/// One line of a movement: a product (by id or SKU) and a quantity.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct MovementLineInput {
-    pub product_id: Option<Uuid>,
-    pub sku: Option<String>,
-    /// How many (positive); for `inventory`, the counted quantity (zero or more).
-    pub quantity: Decimal,
+/// One line of a movement: a product, by `product_id` or by `sku` (one of the two), and a
+/// quantity of type `Q`.
+#[derive(Debug)]
+pub struct Line<Q> {
+    product: Product,
+    quantity: Q,
 }
 
-/// A stock document.
+/// A line of a receipt, write-off or transfer.
+pub type MovementLine = Line<Quantity>;
+/// A line of an inventory count.
+pub type CountLine = Line<Counted>;
+
+#[derive(Debug)]
+enum Product {
+    Id(Uuid),
+    Sku(Sku),
+}
+
+impl<'de, Q: serde::de::DeserializeOwned> Deserialize<'de> for Line<Q> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Raw<Q> {
+            product_id: Option<Uuid>,
+            sku: Option<Sku>,
+            quantity: Q,
+        }
+        let raw: Raw<Q> = crate::input::object(deserializer)?;
+        let product = match (raw.product_id, raw.sku) {
+            (Some(id), None) => Product::Id(id),
+            (None, Some(sku)) => Product::Sku(sku),
+            _ => {
+                return Err(serde::de::Error::custom(
+                    "each line names its product by product_id or by sku (one of the two)",
+                ));
+            }
+        };
+        Ok(Self {
+            product,
+            quantity: raw.quantity,
+        })
+    }
+}
+
+/// The schema of a line: `{product_id, quantity}` or `{sku, quantity}`, the other one
+/// absent or `null`.
+fn line_schema<Q: ToSchema>(description: &str) -> RefOr<Schema> {
+    let variant = |by: &str, by_schema: RefOr<Schema>, other: &str| {
+        ObjectBuilder::new()
+            .property(by, by_schema)
+            .required(by)
+            .property(other, ObjectBuilder::new().schema_type(Type::Null))
+            .property("quantity", Ref::from_schema_name(Q::name()))
+            .required("quantity")
+            .additional_properties(Some(AdditionalProperties::FreeForm(false)))
+    };
+    OneOfBuilder::new()
+        .item(variant(
+            "product_id",
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid)))
+                .into(),
+            "sku",
+        ))
+        .item(variant(
+            "sku",
+            Ref::from_schema_name(Sku::name()).into(),
+            "product_id",
+        ))
+        .description(Some(description))
+        .into()
+}
+
+impl PartialSchema for Line<Quantity> {
+    fn schema() -> RefOr<Schema> {
+        line_schema::<Quantity>("A product (by `product_id` or `sku`) and how many.")
+    }
+}
+
+impl ToSchema for Line<Quantity> {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("MovementLine")
+    }
+
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        schemas.push((Quantity::name().into(), Quantity::schema()));
+        schemas.push((Sku::name().into(), Sku::schema()));
+    }
+}
+
+impl PartialSchema for Line<Counted> {
+    fn schema() -> RefOr<Schema> {
+        line_schema::<Counted>("A product (by `product_id` or `sku`) and how many were counted.")
+    }
+}
+
+impl ToSchema for Line<Counted> {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("CountLine")
+    }
+
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        schemas.push((Counted::name().into(), Counted::schema()));
+        schemas.push((Sku::name().into(), Sku::schema()));
+    }
+}
+
+/// A stock document, by `kind`.
 #[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewMovement {
-    /// What kind of document; an unknown kind is refused with 422 naming the valid ones.
-    #[schema(value_type = ManualKind)]
-    pub kind: String,
-    /// The warehouse of a receipt, write-off or inventory.
-    pub warehouse_id: Option<Uuid>,
-    /// A transfer's source and destination.
-    pub from_warehouse_id: Option<Uuid>,
-    pub to_warehouse_id: Option<Uuid>,
-    pub lines: Vec<MovementLineInput>,
-    pub note: Option<String>,
-    /// Send the same key again and the movement recorded the first time is returned.
-    pub idempotency_key: Option<String>,
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum NewMovement {
+    /// Goods arrive at a warehouse.
+    Receipt {
+        warehouse_id: Uuid,
+        #[schema(min_items = 1, max_items = 10000)]
+        lines: Vec<MovementLine>,
+        note: Option<Note>,
+        idempotency_key: Option<IdempotencyKey>,
+    },
+    /// Goods leave a warehouse (damaged, lost, used).
+    WriteOff {
+        warehouse_id: Uuid,
+        #[schema(min_items = 1, max_items = 10000)]
+        lines: Vec<MovementLine>,
+        note: Option<Note>,
+        idempotency_key: Option<IdempotencyKey>,
+    },
+    /// Goods move from one warehouse to another (two different ones).
+    Transfer {
+        from_warehouse_id: Uuid,
+        to_warehouse_id: Uuid,
+        #[schema(min_items = 1, max_items = 10000)]
+        lines: Vec<MovementLine>,
+        note: Option<Note>,
+        idempotency_key: Option<IdempotencyKey>,
+    },
+    /// A count: each line's balance becomes the counted quantity.
+    Inventory {
+        warehouse_id: Uuid,
+        #[schema(min_items = 1, max_items = 10000)]
+        lines: Vec<CountLine>,
+        note: Option<Note>,
+        idempotency_key: Option<IdempotencyKey>,
+    },
+}
+
+fn line_refs<Q>(lines: Vec<Line<Q>>, amount: fn(Q) -> Decimal) -> Vec<LineRef> {
+    lines
+        .into_iter()
+        .map(|line| {
+            let (product_id, sku) = match line.product {
+                Product::Id(id) => (Some(id), None),
+                Product::Sku(sku) => (None, Some(sku.into_inner())),
+            };
+            LineRef {
+                product_id,
+                sku,
+                quantity: amount(line.quantity),
+            }
+        })
+        .collect()
 }
 
 impl NewMovement {
-    fn checked(self) -> Result<ManualMovement, ApiError> {
-        let kind: ManualKind = self.kind.parse().map_err(|_| {
-            ApiError::validation(format!(
-                "kind must be one of: {}",
-                ManualKind::VARIANTS.join(", ")
-            ))
-        })?;
-        Ok(ManualMovement {
+    fn into_manual(self) -> ManualMovement {
+        let (kind, places, lines, note, key) = match self {
+            NewMovement::Receipt {
+                warehouse_id,
+                lines,
+                note,
+                idempotency_key,
+            } => (
+                ManualKind::Receipt,
+                Places::one(warehouse_id),
+                line_refs(lines, Quantity::get),
+                note,
+                idempotency_key,
+            ),
+            NewMovement::WriteOff {
+                warehouse_id,
+                lines,
+                note,
+                idempotency_key,
+            } => (
+                ManualKind::WriteOff,
+                Places::one(warehouse_id),
+                line_refs(lines, Quantity::get),
+                note,
+                idempotency_key,
+            ),
+            NewMovement::Transfer {
+                from_warehouse_id,
+                to_warehouse_id,
+                lines,
+                note,
+                idempotency_key,
+            } => (
+                ManualKind::Transfer,
+                Places {
+                    warehouse_id: None,
+                    from_warehouse_id: Some(from_warehouse_id),
+                    to_warehouse_id: Some(to_warehouse_id),
+                },
+                line_refs(lines, Quantity::get),
+                note,
+                idempotency_key,
+            ),
+            NewMovement::Inventory {
+                warehouse_id,
+                lines,
+                note,
+                idempotency_key,
+            } => (
+                ManualKind::Inventory,
+                Places::one(warehouse_id),
+                line_refs(lines, Counted::get),
+                note,
+                idempotency_key,
+            ),
+        };
+        ManualMovement {
             kind,
-            places: Places {
-                warehouse_id: self.warehouse_id,
-                from_warehouse_id: self.from_warehouse_id,
-                to_warehouse_id: self.to_warehouse_id,
-            },
-            lines: self
-                .lines
-                .into_iter()
-                .map(|l| LineRef {
-                    product_id: l.product_id,
-                    sku: l.sku,
-                    quantity: l.quantity,
-                })
-                .collect(),
-            note: self.note,
-            idempotency_key: self.idempotency_key,
-        })
+            places,
+            lines,
+            note: note.map(Note::into_inner),
+            idempotency_key: key.map(IdempotencyKey::into_inner),
+        }
     }
 }
 
@@ -127,8 +307,9 @@ impl From<Recorded> for MovementView {
     responses(
         (status = 201, body = MovementView),
         (status = 200, description = "The movement recorded earlier with this idempotency key", body = MovementView),
+        (status = 404, description = "A warehouse, product or SKU the account does not have", body = ErrorBody),
         (status = 409, description = "A balance would go negative where that is not allowed", body = ErrorBody),
-        (status = 422, body = ErrorBody)),
+        (status = 422, description = "A rule the schema cannot state: a transfer between two different warehouses", body = ErrorBody)),
     security(("bearer" = [])))]
 #[post("/movements")]
 pub async fn create_movement(
@@ -136,7 +317,7 @@ pub async fn create_movement(
     account: AccountId,
     body: Json<NewMovement>,
 ) -> Result<HttpResponse, ApiError> {
-    let movement = body.into_inner().checked()?;
+    let movement = body.into_inner().into_manual();
     let mut conn = state.db.conn().await?;
     let recorded = sklad_app::movements::record(&mut conn, account.0, movement).await?;
     let mut status = if recorded.created {

@@ -1,14 +1,21 @@
 //! The OpenAPI document, served at `/api/v1/openapi.json`. Paths and schemas are collected
 //! from the routes as they are mounted (`utoipa-actix-web`), so a handler cannot be served
-//! without being documented; this module adds what routes cannot say.
+//! without being documented; this module adds what routes cannot say: the answers every
+//! operation can give (bad JSON, no token, database down...), that no text holds NUL,
+//! which keyCRM URLs this deployment allows, and which methods a known path takes.
 
 use std::borrow::Cow;
 
 use sklad_db::integrations::IntegrationSettings;
-use utoipa::openapi::RefOr;
-use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use utoipa::openapi::path::{Operation, ParameterIn, PathItem};
+use utoipa::openapi::schema::{
+    AdditionalProperties, ArrayItems, ObjectBuilder, Schema, SchemaType, Type,
+};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
+
+use crate::input::{NO_NUL, api_key_pattern};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -30,6 +37,187 @@ impl Modify for BearerAuth {
     }
 }
 
+/// What the mounted routes' document does not know on its own; applied by
+/// [`crate::openapi`].
+pub struct Deployment<'a> {
+    /// `keycrm.allowed_base_urls`: the only values `base_url` may take.
+    pub allowed_base_urls: &'a [String],
+}
+
+impl Modify for Deployment<'_> {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for item in openapi.paths.paths.values_mut() {
+            for operation in operations(item).into_iter().flatten() {
+                add_common_answers(operation);
+                for parameter in operation.parameters.iter_mut().flatten() {
+                    if let Some(RefOr::T(schema)) = &mut parameter.schema {
+                        // A query or path value is text or absent, never JSON `null`.
+                        not_null(schema);
+                        no_nul(schema);
+                    }
+                }
+            }
+        }
+        let Some(components) = openapi.components.as_mut() else {
+            return;
+        };
+        for schema in components.schemas.values_mut() {
+            if let RefOr::T(schema) = schema {
+                no_nul(schema);
+            }
+        }
+        // utoipa leaves serde's `deny_unknown_fields` off the variants of a tagged enum; the
+        // server refuses unknown fields there as everywhere.
+        if let Some(RefOr::T(Schema::OneOf(kinds))) = components.schemas.get_mut("NewMovement") {
+            for kind in &mut kinds.items {
+                if let RefOr::T(Schema::Object(kind)) = kind {
+                    kind.additional_properties =
+                        Some(Box::new(AdditionalProperties::FreeForm(false)));
+                }
+            }
+        }
+        if let Some(RefOr::T(Schema::Object(update))) = components
+            .schemas
+            .get_mut(IntegrationUpdate::name().as_ref())
+            && let Some(RefOr::T(Schema::Object(base_url))) = update.properties.get_mut("base_url")
+        {
+            base_url.pattern = None;
+            base_url.enum_values = Some(
+                self.allowed_base_urls
+                    .iter()
+                    .map(|url| url.trim().trim_end_matches('/').into())
+                    .collect(),
+            );
+        }
+    }
+}
+
+fn operations(item: &mut PathItem) -> [Option<&mut Operation>; 8] {
+    [
+        item.get.as_mut(),
+        item.put.as_mut(),
+        item.post.as_mut(),
+        item.delete.as_mut(),
+        item.options.as_mut(),
+        item.head.as_mut(),
+        item.patch.as_mut(),
+        item.trace.as_mut(),
+    ]
+}
+
+/// The answers sklad's extractors and error mapping give any operation that has what they
+/// look at; an operation's own description of a status wins.
+fn add_common_answers(operation: &mut Operation) {
+    let has = |place: ParameterIn| {
+        operation
+            .parameters
+            .iter()
+            .flatten()
+            .any(|p| p.parameter_in == place)
+    };
+    let (path, query) = (has(ParameterIn::Path), has(ParameterIn::Query));
+    let body = operation.request_body.is_some();
+    let secured = operation.security.as_ref().is_some_and(|s| !s.is_empty());
+    let answers = [
+        (
+            body || path || query,
+            "400",
+            "The request cannot be read: malformed JSON, or a parameter of the wrong type.",
+        ),
+        (
+            secured,
+            "401",
+            "No valid admin token: send `Authorization: Bearer <token>`.",
+        ),
+        (path, "404", "Nothing of that id in this account."),
+        (body, "413", "The body is larger than 1 MiB."),
+        (body, "415", "The body is not `application/json`."),
+        (
+            body || query,
+            "422",
+            "A value breaks a rule of the schema; `error.message` names it.",
+        ),
+        (true, "503", "The database is unavailable; retry later."),
+    ];
+    for (applies, status, description) in answers {
+        if applies {
+            operation
+                .responses
+                .responses
+                .entry(status.to_owned())
+                .or_insert_with(|| error_answer(description));
+        }
+    }
+}
+
+fn error_answer(description: &str) -> RefOr<utoipa::openapi::Response> {
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            "application/json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("ErrorBody")))
+                .build(),
+        )
+        .build()
+        .into()
+}
+
+fn not_null(schema: &mut Schema) {
+    if let Schema::Object(object) = schema
+        && let SchemaType::Array(types) = &object.schema_type
+        && let [only] = types
+            .iter()
+            .filter(|t| **t != Type::Null)
+            .collect::<Vec<_>>()[..]
+    {
+        object.schema_type = SchemaType::Type(only.clone());
+    }
+}
+
+/// Every text without its own format, pattern or set of values says it holds no NUL
+/// (PostgreSQL cannot store one; the API refuses it with 422).
+fn no_nul(schema: &mut Schema) {
+    match schema {
+        Schema::Object(object) => {
+            let text = match &object.schema_type {
+                SchemaType::Type(t) => *t == Type::String,
+                SchemaType::Array(types) => types.contains(&Type::String),
+                SchemaType::AnyValue => false,
+            };
+            if text
+                && object.format.is_none()
+                && object.pattern.is_none()
+                && object.enum_values.is_none()
+            {
+                object.pattern = Some(NO_NUL.into());
+            }
+            for property in object.properties.values_mut() {
+                if let RefOr::T(property) = property {
+                    no_nul(property);
+                }
+            }
+        }
+        Schema::Array(array) => {
+            if let ArrayItems::RefOrSchema(items) = &mut array.items
+                && let RefOr::T(items) = items.as_mut()
+            {
+                no_nul(items);
+            }
+        }
+        Schema::OneOf(one_of) => one_of.items.iter_mut().for_each(inline_no_nul),
+        Schema::AllOf(all_of) => all_of.items.iter_mut().for_each(inline_no_nul),
+        Schema::AnyOf(any_of) => any_of.items.iter_mut().for_each(inline_no_nul),
+        _ => {}
+    }
+}
+
+fn inline_no_nul(schema: &mut RefOr<Schema>) {
+    if let RefOr::T(schema) = schema {
+        no_nul(schema);
+    }
+}
+
 /// A change to the integration settings: any of [`IntegrationSettings`]' fields (the same
 /// schema with nothing required), plus a write-only `api_key`. Derived from the settings
 /// so the two cannot disagree.
@@ -40,17 +228,19 @@ impl PartialSchema for IntegrationUpdate {
         let mut schema = IntegrationSettings::schema();
         if let RefOr::T(Schema::Object(object)) = &mut schema {
             object.required.clear();
+            object.additional_properties = Some(Box::new(AdditionalProperties::FreeForm(false)));
             object.description = Some(
                 "Any of the settings (omitted ones stay as they are), and optionally a new `api_key`, checked with keyCRM before it is saved.".into(),
             );
             object.properties.insert(
                 "api_key".into(),
                 ObjectBuilder::new()
-                    .schema_type(Type::String)
-                    .min_length(Some(1))
+                    .schema_type(SchemaType::Array(vec![Type::String, Type::Null]))
                     .max_length(Some(512))
-                    .pattern(Some(r"^\s*\S+\s*$"))
-                    .description(Some("A new keyCRM API key (write-only)."))
+                    .pattern(Some(api_key_pattern()))
+                    .description(Some(
+                        "A new keyCRM API key (write-only): visible ASCII, at most 512 characters with the white space around it, which is dropped. `null`: keep the saved key.",
+                    ))
                     .into(),
             );
         }
@@ -61,5 +251,60 @@ impl PartialSchema for IntegrationUpdate {
 impl ToSchema for IntegrationUpdate {
     fn name() -> Cow<'static, str> {
         Cow::Borrowed("IntegrationUpdate")
+    }
+}
+
+/// The methods each documented path takes, to answer 405 (with `Allow`) instead of 404
+/// when a known path is called with another method.
+#[derive(Debug, Clone, Default)]
+pub struct KnownPaths {
+    paths: Vec<(Vec<String>, Vec<&'static str>)>,
+}
+
+impl KnownPaths {
+    /// The paths of `doc`, under `base`.
+    pub fn of(doc: &utoipa::openapi::OpenApi, base: &str) -> Self {
+        let paths = doc
+            .paths
+            .paths
+            .iter()
+            .map(|(path, item)| {
+                let segments = format!("{base}{path}")
+                    .split('/')
+                    .map(str::to_owned)
+                    .collect();
+                let methods = [
+                    ("GET", item.get.is_some()),
+                    ("PUT", item.put.is_some()),
+                    ("POST", item.post.is_some()),
+                    ("DELETE", item.delete.is_some()),
+                    ("PATCH", item.patch.is_some()),
+                ]
+                .into_iter()
+                .filter_map(|(method, present)| present.then_some(method))
+                .collect();
+                (segments, methods)
+            })
+            .collect();
+        Self { paths }
+    }
+
+    /// The methods `path` takes, if it is a documented path (`{id}` matches any segment).
+    pub fn methods(&self, path: &str) -> Option<Vec<&'static str>> {
+        let asked: Vec<&str> = path.split('/').collect();
+        let mut methods: Vec<&'static str> = self
+            .paths
+            .iter()
+            .filter(|(segments, _)| {
+                segments.len() == asked.len()
+                    && segments.iter().zip(&asked).all(|(known, asked)| {
+                        known == asked || (known.starts_with('{') && !asked.is_empty())
+                    })
+            })
+            .flat_map(|(_, methods)| methods.iter().copied())
+            .collect();
+        methods.sort_unstable();
+        methods.dedup();
+        (!methods.is_empty()).then_some(methods)
     }
 }

@@ -6,6 +6,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sklad_db::orders::{CustomerOrder, OrderFilter, OrderRef};
+use sklad_domain::nomenclature::{Property, stored_properties};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
@@ -126,8 +127,7 @@ pub struct LineView {
     pub price_sold: Option<Decimal>,
     pub discount: Option<Decimal>,
     /// Line-level properties (what this sale carried, e.g. engraving text).
-    #[schema(value_type = Object)]
-    pub properties: Value,
+    pub properties: Vec<Property>,
 }
 
 /// A payment (bank transaction) of an order.
@@ -218,7 +218,7 @@ pub async fn get_order(
                 price: normalize(l.price),
                 price_sold: normalize(l.price_sold),
                 discount: normalize(l.discount),
-                properties: l.properties,
+                properties: stored_properties(&l.properties),
             })
             .collect(),
         payments: detail

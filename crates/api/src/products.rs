@@ -6,18 +6,17 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sklad_db::products::{ManualProduct, Product, ProductChange, ProductFilter};
-use sklad_domain::nomenclature::Origin;
-use sklad_domain::stock::fits_amount;
+use sklad_domain::nomenclature::{Origin, Property, stored_properties};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::ApiState;
 use crate::auth::AccountId;
 use crate::error::{ApiError, ErrorBody};
+use crate::input::{Name, Price, PropertyName, PropertyValue, Sku, Unit};
 use crate::json::Json;
 use crate::orders::normalize;
 use crate::page::{Page, Paging};
-use crate::warehouses::check_name;
 
 /// Filters of `GET /products`.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -36,8 +35,8 @@ pub struct ProductView {
     /// Base name with property values after commas: "Shirt, white, M".
     pub name: String,
     pub base_name: String,
-    #[schema(value_type = Object)]
-    pub properties: Value,
+    /// Properties (colour, size...), in order.
+    pub properties: Vec<Property>,
     pub price: Option<Decimal>,
     pub unit: Option<String>,
     pub keycrm_offer_id: Option<i64>,
@@ -55,7 +54,7 @@ impl From<Product> for ProductView {
             sku: p.sku,
             name: p.name,
             base_name: p.base_name,
-            properties: p.properties,
+            properties: stored_properties(&p.properties),
             price: normalize(p.price),
             unit: p.unit,
             keycrm_offer_id: p.keycrm_offer_id,
@@ -67,29 +66,44 @@ impl From<Product> for ProductView {
     }
 }
 
+/// A property given by hand.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PropertyInput {
+    pub name: PropertyName,
+    pub value: PropertyValue,
+}
+
 /// A product entered by hand.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewProduct {
-    pub sku: String,
-    pub name: String,
-    pub price: Option<Decimal>,
-    pub unit: Option<String>,
-    #[schema(value_type = Object)]
-    pub properties: Option<Value>,
+    pub sku: Sku,
+    pub name: Name,
+    pub price: Option<Price>,
+    pub unit: Option<Unit>,
+    /// Properties (colour, size...), in order; at most 50.
+    #[schema(max_items = 50)]
+    #[serde(default, deserialize_with = "crate::input::some_objects")]
+    pub properties: Option<Vec<PropertyInput>>,
 }
 
 /// A change to a product; omitted fields stay as they are.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProductUpdate {
-    pub sku: Option<String>,
-    pub name: Option<String>,
-    pub price: Option<Decimal>,
-    pub unit: Option<String>,
-    #[schema(value_type = Object)]
-    pub properties: Option<Value>,
+    pub sku: Option<Sku>,
+    pub name: Option<Name>,
+    pub price: Option<Price>,
+    pub unit: Option<Unit>,
+    /// Properties (colour, size...), in order; at most 50. They replace the old ones.
+    #[schema(max_items = 50)]
+    #[serde(default, deserialize_with = "crate::input::some_objects")]
+    pub properties: Option<Vec<PropertyInput>>,
 }
+
+/// The most properties a product may have.
+const MAX_PROPERTIES: usize = 50;
 
 impl From<NewProduct> for ProductUpdate {
     fn from(p: NewProduct) -> Self {
@@ -103,51 +117,35 @@ impl From<NewProduct> for ProductUpdate {
     }
 }
 
-fn check_sku(sku: &str) -> Result<(), ApiError> {
-    let len = sku.trim().chars().count();
-    if !(1..=200).contains(&len) {
-        return Err(ApiError::validation("sku must be 1–200 characters"));
-    }
-    Ok(())
-}
-
 impl ProductUpdate {
-    /// Checks what was sent and trims SKU and name.
+    /// The change, once what the schema cannot check by type is checked.
     fn checked(self) -> Result<ProductChange, ApiError> {
-        if let Some(sku) = &self.sku {
-            check_sku(sku)?;
-        }
-        if let Some(name) = &self.name {
-            check_name(name)?;
-        }
-        if self
-            .price
-            .is_some_and(|p| !fits_amount(p) || p < Decimal::ZERO)
-        {
-            return Err(ApiError::validation(
-                "price must be 0 or more, with at most 4 decimal places and 14 digits before the point",
-            ));
-        }
-        if self.unit.as_ref().is_some_and(|u| u.chars().count() > 50) {
-            return Err(ApiError::validation("unit must be at most 50 characters"));
-        }
         if self
             .properties
             .as_ref()
-            .is_some_and(|p| !(p.is_object() || p.is_array()))
+            .is_some_and(|p| p.len() > MAX_PROPERTIES)
         {
-            return Err(ApiError::validation(
-                "properties must be an object or a list",
-            ));
+            return Err(ApiError::validation(format!(
+                "a product has at most {MAX_PROPERTIES} properties"
+            )));
         }
-        let name = self.name.map(|n| n.trim().to_owned());
+        let name = self.name.map(Name::into_inner);
         Ok(ProductChange {
-            sku: self.sku.map(|s| s.trim().to_owned()),
+            sku: self.sku.map(Sku::into_inner),
             base_name: name.clone(),
             name,
-            price: self.price,
-            unit: self.unit,
-            properties: self.properties,
+            price: self.price.map(Price::get),
+            unit: self.unit.map(Unit::into_inner),
+            properties: self.properties.map(|list| {
+                let list: Vec<Property> = list
+                    .into_iter()
+                    .map(|p| Property {
+                        name: p.name.into_inner(),
+                        value: p.value.into_inner(),
+                    })
+                    .collect();
+                serde_json::json!(list)
+            }),
         })
     }
 }

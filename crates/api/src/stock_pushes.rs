@@ -106,7 +106,7 @@ pub struct ReconcileReport {
 
 /// Reads keyCRM's per-warehouse stocks back and re-pushes every SKU that differs from
 /// sklad's sums.
-#[utoipa::path(tag = "Stock push", responses((status = 200, body = ReconcileReport), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody), (status = 502, body = ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(tag = "Stock push", responses((status = 200, body = ReconcileReport), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, description = "The keyCRM request budget of this API key is spent for now; `Retry-After` says when to come back", body = ErrorBody), (status = 502, body = ErrorBody)), security(("bearer" = [])))]
 #[post("/stock/reconcile")]
 pub async fn reconcile(
     state: web::Data<ApiState>,

@@ -1,10 +1,10 @@
 //! "Synchronize orders" jobs and on-demand reconciliation.
 
-use actix_web::{HttpResponse, delete, get, post, web};
+use actix_web::{HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sklad_db::sync_jobs::{StartError, SyncJob};
-use sklad_domain::orders::SyncJobState;
+use sklad_domain::orders::{KeycrmId, SyncJobState, is_keycrm_id};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -19,8 +19,12 @@ use crate::page::Page;
 #[serde(deny_unknown_fields)]
 pub struct SyncJobRequest {
     /// keyCRM statuses whose orders are pulled (all of them, every page).
+    #[schema(value_type = Vec<KeycrmId>, min_items = 1, max_items = 100)]
     pub status_ids: Vec<i64>,
 }
+
+/// The most statuses one job may name.
+const MAX_STATUSES: usize = 100;
 
 /// A job and its progress.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -78,6 +82,11 @@ pub async fn start_sync_job(
     account: AccountId,
     body: Json<SyncJobRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    if body.status_ids.len() > MAX_STATUSES || !body.status_ids.iter().all(|id| is_keycrm_id(*id)) {
+        return Err(ApiError::validation(format!(
+            "status_ids must list 1–{MAX_STATUSES} keyCRM status ids"
+        )));
+    }
     let mut conn = state.db.conn().await?;
     let job = sklad_db::sync_jobs::start(&mut conn, account.0, &body.status_ids)
         .await
@@ -129,14 +138,15 @@ pub async fn get_sync_job(
     Ok(HttpResponse::Ok().json(SyncJobView::from(job)))
 }
 
-/// Cancels a queued or running job (a finished one is returned as it is).
+/// Cancels a queued or running job (a finished one is returned as it is); the job stays
+/// readable.
 #[utoipa::path(
     tag = "Sync jobs",
     params(("id" = Uuid, Path)),
     responses((status = 200, body = SyncJobView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("bearer" = [])),
 )]
-#[delete("/sync-jobs/{id}")]
+#[post("/sync-jobs/{id}/cancel")]
 pub async fn cancel_sync_job(
     state: web::Data<ApiState>,
     account: AccountId,

@@ -10,6 +10,7 @@ use uuid::Uuid;
 use crate::ApiState;
 use crate::auth::AccountId;
 use crate::error::{ApiError, ErrorBody};
+use crate::input::Name;
 use crate::json::Json;
 use crate::page::Page;
 
@@ -41,7 +42,7 @@ impl From<Warehouse> for WarehouseView {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewWarehouse {
-    pub name: String,
+    pub name: Name,
     #[serde(default)]
     pub allow_negative: bool,
 }
@@ -50,17 +51,8 @@ pub struct NewWarehouse {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WarehouseChange {
-    pub name: Option<String>,
+    pub name: Option<Name>,
     pub allow_negative: Option<bool>,
-}
-
-/// Names (of warehouses, products, keyCRM warehouses) are 1–200 characters.
-pub fn check_name(name: &str) -> Result<(), ApiError> {
-    let len = name.trim().chars().count();
-    if !(1..=200).contains(&len) {
-        return Err(ApiError::validation("name must be 1–200 characters"));
-    }
-    Ok(())
 }
 
 const DUPLICATE: (&str, &str) = ("warehouse_exists", "a warehouse with this name");
@@ -87,12 +79,15 @@ pub async fn create_warehouse(
     account: AccountId,
     body: Json<NewWarehouse>,
 ) -> Result<HttpResponse, ApiError> {
-    check_name(&body.name)?;
     let mut conn = state.db.conn().await?;
-    let created =
-        sklad_db::warehouses::create(&mut conn, account.0, body.name.trim(), body.allow_negative)
-            .await
-            .map_err(ApiError::duplicate(DUPLICATE.0, DUPLICATE.1))?;
+    let created = sklad_db::warehouses::create(
+        &mut conn,
+        account.0,
+        body.name.as_ref(),
+        body.allow_negative,
+    )
+    .await
+    .map_err(ApiError::duplicate(DUPLICATE.0, DUPLICATE.1))?;
     Ok(HttpResponse::Created().json(WarehouseView::from(created)))
 }
 
@@ -107,15 +102,12 @@ pub async fn update_warehouse(
     id: web::Path<Uuid>,
     body: Json<WarehouseChange>,
 ) -> Result<HttpResponse, ApiError> {
-    if let Some(name) = &body.name {
-        check_name(name)?;
-    }
     let mut conn = state.db.conn().await?;
     let updated = sklad_db::warehouses::update(
         &mut conn,
         account.0,
         id.into_inner(),
-        body.name.as_deref().map(str::trim),
+        body.name.as_ref().map(AsRef::as_ref),
         body.allow_negative,
     )
     .await

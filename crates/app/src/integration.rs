@@ -89,19 +89,28 @@ pub fn merged(
             "settings are not an object".into(),
         ));
     };
+    if let Some(unknown) = change.keys().find(|key| !fields.contains_key(*key)) {
+        return Err(SettingsError::Malformed(format!(
+            "unknown setting `{unknown}`; the settings are: {}",
+            fields.keys().cloned().collect::<Vec<_>>().join(", ")
+        )));
+    }
     fields.extend(change);
     let mut settings: IntegrationSettings = serde_json::from_value(Value::Object(fields))
         .map_err(|e| SettingsError::Malformed(e.to_string()))?;
-    settings.normalise();
+    // The rules hold for what was sent (as the API's schema says), then it is tidied.
     settings.validate().map_err(SettingsError::Invalid)?;
+    settings.normalise();
     Ok(settings)
 }
 
-fn checked_key(key: &str) -> Result<SecretString, SettingsError> {
-    let key = key.trim();
-    if key.is_empty() || key.len() > 512 || key.chars().any(|c| c.is_whitespace() || c == '\0') {
+/// Visible ASCII (it travels in an HTTP header), at most 512 characters with the white
+/// space around it, which is dropped.
+fn checked_key(raw: &str) -> Result<SecretString, SettingsError> {
+    let key = raw.trim();
+    if key.is_empty() || raw.chars().count() > 512 || !key.bytes().all(|b| b.is_ascii_graphic()) {
         return Err(SettingsError::Invalid(
-            "api_key must be 1–512 characters without spaces".into(),
+            "api_key must be 1–512 visible ASCII characters (white space only around it)".into(),
         ));
     }
     Ok(SecretString::from(key.to_owned()))

@@ -36,6 +36,9 @@ pub enum MovementError {
     /// The order to ship does not exist.
     #[error("no such order")]
     NoSuchOrder,
+    /// A line names a SKU the account has no product for.
+    #[error("line {line}: no product with SKU {sku}")]
+    UnknownSku { line: usize, sku: String },
     #[error(transparent)]
     Refused(#[from] Refused),
 }
@@ -63,8 +66,9 @@ pub async fn record(
     for (i, line) in movement.lines.iter().enumerate() {
         let product = match (&line.product_id, &line.sku) {
             (Some(id), _) => *id,
-            (None, Some(sku)) => *by_sku.get(sku).ok_or_else(|| {
-                MovementError::Invalid(format!("line {}: no product with SKU {sku}", i + 1))
+            (None, Some(sku)) => *by_sku.get(sku).ok_or_else(|| MovementError::UnknownSku {
+                line: i + 1,
+                sku: sku.clone(),
             })?,
             (None, None) => {
                 return Err(MovementError::Invalid(format!(

@@ -10,6 +10,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
+use sklad_domain::orders::{KeycrmId, is_keycrm_id};
 use sklad_domain::secret::mask_api_key;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -32,9 +33,9 @@ use crate::{DbError, DbResult};
     ToSchema,
 )]
 #[diesel(table_name = keycrm_integrations)]
-#[serde(deny_unknown_fields)]
 pub struct IntegrationSettings {
-    /// keyCRM API base URL.
+    /// keyCRM API base URL: one of those the operator allows (`keycrm.allowed_base_urls`);
+    /// a trailing slash is ignored.
     #[schema(example = "https://openapi.keycrm.app/v1")]
     pub base_url: String,
     /// "Enable integration": webhooks are processed only while this is on (needs a saved key).
@@ -42,9 +43,11 @@ pub struct IntegrationSettings {
     /// Store keyCRM order payments as bank transactions.
     pub receive_payments: bool,
     /// keyCRM statuses that move an order to the archive.
+    #[schema(value_type = Vec<KeycrmId>, max_items = 1000)]
     pub archive_status_ids: Vec<i64>,
     /// keyCRM statuses whose new orders the reconciliation pass imports: the same statuses
     /// as the keyCRM trigger that calls the webhook.
+    #[schema(value_type = Vec<KeycrmId>, max_items = 1000)]
     pub import_status_ids: Vec<i64>,
     /// "Do not change product information" of products sklad already has.
     pub keep_product_info: bool,
@@ -80,7 +83,7 @@ impl IntegrationSettings {
             ("archive_status_ids", &self.archive_status_ids),
             ("import_status_ids", &self.import_status_ids),
         ] {
-            if ids.iter().any(|id| *id <= 0) || ids.len() > 1000 {
+            if !ids.iter().all(|id| is_keycrm_id(*id)) || ids.len() > 1000 {
                 return Err(format!(
                     "{field} must be at most 1000 positive keyCRM status ids"
                 ));

@@ -13,10 +13,40 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 /// A name/value property.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Property {
     pub name: String,
     pub value: String,
+}
+
+/// Reads stored properties: a list of `{name, value}` (anything else reads as none, and an
+/// object as its entries), so an answer always has the one documented shape.
+pub fn stored_properties(value: &serde_json::Value) -> Vec<Property> {
+    use serde_json::Value;
+    let text = |v: &Value| match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    };
+    match value {
+        Value::Array(items) => items
+            .iter()
+            .filter_map(|item| {
+                Some(Property {
+                    name: text(item.get("name")?),
+                    value: item.get("value").map(text).unwrap_or_default(),
+                })
+            })
+            .collect(),
+        Value::Object(map) => map
+            .iter()
+            .map(|(name, value)| Property {
+                name: name.clone(),
+                value: text(value),
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
 }
 
 crate::text_enum! {

@@ -25,6 +25,34 @@ impl SyncJobState {
     }
 }
 
+/// The largest id sklad takes from a person for a keyCRM object (status, warehouse): keyCRM
+/// numbers them with 32-bit integers.
+pub const MAX_KEYCRM_ID: i64 = i32::MAX as i64;
+
+/// Whether `id` can name a keyCRM object.
+pub fn is_keycrm_id(id: i64) -> bool {
+    (1..=MAX_KEYCRM_ID).contains(&id)
+}
+
+/// The schema of a keyCRM id a person types in (1 to [`MAX_KEYCRM_ID`]), for fields stored
+/// as plain `i64`: `#[schema(value_type = KeycrmId)]`.
+pub struct KeycrmId;
+
+impl utoipa::PartialSchema for KeycrmId {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+            .minimum(Some(1))
+            .maximum(Some(MAX_KEYCRM_ID))
+            .description(Some("A keyCRM id (1 to 2147483647)."))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for KeycrmId {}
+
 /// An order is in the archive while its keyCRM status is one of the archive statuses.
 pub fn is_archived(status_id: Option<i64>, archive_status_ids: &[i64]) -> bool {
     status_id.is_some_and(|s| archive_status_ids.contains(&s))

@@ -31,11 +31,14 @@ impl Budget {
         Self { db }
     }
 
-    /// Waits until this process may send one request; returns how long it waited.
+    /// Waits until this process may send one request; returns how long it waited. With
+    /// `max_wait`, a slot further away than that is not waited for ([`KeycrmError::Busy`]):
+    /// a person waiting on an answer gets "retry later" instead of a hung request.
     pub async fn acquire(
         &self,
         key: &BudgetKey,
         priority: Priority,
+        max_wait: Option<Duration>,
     ) -> Result<Duration, KeycrmError> {
         // Validated settings keep rates within 1–6000.
         let rate = key.requests_per_minute.min(6000) as i32;
@@ -51,9 +54,19 @@ impl Budget {
                     .await
                     .map_err(|e| KeycrmError::Budget(e.to_string()))?
             };
+            let delay = match decision {
+                Decision::Grant { send_at, .. } => to_std(send_at - now),
+                Decision::Defer { retry_in } => to_std(retry_in),
+            };
+            if let Some(max) = max_wait
+                && waited + delay > max
+            {
+                return Err(KeycrmError::Busy {
+                    retry_after: waited + delay,
+                });
+            }
             match decision {
-                Decision::Grant { send_at, .. } => {
-                    let delay = to_std(send_at - now);
+                Decision::Grant { .. } => {
                     tokio::time::sleep(delay).await;
                     waited += delay;
                     BUDGET_WAIT_SECONDS
@@ -61,8 +74,7 @@ impl Budget {
                         .observe(waited.as_secs_f64());
                     return Ok(waited);
                 }
-                Decision::Defer { retry_in } => {
-                    let delay = to_std(retry_in);
+                Decision::Defer { .. } => {
                     tokio::time::sleep(delay).await;
                     waited += delay;
                 }

@@ -69,6 +69,8 @@ pub struct RetryPolicy {
     /// longer than the backoff wins.
     pub min_delay: Duration,
     pub max_delay: Duration,
+    /// The longest wait for the request budget (`None`: as long as it takes).
+    pub max_budget_wait: Option<Duration>,
 }
 
 impl RetryPolicy {
@@ -78,6 +80,7 @@ impl RetryPolicy {
             max_attempts: settings.max_attempts.max(1),
             min_delay: settings.retry_min_delay,
             max_delay: settings.retry_max_delay,
+            max_budget_wait: None,
         }
     }
 
@@ -87,6 +90,7 @@ impl RetryPolicy {
             max_attempts: 2,
             min_delay: Duration::from_millis(300),
             max_delay: Duration::from_secs(2),
+            max_budget_wait: Some(Duration::from_secs(5)),
         }
     }
 }
@@ -365,7 +369,10 @@ impl KeycrmClient {
             priority = call.priority.as_str(),
         );
         async {
-            let waited = self.budget.acquire(&self.key, call.priority).await?;
+            let waited = self
+                .budget
+                .acquire(&self.key, call.priority, self.retry.max_budget_wait)
+                .await?;
             let started = Instant::now();
             let outcome = self.send::<T>(call).await;
             let elapsed = started.elapsed();

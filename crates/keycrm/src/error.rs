@@ -24,6 +24,10 @@ pub enum KeycrmError {
     Decode(String),
     #[error("keyCRM request budget unavailable: {0}")]
     Budget(String),
+    /// The API key's requests per minute are spent for longer than an interactive caller
+    /// waits; nothing was sent.
+    #[error("the keyCRM request budget of this API key is spent; retry in {}s", retry_after.as_secs().max(1))]
+    Busy { retry_after: Duration },
     /// What answered is not keyCRM's API (an HTML page, a web server's 404): the base URL is
     /// wrong. Never taken as "this order does not exist".
     #[error("the keyCRM base URL does not lead to keyCRM's API (HTTP {status}): {answer}")]
@@ -61,6 +65,7 @@ impl KeycrmError {
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
             KeycrmError::RateLimited { retry_after } => *retry_after,
+            KeycrmError::Busy { retry_after } => Some(*retry_after),
             _ => None,
         }
     }
@@ -77,6 +82,7 @@ impl KeycrmError {
             KeycrmError::Http { .. } => "http_error",
             KeycrmError::Decode(_) => "decode",
             KeycrmError::Budget(_) => "budget",
+            KeycrmError::Busy { .. } => "busy",
             KeycrmError::NotKeycrm { .. } => "not_keycrm",
             KeycrmError::NotAllowed(_) => "not_allowed",
         }
