@@ -87,7 +87,7 @@ async fn schemathesis_finds_nothing_against_the_served_document() {
             "--seed",
             "20261201",
             "--max-examples",
-            "25",
+            "50",
             "--workers",
             "1",
             "--request-timeout",

@@ -51,7 +51,7 @@ async fn odd_input_is_refused_with_4xx_and_changes_nothing() {
             Method::POST,
             "/movements".into(),
             Some(receipt(json!(1e300))),
-            400,
+            422,
         ),
         (
             Method::POST,
@@ -113,7 +113,7 @@ async fn odd_input_is_refused_with_4xx_and_changes_nothing() {
         .send()
         .await
         .unwrap();
-    assert_eq!(huge.status(), 400);
+    assert_eq!(huge.status(), 422);
 
     // A balance that would leave numeric(18, 4): the second receipt is refused whole.
     let big = receipt(json!("90000000000000"));
@@ -133,4 +133,96 @@ async fn odd_input_is_refused_with_4xx_and_changes_nothing() {
     assert_eq!(warehouses["total"], 1);
     let products = app.get_json("/products", &app.account.admin_token).await;
     assert_eq!(products["total"], 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shapes_methods_and_budget_answer_as_documented() {
+    let app = TestApp::spawn().await;
+    let warehouse = app.created("/warehouses", json!({"name": "Main"})).await;
+    let id = warehouse["id"].as_str().unwrap();
+
+    // serde would read a struct from an array of its fields; the API takes objects only.
+    let path = format!("/warehouses/{id}");
+    let (status, error) = answer(&app, Method::PATCH, &path, Some(json!([null, true]))).await;
+    assert_eq!(status, 422, "{error}");
+    let (status, error) = answer(
+        &app,
+        Method::PUT,
+        "/integrations/keycrm/warehouse-mapping",
+        Some(json!({"mapping": [[id, null]]})),
+    )
+    .await;
+    assert_eq!(status, 422, "{error}");
+    let unchanged = app.get_json("/warehouses", &app.account.admin_token).await;
+    assert_eq!(unchanged["data"][0]["allow_negative"], false);
+
+    // Properties are a list of name/value, in and out; an object is refused.
+    let product = app
+        .created(
+            "/products",
+            json!({"sku": "S-1", "name": "Shirt", "properties": [{"name": "Colour", "value": "white"}]}),
+        )
+        .await;
+    assert_eq!(
+        product["properties"],
+        json!([{"name": "Colour", "value": "white"}])
+    );
+    let (status, _) = answer(
+        &app,
+        Method::POST,
+        "/products",
+        Some(json!({"sku": "S-2", "name": "Shirt", "properties": {"Colour": "white"}})),
+    )
+    .await;
+    assert_eq!(status, 422);
+
+    // A documented path called with another method: 405 naming the ones it takes.
+    let response = app
+        .api(Method::DELETE, "/warehouses", &app.account.admin_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 405);
+    assert_eq!(response.headers()["allow"], "GET, POST");
+    let response = app
+        .api(Method::GET, &path, &app.account.admin_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 405);
+    assert_eq!(response.headers()["allow"], "PATCH");
+    assert_eq!(
+        app.status(Method::GET, "/no-such-thing", &app.account.admin_token)
+            .await,
+        404
+    );
+
+    // A person is not kept waiting on a spent keyCRM budget: 429 with Retry-After.
+    let (status, _) = answer(
+        &app,
+        Method::PUT,
+        "/integrations/keycrm",
+        Some(json!({"requests_per_minute": 1})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        app.status(Method::GET, "/keycrm/statuses", &app.account.admin_token)
+            .await,
+        200
+    );
+    let spent = app
+        .api(Method::GET, "/keycrm/statuses", &app.account.admin_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(spent.status(), 429);
+    let retry_after: u64 = spent.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((5..=60).contains(&retry_after), "{retry_after}");
+    let error: Value = spent.json().await.unwrap();
+    assert_eq!(error["error"]["code"], "keycrm_budget_spent");
 }

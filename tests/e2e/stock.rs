@@ -253,7 +253,7 @@ async fn changing_the_mapping_pushes_the_affected_sums() {
         .send()
         .await
         .unwrap();
-    assert_eq!(unknown.status(), 422);
+    assert_eq!(unknown.status(), 404);
     let missing = app
         .api(
             Method::PUT,

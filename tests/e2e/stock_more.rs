@@ -354,7 +354,7 @@ async fn movements_reject_bad_input_and_honour_idempotency_keys() {
         ),
         (
             json!({"kind": "receipt", "warehouse_id": w1, "lines": [{"sku": "NOPE", "quantity": 1}]}),
-            422,
+            404,
         ),
         (
             json!({"kind": "receipt", "warehouse_id": w1, "lines": [{"quantity": 1}]}),
@@ -366,7 +366,7 @@ async fn movements_reject_bad_input_and_honour_idempotency_keys() {
         ),
         (
             json!({"kind": "receipt", "warehouse_id": foreign, "lines": [{"sku": "M-1", "quantity": 1}]}),
-            422,
+            404,
         ),
         (
             json!({"kind": "transfer", "from_warehouse_id": w1, "to_warehouse_id": w1, "lines": [{"sku": "M-1", "quantity": 1}]}),
@@ -378,7 +378,7 @@ async fn movements_reject_bad_input_and_honour_idempotency_keys() {
         ),
         (
             json!({"kind": "receipt", "warehouse_id": w1, "lines": [{"sku": "M-1", "quantity": 1}], "extra": 1}),
-            400,
+            422,
         ),
     ] {
         let response = app.post("/movements", body.clone()).await;

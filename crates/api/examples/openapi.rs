@@ -4,6 +4,6 @@
 fn main() -> anyhow::Result<()> {
     let settings = sklad_runtime::Settings::default();
     let doc = sklad_api::openapi(&settings.keycrm.allowed_base_urls);
-    println!("{}", doc.to_pretty_json()?);
+    println!("{}", sklad_api::openapi_json(&doc)?);
     Ok(())
 }

@@ -35,7 +35,7 @@ use utoipa_actix_web::scope::Scope;
 
 pub use auth::AccountId;
 pub use error::{ApiError, ErrorBody};
-pub use openapi::ApiDoc;
+pub use openapi::{ApiDoc, to_json as openapi_json};
 
 /// What every handler shares.
 pub struct ApiState {
@@ -146,7 +146,7 @@ impl Application {
         let readiness = Readiness::new(vec![Arc::new(db)]);
         let doc = openapi(&settings.keycrm.allowed_base_urls);
         let known_paths = web::Data::new(openapi::KnownPaths::of(&doc, BASE));
-        let openapi_json = web::Data::new(doc.to_pretty_json()?);
+        let openapi_json = web::Data::new(openapi::to_json(&doc)?);
         let listener = std::net::TcpListener::bind(&settings.api.bind)?;
         let port = listener.local_addr()?.port();
         let server = HttpServer::new(move || {

@@ -7,6 +7,7 @@
 use std::borrow::Cow;
 
 use sklad_db::integrations::IntegrationSettings;
+use utoipa::openapi::link::LinkBuilder;
 use utoipa::openapi::path::{Operation, ParameterIn, PathItem};
 use utoipa::openapi::schema::{
     AdditionalProperties, ArrayItems, ObjectBuilder, Schema, SchemaType, Type,
@@ -44,11 +45,150 @@ pub struct Deployment<'a> {
     pub allowed_base_urls: &'a [String],
 }
 
+/// Where one answer's id goes next: (operation, status, link name, target operation,
+/// where the id is in the answer). Clients and the contract test's stateful phase follow
+/// them.
+const LINKS: &[(&str, &str, &str, &str, &str)] = &[
+    (
+        "create_warehouse",
+        "201",
+        "UpdateWarehouse",
+        "update_warehouse",
+        "$response.body#/id",
+    ),
+    (
+        "list_warehouses",
+        "200",
+        "UpdateWarehouse",
+        "update_warehouse",
+        "$response.body#/data/0/id",
+    ),
+    (
+        "create_product",
+        "201",
+        "UpdateProduct",
+        "update_product",
+        "$response.body#/id",
+    ),
+    (
+        "list_products",
+        "200",
+        "UpdateProduct",
+        "update_product",
+        "$response.body#/data/0/id",
+    ),
+    (
+        "create_movement",
+        "201",
+        "GetMovement",
+        "get_movement",
+        "$response.body#/id",
+    ),
+    (
+        "list_movements",
+        "200",
+        "GetMovement",
+        "get_movement",
+        "$response.body#/data/0/id",
+    ),
+    (
+        "list_orders",
+        "200",
+        "GetOrder",
+        "get_order",
+        "$response.body#/data/0/id",
+    ),
+    (
+        "list_orders",
+        "200",
+        "ShipOrder",
+        "ship_order",
+        "$response.body#/data/0/id",
+    ),
+    (
+        "start_sync_job",
+        "202",
+        "GetSyncJob",
+        "get_sync_job",
+        "$response.body#/id",
+    ),
+    (
+        "start_sync_job",
+        "202",
+        "CancelSyncJob",
+        "cancel_sync_job",
+        "$response.body#/id",
+    ),
+    (
+        "list_sync_jobs",
+        "200",
+        "GetSyncJob",
+        "get_sync_job",
+        "$response.body#/data/0/id",
+    ),
+    (
+        "issue_admin_token",
+        "201",
+        "RevokeAdminToken",
+        "revoke_admin_token",
+        "$response.body#/id",
+    ),
+];
+
+/// The document as served. utoipa 5 writes a link's fields in snake case
+/// (`operation_id`, `request_body`); OpenAPI spells them `operationId`, `requestBody`.
+pub fn to_json(doc: &utoipa::openapi::OpenApi) -> serde_json::Result<String> {
+    let mut value = serde_json::to_value(doc)?;
+    if let Some(paths) = value.get_mut("paths").and_then(|p| p.as_object_mut()) {
+        let links = paths
+            .values_mut()
+            .filter_map(|item| item.as_object_mut())
+            .flat_map(|item| item.values_mut())
+            .filter_map(|operation| operation.get_mut("responses")?.as_object_mut())
+            .flat_map(|answers| answers.values_mut())
+            .filter_map(|answer| answer.get_mut("links")?.as_object_mut())
+            .flat_map(|links| links.values_mut())
+            .filter_map(|link| link.as_object_mut());
+        for link in links {
+            for (snake, camel) in [
+                ("operation_id", "operationId"),
+                ("operation_ref", "operationRef"),
+                ("request_body", "requestBody"),
+            ] {
+                if let Some(v) = link.remove(snake) {
+                    link.insert(camel.to_owned(), v);
+                }
+            }
+        }
+    }
+    serde_json::to_string_pretty(&value)
+}
+
+fn add_links(operation: &mut Operation) {
+    let Some(id) = operation.operation_id.clone() else {
+        return;
+    };
+    for (from, status, name, to, id_at) in LINKS.iter().filter(|link| link.0 == id) {
+        debug_assert_eq!(*from, id);
+        if let Some(RefOr::T(answer)) = operation.responses.responses.get_mut(*status) {
+            answer.links.insert(
+                (*name).to_owned(),
+                LinkBuilder::new()
+                    .operation_id(*to)
+                    .parameter("id", *id_at)
+                    .build()
+                    .into(),
+            );
+        }
+    }
+}
+
 impl Modify for Deployment<'_> {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         for item in openapi.paths.paths.values_mut() {
             for operation in operations(item).into_iter().flatten() {
                 add_common_answers(operation);
+                add_links(operation);
                 for parameter in operation.parameters.iter_mut().flatten() {
                     if let Some(RefOr::T(schema)) = &mut parameter.schema {
                         // A query or path value is text or absent, never JSON `null`.
