@@ -6,7 +6,7 @@
 use std::process::Stdio;
 
 use reqwest::Method;
-use serde_json::{Value, json};
+use serde_json::json;
 use sklad_tests::{AppOptions, TestApp};
 use tokio::process::Command;
 
@@ -41,25 +41,8 @@ async fn seed(app: &TestApp) {
         json!({"receive_payments": true, "archive_status_ids": [2]}),
     )
     .await;
-    let job: Value = app
-        .api(Method::POST, "/sync-jobs", &app.account.admin_token)
-        .json(&json!({"status_ids": [1, 2]}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let path = format!("/sync-jobs/{}", job["id"].as_str().unwrap());
-    sklad_tests::eventually(
-        std::time::Duration::from_secs(60),
-        "sync job done",
-        || async {
-            let job = app.get_json(&path, &app.account.admin_token).await;
-            (job["state"] == "done").then_some(())
-        },
-    )
-    .await;
+    let job = app.run_sync_job(json!([1, 2])).await;
+    assert_eq!(job["state"], "done", "{job}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -14,23 +14,6 @@ use tokio::process::Child;
 
 use crate::cli::sklad;
 
-/// Orders the simulator makes up, all in `status`.
-async fn generate(app: &TestApp, count: usize, status: i64, seed: u64) -> Vec<i64> {
-    let answer = app
-        .sim_control(
-            Method::POST,
-            "/orders/generate",
-            json!({"count": count, "status_ids": [status], "seed": seed, "one_time_every": 5, "with_payments": true}),
-        )
-        .await;
-    answer["ids"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_i64().unwrap())
-        .collect()
-}
-
 async fn orders_in_status(app: &TestApp, status: i64) -> i64 {
     app.get_json(
         &format!("/orders?status_id={status}&per_page=1"),
@@ -39,20 +22,6 @@ async fn orders_in_status(app: &TestApp, status: i64) -> i64 {
     .await["total"]
         .as_i64()
         .unwrap_or(0)
-}
-
-/// keyCRM warehouse 1 in the simulator, per SKU.
-fn keycrm_quantities(app: &TestApp) -> BTreeMap<String, Decimal> {
-    let sim = app.sim.lock();
-    sim.stocks
-        .iter()
-        .filter(|((w, _), _)| *w == 1)
-        .filter_map(|((_, offer), q)| {
-            sim.offers
-                .get(offer)
-                .map(|o| (o.sku.clone(), q.normalize()))
-        })
-        .collect()
 }
 
 /// sklad's sums for keyCRM warehouse 1 (W1 + W2), per SKU.
@@ -100,7 +69,7 @@ async fn killing_the_workers_mid_flood_loses_and_doubles_nothing() {
     let skus: Vec<String> = (0..20).map(|i| format!("D-{i:02}")).collect();
     let sku_refs: Vec<&str> = skus.iter().map(String::as_str).collect();
     let rig = app.stock_rig(&sku_refs).await;
-    let ids = generate(&app, 2000, 1, 77).await;
+    let ids = app.sim_generate(2000, json!([1]), 77, 5).await;
     app.ok(
         Method::PUT,
         "/integrations/keycrm",
@@ -204,7 +173,7 @@ async fn killing_the_workers_mid_flood_loses_and_doubles_nothing() {
         "keyCRM equal to sklad",
         || async {
             let ours = sklad_sums(&app, &rig.w1, &rig.w2).await;
-            (!ours.is_empty() && keycrm_quantities(&app) == ours).then_some(())
+            (!ours.is_empty() && app.sim_quantities(1) == ours).then_some(())
         },
     )
     .await;
@@ -262,7 +231,7 @@ async fn a_ten_second_rabbitmq_cut_during_a_flood_loses_no_accepted_webhook() {
         ..AppOptions::default()
     })
     .await;
-    let ids = generate(&app, 300, 2, 88).await;
+    let ids = app.sim_generate(300, json!([2]), 88, 5).await;
     let mut accepted = Vec::new();
     let mut refused = 0;
     let started = std::time::Instant::now();
@@ -320,7 +289,7 @@ async fn a_429_storm_then_a_refused_key_costs_few_requests_and_recovers() {
     })
     .await;
     let rig = app.stock_rig(&["L-1"]).await;
-    let ids = generate(&app, 10, 1, 99).await;
+    let ids = app.sim_generate(10, json!([1]), 99, 5).await;
     // keyCRM's real limit for the key: 60 a minute.
     app.ok(
         Method::PUT,
@@ -370,23 +339,18 @@ async fn a_429_storm_then_a_refused_key_costs_few_requests_and_recovers() {
 
     // The owner saves the key keyCRM accepts again: everything catches up.
     app.sim.lock().api_keys = vec![SIM_API_KEY.into()];
-    let saved = app
-        .api(
-            Method::PUT,
-            "/integrations/keycrm",
-            &app.account.admin_token,
-        )
-        .json(&json!({"api_key": SIM_API_KEY}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(saved.status(), 200);
+    app.ok(
+        Method::PUT,
+        "/integrations/keycrm",
+        json!({"api_key": SIM_API_KEY}),
+    )
+    .await;
     for id in &ids {
         app.wait_for_order(*id, "order after recovery", |o| o["status_id"] == 2)
             .await;
     }
     eventually(Duration::from_secs(60), "stock after recovery", || async {
-        (keycrm_quantities(&app).get("L-1") == Some(&Decimal::from(3))).then_some(())
+        (app.sim_quantities(1).get("L-1") == Some(&Decimal::from(3))).then_some(())
     })
     .await;
 }

@@ -21,22 +21,6 @@ async fn spawn_with(configure: Option<fn(&mut sklad_runtime::Settings)>) -> Test
     .await
 }
 
-async fn generate(app: &TestApp, count: usize, statuses: Value, seed: u64) -> Vec<i64> {
-    let answer = app
-        .sim_control(
-            Method::POST,
-            "/orders/generate",
-            json!({"count": count, "status_ids": statuses, "seed": seed, "one_time_every": 7, "with_payments": true}),
-        )
-        .await;
-    answer["ids"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_i64().unwrap())
-        .collect()
-}
-
 async fn order_total(app: &TestApp, query: &str) -> i64 {
     app.get_json(&format!("/orders?{query}"), &app.account.admin_token)
         .await["total"]
@@ -196,30 +180,13 @@ async fn shuffled_duplicate_webhooks_give_one_order_in_its_newest_state() {
     assert_eq!(after["status_id"], 4);
 }
 
-async fn run_job(app: &TestApp, statuses: Value) -> Value {
-    let started = app
-        .api(Method::POST, "/sync-jobs", &app.account.admin_token)
-        .json(&json!({"status_ids": statuses}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(started.status(), 202);
-    let job: Value = started.json().await.unwrap();
-    let path = format!("/sync-jobs/{}", job["id"].as_str().unwrap());
-    eventually(Duration::from_secs(120), "sync job done", || async {
-        let job = app.get_json(&path, &app.account.admin_token).await;
-        (job["state"] != "queued" && job["state"] != "running").then_some(job)
-    })
-    .await
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sync_job_brings_exactly_the_chosen_statuses_at_one_request_per_50_orders() {
     let app = spawn_with(None).await;
-    generate(&app, 300, json!([1, 2, 3]), 11).await;
-    generate(&app, 40, json!([4]), 12).await;
+    app.sim_generate(300, json!([1, 2, 3]), 11, 7).await;
+    app.sim_generate(40, json!([4]), 12, 7).await;
     app.sim.lock().requests.clear();
-    let job = run_job(&app, json!([2, 1])).await;
+    let job = app.run_sync_job(json!([2, 1])).await;
     assert_eq!(job["state"], "done", "{job}");
     assert_eq!(job["orders_done"], 200);
     assert_eq!(job["orders_total"], 200);
@@ -252,7 +219,7 @@ async fn a_sync_job_brings_exactly_the_chosen_statuses_at_one_request_per_50_ord
 async fn a_sync_job_resumes_after_its_worker_is_killed() {
     // No in-process worker: order-sync runs as processes this test kills.
     let app = TestApp::spawn().await;
-    generate(&app, 600, json!([1]), 21).await;
+    app.sim_generate(600, json!([1]), 21, 7).await;
     app.sim.lock().faults.latency_ms = 250;
     app.sim.lock().requests.clear();
     let env = process_env(&app, &[("SKLAD__ORDER_SYNC__JOB_LEASE", "2s")]);
@@ -305,7 +272,7 @@ async fn a_sync_job_resumes_after_its_worker_is_killed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_burst_of_webhooks_costs_far_fewer_keycrm_requests_than_webhooks() {
     let app = spawn_with(Some(|s| s.order_sync.coalesce = Duration::from_secs(1))).await;
-    let ids = generate(&app, 200, json!([1, 2]), 31).await;
+    let ids = app.sim_generate(200, json!([1, 2]), 31, 7).await;
     app.sim.lock().requests.clear();
     let fired = app
         .sim_control(Method::POST, "/webhooks/fire", json!({"order_ids": ids}))
@@ -325,7 +292,7 @@ async fn a_burst_of_webhooks_costs_far_fewer_keycrm_requests_than_webhooks() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keycrm_429s_5xx_and_dropped_connections_delay_but_never_lose_an_order() {
     let app = spawn_with(None).await;
-    let ids = generate(&app, 30, json!([1]), 41).await;
+    let ids = app.sim_generate(30, json!([1]), 41, 7).await;
     {
         let mut sim = app.sim.lock();
         sim.faults.error_rate = 0.3;
@@ -498,8 +465,8 @@ async fn an_order_that_cannot_be_fetched_is_parked_with_its_reason() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_orders_api_filters_pages_and_finds_by_either_id() {
     let app = spawn_with(None).await;
-    generate(&app, 7, json!([1, 2]), 51).await;
-    let job = run_job(&app, json!([1, 2])).await;
+    app.sim_generate(7, json!([1, 2]), 51, 7).await;
+    let job = app.run_sync_job(json!([1, 2])).await;
     assert_eq!(job["orders_done"], 7);
 
     let page = app
@@ -660,7 +627,7 @@ async fn sync_jobs_can_be_refused_listed_and_cancelled() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_cli_runs_a_sync_job_with_progress_until_it_ends() {
     let app = spawn_with(None).await;
-    generate(&app, 120, json!([5]), 61).await;
+    app.sim_generate(120, json!([5]), 61, 7).await;
     let env = process_env(&app, &[]);
     let account = app.account.id.to_string();
     let output = sklad(
@@ -767,7 +734,7 @@ async fn a_sync_job_and_reconciliation_go_past_a_bad_order() {
         .unwrap();
     assert_eq!(put.status(), 200);
     let (good, bad) = good_and_bad_orders(&app).await;
-    let job = run_job(&app, json!([1])).await;
+    let job = app.run_sync_job(json!([1])).await;
     assert_eq!(job["state"], "done", "{job}");
     for id in &good {
         app.wait_for_order(*id, "imported", |o| o["status_id"] == 1)

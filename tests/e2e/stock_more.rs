@@ -42,24 +42,11 @@ async fn sklad_sums(
     sums
 }
 
-fn sim_quantities(app: &TestApp) -> std::collections::BTreeMap<String, Decimal> {
-    let sim = app.sim.lock();
-    sim.stocks
-        .iter()
-        .filter(|((w, _), _)| *w == 1)
-        .filter_map(|((_, offer), q)| {
-            sim.offers
-                .get(offer)
-                .map(|o| (o.sku.clone(), q.normalize()))
-        })
-        .collect()
-}
-
 /// Waits until keyCRM holds exactly sklad's sums (zero drift).
 async fn wait_zero_drift(app: &TestApp, w1: &str, w2: &str, within: Duration) {
     eventually(within, "keyCRM equal to sklad", || async {
         let ours = sklad_sums(app, w1, w2).await;
-        let theirs = sim_quantities(app);
+        let theirs = app.sim_quantities(1);
         let drift = ours
             .iter()
             .filter(|(sku, q)| theirs.get(*sku) != Some(q))
@@ -129,7 +116,7 @@ async fn ten_thousand_movements_over_a_thousand_skus_take_a_handful_of_requests(
         started.elapsed()
     );
     assert!(requests <= 30, "{requests} requests for 10 000 movements");
-    assert_eq!(sim_quantities(&app).len(), 1000);
+    assert_eq!(app.sim_quantities(1).len(), 1000);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -541,7 +528,7 @@ async fn shipping_an_order_writes_its_lines_off_once() {
     assert_eq!(again.status(), 409);
     // keyCRM follows: 5 − 2 and 5 − 1.
     eventually(Duration::from_secs(30), "keyCRM after shipping", || async {
-        let q = sim_quantities(&app);
+        let q = app.sim_quantities(1);
         (q.get("SH-1") == Some(&Decimal::from(3)) && q.get("SH-2") == Some(&Decimal::from(4)))
             .then_some(())
     })
@@ -579,7 +566,7 @@ async fn the_cli_resyncs_and_reconciles_with_progress() {
     );
     assert!(stdout.contains("2 pairs checked, 1 differ"), "{stdout}");
     assert!(stdout.contains("keyCRM has sklad's quantities"), "{stdout}");
-    assert_eq!(sim_quantities(&app).get("R-2"), Some(&Decimal::from(4)));
+    assert_eq!(app.sim_quantities(1).get("R-2"), Some(&Decimal::from(4)));
 
     let before = puts(&app);
     let output = sklad(&env, &["stock", "resync", "--account", &account])

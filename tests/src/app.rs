@@ -380,6 +380,48 @@ impl TestApp {
             .expect("the simulator numbers its orders")
     }
 
+    /// `count` orders the simulator makes up in `statuses` (every `one_time_every`-th line a
+    /// one-time product, with payments); returns their keyCRM ids.
+    #[allow(clippy::expect_used)]
+    pub async fn sim_generate(
+        &self,
+        count: usize,
+        statuses: serde_json::Value,
+        seed: u64,
+        one_time_every: u32,
+    ) -> Vec<i64> {
+        let answer = self
+            .sim_control(
+                reqwest::Method::POST,
+                "/orders/generate",
+                serde_json::json!({"count": count, "status_ids": statuses, "seed": seed, "one_time_every": one_time_every, "with_payments": true}),
+            )
+            .await;
+        answer["ids"]
+            .as_array()
+            .expect("the simulator lists what it made")
+            .iter()
+            .filter_map(serde_json::Value::as_i64)
+            .collect()
+    }
+
+    /// What the simulator's keyCRM warehouse `warehouse` holds, per SKU.
+    pub fn sim_quantities(
+        &self,
+        warehouse: i64,
+    ) -> std::collections::BTreeMap<String, rust_decimal::Decimal> {
+        let sim = self.sim.lock();
+        sim.stocks
+            .iter()
+            .filter(|((w, _), _)| *w == warehouse)
+            .filter_map(|((_, offer), q)| {
+                sim.offers
+                    .get(offer)
+                    .map(|o| (o.sku.clone(), q.normalize()))
+            })
+            .collect()
+    }
+
     /// Moves an order to `status_id` in the simulator, which fires keyCRM's automation
     /// webhook; returns the control API's answer (with the deliveries).
     pub async fn sim_status(&self, keycrm_id: i64, status_id: i64) -> serde_json::Value {

@@ -72,17 +72,45 @@ impl TestApp {
     }
 
     /// A request as the account's admin that must answer 200; returns the JSON answer.
-    #[allow(clippy::expect_used)]
     pub async fn ok(&self, method: Method, path: &str, body: Value) -> Value {
+        self.answers(method, path, body, 200).await
+    }
+
+    /// A request as the account's admin that must answer `status`; returns the JSON answer.
+    #[allow(clippy::expect_used)]
+    pub async fn answers(&self, method: Method, path: &str, body: Value, status: u16) -> Value {
         let response = self
             .api(method.clone(), path, &self.account.admin_token)
             .json(&body)
             .send()
             .await
             .expect("API request");
-        let status = response.status();
+        let got = response.status();
         let answer: Value = response.json().await.unwrap_or(Value::Null);
-        assert_eq!(status, 200, "{method} {path} {body} → {answer}");
+        assert_eq!(got, status, "{method} {path} {body} → {answer}");
         answer
+    }
+
+    /// Runs "Synchronize orders" for `statuses` and waits until the job ends; returns it.
+    #[allow(clippy::expect_used)]
+    pub async fn run_sync_job(&self, statuses: Value) -> Value {
+        let job = self
+            .answers(
+                Method::POST,
+                "/sync-jobs",
+                json!({"status_ids": statuses}),
+                202,
+            )
+            .await;
+        let path = format!("/sync-jobs/{}", job["id"].as_str().expect("job id"));
+        crate::eventually(
+            std::time::Duration::from_secs(120),
+            "sync job done",
+            || async {
+                let job = self.get_json(&path, &self.account.admin_token).await;
+                (job["state"] != "queued" && job["state"] != "running").then_some(job)
+            },
+        )
+        .await
     }
 }

@@ -57,14 +57,13 @@ impl Application {
         ]);
         let ops = ops_server(&settings.ingress.ops_bind, readiness)?;
         // The public port serves the webhook route and nothing else.
+        // Its requests are counted and timed by the webhook metrics themselves
+        // (`sklad_ingress_webhooks_total`, `sklad_ingress_webhook_seconds`).
         let server = HttpServer::new(move || {
             App::new()
-                .wrap(actix_web::middleware::from_fn(
-                    sklad_runtime::metrics::track_requests,
-                ))
                 .app_data(state.clone())
-                .route("/webhooks/keycrm/{token}", web::post().to(webhook::receive))
-                .default_service(web::to(webhook::not_found))
+                // One route, matched by hand: no router regex on the hot path.
+                .default_service(web::to(webhook::route))
         })
         .disable_signals()
         .shutdown_timeout(20)

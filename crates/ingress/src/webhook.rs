@@ -10,6 +10,7 @@ use bytes::BytesMut;
 use chrono::Utc;
 use futures::StreamExt;
 use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, Opts};
+use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::{Value, json};
 use sklad_bus::{OutgoingMessage, Publisher};
 use sklad_domain::webhook::{WebhookKind, classify, is_token_shaped};
@@ -39,6 +40,7 @@ pub struct WebhookState {
 }
 
 /// How a request ended, for the answer and the metrics.
+#[derive(Debug)]
 enum Outcome {
     Accepted { webhook_id: String },
     Ignored(&'static str),
@@ -105,9 +107,24 @@ fn error(status: StatusCode, code: &str, message: &str) -> HttpResponse {
     ErrorBody::new(code, message).response(status)
 }
 
-/// Any other path: the same bare 404 as an unknown token.
-pub async fn not_found() -> HttpResponse {
-    Outcome::NotFound.response()
+/// Where every request to the webhook port goes: `POST /webhooks/keycrm/{token}` is
+/// received; anything else gets the same bare 404 as an unknown token.
+pub async fn route(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<WebhookState>,
+) -> HttpResponse {
+    let token = req
+        .path()
+        .strip_prefix("/webhooks/keycrm/")
+        .filter(|token| !token.is_empty() && !token.contains('/'))
+        .map(str::to_owned);
+    match token {
+        Some(token) if req.method() == actix_web::http::Method::POST => {
+            receive(req, payload, state, token).await
+        }
+        _ => Outcome::NotFound.response(),
+    }
 }
 
 /// `POST /webhooks/keycrm/{token}`.
@@ -115,10 +132,11 @@ pub async fn not_found() -> HttpResponse {
 /// Each request gets its webhook id (UUID v7) at once: it names the request's span, the
 /// published message and every later step, so one id found in the logs shows the webhook's
 /// whole way to the stored order. The token is the secret: no span or line carries the path.
-pub async fn receive(
+async fn receive(
     req: HttpRequest,
     payload: web::Payload,
     state: web::Data<WebhookState>,
+    token: String,
 ) -> HttpResponse {
     let webhook_id = uuid::Uuid::now_v7().to_string();
     let span = tracing::info_span!(
@@ -127,7 +145,7 @@ pub async fn receive(
         account_id = tracing::field::Empty,
         keycrm_order_id = tracing::field::Empty,
     );
-    respond(req, payload, state, webhook_id)
+    respond(req, payload, state, token, webhook_id)
         .instrument(span)
         .await
 }
@@ -136,10 +154,10 @@ async fn respond(
     req: HttpRequest,
     payload: web::Payload,
     state: web::Data<WebhookState>,
+    token: String,
     webhook_id: String,
 ) -> HttpResponse {
     let started = Instant::now();
-    let token = req.match_info().query("token").to_owned();
     let (outcome, event) = handle(&req, payload, &state, &token, webhook_id).await;
     let label = outcome.label();
     WEBHOOKS
@@ -190,12 +208,13 @@ async fn handle(
         Ok(body) => body,
         Err(outcome) => return (outcome, None),
     };
-    let document: Value = match serde_json::from_slice(&body) {
-        Ok(value) => value,
-        Err(err) => return (Outcome::BadJson(err.to_string()), None),
+    let document = match read_webhook(&body) {
+        Ok(document) => document,
+        Err(outcome) => return (outcome, None),
     };
     let Some(event) = document
-        .get("event")
+        .event
+        .as_ref()
         .and_then(Value::as_str)
         .map(str::to_owned)
     else {
@@ -210,8 +229,8 @@ async fn handle(
             Some(event),
         );
     }
-    let context = document.get("context");
-    let Some(order_id) = context.and_then(|c| c.get("id")).and_then(positive_id) else {
+    let context = &document.context;
+    let Some(order_id) = context.id.as_ref().and_then(positive_id) else {
         return (
             Outcome::Unprocessable(
                 "the body has no usable \"context.id\" (a positive keyCRM order id)".into(),
@@ -225,11 +244,10 @@ async fn handle(
             Some(event),
         );
     }
-    let status_id = context
-        .and_then(|c| c.get("status_id"))
-        .and_then(positive_id);
+    let status_id = context.status_id.as_ref().and_then(positive_id);
     let updated_at = context
-        .and_then(|c| c.get("updated_at"))
+        .updated_at
+        .as_ref()
         .and_then(Value::as_str)
         .and_then(sklad_domain::time::parse_keycrm_datetime);
     let received_at = Utc::now();
@@ -257,6 +275,130 @@ async fn handle(
     match state.publisher.publish(&message).await {
         Ok(()) => (Outcome::Accepted { webhook_id }, Some(event)),
         Err(err) => (Outcome::Unavailable(err.to_string()), Some(event)),
+    }
+}
+
+/// What sklad reads of a webhook body: `event`, and `id`, `status_id`, `updated_at` of
+/// `context`. Everything else (most of the body: the order as keyCRM summarised it) is
+/// skipped without being built, and travels on as the raw body.
+#[derive(Debug, Default)]
+struct Webhook {
+    event: Option<Value>,
+    context: Context,
+}
+
+#[derive(Debug, Default)]
+struct Context {
+    id: Option<Value>,
+    status_id: Option<Value>,
+    updated_at: Option<Value>,
+}
+
+/// Not JSON is 400; JSON that is not an object reads as an object without fields (and is
+/// then refused for what it lacks, like any other body without `event`).
+fn read_webhook(body: &[u8]) -> Result<Webhook, Outcome> {
+    match serde_json::from_slice::<Webhook>(body) {
+        Ok(webhook) => Ok(webhook),
+        Err(err) if err.is_data() => Ok(Webhook::default()),
+        Err(err) => Err(Outcome::BadJson(err.to_string())),
+    }
+}
+
+/// Reads the keys named in `wanted` of a JSON object as values and skips the rest; anything
+/// but an object reads as no keys.
+struct Fields<const N: usize> {
+    wanted: [&'static str; N],
+}
+
+impl<'de, const N: usize> Visitor<'de> for Fields<N> {
+    type Value = [Option<Value>; N];
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        write!(f, "a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut found: [Option<Value>; N] = std::array::from_fn(|_| None);
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            match self.wanted.iter().position(|w| *w == key) {
+                Some(i) => found[i] = Some(map.next_value()?),
+                None => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(std::array::from_fn(|_| None))
+    }
+
+    fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(std::array::from_fn(|_| None))
+    }
+
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(std::array::from_fn(|_| None))
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(std::array::from_fn(|_| None))
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(std::array::from_fn(|_| None))
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(std::array::from_fn(|_| None))
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+        Ok(std::array::from_fn(|_| None))
+    }
+}
+
+impl<'de> Deserialize<'de> for Context {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let [id, status_id, updated_at] = deserializer.deserialize_any(Fields {
+            wanted: ["id", "status_id", "updated_at"],
+        })?;
+        Ok(Self {
+            id,
+            status_id,
+            updated_at,
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for Webhook {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        // `context` is read as its own object: find it among the raw keys first.
+        struct Top;
+        impl<'de> Visitor<'de> for Top {
+            type Value = Webhook;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                write!(f, "a JSON object")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Webhook, A::Error> {
+                let mut webhook = Webhook::default();
+                while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                    match key.as_ref() {
+                        "event" => webhook.event = Some(map.next_value()?),
+                        "context" => webhook.context = map.next_value()?,
+                        _ => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(webhook)
+            }
+        }
+        deserializer.deserialize_map(Top)
     }
 }
 
@@ -309,6 +451,37 @@ mod tests {
         assert_eq!(positive_id(&json!("x")), None);
         assert_eq!(positive_id(&json!(1.5)), None);
         assert_eq!(positive_id(&Value::Null), None);
+    }
+
+    #[test]
+    fn a_body_is_read_for_event_and_context_only() {
+        let read = |body: &str| read_webhook(body.as_bytes());
+        let full = read(
+            r#"{"event": "order.change_order_status", "big": {"deep": [1, {"x": 2}]},
+                "context": {"id": 7, "products": [{"a": 1}], "status_id": "2", "updated_at": "2024-05-28 09:34:10"}}"#,
+        )
+        .unwrap();
+        assert_eq!(full.event, Some(json!("order.change_order_status")));
+        assert_eq!(full.context.id, Some(json!(7)));
+        assert_eq!(full.context.status_id, Some(json!("2")));
+        assert_eq!(full.context.updated_at, Some(json!("2024-05-28 09:34:10")));
+        // Valid JSON of another shape reads as nothing (and is refused for that, with 422).
+        for other in [
+            r#"[1, 2]"#,
+            r#""x""#,
+            "3",
+            "null",
+            r#"{"context": [1]}"#,
+            r#"{"context": "x"}"#,
+        ] {
+            let webhook = read(other).unwrap();
+            assert!(webhook.context.id.is_none(), "{other}");
+        }
+        assert_eq!(read(r#"{"event": 5}"#).unwrap().event, Some(json!(5)));
+        // Not JSON at all is 400.
+        for broken in ["{", "{\"event\": }", ""] {
+            assert!(matches!(read(broken), Err(Outcome::BadJson(_))), "{broken}");
+        }
     }
 
     #[test]
