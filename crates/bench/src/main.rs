@@ -1,8 +1,9 @@
 //! `sklad-bench`: measured figures, each beside a baseline from the same run.
 //!
-//! `sklad-bench ingress` compares the webhook path (HTTP → token lookup in PostgreSQL → checks
-//! → confirmed publish → 202) with raw confirmed publishes of an event of the same size to
-//! the same broker, at the same concurrency, so the ratio shows what ingress adds.
+//! `sklad-bench ingress` compares the webhook path (HTTP → link lookup, cached → checks →
+//! confirmed publish → 202) with raw confirmed publishes of an event of the same size to the
+//! same broker, at the same concurrency, in alternating rounds, so the ratio shows what
+//! ingress adds.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -13,6 +14,7 @@ use sklad_bus::{OutgoingMessage, Publisher};
 use sklad_events::v1::KeycrmWebhookReceived;
 use sklad_tests::{TestApp, fixture};
 
+mod http;
 mod orders;
 mod stock;
 
@@ -68,6 +70,10 @@ enum Bench {
         /// Concurrent senders.
         #[arg(long, default_value_t = 32)]
         concurrency: usize,
+        /// Raw and webhook phases alternate this many times: the broker's own pace drifts
+        /// (its queue files, its garbage collector), so each ratio compares neighbours.
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
     },
 }
 
@@ -77,7 +83,8 @@ async fn main() -> anyhow::Result<()> {
         Bench::Ingress {
             seconds,
             concurrency,
-        } => ingress(Duration::from_secs(seconds), concurrency).await,
+            rounds,
+        } => ingress(Duration::from_secs(seconds), concurrency, rounds.max(1)).await,
         Bench::Stock {
             skus,
             trickle,
@@ -133,6 +140,22 @@ struct Phase {
 }
 
 impl Phase {
+    /// Several runs of one phase as one: all their latencies over their summed time.
+    fn merged(name: &'static str, phases: Vec<Phase>) -> Phase {
+        let mut all = Phase {
+            name,
+            latencies: Vec::new(),
+            errors: 0,
+            elapsed: Duration::ZERO,
+        };
+        for phase in phases {
+            all.latencies.extend(phase.latencies);
+            all.errors += phase.errors;
+            all.elapsed += phase.elapsed;
+        }
+        all
+    }
+
     fn rate(&self) -> f64 {
         self.latencies.len() as f64 / self.elapsed.as_secs_f64()
     }
@@ -157,24 +180,24 @@ pub(crate) fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-/// Runs `op` from `concurrency` tasks until `duration` has passed.
+/// Runs `op` from `concurrency` tasks until `duration` has passed; each task passes its index.
 async fn drive<F, Fut>(name: &'static str, duration: Duration, concurrency: usize, op: F) -> Phase
 where
-    F: Fn() -> Fut + Send + Sync + 'static,
+    F: Fn(usize) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = bool> + Send,
 {
     let op = Arc::new(op);
     let started = Instant::now();
     let deadline = started + duration;
     let mut tasks = Vec::new();
-    for _ in 0..concurrency {
+    for index in 0..concurrency {
         let op = op.clone();
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
             let mut errors = 0;
             while Instant::now() < deadline {
                 let t = Instant::now();
-                if op().await {
+                if op(index).await {
                     latencies.push(t.elapsed());
                 } else {
                     errors += 1;
@@ -208,7 +231,7 @@ async fn purge(app: &TestApp) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn ingress(duration: Duration, concurrency: usize) -> anyhow::Result<()> {
+async fn ingress(duration: Duration, concurrency: usize, rounds: usize) -> anyhow::Result<()> {
     let app = TestApp::spawn().await;
     let body = fixture("webhook-order-change_order_status.A.json");
 
@@ -250,14 +273,29 @@ async fn ingress(duration: Duration, concurrency: usize) -> anyhow::Result<()> {
     }
     purge(&app).await?;
 
-    let raw = {
+    // The load generator shares the machine's cores with ingress and RabbitMQ: the measured
+    // phase uses a lean keep-alive client; reqwest's figure is shown once, for scale.
+    let request = http::Request::post_json(&app.account.webhook_url, &body)?;
+    let connections: Arc<Vec<tokio::sync::Mutex<http::Connection>>> = Arc::new(
+        (0..concurrency)
+            .map(|_| tokio::sync::Mutex::new(http::Connection::new(request.clone())))
+            .collect(),
+    );
+
+    println!(
+        "{:<26} {:>10} {:>10} {:>10} {:>8}",
+        "", "per s", "p50 ms", "p99 ms", "errors"
+    );
+    let mut raws = Vec::new();
+    let mut webhooks = Vec::new();
+    for round in 1..=rounds {
         let publisher = publisher.clone();
         let template = template.clone();
-        drive(
+        let raw = drive(
             "confirmed publish (raw)",
             duration,
             concurrency,
-            move || {
+            move |_| {
                 let publisher = publisher.clone();
                 let mut message = template.clone();
                 async move {
@@ -266,36 +304,51 @@ async fn ingress(duration: Duration, concurrency: usize) -> anyhow::Result<()> {
                 }
             },
         )
-        .await
-    };
-    purge(&app).await?;
+        .await;
+        purge(&app).await?;
+        let connections = connections.clone();
+        let webhook = drive("ingress webhook → 202", duration, concurrency, move |i| {
+            let connections = connections.clone();
+            async move { matches!(connections[i].lock().await.send().await, Ok(202)) }
+        })
+        .await;
+        purge(&app).await?;
+        raw.print();
+        webhook.print();
+        println!(
+            "{:<26} {:>10.2}x",
+            format!("  round {round} ratio"),
+            webhook.rate() / raw.rate()
+        );
+        raws.push(raw);
+        webhooks.push(webhook);
+    }
 
-    // A lean load generator: it shares the machine's cores with ingress and RabbitMQ.
-    let http = reqwest::Client::builder()
+    let client = reqwest::Client::builder()
         .pool_max_idle_per_host(concurrency)
         .http1_only()
         .redirect(reqwest::redirect::Policy::none())
         .build()?;
     let url = app.account.webhook_url.clone();
-    let webhooks = drive("ingress webhook → 202", duration, concurrency, move || {
-        let http = http.clone();
+    let through_reqwest = drive("webhook, reqwest client", duration, concurrency, move |_| {
+        let client = client.clone();
         let url = url.clone();
         let body = body.clone();
         async move {
             matches!(
-                http.post(&url).header("content-type", "application/json").body(body).send().await,
+                client.post(&url).header("content-type", "application/json").body(body).send().await,
                 Ok(r) if r.status() == 202
             )
         }
     })
     .await;
     purge(&app).await?;
+    through_reqwest.print();
 
+    let raw = Phase::merged("confirmed publish (raw)", raws);
+    let webhooks = Phase::merged("ingress webhook → 202", webhooks);
     println!();
-    println!(
-        "{:<26} {:>10} {:>10} {:>10} {:>8}",
-        "", "per s", "p50 ms", "p99 ms", "errors"
-    );
+    println!("all {rounds} rounds");
     raw.print();
     webhooks.print();
     println!();
