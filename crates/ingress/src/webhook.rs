@@ -171,9 +171,17 @@ async fn respond(
             tracing::warn!(outcome = label, reason = %why, "webhook not stored")
         }
         Outcome::Accepted { .. } => {
-            tracing::info!(outcome = label, event = ?event, "webhook stored")
+            tracing::info!(
+                outcome = label,
+                event = event.as_deref().unwrap_or("-"),
+                "webhook stored"
+            )
         }
-        _ => tracing::info!(outcome = label, event = ?event, "webhook answered"),
+        _ => tracing::info!(
+            outcome = label,
+            event = event.as_deref().unwrap_or("-"),
+            "webhook answered"
+        ),
     }
     outcome.response()
 }
