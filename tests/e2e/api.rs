@@ -517,14 +517,7 @@ async fn health_and_metrics_are_served() {
             "{base}/metrics is Prometheus text"
         );
     }
-    let ready = body(
-        app.http
-            .get(format!("{}/health/ready", app.ingress_ops_url()))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (_, ready) = app.ingress_ready().await;
     assert_eq!(ready["checks"]["rabbitmq"]["status"], "up");
     // The public webhook port serves the webhook route and nothing else.
     for path in ["/health/live", "/health/ready", "/metrics"] {

@@ -281,13 +281,7 @@ async fn a_ten_second_rabbitmq_cut_during_a_flood_loses_no_accepted_webhook() {
 /// requests are counted), the integration is flagged, and saving the key again recovers.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_429_storm_then_a_refused_key_costs_few_requests_and_recovers() {
-    let app = TestApp::spawn_with(AppOptions {
-        order_sync: true,
-        stock_publisher: true,
-        relay: true,
-        ..AppOptions::default()
-    })
-    .await;
+    let app = TestApp::spawn_with(AppOptions::all_workers()).await;
     let rig = app.stock_rig(&["L-1"]).await;
     let ids = app.sim_generate(10, json!([1]), 99, 5).await;
     // keyCRM's real limit for the key: 60 a minute.

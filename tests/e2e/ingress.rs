@@ -214,12 +214,7 @@ async fn oversized_bodies_get_413_declared_or_streamed() {
 
     // Just under the limit is fine.
     let small = r#"{"event":"order.change_order_status","context":{"id":1}}"#;
-    assert_eq!(
-        app.post_webhook(&app.account.webhook_url, small)
-            .await
-            .status(),
-        202
-    );
+    assert_eq!(app.webhook_status(small).await, 202);
     assert_eq!(app.broker.depth(&app.order_sync_queue()).await.unwrap(), 1);
 }
 
@@ -230,12 +225,7 @@ async fn default_limit_is_256_kib() {
         r#"{{"event":"order.change_order_status","context":{{"id":1,"pad":"{}"}}}}"#,
         "x".repeat(256 * 1024)
     );
-    assert_eq!(
-        app.post_webhook(&app.account.webhook_url, over)
-            .await
-            .status(),
-        413
-    );
+    assert_eq!(app.webhook_status(over).await, 413);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -317,14 +307,8 @@ async fn an_unreachable_broker_gives_503_never_2xx() {
         assert!(response.headers().contains_key("retry-after"));
         assert_eq!(json(response).await["error"]["code"], "unavailable");
     }
-    let ready = app
-        .http
-        .get(format!("{}/health/ready", app.ingress_ops_url()))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(ready.status(), 503);
-    let report = json(ready).await;
+    let (status, report) = app.ingress_ready().await;
+    assert_eq!(status, 503);
     assert_eq!(report["checks"]["rabbitmq"]["status"], "down");
     assert_eq!(report["checks"]["postgres"]["status"], "up");
     assert_eq!(
@@ -344,31 +328,17 @@ async fn a_broker_that_dies_gives_503_and_ingress_recovers_when_it_returns() {
     .await;
     let body = fixture("webhook-order-change_order_status.A.json");
     let mut accepted = 0;
-    assert_eq!(
-        app.post_webhook(&app.account.webhook_url, body.clone())
-            .await
-            .status(),
-        202
-    );
+    assert_eq!(app.webhook_status(body.clone()).await, 202);
     accepted += 1;
 
     proxy.cut();
     for _ in 0..3 {
-        assert_eq!(
-            app.post_webhook(&app.account.webhook_url, body.clone())
-                .await
-                .status(),
-            503
-        );
+        assert_eq!(app.webhook_status(body.clone()).await, 503);
     }
 
     proxy.forward();
     eventually(Duration::from_secs(20), "ingress reconnects", || async {
-        (app.post_webhook(&app.account.webhook_url, body.clone())
-            .await
-            .status()
-            == 202)
-            .then_some(())
+        (app.webhook_status(body.clone()).await == 202).then_some(())
     })
     .await;
     accepted += 1;
@@ -389,12 +359,7 @@ async fn no_confirm_within_the_timeout_gives_503() {
     })
     .await;
     let body = fixture("webhook-order-change_order_status.A.json");
-    assert_eq!(
-        app.post_webhook(&app.account.webhook_url, body.clone())
-            .await
-            .status(),
-        202
-    );
+    assert_eq!(app.webhook_status(body.clone()).await, 202);
 
     proxy.stall();
     let started = std::time::Instant::now();
@@ -412,13 +377,7 @@ async fn no_confirm_within_the_timeout_gives_503() {
     eventually(
         Duration::from_secs(20),
         "ingress publishes again",
-        || async {
-            (app.post_webhook(&app.account.webhook_url, body.clone())
-                .await
-                .status()
-                == 202)
-                .then_some(())
-        },
+        || async { (app.webhook_status(body.clone()).await == 202).then_some(()) },
     )
     .await;
 }
@@ -427,12 +386,7 @@ async fn no_confirm_within_the_timeout_gives_503() {
 async fn a_nacked_publish_gives_503() {
     let app = TestApp::spawn().await;
     let body = fixture("webhook-order-change_order_status.A.json");
-    assert_eq!(
-        app.post_webhook(&app.account.webhook_url, body.clone())
-            .await
-            .status(),
-        202
-    );
+    assert_eq!(app.webhook_status(body.clone()).await, 202);
 
     // Replace the work queue with one that refuses every message.
     let queue = app.order_sync_queue();
@@ -479,12 +433,7 @@ async fn a_nacked_publish_gives_503() {
 async fn an_unroutable_publish_gives_503() {
     let app = TestApp::spawn().await;
     let body = fixture("webhook-order-change_order_status.A.json");
-    assert_eq!(
-        app.post_webhook(&app.account.webhook_url, body.clone())
-            .await
-            .status(),
-        202
-    );
+    assert_eq!(app.webhook_status(body.clone()).await, 202);
 
     let (connection, channel) = app.broker.channel().await.unwrap();
     channel

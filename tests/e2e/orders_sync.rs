@@ -338,17 +338,12 @@ async fn reconciliation_picks_up_orders_whose_webhook_never_came() {
         s.order_sync.reconcile_interval = Duration::from_secs(1)
     }))
     .await;
-    let put = app
-        .api(
-            Method::PUT,
-            "/integrations/keycrm",
-            &app.account.admin_token,
-        )
-        .json(&json!({"import_status_ids": [1]}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(put.status(), 200);
+    app.ok(
+        Method::PUT,
+        "/integrations/keycrm",
+        json!({"import_status_ids": [1]}),
+    )
+    .await;
     // Tracked already (came by webhook), then changed in keyCRM without a webhook.
     let tracked = app
         .sim_order(json!({"status_id": 2, "lines": [{"name": "T", "price": 1, "one_time": true}]}))
@@ -722,17 +717,12 @@ async fn a_sync_job_and_reconciliation_go_past_a_bad_order() {
         s.order_sync.reconcile_interval = Duration::from_secs(1);
     }))
     .await;
-    let put = app
-        .api(
-            Method::PUT,
-            "/integrations/keycrm",
-            &app.account.admin_token,
-        )
-        .json(&json!({"import_status_ids": [1]}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(put.status(), 200);
+    app.ok(
+        Method::PUT,
+        "/integrations/keycrm",
+        json!({"import_status_ids": [1]}),
+    )
+    .await;
     let (good, bad) = good_and_bad_orders(&app).await;
     let job = app.run_sync_job(json!([1])).await;
     assert_eq!(job["state"], "done", "{job}");

@@ -14,12 +14,7 @@ async fn ingress_takes_webhooks_for_links_it_has_seen_while_postgres_is_down() {
     })
     .await;
     let body = fixture("webhook-order-change_order_status.A.json");
-    assert_eq!(
-        app.post_webhook(&app.account.webhook_url, body.clone())
-            .await
-            .status(),
-        202
-    );
+    assert_eq!(app.webhook_status(body.clone()).await, 202);
 
     let postgres = app.postgres.as_ref().unwrap();
     postgres.cut();
@@ -40,13 +35,7 @@ async fn ingress_takes_webhooks_for_links_it_has_seen_while_postgres_is_down() {
     // A well-formed link nobody saw cannot be checked now: 503, never a 2xx.
     let unseen = format!("{}/webhooks/keycrm/{}", app.ingress_url(), "A".repeat(43));
     assert_eq!(app.post_webhook(&unseen, body.clone()).await.status(), 503);
-    let ready = app
-        .http
-        .get(format!("{}/health/ready", app.ingress_ops_url()))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(ready.status(), 503);
+    assert_eq!(app.ingress_ready().await.0, 503);
 
     postgres.forward();
     eventually(Duration::from_secs(20), "postgres back", || async {

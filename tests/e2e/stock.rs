@@ -197,17 +197,12 @@ async fn the_switch_off_sends_nothing_and_switching_on_pushes_everything_mapped(
     wait_settled(&app, &movement).await;
     assert_eq!(writes(&app), 0, "switched off: nothing sent");
 
-    let on = app
-        .api(
-            Method::PUT,
-            "/integrations/keycrm",
-            &app.account.admin_token,
-        )
-        .json(&json!({"stock_push_enabled": true}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(on.status(), 200);
+    app.ok(
+        Method::PUT,
+        "/integrations/keycrm",
+        json!({"stock_push_enabled": true}),
+    )
+    .await;
     wait_sim_stock(&app, 1, "B-2", 4).await;
 }
 
@@ -450,17 +445,12 @@ async fn an_older_quantity_never_lands_after_a_newer_one() {
     let stop = tokio_util::sync::CancellationToken::new();
     tokio::spawn(second.run_until_stopped(stop.clone()));
     // A slow budget: each push waits about a second for its slot.
-    let slow = app
-        .api(
-            Method::PUT,
-            "/integrations/keycrm",
-            &app.account.admin_token,
-        )
-        .json(&json!({"requests_per_minute": 60}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(slow.status(), 200);
+    app.ok(
+        Method::PUT,
+        "/integrations/keycrm",
+        json!({"requests_per_minute": 60}),
+    )
+    .await;
     // keyCRM fails a third of the requests: a push retried after its backoff is the one a
     // newer push could overtake.
     app.sim.lock().faults.error_rate = 0.3;

@@ -479,13 +479,7 @@ async fn movements_reject_bad_input_and_honour_idempotency_keys() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shipping_an_order_writes_its_lines_off_once() {
-    let app = TestApp::spawn_with(AppOptions {
-        order_sync: true,
-        stock_publisher: true,
-        relay: true,
-        ..AppOptions::default()
-    })
-    .await;
+    let app = TestApp::spawn_with(AppOptions::all_workers()).await;
     let (w1, _, _) = setup(&app, &["SH-1".to_owned(), "SH-2".to_owned()]).await;
     app.created("/movements", json!({"kind": "receipt", "warehouse_id": w1, "lines": [{"sku": "SH-1", "quantity": 5}, {"sku": "SH-2", "quantity": 5}]})).await;
     let id = app.sim_order(json!({"status_id": 1, "lines": [{"sku": "SH-1", "quantity": 2}, {"sku": "SH-2", "quantity": 1}]})).await;

@@ -70,6 +70,18 @@ pub struct TestApp {
     cancel: CancellationToken,
 }
 
+impl AppOptions {
+    /// Every worker beside ingress and the API: order-sync, stock-publisher and the relay.
+    pub fn all_workers() -> Self {
+        Self {
+            order_sync: true,
+            stock_publisher: true,
+            relay: true,
+            ..Self::default()
+        }
+    }
+}
+
 impl TestApp {
     pub async fn spawn() -> Self {
         Self::spawn_with(AppOptions::default()).await
@@ -264,6 +276,26 @@ impl TestApp {
                 self.settings.ingress.public_url, created.webhook_token
             ),
         }
+    }
+
+    /// Ingress's readiness answer: its status and its JSON report.
+    #[allow(clippy::expect_used)]
+    pub async fn ingress_ready(&self) -> (reqwest::StatusCode, serde_json::Value) {
+        let response = self
+            .http
+            .get(format!("{}/health/ready", self.ingress_ops_url()))
+            .send()
+            .await
+            .expect("ingress ops port answers");
+        let status = response.status();
+        (status, response.json().await.expect("a JSON report"))
+    }
+
+    /// POSTs `body` to the account's own webhook link; the status it answered.
+    pub async fn webhook_status(&self, body: impl Into<reqwest::Body>) -> reqwest::StatusCode {
+        self.post_webhook(&self.account.webhook_url, body)
+            .await
+            .status()
     }
 
     /// POSTs `body` to a webhook link.
