@@ -14,6 +14,7 @@ mod ingress;
 mod input;
 mod keycrm_client;
 mod layout;
+mod order_stock;
 mod orders;
 mod orders_sync;
 mod outages;

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sklad_db::orders::{CustomerOrder, OrderFilter, OrderRef};
 use sklad_domain::nomenclature::{Property, stored_properties};
+use sklad_domain::orders::ShipmentState;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
@@ -39,6 +40,8 @@ pub struct OrderQuery {
     pub status_id: Option<i64>,
     /// Only orders sklad changed at or after this instant (RFC 3339).
     pub updated_since: Option<DateTime<Utc>>,
+    /// Only orders whose shipment is in this state (`waiting`: in a ship status, short of stock).
+    pub shipment: Option<ShipmentState>,
 }
 
 /// The buyer as keyCRM named them.
@@ -76,8 +79,19 @@ pub struct OrderView {
     pub ordered_at: Option<DateTime<Utc>>,
     pub closed_at: Option<DateTime<Utc>>,
     pub synced_at: DateTime<Utc>,
-    /// The shipment that wrote the lines off (`POST /orders/{id}/ship`).
+    /// The shipment that wrote the lines off (on a ship status, or `POST /orders/{id}/ship`).
     pub shipped_movement_id: Option<Uuid>,
+    pub shipment: ShipmentView,
+}
+
+/// Where the order's shipment stands.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ShipmentView {
+    pub state: ShipmentState,
+    /// Waiting since (the first time the order was due and a line was short).
+    pub waiting_since: Option<DateTime<Utc>>,
+    /// Why it waits: which line is short, in which warehouse.
+    pub waiting_reason: Option<String>,
 }
 
 impl From<CustomerOrder> for OrderView {
@@ -110,6 +124,14 @@ impl From<CustomerOrder> for OrderView {
             closed_at: o.closed_at,
             synced_at: order.synced_at,
             shipped_movement_id: order.shipped_movement_id,
+            shipment: ShipmentView {
+                state: ShipmentState::of(
+                    order.shipped_movement_id.is_some(),
+                    order.shipment_waiting_since.is_some(),
+                ),
+                waiting_since: order.shipment_waiting_since,
+                waiting_reason: order.shipment_waiting_reason,
+            },
         }
     }
 }
@@ -176,6 +198,7 @@ pub async fn list_orders(
         archived: query.archived,
         status_id: query.status_id,
         updated_since: query.updated_since,
+        shipment: query.shipment,
         page,
         per_page,
     };

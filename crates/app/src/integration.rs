@@ -53,6 +53,15 @@ pub async fn update(
             "a new base_url needs the api_key in the same request: it is verified against the new URL".into(),
         ));
     }
+    if let Some(warehouse) = settings.ship_warehouse_id
+        && sklad_db::warehouses::get(&mut conn, account, warehouse)
+            .await?
+            .is_none()
+    {
+        return Err(SettingsError::Invalid(format!(
+            "ship_warehouse_id {warehouse} is not a warehouse of this account"
+        )));
+    }
     if settings.enabled && api_key.is_none() && !current.has_api_key() {
         return Err(SettingsError::Invalid(
             "save a keyCRM API key before enabling the integration".into(),
@@ -131,6 +140,8 @@ mod tests {
             keep_product_info: false,
             stock_push_enabled: false,
             requests_per_minute: 60,
+            ship_status_ids: vec![],
+            ship_warehouse_id: None,
         }
     }
 
@@ -172,6 +183,13 @@ mod tests {
             merged(&current(), change(json!({"base_url": "ftp://x"}))),
             Err(SettingsError::Invalid(_))
         ));
+        assert!(
+            matches!(
+                merged(&current(), change(json!({"ship_status_ids": [4]}))),
+                Err(SettingsError::Invalid(why)) if why.contains("ship_warehouse_id")
+            ),
+            "shipping needs a warehouse to ship from"
+        );
         assert!(checked_key("has space").is_err());
         assert!(checked_key("").is_err());
         assert!(checked_key(" abc ").is_ok());

@@ -97,25 +97,25 @@ pub async fn record(
 }
 
 /// Ships a customer order from `warehouse`: its lines leave as one shipment movement, once
-/// per order.
+/// per order. Runs in the caller's transaction when there is one (order-sync ships in the
+/// order's own, under its lock); the ledger write is a savepoint of it.
 pub async fn ship(
     conn: &mut AsyncPgConnection,
     account: Uuid,
     order: OrderRef,
     warehouse: Uuid,
 ) -> Result<Recorded, MovementError> {
-    let detail = sklad_db::orders::find(conn, account, order)
+    let facts = sklad_db::orders::shipment_facts(conn, account, order)
         .await?
         .ok_or(MovementError::NoSuchOrder)?;
-    if detail.order.shipped_movement_id.is_some() {
+    if facts.shipped_movement_id.is_some() {
         return Err(Refused::AlreadyShipped.into());
     }
     // A line of nothing moves nothing.
-    let items: Vec<(Uuid, Decimal)> = detail
+    let items: Vec<(Uuid, Decimal)> = facts
         .lines
-        .iter()
-        .filter(|l| l.quantity > Decimal::ZERO)
-        .map(|l| (l.product_id, l.quantity))
+        .into_iter()
+        .filter(|(_, quantity)| *quantity > Decimal::ZERO)
         .collect();
     if items.is_empty() {
         return Err(MovementError::Invalid(
@@ -129,8 +129,8 @@ pub async fn ship(
         account,
         MovementInput {
             kind: MovementKind::Shipment,
-            note: Some(format!("keyCRM order {}", detail.order.fields.keycrm_id)),
-            order_id: Some(detail.order.id),
+            note: Some(format!("keyCRM order {}", facts.keycrm_id)),
+            order_id: Some(facts.id),
             idempotency_key: None,
             lines,
         },

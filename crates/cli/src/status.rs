@@ -45,12 +45,20 @@ pub async fn run(settings: &Settings, args: StatusArgs) -> anyhow::Result<()> {
                 })
                 .collect();
             let (set_aside, reason) = sklad_db::outbox::set_aside(&mut conn).await?;
+            let waiting: Vec<Value> = sklad_db::orders::waiting_counts(&mut conn)
+                .await?
+                .into_iter()
+                .map(|(account, orders, since)| {
+                    json!({"account_id": account, "orders": orders, "oldest_since": since})
+                })
+                .collect();
             json!({
                 "status": "up",
                 "accounts": accounts,
                 "flagged_integrations": flagged,
                 "failing_pushes": failing,
                 "outbox_set_aside": {"events": set_aside, "last_reason": reason},
+                "waiting_shipments": waiting,
             })
         }
         Err(err) => json!({"status": "down", "error": err.to_string()}),
@@ -112,6 +120,14 @@ fn print_report(report: &Value) {
                     push["skus"],
                     push["failures"],
                     push["next_try"].as_str().unwrap_or("-")
+                );
+            }
+            for waiting in pg["waiting_shipments"].as_array().into_iter().flatten() {
+                println!(
+                    "  account {}: {} orders wait to ship (a line is short; oldest since {}); GET /orders?shipment=waiting",
+                    waiting["account_id"].as_str().unwrap_or(""),
+                    waiting["orders"],
+                    waiting["oldest_since"].as_str().unwrap_or("-")
                 );
             }
         }

@@ -56,12 +56,22 @@ pub struct IntegrationSettings {
     /// keyCRM requests per minute allowed for this API key (keyCRM's limit is 60), 1–6000.
     #[schema(minimum = 1, maximum = 6000)]
     pub requests_per_minute: i32,
+    /// keyCRM statuses in which an order ships by itself: its lines leave
+    /// `ship_warehouse_id` as one shipment movement, once per order.
+    #[schema(value_type = Vec<KeycrmId>, max_items = 1000)]
+    pub ship_status_ids: Vec<i64>,
+    /// The sklad warehouse orders ship from; required while `ship_status_ids` is not empty.
+    pub ship_warehouse_id: Option<Uuid>,
 }
 
 impl IntegrationSettings {
     /// Puts values in their canonical form (sorted, deduplicated ids; no trailing slash).
     pub fn normalise(&mut self) {
-        for ids in [&mut self.archive_status_ids, &mut self.import_status_ids] {
+        for ids in [
+            &mut self.archive_status_ids,
+            &mut self.import_status_ids,
+            &mut self.ship_status_ids,
+        ] {
             ids.sort_unstable();
             ids.dedup();
         }
@@ -82,12 +92,18 @@ impl IntegrationSettings {
         for (field, ids) in [
             ("archive_status_ids", &self.archive_status_ids),
             ("import_status_ids", &self.import_status_ids),
+            ("ship_status_ids", &self.ship_status_ids),
         ] {
             if !ids.iter().all(|id| is_keycrm_id(*id)) || ids.len() > 1000 {
                 return Err(format!(
                     "{field} must be at most 1000 positive keyCRM status ids"
                 ));
             }
+        }
+        if !self.ship_status_ids.is_empty() && self.ship_warehouse_id.is_none() {
+            return Err(
+                "ship_status_ids needs ship_warehouse_id: the warehouse orders ship from".into(),
+            );
         }
         Ok(())
     }

@@ -7,7 +7,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use rust_decimal::Decimal;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use sklad_domain::orders::is_stale;
+use sklad_domain::orders::{ShipmentState, is_stale};
 use uuid::Uuid;
 
 use crate::DbResult;
@@ -28,6 +28,9 @@ pub struct CustomerOrder {
     pub updated_at: DateTime<Utc>,
     /// The shipment movement that wrote the order's lines off, once shipped.
     pub shipped_movement_id: Option<Uuid>,
+    /// In a ship status but not shipped: since when, and why (a short line).
+    pub shipment_waiting_since: Option<DateTime<Utc>>,
+    pub shipment_waiting_reason: Option<String>,
 }
 
 /// The order fields keyCRM decides.
@@ -120,6 +123,146 @@ impl Upserted {
             Upserted::Created(id) | Upserted::Updated(id) | Upserted::Stale(id) => id,
         }
     }
+}
+
+/// An order waiting to ship, as the retry loop needs it.
+#[derive(Debug, Clone, Queryable)]
+pub struct WaitingShipment {
+    pub account_id: Uuid,
+    pub id: Uuid,
+    pub keycrm_id: i64,
+    pub status_id: Option<i64>,
+}
+
+/// The orders waiting to ship, across accounts, longest waiting first.
+pub async fn waiting_shipments(
+    conn: &mut AsyncPgConnection,
+    limit: i64,
+) -> DbResult<Vec<WaitingShipment>> {
+    Ok(customer_orders::table
+        .filter(customer_orders::shipment_waiting_since.is_not_null())
+        .filter(customer_orders::shipped_movement_id.is_null())
+        .order(customer_orders::shipment_waiting_since.asc())
+        .limit(limit)
+        .select((
+            customer_orders::account_id,
+            customer_orders::id,
+            customer_orders::keycrm_id,
+            customer_orders::status_id,
+        ))
+        .load(conn)
+        .await?)
+}
+
+/// What shipping an order needs: the order's ids, whether it shipped, and its lines
+/// (product, quantity) in order.
+#[derive(Debug, Clone)]
+pub struct ShipmentFacts {
+    pub id: Uuid,
+    pub keycrm_id: i64,
+    pub shipped_movement_id: Option<Uuid>,
+    pub lines: Vec<(Uuid, Decimal)>,
+}
+
+/// The order's [`ShipmentFacts`], read with plain queries so that it works inside the
+/// caller's transaction (order-sync ships in the order's own).
+pub async fn shipment_facts(
+    conn: &mut AsyncPgConnection,
+    account_id: Uuid,
+    reference: OrderRef,
+) -> DbResult<Option<ShipmentFacts>> {
+    let query = customer_orders::table
+        .filter(customer_orders::account_id.eq(account_id))
+        .select((
+            customer_orders::id,
+            customer_orders::keycrm_id,
+            customer_orders::shipped_movement_id,
+        ))
+        .into_boxed();
+    let query = match reference {
+        OrderRef::Id(id) => query.filter(customer_orders::id.eq(id)),
+        OrderRef::Keycrm(id) => query.filter(customer_orders::keycrm_id.eq(id)),
+    };
+    let Some((id, keycrm_id, shipped_movement_id)) = query
+        .first::<(Uuid, i64, Option<Uuid>)>(conn)
+        .await
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    let lines = customer_order_lines::table
+        .filter(customer_order_lines::order_id.eq(id))
+        .order(customer_order_lines::position.asc())
+        .select((
+            customer_order_lines::product_id,
+            customer_order_lines::quantity,
+        ))
+        .load(conn)
+        .await?;
+    Ok(Some(ShipmentFacts {
+        id,
+        keycrm_id,
+        shipped_movement_id,
+        lines,
+    }))
+}
+
+/// Per account: how many orders wait to ship, and since when the oldest (ops status).
+pub async fn waiting_counts(
+    conn: &mut AsyncPgConnection,
+) -> DbResult<Vec<(Uuid, i64, Option<DateTime<Utc>>)>> {
+    use diesel::dsl::{count_star, min};
+    Ok(customer_orders::table
+        .filter(customer_orders::shipment_waiting_since.is_not_null())
+        .filter(customer_orders::shipped_movement_id.is_null())
+        .group_by(customer_orders::account_id)
+        .select((
+            customer_orders::account_id,
+            count_star(),
+            min(customer_orders::shipment_waiting_since),
+        ))
+        .load(conn)
+        .await?)
+}
+
+/// Marks an unshipped order as waiting to ship (`Some(reason)`; the first time is kept) or
+/// not waiting (`None`).
+pub async fn set_shipment_waiting(
+    conn: &mut AsyncPgConnection,
+    account_id: Uuid,
+    order_id: Uuid,
+    reason: Option<&str>,
+) -> DbResult<()> {
+    let target = customer_orders::table
+        .filter(customer_orders::account_id.eq(account_id))
+        .filter(customer_orders::id.eq(order_id))
+        .filter(customer_orders::shipped_movement_id.is_null());
+    match reason {
+        Some(reason) => {
+            let reason: String = reason.chars().take(1000).collect();
+            diesel::update(target)
+                .set((
+                    customer_orders::shipment_waiting_since.eq(diesel::dsl::sql::<
+                        diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>,
+                    >(
+                        "COALESCE(shipment_waiting_since, now())",
+                    )),
+                    customer_orders::shipment_waiting_reason.eq(reason),
+                ))
+                .execute(conn)
+                .await?
+        }
+        None => {
+            diesel::update(target.filter(customer_orders::shipment_waiting_since.is_not_null()))
+                .set((
+                    customer_orders::shipment_waiting_since.eq(None::<DateTime<Utc>>),
+                    customer_orders::shipment_waiting_reason.eq(None::<String>),
+                ))
+                .execute(conn)
+                .await?
+        }
+    };
+    Ok(())
 }
 
 /// Serialises writers of one keyCRM order for the rest of the transaction (webhook fetches,
@@ -315,6 +458,7 @@ pub struct OrderFilter {
     pub archived: Option<bool>,
     pub status_id: Option<i64>,
     pub updated_since: Option<DateTime<Utc>>,
+    pub shipment: Option<ShipmentState>,
     pub page: i64,
     pub per_page: i64,
 }
@@ -339,6 +483,20 @@ pub async fn list(
         }
         if let Some(since) = filter.updated_since {
             query = query.filter(customer_orders::updated_at.ge(since));
+        }
+        match filter.shipment {
+            Some(ShipmentState::Shipped) => {
+                query = query.filter(customer_orders::shipped_movement_id.is_not_null())
+            }
+            Some(ShipmentState::Waiting) => {
+                query = query.filter(customer_orders::shipment_waiting_since.is_not_null())
+            }
+            Some(ShipmentState::NotShipped) => {
+                query = query
+                    .filter(customer_orders::shipped_movement_id.is_null())
+                    .filter(customer_orders::shipment_waiting_since.is_null())
+            }
+            None => {}
         }
         query
     };

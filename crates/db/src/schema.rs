@@ -53,6 +53,8 @@ diesel::table! {
         key_rejected_at -> Nullable<Timestamptz>,
         misconfigured_at -> Nullable<Timestamptz>,
         flag_answer -> Nullable<Text>,
+        ship_status_ids -> Array<Int8>,
+        ship_warehouse_id -> Nullable<Uuid>,
     }
 }
 
@@ -141,6 +143,8 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         shipped_movement_id -> Nullable<Uuid>,
+        shipment_waiting_since -> Nullable<Timestamptz>,
+        shipment_waiting_reason -> Nullable<Text>,
     }
 }
 

@@ -296,7 +296,11 @@ async fn insert(
                     .filter(customer_orders::id.eq(order_id))
                     .filter(customer_orders::shipped_movement_id.is_null()),
             )
-            .set(customer_orders::shipped_movement_id.eq(movement.id))
+            .set((
+                customer_orders::shipped_movement_id.eq(movement.id),
+                customer_orders::shipment_waiting_since.eq(None::<DateTime<Utc>>),
+                customer_orders::shipment_waiting_reason.eq(None::<String>),
+            ))
             .execute(conn)
             .await?;
             if shipped == 0 {

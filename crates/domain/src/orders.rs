@@ -3,6 +3,30 @@
 use chrono::{DateTime, TimeDelta, Utc};
 
 crate::text_enum! {
+    /// Where an order's shipment stands.
+    pub enum ShipmentState {
+        /// Not shipped, and not in a ship status.
+        NotShipped,
+        /// In a ship status, but a line is short in the ship warehouse: it ships as soon as
+        /// stock covers it (or by hand).
+        Waiting,
+        /// Its lines left the warehouse as one shipment movement.
+        Shipped,
+    }
+}
+
+impl ShipmentState {
+    /// The state from what is stored about the order.
+    pub fn of(shipped: bool, waiting: bool) -> Self {
+        match (shipped, waiting) {
+            (true, _) => ShipmentState::Shipped,
+            (false, true) => ShipmentState::Waiting,
+            (false, false) => ShipmentState::NotShipped,
+        }
+    }
+}
+
+crate::text_enum! {
     /// Where a "Synchronize orders" job is.
     pub enum SyncJobState {
         /// Waiting for a worker.

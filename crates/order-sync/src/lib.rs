@@ -1,13 +1,14 @@
 //! order-sync: brings keyCRM orders into sklad.
 //!
-//! Four loops share one process:
+//! Five loops share one process:
 //! - the consumer takes `KeycrmWebhookReceived` off `{ns}.order-sync`, records it in the inbox
 //!   and queues the order for fetching (coalescing repeated events), then acks;
 //! - the fetcher serves that queue within the account's keyCRM budget, one order at a time
 //!   or in pages of 50 when many are waiting;
 //! - the job runner pages through "Synchronize orders" jobs, resumably;
 //! - the reconciler pulls orders updated since the last pass, so no change is missed even if
-//!   keyCRM never delivered its webhook.
+//!   keyCRM never delivered its webhook;
+//! - the shipping loop tries orders waiting to ship (a line was short) again.
 //!
 //! All of them write through [`upsert::apply`]: one transaction per order, never letting an
 //! older keyCRM `updated_at` overwrite a newer one.
@@ -19,6 +20,7 @@ mod fetcher;
 mod jobs;
 mod metrics;
 mod reconcile;
+mod shipping;
 pub mod upsert;
 
 use std::sync::Arc;
@@ -82,6 +84,7 @@ impl Worker {
                 fetcher::run(ctx.clone(), cancel.clone()),
                 jobs::run(ctx.clone(), cancel.clone()),
                 reconcile::run(ctx.clone(), cancel.clone()),
+                shipping::run(ctx.clone(), cancel.clone()),
             );
         };
         self.service.run(cancel.clone(), loops).await

@@ -20,3 +20,8 @@ lazy_metric!(pub FETCH_BACKLOG: IntGauge = IntGauge::new(
 lazy_metric!(pub FETCH_OLDEST_SECONDS: IntGauge = IntGauge::new(
     "sklad_order_sync_fetch_oldest_seconds", "Age of the oldest order waiting to be fetched",
 ));
+
+lazy_metric!(pub SHIPMENTS: IntCounterVec = IntCounterVec::new(
+    Opts::new("sklad_order_sync_shipments_total", "Orders in a ship status: shipped, or waiting for stock"),
+    &["outcome"],
+));

@@ -20,6 +20,15 @@ pub struct Switches {
     pub receive_payments: bool,
     pub keep_product_info: bool,
     pub archive_status_ids: Vec<i64>,
+    /// Ship orders in these statuses from this warehouse.
+    pub ship: Option<ShipRule>,
+}
+
+/// When and from where orders ship by themselves.
+#[derive(Debug, Clone)]
+pub struct ShipRule {
+    pub status_ids: Vec<i64>,
+    pub warehouse_id: Uuid,
 }
 
 impl From<&sklad_db::integrations::Integration> for Switches {
@@ -29,6 +38,13 @@ impl From<&sklad_db::integrations::Integration> for Switches {
             receive_payments: settings.receive_payments,
             keep_product_info: settings.keep_product_info,
             archive_status_ids: settings.archive_status_ids.clone(),
+            ship: settings
+                .ship_warehouse_id
+                .filter(|_| !settings.ship_status_ids.is_empty())
+                .map(|warehouse_id| ShipRule {
+                    status_ids: settings.ship_status_ids.clone(),
+                    warehouse_id,
+                }),
         }
     }
 }
@@ -75,6 +91,14 @@ pub async fn apply(
                     )
                     .await?;
                 }
+                crate::shipping::follow_status(
+                    conn,
+                    account,
+                    upserted.id(),
+                    (order.id, order.status_id),
+                    switches.ship.as_ref(),
+                )
+                .await?;
             }
             if let Some(serves) = serves {
                 sklad_db::fetches::complete(conn, account, order.id, serves.request_seq).await?;

@@ -127,6 +127,10 @@ pub struct OrderSyncSettings {
     /// Time between reconciliation passes per account (`0s` switches them off).
     #[serde(with = "humantime_serde")]
     pub reconcile_interval: Duration,
+    /// How often orders waiting to ship (a line short) are tried again, so a receipt that
+    /// covers them ships them without anyone asking.
+    #[serde(with = "humantime_serde")]
+    pub waiting_shipments_interval: Duration,
 }
 
 /// The stock-publisher worker.
@@ -309,6 +313,7 @@ impl Default for OrderSyncSettings {
             job_lease: Duration::from_secs(30),
             job_max_failures: 10,
             reconcile_interval: Duration::from_secs(600),
+            waiting_shipments_interval: Duration::from_secs(10),
         }
     }
 }

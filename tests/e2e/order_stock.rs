@@ -1,0 +1,193 @@
+//! Orders move stock by themselves: shipment on a keyCRM status, once, and waiting when short.
+
+use std::time::Duration;
+
+use reqwest::Method;
+use rust_decimal::Decimal;
+use serde_json::{Value, json};
+use sklad_tests::{AppOptions, TestApp, eventually, process_env};
+
+use crate::cli::sklad;
+
+/// Shipments recorded for `sku` (one line each), from the movement list.
+async fn shipments_of(app: &TestApp, sku: &str) -> Vec<Value> {
+    let page = app
+        .get_json(
+            &format!("/movements?sku={sku}&per_page=200"),
+            &app.account.admin_token,
+        )
+        .await;
+    page["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["kind"] == "shipment")
+        .cloned()
+        .collect()
+}
+
+/// Ship statuses need a warehouse of the account's own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ship_settings_are_checked() {
+    let app = TestApp::spawn().await;
+    let answer = app
+        .answers(
+            Method::PUT,
+            "/integrations/keycrm",
+            json!({"ship_status_ids": [3]}),
+            422,
+        )
+        .await;
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("ship_warehouse_id"),
+        "{answer}"
+    );
+    let other = app.create_account("other shop", true).await;
+    let theirs = app
+        .api(Method::POST, "/warehouses", &other.admin_token)
+        .json(&json!({"name": "Theirs"}))
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    app.answers(
+        Method::PUT,
+        "/integrations/keycrm",
+        json!({"ship_status_ids": [3], "ship_warehouse_id": theirs["id"]}),
+        422,
+    )
+    .await;
+    let ours = app.created("/warehouses", json!({"name": "Ours"})).await;
+    let saved = app
+        .ok(
+            Method::PUT,
+            "/integrations/keycrm",
+            json!({"ship_status_ids": [4, 3, 3], "ship_warehouse_id": ours["id"]}),
+        )
+        .await;
+    assert_eq!(saved["ship_status_ids"], json!([3, 4]));
+    assert_eq!(saved["ship_warehouse_id"], ours["id"]);
+}
+
+/// An order moved to a ship status in keyCRM ships once, whatever arrives how often and
+/// through which worker; keyCRM then receives the reduced quantity. A short order waits,
+/// is listed as waiting with its reason, and ships by itself when a receipt covers it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_order_in_a_ship_status_ships_once_and_a_short_one_waits_for_stock() {
+    let app = TestApp::spawn_with(AppOptions {
+        configure: Some(|s| {
+            s.order_sync.waiting_shipments_interval = Duration::from_millis(300);
+        }),
+        ..AppOptions::all_workers()
+    })
+    .await;
+    // A second order-sync process competes for every fetch and every waiting order.
+    let second = sklad_order_sync::Worker::build(&app.settings).unwrap();
+    let stop = tokio_util::sync::CancellationToken::new();
+    tokio::spawn(second.run_until_stopped(stop.clone()));
+
+    let rig = app.stock_rig(&["OS-1", "OS-2"]).await;
+    app.created("/movements", json!({"kind": "receipt", "warehouse_id": rig.w1, "lines": [{"sku": "OS-1", "quantity": 5}, {"sku": "OS-2", "quantity": 5}]})).await;
+    app.ok(
+        Method::PUT,
+        "/integrations/keycrm",
+        json!({"ship_status_ids": [3], "ship_warehouse_id": rig.w1}),
+    )
+    .await;
+
+    let id = app.sim_order(json!({"status_id": 1, "lines": [{"sku": "OS-1", "quantity": 2}, {"sku": "OS-2", "quantity": 1}]})).await;
+    app.sim_status(id, 2).await;
+    let order = app
+        .wait_for_order(id, "order imported", |o| o["status_id"] == 2)
+        .await;
+    assert_eq!(order["shipment"]["state"], "not_shipped");
+    assert!(shipments_of(&app, "OS-1").await.is_empty());
+
+    // Into the ship status: the webhook, ten duplicates of it at once, and a sync job.
+    let moved = app.sim_status(id, 3).await;
+    let body = moved["deliveries"][0]["body"].to_string();
+    let duplicates = (0..10).map(|_| app.webhook_status(body.clone()));
+    let (statuses, _) = tokio::join!(
+        futures::future::join_all(duplicates),
+        app.run_sync_job(json!([3]))
+    );
+    assert!(statuses.iter().all(|s| *s == 202), "{statuses:?}");
+    let order = app
+        .wait_for_order(id, "order shipped", |o| o["shipment"]["state"] == "shipped")
+        .await;
+    let shipments = shipments_of(&app, "OS-1").await;
+    assert_eq!(shipments.len(), 1, "one shipment: {shipments:?}");
+    assert_eq!(order["shipped_movement_id"], shipments[0]["id"]);
+    assert_eq!(shipments_of(&app, "OS-2").await.len(), 1);
+
+    // keyCRM receives what is left: 5 − 2 and 5 − 1.
+    eventually(Duration::from_secs(30), "keyCRM after shipping", || async {
+        let q = app.sim_quantities(1);
+        (q.get("OS-1") == Some(&Decimal::from(3)) && q.get("OS-2") == Some(&Decimal::from(4)))
+            .then_some(())
+    })
+    .await;
+    // Later changes of a shipped order ship nothing more.
+    app.sim_status(id, 3).await;
+    app.sim_status(id, 2).await;
+    app.wait_for_order(id, "back in status 2", |o| o["status_id"] == 2)
+        .await;
+    assert_eq!(shipments_of(&app, "OS-1").await.len(), 1);
+
+    // More than W1 holds: the order waits, says why, and changes no balance.
+    let short = app.sim_order(json!({"status_id": 1, "lines": [{"sku": "OS-1", "quantity": 7}, {"sku": "OS-2", "quantity": 1}]})).await;
+    app.sim_status(short, 3).await;
+    let waiting = app
+        .wait_for_order(short, "order waiting", |o| {
+            o["shipment"]["state"] == "waiting"
+        })
+        .await;
+    let reason = waiting["shipment"]["waiting_reason"].as_str().unwrap();
+    assert!(reason.contains("OS-1"), "{reason}");
+    assert!(waiting["shipment"]["waiting_since"].is_string());
+    let listed = app
+        .get_json("/orders?shipment=waiting", &app.account.admin_token)
+        .await;
+    assert_eq!(listed["total"], 1);
+    assert_eq!(listed["data"][0]["keycrm_id"], short);
+    assert_eq!(shipments_of(&app, "OS-2").await.len(), 1, "nothing moved");
+    let env = process_env(&app, &[]);
+    let status = sklad(&env, &["status", "--json"]).output().await.unwrap();
+    let status: Value = serde_json::from_slice(&status.stdout).unwrap();
+    let waiting = &status["postgres"]["waiting_shipments"][0];
+    assert_eq!(
+        waiting["account_id"],
+        app.account.id.to_string(),
+        "{status}"
+    );
+    assert_eq!(waiting["orders"], 1);
+
+    // A receipt covers it: it ships by itself, once, and keyCRM follows.
+    app.created("/movements", json!({"kind": "receipt", "warehouse_id": rig.w1, "lines": [{"sku": "OS-1", "quantity": 10}]})).await;
+    app.wait_for_order(short, "waiting order shipped", |o| {
+        o["shipment"]["state"] == "shipped"
+    })
+    .await;
+    assert_eq!(shipments_of(&app, "OS-1").await.len(), 2);
+    let listed = app
+        .get_json("/orders?shipment=waiting", &app.account.admin_token)
+        .await;
+    assert_eq!(listed["total"], 0);
+    // 3 + 10 − 7 and 4 − 1.
+    eventually(
+        Duration::from_secs(30),
+        "keyCRM after the waiting order",
+        || async {
+            let q = app.sim_quantities(1);
+            (q.get("OS-1") == Some(&Decimal::from(6)) && q.get("OS-2") == Some(&Decimal::from(3)))
+                .then_some(())
+        },
+    )
+    .await;
+    stop.cancel();
+}
