@@ -191,3 +191,126 @@ async fn an_order_in_a_ship_status_ships_once_and_a_short_one_waits_for_stock() 
     .await;
     stop.cancel();
 }
+
+/// Kinds of the movements that touched `sku`, oldest first.
+async fn kinds_of(app: &TestApp, sku: &str) -> Vec<String> {
+    let page = app
+        .get_json(
+            &format!("/movements?sku={sku}&per_page=200"),
+            &app.account.admin_token,
+        )
+        .await;
+    let mut kinds: Vec<(String, String)> = page["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["created_at"].as_str().unwrap().to_owned(),
+                m["kind"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    kinds.sort();
+    kinds.into_iter().map(|(_, kind)| kind).collect()
+}
+
+/// A shipped order whose lines change in keyCRM is corrected by the difference; in a return
+/// status it comes back once; after that nothing moves. keyCRM follows every step, and
+/// sklad's stock is "received − shipped + returned" throughout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shipped_order_is_corrected_when_its_lines_change_and_returned_once() {
+    let app = TestApp::spawn_with(AppOptions::all_workers()).await;
+    let rig = app.stock_rig(&["RC-1", "RC-2"]).await;
+    app.created("/movements", json!({"kind": "receipt", "warehouse_id": rig.w1, "lines": [{"sku": "RC-1", "quantity": 10}, {"sku": "RC-2", "quantity": 10}]})).await;
+    app.answers(
+        Method::PUT,
+        "/integrations/keycrm",
+        json!({"ship_status_ids": [3], "ship_warehouse_id": rig.w1, "return_status_ids": [3]}),
+        422,
+    )
+    .await;
+    app.ok(
+        Method::PUT,
+        "/integrations/keycrm",
+        json!({"ship_status_ids": [3], "ship_warehouse_id": rig.w1, "return_status_ids": [5]}),
+    )
+    .await;
+    let keycrm_has = |rc1: i64, rc2: i64| {
+        let app = &app;
+        async move {
+            eventually(
+                Duration::from_secs(30),
+                &format!("keyCRM RC-1 {rc1}, RC-2 {rc2}"),
+                || async {
+                    let q = app.sim_quantities(1);
+                    (q.get("RC-1") == Some(&Decimal::from(rc1))
+                        && q.get("RC-2") == Some(&Decimal::from(rc2)))
+                    .then_some(())
+                },
+            )
+            .await;
+        }
+    };
+
+    let id = app.sim_order(json!({"status_id": 1, "lines": [{"sku": "RC-1", "quantity": 2}, {"sku": "RC-2", "quantity": 1}]})).await;
+    app.sim_status(id, 3).await;
+    app.wait_for_order(id, "shipped", |o| o["shipment"]["state"] == "shipped")
+        .await;
+    keycrm_has(8, 9).await;
+
+    // The manager adds one RC-1 and removes RC-2 after shipping.
+    app.sim_control(
+        Method::PUT,
+        &format!("/orders/{id}/lines"),
+        json!({"lines": [{"sku": "RC-1", "quantity": 3}], "webhook": true}),
+    )
+    .await;
+    eventually(Duration::from_secs(30), "a correction", || async {
+        (kinds_of(&app, "RC-1").await == ["receipt", "shipment", "correction"]).then_some(())
+    })
+    .await;
+    assert_eq!(
+        kinds_of(&app, "RC-2").await,
+        ["receipt", "shipment", "correction"]
+    );
+    keycrm_has(7, 10).await;
+    let order = app
+        .get_json(&format!("/orders/{id}"), &app.account.admin_token)
+        .await;
+    assert_eq!(order["shipment"]["state"], "shipped");
+
+    // Into a return status, twice: one return, everything back.
+    app.sim_status(id, 5).await;
+    app.sim_status(id, 5).await;
+    let order = app
+        .wait_for_order(id, "returned", |o| o["shipment"]["state"] == "returned")
+        .await;
+    assert!(order["shipment"]["returned_movement_id"].is_string());
+    keycrm_has(10, 10).await;
+    assert_eq!(
+        kinds_of(&app, "RC-1").await,
+        ["receipt", "shipment", "correction", "return"]
+    );
+
+    // A returned order is done: editing it or moving it back to a ship status moves nothing.
+    app.sim_control(
+        Method::PUT,
+        &format!("/orders/{id}/lines"),
+        json!({"lines": [{"sku": "RC-1", "quantity": 1}], "webhook": true}),
+    )
+    .await;
+    app.wait_for_order(id, "the edit stored", |o| o["lines"][0]["quantity"] == "1")
+        .await;
+    app.sim_status(id, 3).await;
+    app.wait_for_order(id, "back in status 3", |o| o["status_id"] == 3)
+        .await;
+    assert_eq!(
+        kinds_of(&app, "RC-1").await,
+        ["receipt", "shipment", "correction", "return"]
+    );
+    let balances = app
+        .get_json("/balances?sku=RC-1", &app.account.admin_token)
+        .await;
+    assert_eq!(balances["data"][0]["quantity"], "10");
+}

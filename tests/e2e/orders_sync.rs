@@ -164,7 +164,7 @@ async fn shuffled_duplicate_webhooks_give_one_order_in_its_newest_state() {
         raw: stale_doc,
     };
     let switches = sklad_order_sync::upsert::Switches {
-        ship: None,
+        stock: Default::default(),
         receive_payments: false,
         keep_product_info: false,
         archive_status_ids: vec![],

@@ -210,6 +210,9 @@ impl From<Refused> for ApiError {
             Refused::AlreadyShipped => {
                 Self::conflict("already_shipped", "the order was already shipped")
             }
+            Refused::AlreadyReturned => {
+                Self::conflict("already_returned", "the order was already returned")
+            }
             err @ Refused::OutOfRange => Self::validation(err.to_string()),
             Refused::Db(db) => db.into(),
         }

@@ -88,6 +88,8 @@ pub struct OrderView {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ShipmentView {
     pub state: ShipmentState,
+    /// The return movement, once the order came back.
+    pub returned_movement_id: Option<Uuid>,
     /// Waiting since (the first time the order was due and a line was short).
     pub waiting_since: Option<DateTime<Utc>>,
     /// Why it waits: which line is short, in which warehouse.
@@ -127,8 +129,10 @@ impl From<CustomerOrder> for OrderView {
             shipment: ShipmentView {
                 state: ShipmentState::of(
                     order.shipped_movement_id.is_some(),
+                    order.returned_movement_id.is_some(),
                     order.shipment_waiting_since.is_some(),
                 ),
+                returned_movement_id: order.returned_movement_id,
                 waiting_since: order.shipment_waiting_since,
                 waiting_reason: order.shipment_waiting_reason,
             },

@@ -142,6 +142,7 @@ mod tests {
             requests_per_minute: 60,
             ship_status_ids: vec![],
             ship_warehouse_id: None,
+            return_status_ids: vec![],
         }
     }
 

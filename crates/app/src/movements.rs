@@ -1,12 +1,12 @@
 //! Recording stock documents: a person's receipt, write-off, transfer or count, and an
-//! order's shipment. Products named by SKU are resolved here, the ledger lines come from
+//! order's shipment, return and corrections. Products named by SKU are resolved here, the ledger lines come from
 //! [`sklad_domain::stock::plan`], and [`sklad_db::stock::record`] writes them with their event.
 
 use diesel_async::AsyncPgConnection;
 use rust_decimal::Decimal;
 use sklad_db::orders::OrderRef;
 use sklad_db::stock::{MovementInput, Recorded, Refused};
-use sklad_domain::stock::{ManualKind, MovementKind, Places, plan};
+use sklad_domain::stock::{ManualKind, MovementKind, Places, order_correction, plan};
 use uuid::Uuid;
 
 /// A product on a movement line: by id, or by SKU.
@@ -136,4 +136,101 @@ pub async fn ship(
         },
     )
     .await?)
+}
+
+/// Brings a shipped order's goods back to the warehouses they left: one return movement,
+/// once per order (the order entered a return status).
+pub async fn return_order(
+    conn: &mut AsyncPgConnection,
+    account: Uuid,
+    order: OrderRef,
+) -> Result<Recorded, MovementError> {
+    let facts = sklad_db::orders::shipment_facts(conn, account, order)
+        .await?
+        .ok_or(MovementError::NoSuchOrder)?;
+    if facts.returned_movement_id.is_some() {
+        return Err(Refused::AlreadyReturned.into());
+    }
+    if facts.shipped_movement_id.is_none() {
+        return Err(MovementError::Invalid("the order has not shipped".into()));
+    }
+    let taken = sklad_db::stock::taken_by_order(conn, account, facts.id).await?;
+    let mut lines = Vec::new();
+    for (warehouse, product, quantity) in taken {
+        if quantity > Decimal::ZERO {
+            lines.extend(
+                plan(
+                    MovementKind::Return,
+                    Places::one(warehouse),
+                    &[(product, quantity)],
+                )
+                .map_err(|e| MovementError::Invalid(e.to_string()))?,
+            );
+        }
+    }
+    if lines.is_empty() {
+        return Err(MovementError::Invalid(
+            "the order holds nothing to return".into(),
+        ));
+    }
+    Ok(sklad_db::stock::record(
+        conn,
+        account,
+        MovementInput {
+            kind: MovementKind::Return,
+            note: Some(format!("keyCRM order {} returned", facts.keycrm_id)),
+            order_id: Some(facts.id),
+            idempotency_key: None,
+            lines,
+        },
+    )
+    .await?)
+}
+
+/// Makes what a shipped (and not returned) order took equal its lines now: one correction
+/// movement for the difference, in the warehouse it shipped from. `None`: nothing differs.
+pub async fn correct_order(
+    conn: &mut AsyncPgConnection,
+    account: Uuid,
+    order: OrderRef,
+) -> Result<Option<Recorded>, MovementError> {
+    let facts = sklad_db::orders::shipment_facts(conn, account, order)
+        .await?
+        .ok_or(MovementError::NoSuchOrder)?;
+    if facts.shipped_movement_id.is_none() || facts.returned_movement_id.is_some() {
+        return Ok(None);
+    }
+    let taken = sklad_db::stock::taken_by_order(conn, account, facts.id).await?;
+    // A shipment leaves one warehouse, and its corrections follow it there.
+    let Some(&(warehouse, _, _)) = taken.first() else {
+        return Ok(None);
+    };
+    let per_product: Vec<(Uuid, Decimal)> = taken.iter().map(|(_, p, q)| (*p, *q)).collect();
+    let difference = order_correction(&facts.lines, &per_product);
+    if difference.is_empty() {
+        return Ok(None);
+    }
+    let lines = plan(
+        MovementKind::Correction,
+        Places::one(warehouse),
+        &difference,
+    )
+    .map_err(|e| MovementError::Invalid(e.to_string()))?;
+    Ok(Some(
+        sklad_db::stock::record(
+            conn,
+            account,
+            MovementInput {
+                kind: MovementKind::Correction,
+                note: Some(format!(
+                    "keyCRM order {}: lines changed after shipping",
+                    facts.keycrm_id
+                )),
+                order_id: Some(facts.id),
+                idempotency_key: None,
+                lines,
+            },
+        )
+        .await?,
+    ))
 }

@@ -62,6 +62,10 @@ pub struct IntegrationSettings {
     pub ship_status_ids: Vec<i64>,
     /// The sklad warehouse orders ship from; required while `ship_status_ids` is not empty.
     pub ship_warehouse_id: Option<Uuid>,
+    /// keyCRM statuses in which a shipped order comes back: what it took returns to the
+    /// warehouse it left, once.
+    #[schema(value_type = Vec<KeycrmId>, max_items = 1000)]
+    pub return_status_ids: Vec<i64>,
 }
 
 impl IntegrationSettings {
@@ -71,6 +75,7 @@ impl IntegrationSettings {
             &mut self.archive_status_ids,
             &mut self.import_status_ids,
             &mut self.ship_status_ids,
+            &mut self.return_status_ids,
         ] {
             ids.sort_unstable();
             ids.dedup();
@@ -93,12 +98,22 @@ impl IntegrationSettings {
             ("archive_status_ids", &self.archive_status_ids),
             ("import_status_ids", &self.import_status_ids),
             ("ship_status_ids", &self.ship_status_ids),
+            ("return_status_ids", &self.return_status_ids),
         ] {
             if !ids.iter().all(|id| is_keycrm_id(*id)) || ids.len() > 1000 {
                 return Err(format!(
                     "{field} must be at most 1000 positive keyCRM status ids"
                 ));
             }
+        }
+        if let Some(both) = self
+            .ship_status_ids
+            .iter()
+            .find(|id| self.return_status_ids.contains(id))
+        {
+            return Err(format!(
+                "status {both} cannot both ship and return an order"
+            ));
         }
         if !self.ship_status_ids.is_empty() && self.ship_warehouse_id.is_none() {
             return Err(

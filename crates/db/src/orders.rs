@@ -31,6 +31,8 @@ pub struct CustomerOrder {
     /// In a ship status but not shipped: since when, and why (a short line).
     pub shipment_waiting_since: Option<DateTime<Utc>>,
     pub shipment_waiting_reason: Option<String>,
+    /// The return movement that brought a shipped order's goods back.
+    pub returned_movement_id: Option<Uuid>,
 }
 
 /// The order fields keyCRM decides.
@@ -141,7 +143,6 @@ pub async fn waiting_shipments(
 ) -> DbResult<Vec<WaitingShipment>> {
     Ok(customer_orders::table
         .filter(customer_orders::shipment_waiting_since.is_not_null())
-        .filter(customer_orders::shipped_movement_id.is_null())
         .order(customer_orders::shipment_waiting_since.asc())
         .limit(limit)
         .select((
@@ -161,6 +162,7 @@ pub struct ShipmentFacts {
     pub id: Uuid,
     pub keycrm_id: i64,
     pub shipped_movement_id: Option<Uuid>,
+    pub returned_movement_id: Option<Uuid>,
     pub lines: Vec<(Uuid, Decimal)>,
 }
 
@@ -177,14 +179,15 @@ pub async fn shipment_facts(
             customer_orders::id,
             customer_orders::keycrm_id,
             customer_orders::shipped_movement_id,
+            customer_orders::returned_movement_id,
         ))
         .into_boxed();
     let query = match reference {
         OrderRef::Id(id) => query.filter(customer_orders::id.eq(id)),
         OrderRef::Keycrm(id) => query.filter(customer_orders::keycrm_id.eq(id)),
     };
-    let Some((id, keycrm_id, shipped_movement_id)) = query
-        .first::<(Uuid, i64, Option<Uuid>)>(conn)
+    let Some((id, keycrm_id, shipped_movement_id, returned_movement_id)) = query
+        .first::<(Uuid, i64, Option<Uuid>, Option<Uuid>)>(conn)
         .await
         .optional()?
     else {
@@ -203,6 +206,7 @@ pub async fn shipment_facts(
         id,
         keycrm_id,
         shipped_movement_id,
+        returned_movement_id,
         lines,
     }))
 }
@@ -214,7 +218,6 @@ pub async fn waiting_counts(
     use diesel::dsl::{count_star, min};
     Ok(customer_orders::table
         .filter(customer_orders::shipment_waiting_since.is_not_null())
-        .filter(customer_orders::shipped_movement_id.is_null())
         .group_by(customer_orders::account_id)
         .select((
             customer_orders::account_id,
@@ -225,8 +228,8 @@ pub async fn waiting_counts(
         .await?)
 }
 
-/// Marks an unshipped order as waiting to ship (`Some(reason)`; the first time is kept) or
-/// not waiting (`None`).
+/// Marks an order as waiting for stock to ship or correct it (`Some(reason)`; the first
+/// time is kept) or not waiting (`None`).
 pub async fn set_shipment_waiting(
     conn: &mut AsyncPgConnection,
     account_id: Uuid,
@@ -235,8 +238,7 @@ pub async fn set_shipment_waiting(
 ) -> DbResult<()> {
     let target = customer_orders::table
         .filter(customer_orders::account_id.eq(account_id))
-        .filter(customer_orders::id.eq(order_id))
-        .filter(customer_orders::shipped_movement_id.is_null());
+        .filter(customer_orders::id.eq(order_id));
     match reason {
         Some(reason) => {
             let reason: String = reason.chars().take(1000).collect();
@@ -484,12 +486,17 @@ pub async fn list(
         if let Some(since) = filter.updated_since {
             query = query.filter(customer_orders::updated_at.ge(since));
         }
+        let waiting = customer_orders::shipment_waiting_since.is_not_null();
+        let shipped = customer_orders::shipped_movement_id.is_not_null();
+        let returned = customer_orders::returned_movement_id.is_not_null();
         match filter.shipment {
+            Some(ShipmentState::Returned) => query = query.filter(returned),
+            Some(ShipmentState::Waiting) => query = query.filter(waiting),
             Some(ShipmentState::Shipped) => {
-                query = query.filter(customer_orders::shipped_movement_id.is_not_null())
-            }
-            Some(ShipmentState::Waiting) => {
-                query = query.filter(customer_orders::shipment_waiting_since.is_not_null())
+                query = query
+                    .filter(shipped)
+                    .filter(customer_orders::returned_movement_id.is_null())
+                    .filter(customer_orders::shipment_waiting_since.is_null())
             }
             Some(ShipmentState::NotShipped) => {
                 query = query

@@ -55,6 +55,7 @@ diesel::table! {
         flag_answer -> Nullable<Text>,
         ship_status_ids -> Array<Int8>,
         ship_warehouse_id -> Nullable<Uuid>,
+        return_status_ids -> Array<Int8>,
     }
 }
 
@@ -145,6 +146,7 @@ diesel::table! {
         shipped_movement_id -> Nullable<Uuid>,
         shipment_waiting_since -> Nullable<Timestamptz>,
         shipment_waiting_reason -> Nullable<Text>,
+        returned_movement_id -> Nullable<Uuid>,
     }
 }
 

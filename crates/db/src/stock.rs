@@ -21,13 +21,16 @@ use crate::{DbError, DbResult};
 const IDEMPOTENCY_KEY: &str = "movements_account_id_idempotency_key_key";
 /// The unique index that allows one shipment per customer order.
 const ONE_SHIPMENT: &str = "movements_one_shipment_per_order";
+/// The unique index that allows one return per customer order.
+const ONE_RETURN: &str = "movements_one_return_per_order";
 
 /// A movement to record.
 #[derive(Debug, Clone)]
 pub struct MovementInput {
     pub kind: MovementKind,
     pub note: Option<String>,
-    /// The customer order a shipment ships (one shipment per order).
+    /// The customer order a shipment, return or correction belongs to (one shipment and one
+    /// return per order).
     pub order_id: Option<Uuid>,
     /// A client's key: the same key returns the movement already recorded.
     pub idempotency_key: Option<String>,
@@ -52,6 +55,8 @@ pub enum Refused {
     },
     #[error("the order was already shipped")]
     AlreadyShipped,
+    #[error("the order was already returned")]
+    AlreadyReturned,
     /// A balance would leave what the ledger can hold.
     #[error("a balance would leave the range sklad stores (14 digits before the point)")]
     OutOfRange,
@@ -117,9 +122,37 @@ pub async fn record(
                 .ok_or(Refused::Db(err))
         }
         Err(Refused::Db(err)) if err.violates(ONE_SHIPMENT) => Err(Refused::AlreadyShipped),
+        Err(Refused::Db(err)) if err.violates(ONE_RETURN) => Err(Refused::AlreadyReturned),
         Err(Refused::Db(err)) if err.is_out_of_range() => Err(Refused::OutOfRange),
         other => other,
     }
+}
+
+/// What an order's movements (its shipment, corrections and return) took so far, per
+/// warehouse and product: positive is out of the warehouse.
+pub async fn taken_by_order(
+    conn: &mut AsyncPgConnection,
+    account_id: Uuid,
+    order_id: Uuid,
+) -> DbResult<Vec<(Uuid, Uuid, Decimal)>> {
+    use diesel::dsl::sum;
+    let rows: Vec<(Uuid, Uuid, Option<Decimal>)> = movement_lines::table
+        .inner_join(movements::table)
+        .filter(movements::account_id.eq(account_id))
+        .filter(movements::order_id.eq(order_id))
+        .group_by((movement_lines::warehouse_id, movement_lines::product_id))
+        .select((
+            movement_lines::warehouse_id,
+            movement_lines::product_id,
+            sum(movement_lines::quantity_delta),
+        ))
+        .order((movement_lines::warehouse_id, movement_lines::product_id))
+        .load(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(warehouse, product, delta)| (warehouse, product, -delta.unwrap_or_default()))
+        .collect())
 }
 
 /// The movement recorded earlier under an idempotency key.
@@ -290,21 +323,51 @@ async fn insert(
         }
 
         if let Some(order_id) = input.order_id {
-            let shipped = diesel::update(
-                customer_orders::table
-                    .filter(customer_orders::account_id.eq(account_id))
-                    .filter(customer_orders::id.eq(order_id))
-                    .filter(customer_orders::shipped_movement_id.is_null()),
-            )
-            .set((
-                customer_orders::shipped_movement_id.eq(movement.id),
-                customer_orders::shipment_waiting_since.eq(None::<DateTime<Utc>>),
-                customer_orders::shipment_waiting_reason.eq(None::<String>),
-            ))
-            .execute(conn)
-            .await?;
-            if shipped == 0 {
-                return Err(Refused::AlreadyShipped);
+            let order = customer_orders::table
+                .filter(customer_orders::account_id.eq(account_id))
+                .filter(customer_orders::id.eq(order_id));
+            match input.kind {
+                MovementKind::Shipment => {
+                    let shipped = diesel::update(
+                        order.filter(customer_orders::shipped_movement_id.is_null()),
+                    )
+                    .set((
+                        customer_orders::shipped_movement_id.eq(movement.id),
+                        customer_orders::shipment_waiting_since.eq(None::<DateTime<Utc>>),
+                        customer_orders::shipment_waiting_reason.eq(None::<String>),
+                    ))
+                    .execute(conn)
+                    .await?;
+                    if shipped == 0 {
+                        return Err(Refused::AlreadyShipped);
+                    }
+                }
+                MovementKind::Return => {
+                    let returned = diesel::update(
+                        order
+                            .filter(customer_orders::shipped_movement_id.is_not_null())
+                            .filter(customer_orders::returned_movement_id.is_null()),
+                    )
+                    .set((
+                        customer_orders::returned_movement_id.eq(movement.id),
+                        customer_orders::shipment_waiting_since.eq(None::<DateTime<Utc>>),
+                        customer_orders::shipment_waiting_reason.eq(None::<String>),
+                    ))
+                    .execute(conn)
+                    .await?;
+                    if returned == 0 {
+                        return Err(Refused::AlreadyReturned);
+                    }
+                }
+                _ => {
+                    diesel::update(order)
+                        .set((
+                            customer_orders::shipment_waiting_since.eq(None::<DateTime<Utc>>),
+                            customer_orders::shipment_waiting_reason.eq(None::<String>),
+                        ))
+                        .execute(conn)
+                        .await?;
+                }
             }
         }
 

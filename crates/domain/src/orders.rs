@@ -7,21 +7,24 @@ crate::text_enum! {
     pub enum ShipmentState {
         /// Not shipped, and not in a ship status.
         NotShipped,
-        /// In a ship status, but a line is short in the ship warehouse: it ships as soon as
-        /// stock covers it (or by hand).
+        /// Due to ship (or, shipped, to be corrected), but a line is short in the warehouse:
+        /// it moves as soon as stock covers it (or by hand).
         Waiting,
-        /// Its lines left the warehouse as one shipment movement.
+        /// Its lines left the warehouse (with corrections, exactly what it holds now).
         Shipped,
+        /// It came back: what it took returned to the warehouse.
+        Returned,
     }
 }
 
 impl ShipmentState {
     /// The state from what is stored about the order.
-    pub fn of(shipped: bool, waiting: bool) -> Self {
-        match (shipped, waiting) {
-            (true, _) => ShipmentState::Shipped,
-            (false, true) => ShipmentState::Waiting,
-            (false, false) => ShipmentState::NotShipped,
+    pub fn of(shipped: bool, returned: bool, waiting: bool) -> Self {
+        match (shipped, returned, waiting) {
+            (_, true, _) => ShipmentState::Returned,
+            (_, _, true) => ShipmentState::Waiting,
+            (true, _, _) => ShipmentState::Shipped,
+            _ => ShipmentState::NotShipped,
         }
     }
 }

@@ -20,6 +20,11 @@ crate::text_enum! {
         Inventory,
         /// A customer order's lines leave a warehouse.
         Shipment,
+        /// A shipped order comes back (it entered a return status): what it took returns to
+        /// the warehouse it left from.
+        Return,
+        /// A shipped order's lines changed in keyCRM: the difference leaves (or returns).
+        Correction,
     }
 }
 
@@ -75,6 +80,8 @@ pub enum MovementError {
     NotPositive(usize),
     #[error("line {0}: a counted quantity cannot be negative")]
     NegativeCount(usize),
+    #[error("line {0}: a correction of zero moves nothing")]
+    ZeroCorrection(usize),
     #[error("a transfer needs two different warehouses")]
     SameWarehouse,
     #[error("this kind of movement needs {0}")]
@@ -154,6 +161,10 @@ pub fn plan(
                 return Err(MovementError::NegativeCount(i + 1));
             }
             MovementKind::Inventory => {}
+            MovementKind::Correction if q.is_zero() => {
+                return Err(MovementError::ZeroCorrection(i + 1));
+            }
+            MovementKind::Correction => {}
             _ if *q <= Decimal::ZERO => return Err(MovementError::NotPositive(i + 1)),
             _ => {}
         }
@@ -175,8 +186,11 @@ pub fn plan(
             .collect::<Vec<_>>()
     };
     Ok(match kind {
-        MovementKind::Receipt => each(one()?, Change::By),
-        MovementKind::WriteOff | MovementKind::Shipment => each(one()?, |q| Change::By(-q)),
+        MovementKind::Receipt | MovementKind::Return => each(one()?, Change::By),
+        // A correction's quantity is how much more the order takes (negative: gives back).
+        MovementKind::WriteOff | MovementKind::Shipment | MovementKind::Correction => {
+            each(one()?, |q| Change::By(-q))
+        }
         MovementKind::Inventory => each(one()?, Change::SetTo),
         MovementKind::Transfer => {
             let (Some(from), Some(to)) = (places.from_warehouse_id, places.to_warehouse_id) else {
@@ -198,6 +212,30 @@ pub fn plan(
                 .collect()
         }
     })
+}
+
+/// What a shipped order must still take from its warehouse, per product, so that what it
+/// took equals its lines now: `lines` are the order's (product, quantity) lines (a product
+/// may stand on several), `taken` what its movements took so far per product. Positive:
+/// more leaves; negative: some comes back. Products that balance are left out; sorted by
+/// product.
+pub fn order_correction(
+    lines: &[(Uuid, Decimal)],
+    taken: &[(Uuid, Decimal)],
+) -> Vec<(Uuid, Decimal)> {
+    let mut due: BTreeMap<Uuid, Decimal> = BTreeMap::new();
+    for (product, quantity) in lines {
+        if *quantity > Decimal::ZERO {
+            *due.entry(*product).or_default() += *quantity;
+        }
+    }
+    for (product, quantity) in taken {
+        *due.entry(*product).or_default() -= *quantity;
+    }
+    due.into_iter()
+        .filter(|(_, q)| !q.is_zero())
+        .map(|(product, q)| (product, q.normalize()))
+        .collect()
 }
 
 /// The change that makes `current` become `counted`.
@@ -294,6 +332,44 @@ mod tests {
     }
 
     #[test]
+    fn a_correction_is_what_the_lines_want_minus_what_was_taken() {
+        // Nothing changed: nothing to do.
+        let lines = [(id(1), dec!(2)), (id(2), dec!(1))];
+        assert!(order_correction(&lines, &[(id(1), dec!(2)), (id(2), dec!(1))]).is_empty());
+        // One more of 1, product 2 removed, product 3 added, a product on two lines.
+        let edited = [(id(1), dec!(2)), (id(3), dec!(0.5)), (id(1), dec!(1))];
+        assert_eq!(
+            order_correction(&edited, &[(id(1), dec!(2)), (id(2), dec!(1))]),
+            vec![(id(1), dec!(1)), (id(2), dec!(-1)), (id(3), dec!(0.5))]
+        );
+        // A line of nothing wants nothing; what was taken comes back.
+        assert_eq!(
+            order_correction(&[(id(1), dec!(0))], &[(id(1), dec!(4.0))]),
+            vec![(id(1), dec!(-4))]
+        );
+        // Planned as a correction: positive leaves, negative comes back; zero is refused.
+        let w = id(9);
+        let planned = plan(
+            MovementKind::Correction,
+            Places::one(w),
+            &[(id(1), dec!(1)), (id(2), dec!(-1))],
+        )
+        .unwrap();
+        assert_eq!(planned[0].change, Change::By(dec!(-1)));
+        assert_eq!(planned[1].change, Change::By(dec!(1)));
+        assert!(matches!(
+            plan(
+                MovementKind::Correction,
+                Places::one(w),
+                &[(id(1), dec!(0))]
+            ),
+            Err(MovementError::ZeroCorrection(1))
+        ));
+        let back = plan(MovementKind::Return, Places::one(w), &[(id(1), dec!(2))]).unwrap();
+        assert_eq!(back[0].change, Change::By(dec!(2)));
+    }
+
+    #[test]
     fn kinds_round_trip_their_names() {
         for kind in [
             MovementKind::Receipt,
@@ -301,6 +377,8 @@ mod tests {
             MovementKind::Transfer,
             MovementKind::Inventory,
             MovementKind::Shipment,
+            MovementKind::Return,
+            MovementKind::Correction,
         ] {
             assert_eq!(kind.as_ref().parse::<MovementKind>().unwrap(), kind);
             assert_eq!(

@@ -22,6 +22,6 @@ lazy_metric!(pub FETCH_OLDEST_SECONDS: IntGauge = IntGauge::new(
 ));
 
 lazy_metric!(pub SHIPMENTS: IntCounterVec = IntCounterVec::new(
-    Opts::new("sklad_order_sync_shipments_total", "Orders in a ship status: shipped, or waiting for stock"),
+    Opts::new("sklad_order_sync_shipments_total", "Stock following orders: shipment, return, correction, or waiting for stock"),
     &["outcome"],
 ));

@@ -1,56 +1,95 @@
 //! Orders move stock: an order in one of the account's ship statuses ships once from its
-//! ship warehouse; when a line is short it waits, and is tried again until stock covers it.
+//! ship warehouse, comes back once in a return status, and is corrected when its lines
+//! change after shipping; what a warehouse cannot cover waits, and is tried again until
+//! stock covers it.
 
 use std::sync::Arc;
 
 use diesel_async::{AsyncConnection, AsyncPgConnection};
-use sklad_app::movements::MovementError;
+use sklad_app::movements::{self, MovementError};
 use sklad_db::orders::OrderRef;
-use sklad_db::stock::Refused;
+use sklad_db::stock::{Recorded, Refused};
 use sklad_db::{DbError, DbResult};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::context::Context;
 use crate::metrics::SHIPMENTS;
-use crate::upsert::{ShipRule, Switches};
+use crate::upsert::{StockRules, Switches};
 
 /// Waiting orders tried per pass, oldest first.
 const WAITING_BATCH: i64 = 500;
 
-/// Stock follows the order's status (called inside the order's transaction, under its lock,
-/// so redelivery and concurrent writers ship it once): in a ship status, the order ships;
-/// when the warehouse cannot cover a line, it waits with the reason instead. An order that
-/// is not in a ship status, unshipped, stops waiting.
+/// What stock did for an order this time.
+enum Step {
+    Shipped(Recorded),
+    Returned(Recorded),
+    Corrected(Recorded),
+    /// Nothing is due (or it was done before).
+    Nothing,
+}
+
+/// Stock follows the order (called inside the order's transaction, under its lock, so
+/// redelivery and concurrent writers do each thing once): an unshipped order in a ship status
+/// ships; a shipped one in a return status comes back; a shipped one whose lines changed is
+/// corrected by the difference. When the warehouse cannot cover it (a short line where
+/// balances may not go negative), the order waits with the reason and is tried again later.
+/// A returned order is done.
 pub(crate) async fn follow_status(
     conn: &mut AsyncPgConnection,
     account: Uuid,
     order_id: Uuid,
     (keycrm_id, status_id): (i64, Option<i64>),
-    rule: Option<&ShipRule>,
+    rules: &StockRules,
 ) -> DbResult<()> {
-    let due = rule.filter(|r| status_id.is_some_and(|s| r.status_ids.contains(&s)));
-    let Some(rule) = due else {
-        return sklad_db::orders::set_shipment_waiting(conn, account, order_id, None).await;
+    let Some(facts) =
+        sklad_db::orders::shipment_facts(conn, account, OrderRef::Id(order_id)).await?
+    else {
+        return Ok(());
     };
-    let shipped =
-        sklad_app::movements::ship(conn, account, OrderRef::Id(order_id), rule.warehouse_id).await;
-    let waiting = match shipped {
-        Ok(recorded) => {
-            SHIPMENTS.with_label_values(&["shipped"]).inc();
+    let in_statuses = |ids: &[i64]| status_id.is_some_and(|s| ids.contains(&s));
+    let order = OrderRef::Id(order_id);
+    let step = if facts.returned_movement_id.is_some() {
+        Ok(Step::Nothing)
+    } else if facts.shipped_movement_id.is_some() {
+        if in_statuses(&rules.return_status_ids) {
+            movements::return_order(conn, account, order)
+                .await
+                .map(Step::Returned)
+        } else {
+            movements::correct_order(conn, account, order)
+                .await
+                .map(|done| done.map_or(Step::Nothing, Step::Corrected))
+        }
+    } else {
+        match rules.ship.as_ref().filter(|r| in_statuses(&r.status_ids)) {
+            Some(rule) => movements::ship(conn, account, order, rule.warehouse_id)
+                .await
+                .map(Step::Shipped),
+            None => Ok(Step::Nothing),
+        }
+    };
+    let waiting = match step {
+        Ok(Step::Nothing)
+        | Err(MovementError::Refused(Refused::AlreadyShipped | Refused::AlreadyReturned)) => {
+            return sklad_db::orders::set_shipment_waiting(conn, account, order_id, None).await;
+        }
+        Ok(Step::Shipped(done) | Step::Returned(done) | Step::Corrected(done)) => {
+            let kind = done.movement.kind;
+            SHIPMENTS.with_label_values(&[kind.as_ref()]).inc();
             tracing::info!(
                 keycrm_order_id = keycrm_id,
-                movement_id = %recorded.movement.id,
-                "order shipped on its status"
+                movement_id = %done.movement.id,
+                kind = kind.as_ref(),
+                "stock followed the order"
             );
             return Ok(());
         }
-        Err(MovementError::Refused(Refused::AlreadyShipped)) => return Ok(()),
         Err(MovementError::Refused(Refused::Db(err))) => return Err(err),
         Err(why) => why.to_string(),
     };
     SHIPMENTS.with_label_values(&["waiting"]).inc();
-    tracing::info!(keycrm_order_id = keycrm_id, reason = %waiting, "order waits to ship");
+    tracing::info!(keycrm_order_id = keycrm_id, reason = %waiting, "order waits for stock");
     sklad_db::orders::set_shipment_waiting(conn, account, order_id, Some(&waiting)).await
 }
 
@@ -77,7 +116,7 @@ async fn pass(ctx: &Context) -> DbResult<()> {
     let waiting = sklad_db::orders::waiting_shipments(&mut conn, WAITING_BATCH).await?;
     for order in waiting {
         let integration = sklad_db::integrations::get(&mut conn, order.account_id).await?;
-        let rule = Switches::from(&integration).ship;
+        let rules = Switches::from(&integration).stock;
         conn.transaction::<_, DbError, _>(async |conn| {
             sklad_db::orders::lock_order(conn, order.account_id, order.keycrm_id).await?;
             follow_status(
@@ -85,7 +124,7 @@ async fn pass(ctx: &Context) -> DbResult<()> {
                 order.account_id,
                 order.id,
                 (order.keycrm_id, order.status_id),
-                rule.as_ref(),
+                &rules,
             )
             .await
         })

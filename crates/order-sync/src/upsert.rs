@@ -20,8 +20,17 @@ pub struct Switches {
     pub receive_payments: bool,
     pub keep_product_info: bool,
     pub archive_status_ids: Vec<i64>,
+    /// How stock follows the order's status.
+    pub stock: StockRules,
+}
+
+/// How stock follows an order's status.
+#[derive(Debug, Clone, Default)]
+pub struct StockRules {
     /// Ship orders in these statuses from this warehouse.
     pub ship: Option<ShipRule>,
+    /// A shipped order in one of these statuses comes back.
+    pub return_status_ids: Vec<i64>,
 }
 
 /// When and from where orders ship by themselves.
@@ -38,13 +47,16 @@ impl From<&sklad_db::integrations::Integration> for Switches {
             receive_payments: settings.receive_payments,
             keep_product_info: settings.keep_product_info,
             archive_status_ids: settings.archive_status_ids.clone(),
-            ship: settings
-                .ship_warehouse_id
-                .filter(|_| !settings.ship_status_ids.is_empty())
-                .map(|warehouse_id| ShipRule {
-                    status_ids: settings.ship_status_ids.clone(),
-                    warehouse_id,
-                }),
+            stock: StockRules {
+                ship: settings
+                    .ship_warehouse_id
+                    .filter(|_| !settings.ship_status_ids.is_empty())
+                    .map(|warehouse_id| ShipRule {
+                        status_ids: settings.ship_status_ids.clone(),
+                        warehouse_id,
+                    }),
+                return_status_ids: settings.return_status_ids.clone(),
+            },
         }
     }
 }
@@ -96,7 +108,7 @@ pub async fn apply(
                     account,
                     upserted.id(),
                     (order.id, order.status_id),
-                    switches.ship.as_ref(),
+                    &switches.stock,
                 )
                 .await?;
             }
