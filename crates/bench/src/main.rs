@@ -16,6 +16,7 @@ use sklad_tests::{TestApp, fixture};
 
 mod http;
 mod orders;
+mod ship;
 mod stock;
 
 #[derive(Parser)]
@@ -62,6 +63,20 @@ enum Bench {
         #[arg(long, default_value_t = 60)]
         requests_per_minute: u32,
     },
+    /// Orders reaching a ship status: shipments, the keyCRM requests shipping adds against a
+    /// phase of orders that ship nothing, and the stock PUTs they cause.
+    Ship {
+        /// Orders per phase.
+        #[arg(long, default_value_t = 1000)]
+        orders: usize,
+        #[arg(long, default_value_t = 50)]
+        skus: usize,
+        /// Seconds over which a phase's orders reach their status.
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
+        #[arg(long, default_value_t = 60)]
+        requests_per_minute: u32,
+    },
     /// Webhooks/s and latency of ingress vs. raw confirmed publishes of the same message.
     Ingress {
         /// Seconds per phase.
@@ -97,6 +112,20 @@ async fn main() -> anyhow::Result<()> {
                 trickle,
                 trickle_per_second,
                 burst,
+                requests_per_minute,
+            })
+            .await
+        }
+        Bench::Ship {
+            orders,
+            skus,
+            seconds,
+            requests_per_minute,
+        } => {
+            ship::run(ship::Plan {
+                orders,
+                skus,
+                spread: Duration::from_secs(seconds),
                 requests_per_minute,
             })
             .await
