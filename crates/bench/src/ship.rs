@@ -187,21 +187,22 @@ pub async fn run(plan: Plan) -> anyhow::Result<()> {
     let shipping = requests(&app);
 
     println!(
-        "{:<28} {:>7} {:>10} {:>11} {:>8} {:>6} {:>9}",
-        "", "orders", "GET pages", "GET by id", "PUT stk", "other", "all done"
+        "{:<28} {:>7} {:>10} {:>11} {:>8} {:>6} {:>6} {:>9}",
+        "", "orders", "GET pages", "GET by id", "PUT stk", "other", "all", "all done"
     );
     for (name, r, time) in [
         ("status that ships nothing", baseline, baseline_time),
         ("ship status", shipping, in_keycrm_time),
     ] {
         println!(
-            "{:<28} {:>7} {:>10} {:>11} {:>8} {:>6} {:>8.1}s",
+            "{:<28} {:>7} {:>10} {:>11} {:>8} {:>6} {:>6} {:>8.1}s",
             name,
             plan.orders,
             r.order_pages,
             r.order_reads,
             r.stock_puts,
             r.other,
+            r.total(),
             time.as_secs_f64()
         );
     }
