@@ -1,4 +1,5 @@
-//! Orders move stock by themselves: shipment on a keyCRM status, once, and waiting when short.
+//! Orders move stock by themselves (shipment on a keyCRM status, once; waiting when short;
+//! corrections and returns), and what keyCRM receives (push buffers).
 
 use std::time::Duration;
 
@@ -313,4 +314,59 @@ async fn a_shipped_order_is_corrected_when_its_lines_change_and_returned_once() 
         .get_json("/balances?sku=RC-1", &app.account.admin_token)
         .await;
     assert_eq!(balances["data"][0]["quantity"], "10");
+}
+
+/// A warehouse's push buffer (safety stock) is kept back from keyCRM: it contributes
+/// `max(0, balance − buffer)` to its keyCRM warehouse's sum, and changing the buffer re-sends
+/// its SKUs at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_push_buffer_keeps_safety_stock_back_from_keycrm() {
+    let app = TestApp::spawn_with(AppOptions::all_workers()).await;
+    let rig = app.stock_rig(&["PB-1", "PB-2"]).await;
+    app.created("/movements", json!({"kind": "receipt", "warehouse_id": rig.w1, "lines": [{"sku": "PB-1", "quantity": 10}, {"sku": "PB-2", "quantity": 2}]})).await;
+    app.created("/movements", json!({"kind": "receipt", "warehouse_id": rig.w2, "lines": [{"sku": "PB-1", "quantity": 3}]})).await;
+    let keycrm_has = |pb1: i64, pb2: i64| {
+        let app = &app;
+        async move {
+            eventually(
+                Duration::from_secs(30),
+                &format!("keyCRM PB-1 {pb1}, PB-2 {pb2}"),
+                || async {
+                    let q = app.sim_quantities(1);
+                    (q.get("PB-1") == Some(&Decimal::from(pb1))
+                        && q.get("PB-2") == Some(&Decimal::from(pb2)))
+                    .then_some(())
+                },
+            )
+            .await;
+        }
+    };
+    keycrm_has(13, 2).await;
+
+    let path = format!("/warehouses/{}", rig.w1);
+    for bad in [json!(-1), json!("x"), json!("1.00001")] {
+        app.answers(Method::PATCH, &path, json!({"push_buffer": bad}), 422)
+            .await;
+    }
+    let changed = app
+        .ok(Method::PATCH, &path, json!({"push_buffer": "5"}))
+        .await;
+    assert_eq!(changed["push_buffer"], "5");
+    // W1 gives 10 − 5, W2 its 3; PB-2's 2 is all buffer.
+    keycrm_has(8, 0).await;
+    // Balances themselves are untouched.
+    let balances = app
+        .get_json("/balances?sku=PB-1", &app.account.admin_token)
+        .await;
+    let total: Decimal = balances["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["quantity"].as_str().unwrap().parse::<Decimal>().unwrap())
+        .sum();
+    assert_eq!(total, Decimal::from(13));
+
+    app.ok(Method::PATCH, &path, json!({"push_buffer": 0}))
+        .await;
+    keycrm_has(13, 2).await;
 }

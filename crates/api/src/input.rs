@@ -279,6 +279,8 @@ amount_input!("How many, above zero: a decimal string (`\"2.5\"`, at most 4 plac
     Quantity, positive = true, field = "quantity");
 amount_input!("A counted quantity, zero or more: a decimal string (`\"2.5\"`, at most 4 places) or a whole number."
     Counted, positive = false, field = "quantity");
+amount_input!("Safety stock kept back from keyCRM, zero or more: a decimal string (`\"2.5\"`, at most 4 places) or a whole number."
+    Buffer, positive = false, field = "push_buffer");
 amount_input!("A price, zero or more: a decimal string (`\"12.50\"`, at most 4 places) or a whole number."
     Price, positive = false, field = "price");
 

@@ -2,15 +2,16 @@
 
 use actix_web::{HttpResponse, get, patch, post, web};
 use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use sklad_db::warehouses::Warehouse;
+use sklad_db::warehouses::{Warehouse, WarehouseEdit};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::ApiState;
 use crate::auth::AccountId;
 use crate::error::{ApiError, ErrorBody};
-use crate::input::Name;
+use crate::input::{Buffer, Name};
 use crate::json::Json;
 use crate::page::Page;
 
@@ -23,6 +24,9 @@ pub struct WarehouseView {
     pub allow_negative: bool,
     /// The keyCRM warehouse its balances are pushed to, if mapped.
     pub keycrm_warehouse_id: Option<i64>,
+    /// Safety stock: keyCRM receives `max(0, balance − push_buffer)` from this warehouse
+    /// (0: the balance as it is).
+    pub push_buffer: Decimal,
     pub created_at: DateTime<Utc>,
 }
 
@@ -33,6 +37,7 @@ impl From<Warehouse> for WarehouseView {
             name: w.name,
             allow_negative: w.allow_negative,
             keycrm_warehouse_id: w.keycrm_warehouse_id,
+            push_buffer: w.push_buffer.normalize(),
             created_at: w.created_at,
         }
     }
@@ -45,6 +50,8 @@ pub struct NewWarehouse {
     pub name: Name,
     #[serde(default)]
     pub allow_negative: bool,
+    /// Safety stock kept back from keyCRM (default 0).
+    pub push_buffer: Option<Buffer>,
 }
 
 /// A change to a warehouse; omitted fields stay as they are.
@@ -53,6 +60,8 @@ pub struct NewWarehouse {
 pub struct WarehouseChange {
     pub name: Option<Name>,
     pub allow_negative: Option<bool>,
+    /// Safety stock kept back from keyCRM; changing it re-sends the warehouse's SKUs.
+    pub push_buffer: Option<Buffer>,
 }
 
 const DUPLICATE: (&str, &str) = ("warehouse_exists", "a warehouse with this name");
@@ -85,13 +94,14 @@ pub async fn create_warehouse(
         account.0,
         body.name.as_ref(),
         body.allow_negative,
+        body.push_buffer.map(Buffer::get).unwrap_or_default(),
     )
     .await
     .map_err(ApiError::duplicate(DUPLICATE.0, DUPLICATE.1))?;
     Ok(HttpResponse::Created().json(WarehouseView::from(created)))
 }
 
-/// Renames a warehouse or changes whether it allows negative balances.
+/// Renames a warehouse, changes whether it allows negative balances, or its push buffer.
 #[utoipa::path(tag = "Stock", request_body = WarehouseChange, params(("id" = Uuid, Path)),
     responses((status = 200, body = WarehouseView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
@@ -103,15 +113,15 @@ pub async fn update_warehouse(
     body: Json<WarehouseChange>,
 ) -> Result<HttpResponse, ApiError> {
     let mut conn = state.db.conn().await?;
-    let updated = sklad_db::warehouses::update(
-        &mut conn,
-        account.0,
-        id.into_inner(),
-        body.name.as_ref().map(AsRef::as_ref),
-        body.allow_negative,
-    )
-    .await
-    .map_err(ApiError::duplicate(DUPLICATE.0, DUPLICATE.1))?
-    .ok_or_else(|| ApiError::not_found("no such warehouse"))?;
+    let body = body.into_inner();
+    let edit = WarehouseEdit {
+        name: body.name.map(|n| n.as_ref().to_owned()),
+        allow_negative: body.allow_negative,
+        push_buffer: body.push_buffer.map(Buffer::get),
+    };
+    let updated = sklad_app::mapping::update_warehouse(&mut conn, account.0, id.into_inner(), edit)
+        .await
+        .map_err(ApiError::duplicate(DUPLICATE.0, DUPLICATE.1))?
+        .ok_or_else(|| ApiError::not_found("no such warehouse"))?;
     Ok(HttpResponse::Ok().json(WarehouseView::from(updated)))
 }

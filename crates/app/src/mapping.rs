@@ -1,8 +1,10 @@
 //! Mapping sklad warehouses to keyCRM warehouses. Several sklad warehouses may share one
-//! keyCRM warehouse: keyCRM then receives their sum. A change marks every SKU of the
-//! warehouses concerned, for the keyCRM warehouse they left and the one they joined.
+//! keyCRM warehouse: keyCRM then receives their sum (each less its push buffer, never below
+//! zero). A change marks every SKU of the warehouses concerned, for the keyCRM warehouse
+//! they left and the one they joined.
 
 use diesel_async::{AsyncConnection, AsyncPgConnection};
+use sklad_db::warehouses::{Warehouse, WarehouseEdit};
 use sklad_db::{DbError, DbResult};
 use uuid::Uuid;
 
@@ -31,6 +33,34 @@ pub async fn set(
             }
         }
         Ok(())
+    })
+    .await
+}
+
+/// Changes a warehouse (see [`sklad_db::warehouses::update`]) in one transaction; a new push
+/// buffer changes what the warehouse contributes to its keyCRM warehouse, so every SKU it
+/// holds is marked there.
+pub async fn update_warehouse(
+    conn: &mut AsyncPgConnection,
+    account: Uuid,
+    id: Uuid,
+    edit: WarehouseEdit,
+) -> DbResult<Option<Warehouse>> {
+    conn.transaction::<_, DbError, _>(async move |conn| {
+        let Some(before) = sklad_db::warehouses::get(conn, account, id).await? else {
+            return Ok(None);
+        };
+        let Some(after) = sklad_db::warehouses::update(conn, account, id, edit).await? else {
+            return Ok(None);
+        };
+        if let Some(target) = after.keycrm_warehouse_id
+            && before.push_buffer != after.push_buffer
+        {
+            let skus = sklad_db::stock_sync::skus_in(conn, account, &[id]).await?;
+            let pairs: Vec<(i64, String)> = skus.into_iter().map(|s| (target, s)).collect();
+            sklad_db::stock_sync::mark(conn, account, &pairs).await?;
+        }
+        Ok(Some(after))
     })
     .await
 }

@@ -245,6 +245,7 @@ diesel::table! {
         keycrm_warehouse_id -> Nullable<Int8>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        push_buffer -> Numeric,
     }
 }
 

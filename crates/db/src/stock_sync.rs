@@ -288,8 +288,19 @@ pub async fn claim(
     .await
 }
 
+/// What the sklad warehouses mapped to a keyCRM warehouse contribute to it, summed: each
+/// balance as it is, or `max(0, balance − push_buffer)` where the warehouse keeps a buffer.
+fn contribution()
+-> diesel::expression::SqlLiteral<diesel::sql_types::Nullable<diesel::sql_types::Numeric>> {
+    diesel::dsl::sql(
+        "SUM(CASE WHEN warehouses.push_buffer > 0 \
+              THEN GREATEST(balances.quantity - warehouses.push_buffer, 0) \
+              ELSE balances.quantity END)",
+    )
+}
+
 /// sklad's quantity per SKU in a keyCRM warehouse: the sum over every sklad warehouse mapped
-/// to it. SKUs without a balance there are absent (zero).
+/// to it (less their push buffers). SKUs without a balance there are absent (zero).
 pub async fn sums(
     conn: &mut AsyncPgConnection,
     account_id: Uuid,
@@ -303,7 +314,7 @@ pub async fn sums(
         .filter(warehouses::keycrm_warehouse_id.eq(keycrm_warehouse_id))
         .filter(products::sku.eq_any(skus))
         .group_by(products::sku)
-        .select((products::sku, diesel::dsl::sum(balances::quantity)))
+        .select((products::sku, contribution()))
         .load(conn)
         .await?;
     Ok(rows

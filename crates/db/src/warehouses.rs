@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::upsert::excluded;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use rust_decimal::Decimal;
 use sklad_domain::stock::KeycrmWarehouseSource;
 use uuid::Uuid;
 
@@ -21,6 +22,8 @@ pub struct Warehouse {
     pub keycrm_warehouse_id: Option<i64>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Safety stock: keyCRM receives `max(0, balance − push_buffer)` from this warehouse.
+    pub push_buffer: Decimal,
 }
 
 /// A keyCRM warehouse sklad knows of.
@@ -42,6 +45,7 @@ pub async fn create(
     account_id: Uuid,
     name: &str,
     allow_negative: bool,
+    push_buffer: Decimal,
 ) -> DbResult<Warehouse> {
     Ok(diesel::insert_into(warehouses::table)
         .values((
@@ -49,6 +53,7 @@ pub async fn create(
             warehouses::account_id.eq(account_id),
             warehouses::name.eq(name),
             warehouses::allow_negative.eq(allow_negative),
+            warehouses::push_buffer.eq(push_buffer),
         ))
         .returning(Warehouse::as_returning())
         .get_result(conn)
@@ -80,31 +85,28 @@ pub async fn get(
         .optional()?)
 }
 
-/// Changes a warehouse's name or negative-balance rule.
+/// A change to a warehouse; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, AsChangeset)]
+#[diesel(table_name = warehouses)]
+pub struct WarehouseEdit {
+    pub name: Option<String>,
+    pub allow_negative: Option<bool>,
+    pub push_buffer: Option<Decimal>,
+}
+
+/// Changes a warehouse's name, negative-balance rule or push buffer.
 pub async fn update(
     conn: &mut AsyncPgConnection,
     account_id: Uuid,
     id: Uuid,
-    name: Option<&str>,
-    allow_negative: Option<bool>,
+    edit: WarehouseEdit,
 ) -> DbResult<Option<Warehouse>> {
-    #[derive(AsChangeset)]
-    #[diesel(table_name = warehouses)]
-    struct Change<'a> {
-        name: Option<&'a str>,
-        allow_negative: Option<bool>,
-        updated_at: DateTime<Utc>,
-    }
     Ok(diesel::update(
         warehouses::table
             .filter(warehouses::account_id.eq(account_id))
             .filter(warehouses::id.eq(id)),
     )
-    .set(Change {
-        name,
-        allow_negative,
-        updated_at: Utc::now(),
-    })
+    .set((edit, warehouses::updated_at.eq(Utc::now())))
     .returning(Warehouse::as_returning())
     .get_result(conn)
     .await
