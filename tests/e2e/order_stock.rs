@@ -370,3 +370,143 @@ async fn a_push_buffer_keeps_safety_stock_back_from_keycrm() {
         .await;
     keycrm_has(13, 2).await;
 }
+
+/// `(sku, quantity)` of a preview's lines, as strings.
+fn preview_lines(lines: &Value) -> Vec<(String, String)> {
+    lines
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            (
+                l["sku"].as_str().unwrap().to_owned(),
+                l["quantity"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// The preview tells what the next push will send, and the push then sends exactly that;
+/// it can also show what a resync would send and what keyCRM holds, and sends nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_preview_shows_what_the_next_push_then_sends() {
+    let app = TestApp::spawn_with(AppOptions {
+        configure: Some(|s| {
+            // Time enough to look before the push goes.
+            s.stock_publisher.settle = Duration::from_secs(3);
+            s.stock_publisher.max_delay = Duration::from_secs(20);
+        }),
+        ..AppOptions::all_workers()
+    })
+    .await;
+    let rig = app.stock_rig(&["PV-1", "PV-2"]).await;
+    app.created("/movements", json!({"kind": "receipt", "warehouse_id": rig.w1, "lines": [{"sku": "PV-1", "quantity": 4}, {"sku": "PV-2", "quantity": 6}]})).await;
+    let preview = eventually(Duration::from_secs(10), "both SKUs marked", || async {
+        let preview = app
+            .get_json("/stock/preview", &app.account.admin_token)
+            .await;
+        (preview["data"][0]["next_push"].as_array()?.len() == 2).then_some(preview)
+    })
+    .await;
+    let target = &preview["data"][0];
+    assert_eq!(target["keycrm_warehouse_id"], 1);
+    let promised = preview_lines(&target["next_push"]);
+    assert_eq!(
+        promised,
+        [
+            ("PV-1".to_owned(), "4".to_owned()),
+            ("PV-2".to_owned(), "6".to_owned())
+        ]
+    );
+    assert!(target["next_push"][0]["last_accepted"].is_null());
+    assert_eq!(preview["keycrm_pages"], 0);
+
+    // The push sends what the preview said.
+    let sent = eventually(Duration::from_secs(30), "the push", || async {
+        let sim = app.sim.lock();
+        let write = sim
+            .stock_writes
+            .iter()
+            .rev()
+            .find(|w| w.status == 202 && w.warehouse_id == Some(1))?;
+        let mut items: Vec<(String, String)> = write
+            .items
+            .iter()
+            .map(|i| {
+                let quantity: Decimal = i["quantity"].to_string().parse().unwrap();
+                (
+                    i["sku"].as_str().unwrap().to_owned(),
+                    quantity.normalize().to_string(),
+                )
+            })
+            .collect();
+        items.sort();
+        Some(items)
+    })
+    .await;
+    assert_eq!(sent, promised);
+
+    // Afterwards nothing is due; a resync would send both; keyCRM is read back on request.
+    eventually(Duration::from_secs(10), "nothing due", || async {
+        let preview = app
+            .get_json("/stock/preview", &app.account.admin_token)
+            .await;
+        (preview["data"][0]["next_push"] == json!([])).then_some(())
+    })
+    .await;
+    app.sim_control(
+        Method::PUT,
+        "/stocks",
+        json!([{"warehouse_id": 1, "sku": "PV-2", "quantity": 60}]),
+    )
+    .await;
+    let puts_before = app.sim_count(|r| r.method == "PUT");
+    let preview = app
+        .get_json(
+            "/stock/preview?resync=true&read_back=true",
+            &app.account.admin_token,
+        )
+        .await;
+    let resync = &preview["data"][0]["resync"];
+    assert_eq!(preview_lines(resync), promised);
+    assert_eq!(resync[1]["last_accepted"], "6");
+    assert_eq!(
+        resync[1]["in_keycrm"], "60",
+        "keyCRM changed behind sklad's back"
+    );
+    assert_eq!(resync[0]["in_keycrm"], "4");
+    assert!(preview["keycrm_pages"].as_u64().unwrap() >= 1);
+    assert_eq!(
+        app.sim_count(|r| r.method == "PUT"),
+        puts_before,
+        "a preview sends nothing"
+    );
+    app.answers(
+        Method::GET,
+        "/stock/preview?read_back=maybe",
+        json!(null),
+        400,
+    )
+    .await;
+
+    // The same from the CLI.
+    let env = process_env(&app, &[]);
+    let account = app.account.id.to_string();
+    let output = sklad(
+        &env,
+        &["stock", "preview", "--account", &account, "--resync"],
+    )
+    .output()
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    assert!(stdout.contains("next push: 0 SKUs"), "{stdout}");
+    assert!(stdout.contains("a resync: 2 SKUs"), "{stdout}");
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.contains("PV-2") && l.contains("send") && l.contains(" 6 ")),
+        "{stdout}"
+    );
+}

@@ -97,6 +97,7 @@ fn routes() -> Scope<
         .service(stock_pushes::list_pushes)
         .service(stock_pushes::resync)
         .service(stock_pushes::reconcile)
+        .service(stock_pushes::preview)
 }
 
 /// Where [`routes`] are mounted; the document's server URL, so its paths read `/orders`.

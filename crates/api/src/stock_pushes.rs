@@ -1,10 +1,12 @@
-//! What sklad sent keyCRM (the push log), and the repairs: resync and reconcile.
+//! What sklad sent keyCRM (the push log), what it would send (the preview), and the
+//! repairs: resync and reconcile.
 
 use actix_web::{HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use sklad_db::stock_sync::Push;
+use sklad_db::push_log::Push;
 use sklad_domain::stock::{Drift, PushOutcome};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -67,7 +69,7 @@ pub async fn list_pushes(
 ) -> Result<HttpResponse, ApiError> {
     let paging = paging.resolve()?;
     let mut conn = state.db.conn().await?;
-    let (rows, total) = sklad_db::stock_sync::pushes(
+    let (rows, total) = sklad_db::push_log::pushes(
         &mut conn,
         account.0,
         query.keycrm_warehouse_id,
@@ -119,5 +121,96 @@ pub async fn reconcile(
         pages: report.pages,
         checked: report.checked,
         drift: report.drift,
+    }))
+}
+
+/// Options of the preview.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct PreviewQuery {
+    /// Also read keyCRM's current quantities (every page of `GET /offers/stocks`, at bulk
+    /// priority in the key's budget).
+    #[serde(default)]
+    pub read_back: bool,
+    /// Also show what a resync would send (every SKU of the mapped warehouses).
+    #[serde(default)]
+    pub resync: bool,
+}
+
+/// One SKU of a preview.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct PreviewLineView {
+    pub sku: String,
+    /// What sklad would send: the sum over the mapped sklad warehouses, less their buffers.
+    pub quantity: Decimal,
+    /// What keyCRM last accepted from sklad (absent: never pushed).
+    pub last_accepted: Option<Decimal>,
+    /// What keyCRM holds now (with `read_back` only).
+    pub in_keycrm: Option<Decimal>,
+}
+
+/// What one keyCRM warehouse would receive.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct PreviewTargetView {
+    pub keycrm_warehouse_id: i64,
+    /// The next push: marked SKUs whose sum differs from what keyCRM last accepted.
+    pub next_push: Vec<PreviewLineView>,
+    /// Marked SKUs the next push skips: keyCRM already has their sum.
+    pub unchanged: Vec<String>,
+    /// What a resync would send (with `resync` only).
+    pub resync: Vec<PreviewLineView>,
+}
+
+/// The preview: per mapped keyCRM warehouse.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Preview {
+    pub data: Vec<PreviewTargetView>,
+    /// keyCRM pages read back (0 without `read_back`).
+    pub keycrm_pages: u32,
+}
+
+impl From<sklad_app::maintenance::PreviewLine> for PreviewLineView {
+    fn from(l: sklad_app::maintenance::PreviewLine) -> Self {
+        Self {
+            sku: l.sku,
+            quantity: l.quantity.normalize(),
+            last_accepted: l.last_accepted.map(|d| d.normalize()),
+            in_keycrm: l.in_keycrm,
+        }
+    }
+}
+
+/// What the next stock push would send each mapped keyCRM warehouse (and, if asked, what a
+/// resync would send and what keyCRM holds now). Sends nothing.
+#[utoipa::path(tag = "Stock push", params(PreviewQuery), responses((status = 200, body = Preview), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, description = "The keyCRM request budget of this API key is spent for now; `Retry-After` says when to come back", body = ErrorBody), (status = 502, body = ErrorBody)), security(("bearer" = [])))]
+#[get("/stock/preview")]
+pub async fn preview(
+    state: web::Data<ApiState>,
+    account: AccountId,
+    query: web::Query<PreviewQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let keycrm = if query.read_back {
+        Some(state.client(account).await?)
+    } else {
+        None
+    };
+    let (targets, pages) = sklad_app::maintenance::preview(
+        &state.db,
+        keycrm.as_ref().map(|k| &k.client),
+        account.0,
+        query.resync,
+    )
+    .await?;
+    let data = targets
+        .into_iter()
+        .map(|t| PreviewTargetView {
+            keycrm_warehouse_id: t.keycrm_warehouse_id,
+            next_push: t.next_push.into_iter().map(Into::into).collect(),
+            unchanged: t.unchanged,
+            resync: t.resync.into_iter().map(Into::into).collect(),
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(Preview {
+        data,
+        keycrm_pages: pages,
     }))
 }

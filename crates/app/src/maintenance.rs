@@ -7,7 +7,7 @@ use futures::TryStreamExt;
 use rust_decimal::Decimal;
 use sklad_db::{Db, DbError};
 use sklad_domain::budget::Priority;
-use sklad_domain::stock::{Drift, KeycrmWarehouseSource, drift};
+use sklad_domain::stock::{Drift, KeycrmWarehouseSource, drift, plan_push};
 use sklad_keycrm::{KeycrmClient, KeycrmError};
 use uuid::Uuid;
 
@@ -59,29 +59,9 @@ pub async fn reconcile(
     if targets.is_empty() {
         return Ok(report);
     }
-    // keyCRM's quantity per keyCRM warehouse and SKU; a SKU without a row there holds zero.
-    let mut keycrm: BTreeMap<i64, BTreeMap<String, Decimal>> = BTreeMap::new();
-    let mut keycrm_skus: Vec<String> = Vec::new();
-    let mut pages = std::pin::pin!(client.stock_pages(true, Priority::Normal));
-    while let Some(page) = pages.try_next().await? {
-        for offer in &page.data {
-            let Some(sku) = offer.sku.clone().filter(|s| !s.is_empty()) else {
-                continue;
-            };
-            for row in offer.warehouse.iter().filter(|r| targets.contains(&r.id)) {
-                keycrm
-                    .entry(row.id)
-                    .or_default()
-                    .insert(sku.clone(), row.quantity.unwrap_or_default());
-            }
-            keycrm_skus.push(sku);
-        }
-        report.pages += 1;
-        progress(
-            report.pages,
-            page.page_count().and_then(|p| u32::try_from(p).ok()),
-        );
-    }
+    let read = read_stocks(client, &targets, Priority::Normal, &progress).await?;
+    report.pages = read.pages;
+    let (keycrm, keycrm_skus) = (read.quantities, read.skus);
     let mut conn = db.conn().await?;
     let known: BTreeSet<String> = sklad_db::products::ids_by_sku(&mut conn, account, &keycrm_skus)
         .await?
@@ -102,6 +82,138 @@ pub async fn reconcile(
         report.drift.extend(found);
     }
     Ok(report)
+}
+
+/// keyCRM's stock as read back: quantity per keyCRM warehouse and SKU (a SKU without a row
+/// there holds zero), every SKU seen, and the pages read.
+struct KeycrmStocks {
+    quantities: BTreeMap<i64, BTreeMap<String, Decimal>>,
+    skus: Vec<String>,
+    pages: u32,
+}
+
+/// Reads every page of `GET /offers/stocks?filter[details]=true`, keeping the rows of `targets`.
+async fn read_stocks(
+    client: &KeycrmClient,
+    targets: &BTreeSet<i64>,
+    priority: Priority,
+    progress: &impl Fn(u32, Option<u32>),
+) -> Result<KeycrmStocks, KeycrmError> {
+    let mut read = KeycrmStocks {
+        quantities: BTreeMap::new(),
+        skus: Vec::new(),
+        pages: 0,
+    };
+    let mut pages = std::pin::pin!(client.stock_pages(true, priority));
+    while let Some(page) = pages.try_next().await? {
+        for offer in &page.data {
+            let Some(sku) = offer.sku.clone().filter(|s| !s.is_empty()) else {
+                continue;
+            };
+            for row in offer.warehouse.iter().filter(|r| targets.contains(&r.id)) {
+                read.quantities
+                    .entry(row.id)
+                    .or_default()
+                    .insert(sku.clone(), row.quantity.unwrap_or_default());
+            }
+            read.skus.push(sku);
+        }
+        read.pages += 1;
+        progress(
+            read.pages,
+            page.page_count().and_then(|p| u32::try_from(p).ok()),
+        );
+    }
+    Ok(read)
+}
+
+/// One SKU of a preview: what sklad would send, what keyCRM last accepted from sklad, and
+/// (read back) what keyCRM holds now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreviewLine {
+    pub sku: String,
+    pub quantity: Decimal,
+    pub last_accepted: Option<Decimal>,
+    pub in_keycrm: Option<Decimal>,
+}
+
+/// What a keyCRM warehouse would receive.
+#[derive(Debug, Clone, Default)]
+pub struct PreviewTarget {
+    pub keycrm_warehouse_id: i64,
+    /// The next push: marked SKUs whose sum differs from what keyCRM last accepted.
+    pub next_push: Vec<PreviewLine>,
+    /// Marked SKUs the next push skips (keyCRM already has their sum).
+    pub unchanged: Vec<String>,
+    /// A resync: every SKU of the sklad warehouses mapped here (only when asked).
+    pub resync: Vec<PreviewLine>,
+}
+
+/// What the stock-publisher would send each mapped keyCRM warehouse, sending nothing.
+/// `read_back` (a client) adds keyCRM's current quantities, read at bulk priority; `resync`
+/// adds what a resync would send. Returns the targets and the keyCRM pages read.
+pub async fn preview(
+    db: &Db,
+    read_back: Option<&KeycrmClient>,
+    account: Uuid,
+    resync: bool,
+) -> Result<(Vec<PreviewTarget>, u32), MaintenanceError> {
+    let mut conn = db.conn().await?;
+    let warehouses = sklad_db::warehouses::list(&mut conn, account).await?;
+    let targets: BTreeSet<i64> = warehouses
+        .iter()
+        .filter_map(|w| w.keycrm_warehouse_id)
+        .collect();
+    let keycrm = match read_back {
+        Some(client) if !targets.is_empty() => {
+            Some(read_stocks(client, &targets, Priority::Bulk, &|_, _| {}).await?)
+        }
+        _ => None,
+    };
+    let mut previews = Vec::new();
+    for target in targets {
+        let dirty = sklad_db::stock_sync::dirty_skus(&mut conn, account, target).await?;
+        let mapped: Vec<Uuid> = warehouses
+            .iter()
+            .filter(|w| w.keycrm_warehouse_id == Some(target))
+            .map(|w| w.id)
+            .collect();
+        let all = if resync {
+            sklad_db::stock_sync::skus_in(&mut conn, account, &mapped).await?
+        } else {
+            Vec::new()
+        };
+        let asked: Vec<String> = dirty.iter().chain(&all).cloned().collect();
+        let sums = sklad_db::stock_sync::sums(&mut conn, account, target, &asked).await?;
+        let accepted = sklad_db::stock_sync::accepted(&mut conn, account, target, &asked).await?;
+        let held = keycrm.as_ref().map(|k| k.quantities.get(&target));
+        let line = |(sku, quantity): (String, Decimal)| PreviewLine {
+            last_accepted: accepted.get(&sku).copied(),
+            in_keycrm: held.map(|h| {
+                h.and_then(|h| h.get(&sku).copied())
+                    .unwrap_or_default()
+                    .normalize()
+            }),
+            sku,
+            quantity,
+        };
+        let plan = plan_push(&dirty, &sums, &accepted);
+        let mut all: Vec<(String, Decimal)> = all
+            .into_iter()
+            .map(|sku| {
+                let quantity = sums.get(&sku).copied().unwrap_or_default();
+                (sku, quantity)
+            })
+            .collect();
+        all.sort();
+        previews.push(PreviewTarget {
+            keycrm_warehouse_id: target,
+            next_push: plan.send.into_iter().map(line).collect(),
+            unchanged: plan.unchanged,
+            resync: all.into_iter().map(line).collect(),
+        });
+    }
+    Ok((previews, keycrm.map_or(0, |k| k.pages)))
 }
 
 /// "Update the list": collects keyCRM warehouse ids and names from every page of

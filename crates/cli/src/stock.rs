@@ -1,4 +1,5 @@
-//! `sklad stock resync|reconcile`: repair keyCRM's stock, with progress bars.
+//! `sklad stock resync|reconcile`: repair keyCRM's stock, with progress bars;
+//! `sklad stock preview`: what would be sent, sending nothing.
 
 use std::time::Duration;
 
@@ -15,6 +16,21 @@ pub enum StockCommand {
     Resync(Target),
     /// Read keyCRM's stocks back, report what differs from sklad and push it again.
     Reconcile(Target),
+    /// What the next push would send each keyCRM warehouse; sends nothing.
+    Preview(PreviewArgs),
+}
+
+#[derive(Args)]
+pub struct PreviewArgs {
+    /// Account id.
+    #[arg(long)]
+    account: Uuid,
+    /// Also read keyCRM's current quantities (at bulk priority in the key's budget).
+    #[arg(long)]
+    read_back: bool,
+    /// Also show what a resync would send.
+    #[arg(long)]
+    resync: bool,
 }
 
 #[derive(Args)]
@@ -40,6 +56,7 @@ fn bar(len: u64, template: &str) -> ProgressBar {
 pub async fn run(settings: &Settings, command: StockCommand) -> anyhow::Result<()> {
     let db = Db::new(&settings.database)?;
     let (target, marked) = match command {
+        StockCommand::Preview(args) => return preview(settings, &db, args).await,
         StockCommand::Resync(target) => {
             ensure_push_on(&db, target.account).await?;
             let marked = sklad_app::maintenance::resync(&db, target.account).await?;
@@ -104,6 +121,60 @@ pub async fn run(settings: &Settings, command: StockCommand) -> anyhow::Result<(
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
+}
+
+async fn preview(settings: &Settings, db: &Db, args: PreviewArgs) -> anyhow::Result<()> {
+    let keycrm = if args.read_back {
+        let secrets = SecretBox::from_master_key(settings.security.master_key.as_ref())?;
+        Some(
+            Clients::new(&settings.keycrm, db.clone(), secrets)
+                .for_account(args.account)
+                .await?,
+        )
+    } else {
+        None
+    };
+    let (targets, pages) = sklad_app::maintenance::preview(
+        db,
+        keycrm.as_ref().map(|k| &k.client),
+        args.account,
+        args.resync,
+    )
+    .await?;
+    if args.read_back {
+        println!("{pages} keyCRM pages read back");
+    }
+    let show = |what: &str, lines: &[sklad_app::maintenance::PreviewLine]| {
+        println!("  {what}: {} SKUs", lines.len());
+        for l in lines {
+            let opt =
+                |d: Option<rust_decimal::Decimal>| d.map_or("-".to_owned(), |d| d.to_string());
+            println!(
+                "    {:<24} send {:>10}  last accepted {:>10}  in keyCRM {:>10}",
+                l.sku,
+                l.quantity.normalize(),
+                opt(l.last_accepted),
+                opt(l.in_keycrm)
+            );
+        }
+    };
+    for target in &targets {
+        println!("keyCRM warehouse {}", target.keycrm_warehouse_id);
+        show("next push", &target.next_push);
+        if !target.unchanged.is_empty() {
+            println!(
+                "  skipped (keyCRM has them): {}",
+                target.unchanged.join(", ")
+            );
+        }
+        if args.resync {
+            show("a resync", &target.resync);
+        }
+    }
+    if targets.is_empty() {
+        println!("no warehouse is mapped to a keyCRM warehouse");
+    }
+    Ok(())
 }
 
 async fn ensure_push_on(db: &Db, account: Uuid) -> anyhow::Result<()> {

@@ -14,6 +14,7 @@ pub mod orders;
 pub mod outbox;
 pub mod pool;
 pub mod products;
+pub mod push_log;
 pub mod retention;
 pub mod schema;
 pub mod stock;

@@ -1,5 +1,5 @@
-//! What the stock-publisher keeps: the dirty set of (keyCRM warehouse, SKU) pairs to push,
-//! the quantity keyCRM last accepted for each, and the log of every push.
+//! What the stock-publisher keeps: the dirty set of (keyCRM warehouse, SKU) pairs to push and
+//! the quantity keyCRM last accepted for each (the log of every push is [`crate::push_log`]).
 
 use std::collections::BTreeMap;
 
@@ -8,13 +8,11 @@ use diesel::prelude::*;
 use diesel::upsert::excluded;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use rust_decimal::Decimal;
-use serde_json::Value;
-use sklad_domain::stock::PushOutcome;
 use uuid::Uuid;
 
 use crate::DbResult;
 use crate::schema::{
-    balances, keycrm_integrations, products, stock_dirty, stock_pushed, stock_pushes, warehouses,
+    balances, keycrm_integrations, products, stock_dirty, stock_pushed, warehouses,
 };
 
 /// Marks `(keyCRM warehouse, SKU)` pairs dirty; each mark raises the pair's version.
@@ -86,6 +84,21 @@ pub async fn skus_in(
         .filter(balances::warehouse_id.eq_any(warehouse_ids))
         .select(products::sku)
         .distinct()
+        .load(conn)
+        .await?)
+}
+
+/// The SKUs marked dirty for a keyCRM warehouse, in order (what the next push considers).
+pub async fn dirty_skus(
+    conn: &mut AsyncPgConnection,
+    account_id: Uuid,
+    keycrm_warehouse_id: i64,
+) -> DbResult<Vec<String>> {
+    Ok(stock_dirty::table
+        .filter(stock_dirty::account_id.eq(account_id))
+        .filter(stock_dirty::keycrm_warehouse_id.eq(keycrm_warehouse_id))
+        .order(stock_dirty::sku.asc())
+        .select(stock_dirty::sku)
         .load(conn)
         .await?)
 }
@@ -530,59 +543,4 @@ pub async fn dirty_stats(
         ))
         .first(conn)
         .await?)
-}
-
-/// One push, as logged.
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = stock_pushes)]
-pub struct Push {
-    pub id: Uuid,
-    pub account_id: Uuid,
-    pub keycrm_warehouse_id: i64,
-    pub started_at: DateTime<Utc>,
-    pub duration_ms: i32,
-    pub items: i32,
-    pub quantities: Value,
-    #[diesel(deserialize_as = String, serialize_as = String)]
-    pub outcome: PushOutcome,
-    pub http_status: Option<i32>,
-    pub answer: Option<String>,
-    pub rejected: Value,
-}
-
-/// Logs a push.
-pub async fn log_push(conn: &mut AsyncPgConnection, push: &Push) -> DbResult<()> {
-    diesel::insert_into(stock_pushes::table)
-        .values(push.clone())
-        .execute(conn)
-        .await?;
-    Ok(())
-}
-
-/// The account's pushes, newest first.
-pub async fn pushes(
-    conn: &mut AsyncPgConnection,
-    account_id: Uuid,
-    keycrm_warehouse_id: Option<i64>,
-    page: i64,
-    per_page: i64,
-) -> DbResult<(Vec<Push>, i64)> {
-    let build = || {
-        let mut query = stock_pushes::table
-            .filter(stock_pushes::account_id.eq(account_id))
-            .into_boxed();
-        if let Some(k) = keycrm_warehouse_id {
-            query = query.filter(stock_pushes::keycrm_warehouse_id.eq(k));
-        }
-        query
-    };
-    let total = build().count().get_result(conn).await?;
-    let rows = build()
-        .order(stock_pushes::started_at.desc())
-        .limit(per_page)
-        .offset((page - 1).max(0) * per_page)
-        .select(Push::as_select())
-        .load(conn)
-        .await?;
-    Ok((rows, total))
 }

@@ -12,7 +12,7 @@ use std::time::Instant;
 use chrono::{TimeDelta, Utc};
 use rust_decimal::Decimal;
 use serde_json::{Map, Value, json};
-use sklad_db::stock_sync::Push;
+use sklad_db::push_log::Push;
 use sklad_domain::stock::{PushOutcome, plan_push, push_backoff};
 use sklad_keycrm::models::{StockItem, rejected_stock_items};
 use sklad_keycrm::{AccountError, KeycrmClient, KeycrmError};
@@ -335,7 +335,7 @@ async fn log(
     };
     match ctx.db.conn().await {
         Ok(mut conn) => {
-            if let Err(err) = sklad_db::stock_sync::log_push(&mut conn, &push).await {
+            if let Err(err) = sklad_db::push_log::log_push(&mut conn, &push).await {
                 tracing::warn!(error = %err, "could not log a push");
             }
         }
