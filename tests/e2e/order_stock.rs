@@ -127,12 +127,7 @@ async fn an_order_in_a_ship_status_ships_once_and_a_short_one_waits_for_stock() 
     assert_eq!(shipments_of(&app, "OS-2").await.len(), 1);
 
     // keyCRM receives what is left: 5 − 2 and 5 − 1.
-    eventually(Duration::from_secs(30), "keyCRM after shipping", || async {
-        let q = app.sim_quantities(1);
-        (q.get("OS-1") == Some(&Decimal::from(3)) && q.get("OS-2") == Some(&Decimal::from(4)))
-            .then_some(())
-    })
-    .await;
+    app.wait_keycrm(1, &[("OS-1", 3), ("OS-2", 4)]).await;
     // Later changes of a shipped order ship nothing more.
     app.sim_status(id, 3).await;
     app.sim_status(id, 2).await;
@@ -180,16 +175,7 @@ async fn an_order_in_a_ship_status_ships_once_and_a_short_one_waits_for_stock() 
         .await;
     assert_eq!(listed["total"], 0);
     // 3 + 10 − 7 and 4 − 1.
-    eventually(
-        Duration::from_secs(30),
-        "keyCRM after the waiting order",
-        || async {
-            let q = app.sim_quantities(1);
-            (q.get("OS-1") == Some(&Decimal::from(6)) && q.get("OS-2") == Some(&Decimal::from(3)))
-                .then_some(())
-        },
-    )
-    .await;
+    app.wait_keycrm(1, &[("OS-1", 6), ("OS-2", 3)]).await;
     stop.cancel();
 }
 
@@ -237,28 +223,12 @@ async fn a_shipped_order_is_corrected_when_its_lines_change_and_returned_once() 
         json!({"ship_status_ids": [3], "ship_warehouse_id": rig.w1, "return_status_ids": [5]}),
     )
     .await;
-    let keycrm_has = |rc1: i64, rc2: i64| {
-        let app = &app;
-        async move {
-            eventually(
-                Duration::from_secs(30),
-                &format!("keyCRM RC-1 {rc1}, RC-2 {rc2}"),
-                || async {
-                    let q = app.sim_quantities(1);
-                    (q.get("RC-1") == Some(&Decimal::from(rc1))
-                        && q.get("RC-2") == Some(&Decimal::from(rc2)))
-                    .then_some(())
-                },
-            )
-            .await;
-        }
-    };
 
     let id = app.sim_order(json!({"status_id": 1, "lines": [{"sku": "RC-1", "quantity": 2}, {"sku": "RC-2", "quantity": 1}]})).await;
     app.sim_status(id, 3).await;
     app.wait_for_order(id, "shipped", |o| o["shipment"]["state"] == "shipped")
         .await;
-    keycrm_has(8, 9).await;
+    app.wait_keycrm(1, &[("RC-1", 8), ("RC-2", 9)]).await;
 
     // The manager adds one RC-1 and removes RC-2 after shipping.
     app.sim_control(
@@ -275,7 +245,7 @@ async fn a_shipped_order_is_corrected_when_its_lines_change_and_returned_once() 
         kinds_of(&app, "RC-2").await,
         ["receipt", "shipment", "correction"]
     );
-    keycrm_has(7, 10).await;
+    app.wait_keycrm(1, &[("RC-1", 7), ("RC-2", 10)]).await;
     let order = app
         .get_json(&format!("/orders/{id}"), &app.account.admin_token)
         .await;
@@ -288,7 +258,7 @@ async fn a_shipped_order_is_corrected_when_its_lines_change_and_returned_once() 
         .wait_for_order(id, "returned", |o| o["shipment"]["state"] == "returned")
         .await;
     assert!(order["shipment"]["returned_movement_id"].is_string());
-    keycrm_has(10, 10).await;
+    app.wait_keycrm(1, &[("RC-1", 10), ("RC-2", 10)]).await;
     assert_eq!(
         kinds_of(&app, "RC-1").await,
         ["receipt", "shipment", "correction", "return"]
@@ -325,23 +295,7 @@ async fn a_push_buffer_keeps_safety_stock_back_from_keycrm() {
     let rig = app.stock_rig(&["PB-1", "PB-2"]).await;
     app.created("/movements", json!({"kind": "receipt", "warehouse_id": rig.w1, "lines": [{"sku": "PB-1", "quantity": 10}, {"sku": "PB-2", "quantity": 2}]})).await;
     app.created("/movements", json!({"kind": "receipt", "warehouse_id": rig.w2, "lines": [{"sku": "PB-1", "quantity": 3}]})).await;
-    let keycrm_has = |pb1: i64, pb2: i64| {
-        let app = &app;
-        async move {
-            eventually(
-                Duration::from_secs(30),
-                &format!("keyCRM PB-1 {pb1}, PB-2 {pb2}"),
-                || async {
-                    let q = app.sim_quantities(1);
-                    (q.get("PB-1") == Some(&Decimal::from(pb1))
-                        && q.get("PB-2") == Some(&Decimal::from(pb2)))
-                    .then_some(())
-                },
-            )
-            .await;
-        }
-    };
-    keycrm_has(13, 2).await;
+    app.wait_keycrm(1, &[("PB-1", 13), ("PB-2", 2)]).await;
 
     let path = format!("/warehouses/{}", rig.w1);
     for bad in [json!(-1), json!("x"), json!("1.00001")] {
@@ -353,7 +307,7 @@ async fn a_push_buffer_keeps_safety_stock_back_from_keycrm() {
         .await;
     assert_eq!(changed["push_buffer"], "5");
     // W1 gives 10 − 5, W2 its 3; PB-2's 2 is all buffer.
-    keycrm_has(8, 0).await;
+    app.wait_keycrm(1, &[("PB-1", 8), ("PB-2", 0)]).await;
     // Balances themselves are untouched.
     let balances = app
         .get_json("/balances?sku=PB-1", &app.account.admin_token)
@@ -368,7 +322,7 @@ async fn a_push_buffer_keeps_safety_stock_back_from_keycrm() {
 
     app.ok(Method::PATCH, &path, json!({"push_buffer": 0}))
         .await;
-    keycrm_has(13, 2).await;
+    app.wait_keycrm(1, &[("PB-1", 13), ("PB-2", 2)]).await;
 }
 
 /// `(sku, quantity)` of a preview's lines, as strings.

@@ -480,6 +480,22 @@ impl TestApp {
         .await
     }
 
+    /// Waits until keyCRM's `warehouse` holds exactly `expected` for each SKU named.
+    pub async fn wait_keycrm(&self, warehouse: i64, expected: &[(&str, i64)]) {
+        crate::eventually(
+            Duration::from_secs(30),
+            &format!("keyCRM warehouse {warehouse} holding {expected:?}"),
+            || async {
+                let held = self.sim_quantities(warehouse);
+                expected
+                    .iter()
+                    .all(|(sku, q)| held.get(*sku) == Some(&rust_decimal::Decimal::from(*q)))
+                    .then_some(())
+            },
+        )
+        .await;
+    }
+
     /// keyCRM API requests the simulator answered on `path` (e.g. `/v1/order`).
     pub fn sim_requests(&self, path: &str) -> usize {
         self.sim_count(|r| r.path == path)
