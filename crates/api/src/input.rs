@@ -291,13 +291,15 @@ struct AmountVisitor {
 
 impl AmountVisitor {
     fn checked<E: de::Error>(&self, amount: Option<Decimal>) -> Result<Decimal, E> {
-        let floor = if self.positive {
-            Decimal::ZERO
-        } else {
-            -Decimal::ONE
+        let above_floor = |amount: Decimal| {
+            if self.positive {
+                amount > Decimal::ZERO
+            } else {
+                amount >= Decimal::ZERO
+            }
         };
         match amount {
-            Some(amount) if amount > floor && amount <= Decimal::from(MAX_WHOLE) => Ok(amount),
+            Some(amount) if above_floor(amount) && amount <= Decimal::from(MAX_WHOLE) => Ok(amount),
             _ => Err(E::custom(format!(
                 "{} must be {} with at most 14 digits before the point and 4 after: a string like \"2.5\" or a whole number",
                 self.field,
@@ -369,6 +371,24 @@ mod tests {
             ("1\n", true),
         ] {
             assert_eq!(parse_amount(text).is_some(), ok, "{text:?}");
+        }
+        // Numbers follow the same floors (zero or more, or above zero); fractions come as strings.
+        for (number, counted, quantity) in [
+            (serde_json::json!(-1), false, false),
+            (serde_json::json!(0), true, false),
+            (serde_json::json!(2), true, true),
+            (serde_json::json!(0.5), false, false),
+        ] {
+            assert_eq!(
+                serde_json::from_value::<Counted>(number.clone()).is_ok(),
+                counted,
+                "{number}"
+            );
+            assert_eq!(
+                serde_json::from_value::<Quantity>(number.clone()).is_ok(),
+                quantity,
+                "{number}"
+            );
         }
     }
 

@@ -4,7 +4,7 @@
 
 use diesel_async::AsyncPgConnection;
 use rust_decimal::Decimal;
-use sklad_db::orders::OrderRef;
+use sklad_db::orders::{OrderRef, ShipmentFacts};
 use sklad_db::stock::{MovementInput, Recorded, Refused};
 use sklad_domain::stock::{ManualKind, MovementKind, Places, order_correction, plan};
 use uuid::Uuid;
@@ -108,14 +108,25 @@ pub async fn ship(
     let facts = sklad_db::orders::shipment_facts(conn, account, order)
         .await?
         .ok_or(MovementError::NoSuchOrder)?;
+    ship_order(conn, account, &facts, warehouse).await
+}
+
+/// [`ship`] for an order the caller has read already.
+pub async fn ship_order(
+    conn: &mut AsyncPgConnection,
+    account: Uuid,
+    facts: &ShipmentFacts,
+    warehouse: Uuid,
+) -> Result<Recorded, MovementError> {
     if facts.shipped_movement_id.is_some() {
         return Err(Refused::AlreadyShipped.into());
     }
     // A line of nothing moves nothing.
     let items: Vec<(Uuid, Decimal)> = facts
         .lines
-        .into_iter()
+        .iter()
         .filter(|(_, quantity)| *quantity > Decimal::ZERO)
+        .copied()
         .collect();
     if items.is_empty() {
         return Err(MovementError::Invalid(
@@ -143,11 +154,8 @@ pub async fn ship(
 pub async fn return_order(
     conn: &mut AsyncPgConnection,
     account: Uuid,
-    order: OrderRef,
+    facts: &ShipmentFacts,
 ) -> Result<Recorded, MovementError> {
-    let facts = sklad_db::orders::shipment_facts(conn, account, order)
-        .await?
-        .ok_or(MovementError::NoSuchOrder)?;
     if facts.returned_movement_id.is_some() {
         return Err(Refused::AlreadyReturned.into());
     }
@@ -192,11 +200,8 @@ pub async fn return_order(
 pub async fn correct_order(
     conn: &mut AsyncPgConnection,
     account: Uuid,
-    order: OrderRef,
+    facts: &ShipmentFacts,
 ) -> Result<Option<Recorded>, MovementError> {
-    let facts = sklad_db::orders::shipment_facts(conn, account, order)
-        .await?
-        .ok_or(MovementError::NoSuchOrder)?;
     if facts.shipped_movement_id.is_none() || facts.returned_movement_id.is_some() {
         return Ok(None);
     }

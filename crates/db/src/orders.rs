@@ -163,6 +163,8 @@ pub struct ShipmentFacts {
     pub keycrm_id: i64,
     pub shipped_movement_id: Option<Uuid>,
     pub returned_movement_id: Option<Uuid>,
+    /// Waiting for stock to ship or correct it.
+    pub waiting: bool,
     pub lines: Vec<(Uuid, Decimal)>,
 }
 
@@ -180,14 +182,15 @@ pub async fn shipment_facts(
             customer_orders::keycrm_id,
             customer_orders::shipped_movement_id,
             customer_orders::returned_movement_id,
+            customer_orders::shipment_waiting_since.is_not_null(),
         ))
         .into_boxed();
     let query = match reference {
         OrderRef::Id(id) => query.filter(customer_orders::id.eq(id)),
         OrderRef::Keycrm(id) => query.filter(customer_orders::keycrm_id.eq(id)),
     };
-    let Some((id, keycrm_id, shipped_movement_id, returned_movement_id)) = query
-        .first::<(Uuid, i64, Option<Uuid>, Option<Uuid>)>(conn)
+    let Some((id, keycrm_id, shipped_movement_id, returned_movement_id, waiting)) = query
+        .first::<(Uuid, i64, Option<Uuid>, Option<Uuid>, bool)>(conn)
         .await
         .optional()?
     else {
@@ -207,6 +210,7 @@ pub async fn shipment_facts(
         keycrm_id,
         shipped_movement_id,
         returned_movement_id,
+        waiting,
         lines,
     }))
 }
@@ -491,7 +495,11 @@ pub async fn list(
         let returned = customer_orders::returned_movement_id.is_not_null();
         match filter.shipment {
             Some(ShipmentState::Returned) => query = query.filter(returned),
-            Some(ShipmentState::Waiting) => query = query.filter(waiting),
+            Some(ShipmentState::Waiting) => {
+                query = query
+                    .filter(waiting)
+                    .filter(customer_orders::returned_movement_id.is_null())
+            }
             Some(ShipmentState::Shipped) => {
                 query = query
                     .filter(shipped)

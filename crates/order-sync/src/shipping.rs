@@ -3,6 +3,7 @@
 //! change after shipping; what a warehouse cannot cover waits, and is tried again until
 //! stock covers it.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use diesel_async::{AsyncConnection, AsyncPgConnection};
@@ -48,22 +49,21 @@ pub(crate) async fn follow_status(
         return Ok(());
     };
     let in_statuses = |ids: &[i64]| status_id.is_some_and(|s| ids.contains(&s));
-    let order = OrderRef::Id(order_id);
     let step = if facts.returned_movement_id.is_some() {
         Ok(Step::Nothing)
     } else if facts.shipped_movement_id.is_some() {
         if in_statuses(&rules.return_status_ids) {
-            movements::return_order(conn, account, order)
+            movements::return_order(conn, account, &facts)
                 .await
                 .map(Step::Returned)
         } else {
-            movements::correct_order(conn, account, order)
+            movements::correct_order(conn, account, &facts)
                 .await
                 .map(|done| done.map_or(Step::Nothing, Step::Corrected))
         }
     } else {
         match rules.ship.as_ref().filter(|r| in_statuses(&r.status_ids)) {
-            Some(rule) => movements::ship(conn, account, order, rule.warehouse_id)
+            Some(rule) => movements::ship_order(conn, account, &facts, rule.warehouse_id)
                 .await
                 .map(Step::Shipped),
             None => Ok(Step::Nothing),
@@ -72,6 +72,10 @@ pub(crate) async fn follow_status(
     let waiting = match step {
         Ok(Step::Nothing)
         | Err(MovementError::Refused(Refused::AlreadyShipped | Refused::AlreadyReturned)) => {
+            // Nothing due: an order that waited stops waiting (most never did: no write).
+            if !facts.waiting {
+                return Ok(());
+            }
             return sklad_db::orders::set_shipment_waiting(conn, account, order_id, None).await;
         }
         Ok(Step::Shipped(done) | Step::Returned(done) | Step::Corrected(done)) => {
@@ -114,21 +118,34 @@ pub(crate) async fn run(ctx: Arc<Context>, cancel: CancellationToken) {
 async fn pass(ctx: &Context) -> DbResult<()> {
     let mut conn = ctx.db.conn().await?;
     let waiting = sklad_db::orders::waiting_shipments(&mut conn, WAITING_BATCH).await?;
+    let mut rules_of: HashMap<Uuid, StockRules> = HashMap::new();
     for order in waiting {
-        let integration = sklad_db::integrations::get(&mut conn, order.account_id).await?;
-        let rules = Switches::from(&integration).stock;
-        conn.transaction::<_, DbError, _>(async |conn| {
-            sklad_db::orders::lock_order(conn, order.account_id, order.keycrm_id).await?;
-            follow_status(
-                conn,
-                order.account_id,
-                order.id,
-                (order.keycrm_id, order.status_id),
-                &rules,
-            )
-            .await
-        })
-        .await?;
+        let rules = match rules_of.get(&order.account_id) {
+            Some(rules) => rules.clone(),
+            None => {
+                let integration = sklad_db::integrations::get(&mut conn, order.account_id).await?;
+                let rules = Switches::from(&integration).stock;
+                rules_of.insert(order.account_id, rules.clone());
+                rules
+            }
+        };
+        let tried = conn
+            .transaction::<_, DbError, _>(async |conn| {
+                sklad_db::orders::lock_order(conn, order.account_id, order.keycrm_id).await?;
+                follow_status(
+                    conn,
+                    order.account_id,
+                    order.id,
+                    (order.keycrm_id, order.status_id),
+                    &rules,
+                )
+                .await
+            })
+            .await;
+        // One order that cannot be tried must not hold back the ones behind it.
+        if let Err(err) = tried {
+            tracing::warn!(account_id = %order.account_id, keycrm_order_id = order.keycrm_id, error = %err, "waiting order not tried");
+        }
     }
     Ok(())
 }
