@@ -19,6 +19,7 @@ mod orders;
 mod orders_sync;
 mod outages;
 mod process;
+mod reservations;
 mod security;
 mod stock;
 mod stock_more;

@@ -407,7 +407,14 @@ pub struct BalanceView {
     pub product_id: Uuid,
     pub sku: String,
     pub product_name: String,
+    /// On the shelf: the ledger's sum (the same as `on_hand`).
     pub quantity: Decimal,
+    /// On the shelf: the ledger's sum.
+    pub on_hand: Decimal,
+    /// Held by orders in reserve statuses (not a movement).
+    pub reserved: Decimal,
+    /// `on_hand − reserved`: what can still be promised.
+    pub available: Decimal,
     pub updated_at: DateTime<Utc>,
 }
 
@@ -420,6 +427,9 @@ impl From<Balance> for BalanceView {
             sku: b.sku,
             product_name: b.product_name,
             quantity: b.quantity.normalize(),
+            on_hand: b.quantity.normalize(),
+            reserved: b.reserved.normalize(),
+            available: (b.quantity - b.reserved).normalize(),
             updated_at: b.updated_at,
         }
     }

@@ -5,9 +5,10 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use sklad_db::integrations::IntegrationSettings;
 use sklad_db::orders::{CustomerOrder, OrderFilter, OrderRef};
 use sklad_domain::nomenclature::{Property, stored_properties};
-use sklad_domain::orders::ShipmentState;
+use sklad_domain::orders::{ShipmentState, kept_shipment_note};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
@@ -94,6 +95,25 @@ pub struct ShipmentView {
     pub waiting_since: Option<DateTime<Utc>>,
     /// Why it waits: which line is short, in which warehouse.
     pub waiting_reason: Option<String>,
+    /// Holding its lines in its ship warehouse (a reserve status) since.
+    pub reserved_since: Option<DateTime<Utc>>,
+    /// What the state means when it is not obvious (a shipped order that left the ship
+    /// statuses without entering a return status keeps its shipment).
+    pub note: Option<String>,
+}
+
+impl OrderView {
+    /// Adds what the account's ship and return statuses say about the shipment.
+    fn noting(mut self, settings: &IntegrationSettings) -> Self {
+        self.shipment.note = kept_shipment_note(
+            self.shipment.state,
+            self.status_id,
+            &settings.ship_status_ids,
+            &settings.return_status_ids,
+        )
+        .map(str::to_owned);
+        self
+    }
 }
 
 impl From<CustomerOrder> for OrderView {
@@ -131,10 +151,13 @@ impl From<CustomerOrder> for OrderView {
                     order.shipped_movement_id.is_some(),
                     order.returned_movement_id.is_some(),
                     order.shipment_waiting_since.is_some(),
+                    order.reserved_at.is_some(),
                 ),
                 returned_movement_id: order.returned_movement_id,
                 waiting_since: order.shipment_waiting_since,
                 waiting_reason: order.shipment_waiting_reason,
+                reserved_since: order.reserved_at,
+                note: None,
             },
         }
     }
@@ -208,6 +231,13 @@ pub async fn list_orders(
     };
     let mut conn = state.db.conn().await?;
     let (rows, total) = sklad_db::orders::list(&mut conn, account.0, &filter).await?;
+    let settings = sklad_db::integrations::get(&mut conn, account.0)
+        .await?
+        .settings;
+    let rows: Vec<OrderView> = rows
+        .into_iter()
+        .map(|o| OrderView::from(o).noting(&settings))
+        .collect();
     Ok(HttpResponse::Ok().json(Page::<OrderView>::of(rows, (page, per_page), total)))
 }
 
@@ -230,8 +260,11 @@ pub async fn get_order(
         .await?
         .ok_or_else(|| ApiError::not_found("no such order"))?;
     let keycrm_document = detail.order.fields.raw.clone();
+    let settings = sklad_db::integrations::get(&mut conn, account.0)
+        .await?
+        .settings;
     Ok(HttpResponse::Ok().json(OrderDetailView {
-        order: OrderView::from(detail.order),
+        order: OrderView::from(detail.order).noting(&settings),
         lines: detail
             .lines
             .into_iter()

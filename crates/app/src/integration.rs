@@ -53,14 +53,15 @@ pub async fn update(
             "a new base_url needs the api_key in the same request: it is verified against the new URL".into(),
         ));
     }
-    if let Some(warehouse) = settings.ship_warehouse_id
-        && sklad_db::warehouses::get(&mut conn, account, warehouse)
+    for warehouse in settings.warehouses() {
+        if sklad_db::warehouses::get(&mut conn, account, warehouse)
             .await?
             .is_none()
-    {
-        return Err(SettingsError::Invalid(format!(
-            "ship_warehouse_id {warehouse} is not a warehouse of this account"
-        )));
+        {
+            return Err(SettingsError::Invalid(format!(
+                "warehouse {warehouse} (ship_warehouse_id, ship_source_rules) is not a warehouse of this account"
+            )));
+        }
     }
     if settings.enabled && api_key.is_none() && !current.has_api_key() {
         return Err(SettingsError::Invalid(
@@ -83,6 +84,9 @@ pub async fn update(
     if saved.settings.stock_push_enabled && !current.settings.stock_push_enabled {
         // Switched on: every mapped SKU's sum goes to keyCRM.
         sklad_db::stock_sync::mark_all_mapped(&mut conn, account, false).await?;
+    } else if saved.settings.push_quantity != current.settings.push_quantity {
+        // The reserved SKUs' sums change with the policy; the others do not.
+        sklad_db::order_stock::mark_reserved(&mut conn, account).await?;
     }
     tracing::info!(account_id = %account, "keyCRM integration settings changed");
     Ok(saved)
@@ -129,6 +133,7 @@ fn checked_key(raw: &str) -> Result<SecretString, SettingsError> {
 mod tests {
     use super::*;
     use serde_json::json;
+    use sklad_domain::reservation::PushQuantity;
 
     fn current() -> IntegrationSettings {
         IntegrationSettings {
@@ -143,6 +148,9 @@ mod tests {
             ship_status_ids: vec![],
             ship_warehouse_id: None,
             return_status_ids: vec![],
+            reserve_status_ids: vec![],
+            push_quantity: PushQuantity::OnHand,
+            ship_source_rules: Default::default(),
         }
     }
 

@@ -1,11 +1,15 @@
 //! Recording stock documents: a person's receipt, write-off, transfer or count, and an
-//! order's shipment, return and corrections. Products named by SKU are resolved here, the ledger lines come from
+//! order's shipment, return, corrections and reservation. Products named by SKU are resolved here, the ledger lines come from
 //! [`sklad_domain::stock::plan`], and [`sklad_db::stock::record`] writes them with their event.
 
-use diesel_async::AsyncPgConnection;
+use diesel_async::{AsyncConnection, AsyncPgConnection};
 use rust_decimal::Decimal;
-use sklad_db::orders::{OrderRef, ShipmentFacts};
+use sklad_db::DbResult;
+use sklad_db::order_stock::ShipmentFacts;
+use sklad_db::order_stock::{self, ReservingOrder, ShipmentChange};
+use sklad_db::orders::OrderRef;
 use sklad_db::stock::{MovementInput, Recorded, Refused};
+use sklad_domain::reservation;
 use sklad_domain::stock::{ManualKind, MovementKind, Places, order_correction, plan};
 use uuid::Uuid;
 
@@ -46,6 +50,12 @@ pub enum MovementError {
 impl From<sklad_db::DbError> for MovementError {
     fn from(err: sklad_db::DbError) -> Self {
         MovementError::Refused(Refused::Db(err))
+    }
+}
+
+impl From<diesel::result::Error> for MovementError {
+    fn from(err: diesel::result::Error) -> Self {
+        sklad_db::DbError::from(err).into()
     }
 }
 
@@ -96,22 +106,65 @@ pub async fn record(
     .await?)
 }
 
-/// Ships a customer order from `warehouse`: its lines leave as one shipment movement, once
-/// per order. Runs in the caller's transaction when there is one (order-sync ships in the
-/// order's own, under its lock); the ledger write is a savepoint of it.
+/// Ships a customer order from `warehouse` by hand: its lines leave as one shipment
+/// movement, once per order, in one transaction under the order's lock (as order-sync
+/// ships it).
 pub async fn ship(
     conn: &mut AsyncPgConnection,
     account: Uuid,
     order: OrderRef,
     warehouse: Uuid,
 ) -> Result<Recorded, MovementError> {
-    let facts = sklad_db::orders::shipment_facts(conn, account, order)
-        .await?
-        .ok_or(MovementError::NoSuchOrder)?;
-    ship_order(conn, account, &facts, warehouse).await
+    conn.transaction::<_, MovementError, _>(async |conn| {
+        let keycrm_id = sklad_db::order_stock::shipment_facts(conn, account, order)
+            .await?
+            .ok_or(MovementError::NoSuchOrder)?
+            .keycrm_id;
+        sklad_db::orders::lock_order(conn, account, keycrm_id).await?;
+        // Read again under the lock: order-sync may have shipped it meanwhile.
+        let facts = sklad_db::order_stock::shipment_facts(conn, account, order)
+            .await?
+            .ok_or(MovementError::NoSuchOrder)?;
+        ship_order(conn, account, &facts, warehouse).await
+    })
+    .await
 }
 
-/// [`ship`] for an order the caller has read already.
+/// What an order holds before it ships: its lines in `warehouse` while `reserve` (a reserve
+/// status, not shipped, not returned, still in keyCRM), nothing otherwise. Call in the
+/// order's transaction, under its lock.
+pub async fn hold(
+    conn: &mut AsyncPgConnection,
+    account: Uuid,
+    facts: &ShipmentFacts,
+    warehouse: Option<Uuid>,
+    reserve: bool,
+) -> DbResult<bool> {
+    let keep = reserve
+        && !facts.deleted
+        && facts.shipped_movement_id.is_none()
+        && facts.returned_movement_id.is_none();
+    let wanted = match warehouse.filter(|_| keep) {
+        Some(warehouse) => reservation::wanted(warehouse, &facts.lines),
+        None => Default::default(),
+    };
+    let why = if facts.deleted {
+        "deleted_in_keycrm"
+    } else {
+        "released"
+    };
+    order_stock::set(conn, account, reserving(facts), &wanted, why).await
+}
+
+fn reserving(facts: &ShipmentFacts) -> ReservingOrder {
+    ReservingOrder {
+        id: facts.id,
+        keycrm_id: facts.keycrm_id,
+    }
+}
+
+/// [`ship`] for an order the caller has read (and locked) already; what the order held is
+/// released in the same transaction.
 pub async fn ship_order(
     conn: &mut AsyncPgConnection,
     account: Uuid,
@@ -135,7 +188,7 @@ pub async fn ship_order(
     }
     let lines = plan(MovementKind::Shipment, Places::one(warehouse), &items)
         .map_err(|e| MovementError::Invalid(e.to_string()))?;
-    Ok(sklad_db::stock::record(
+    let done = sklad_db::stock::record(
         conn,
         account,
         MovementInput {
@@ -146,7 +199,42 @@ pub async fn ship_order(
             lines,
         },
     )
-    .await?)
+    .await?;
+    order_stock::set(
+        conn,
+        account,
+        reserving(facts),
+        &Default::default(),
+        "shipped",
+    )
+    .await?;
+    announce(
+        conn,
+        account,
+        facts,
+        ShipmentChange::Shipped(done.movement.id),
+    )
+    .await?;
+    Ok(done)
+}
+
+async fn announce(
+    conn: &mut AsyncPgConnection,
+    account: Uuid,
+    facts: &ShipmentFacts,
+    change: ShipmentChange<'_>,
+) -> DbResult<()> {
+    order_stock::shipment_changed(conn, account, reserving(facts), change).await
+}
+
+/// Announces that an order waits for stock (the first time it does).
+pub async fn announce_waiting(
+    conn: &mut AsyncPgConnection,
+    account: Uuid,
+    facts: &ShipmentFacts,
+    why: &str,
+) -> DbResult<()> {
+    announce(conn, account, facts, ShipmentChange::Waiting(why)).await
 }
 
 /// Brings a shipped order's goods back to the warehouses they left: one return movement,
@@ -181,7 +269,7 @@ pub async fn return_order(
             "the order holds nothing to return".into(),
         ));
     }
-    Ok(sklad_db::stock::record(
+    let done = sklad_db::stock::record(
         conn,
         account,
         MovementInput {
@@ -192,7 +280,15 @@ pub async fn return_order(
             lines,
         },
     )
-    .await?)
+    .await?;
+    announce(
+        conn,
+        account,
+        facts,
+        ShipmentChange::Returned(done.movement.id),
+    )
+    .await?;
+    Ok(done)
 }
 
 /// Makes what a shipped (and not returned) order took equal its lines now: one correction
@@ -221,21 +317,27 @@ pub async fn correct_order(
         &difference,
     )
     .map_err(|e| MovementError::Invalid(e.to_string()))?;
-    Ok(Some(
-        sklad_db::stock::record(
-            conn,
-            account,
-            MovementInput {
-                kind: MovementKind::Correction,
-                note: Some(format!(
-                    "keyCRM order {}: lines changed after shipping",
-                    facts.keycrm_id
-                )),
-                order_id: Some(facts.id),
-                idempotency_key: None,
-                lines,
-            },
-        )
-        .await?,
-    ))
+    let done = sklad_db::stock::record(
+        conn,
+        account,
+        MovementInput {
+            kind: MovementKind::Correction,
+            note: Some(format!(
+                "keyCRM order {}: lines changed after shipping",
+                facts.keycrm_id
+            )),
+            order_id: Some(facts.id),
+            idempotency_key: None,
+            lines,
+        },
+    )
+    .await?;
+    announce(
+        conn,
+        account,
+        facts,
+        ShipmentChange::Corrected(done.movement.id),
+    )
+    .await?;
+    Ok(Some(done))
 }

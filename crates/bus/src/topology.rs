@@ -30,10 +30,11 @@ pub const ORDER_SYNC: ConsumerSpec = ConsumerSpec {
     bindings: &["keycrm.webhook.#"],
 };
 
-/// stock-publisher: stock movement events.
+/// stock-publisher: stock events (movements and reservations change what keyCRM receives;
+/// the order shipment events are bound here so they are always routable, and skipped).
 pub const STOCK_PUBLISHER: ConsumerSpec = ConsumerSpec {
     name: "stock-publisher",
-    bindings: &["stock.movement.#"],
+    bindings: &["stock.#"],
 };
 
 /// Every consumer; all of them are declared by every process.

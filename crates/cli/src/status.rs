@@ -45,7 +45,7 @@ pub async fn run(settings: &Settings, args: StatusArgs) -> anyhow::Result<()> {
                 })
                 .collect();
             let (set_aside, reason) = sklad_db::outbox::set_aside(&mut conn).await?;
-            let waiting: Vec<Value> = sklad_db::orders::waiting_counts(&mut conn)
+            let waiting: Vec<Value> = sklad_db::order_stock::waiting_counts(&mut conn)
                 .await?
                 .into_iter()
                 .map(|(account, orders, since)| {

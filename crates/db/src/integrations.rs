@@ -6,11 +6,15 @@
 //! rules) a line in [`IntegrationSettings::validate`].
 
 use chrono::{DateTime, Utc};
+use diesel::deserialize::FromSql;
+use diesel::pg::{Pg, PgValue};
 use diesel::prelude::*;
+use diesel::serialize::{Output, ToSql};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use sklad_domain::orders::{KeycrmId, is_keycrm_id};
+use sklad_domain::reservation::{PushQuantity, ShipSourceRule};
 use sklad_domain::secret::mask_api_key;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -66,6 +70,51 @@ pub struct IntegrationSettings {
     /// warehouse it left, once.
     #[schema(value_type = Vec<KeycrmId>, max_items = 1000)]
     pub return_status_ids: Vec<i64>,
+    /// keyCRM statuses in which an unshipped order holds its lines in its ship warehouse
+    /// (`reserved` in balances) until it ships or leaves them; needs `ship_warehouse_id`.
+    #[schema(value_type = Vec<KeycrmId>, max_items = 1000)]
+    pub reserve_status_ids: Vec<i64>,
+    /// What keyCRM receives per SKU: `on_hand` (the balance) or `available` (less
+    /// reservations; for shops that do not reserve in keyCRM, which subtracts its own reserve).
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub push_quantity: PushQuantity,
+    /// Orders from these keyCRM sources ship from (and reserve in) their own warehouse
+    /// instead of `ship_warehouse_id`; one rule per source.
+    #[schema(value_type = Vec<ShipSourceRule>, max_items = 100)]
+    pub ship_source_rules: ShipSourceRules,
+}
+
+/// [`IntegrationSettings::ship_source_rules`], stored as jsonb.
+#[derive(
+    Debug,
+    Clone,
+    Default,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    diesel::AsExpression,
+    diesel::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Jsonb)]
+#[serde(transparent)]
+pub struct ShipSourceRules(pub Vec<ShipSourceRule>);
+
+impl FromSql<diesel::sql_types::Jsonb, Pg> for ShipSourceRules {
+    fn from_sql(bytes: PgValue<'_>) -> diesel::deserialize::Result<Self> {
+        let value = <serde_json::Value as FromSql<diesel::sql_types::Jsonb, Pg>>::from_sql(bytes)?;
+        Ok(serde_json::from_value(value)?)
+    }
+}
+
+impl ToSql<diesel::sql_types::Jsonb, Pg> for ShipSourceRules {
+    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> diesel::serialize::Result {
+        let value = serde_json::to_value(&self.0)?;
+        <serde_json::Value as ToSql<diesel::sql_types::Jsonb, Pg>>::to_sql(
+            &value,
+            &mut out.reborrow(),
+        )
+    }
 }
 
 impl IntegrationSettings {
@@ -76,10 +125,12 @@ impl IntegrationSettings {
             &mut self.import_status_ids,
             &mut self.ship_status_ids,
             &mut self.return_status_ids,
+            &mut self.reserve_status_ids,
         ] {
             ids.sort_unstable();
             ids.dedup();
         }
+        self.ship_source_rules.0.sort_by_key(|r| r.source_id);
         self.base_url = self.base_url.trim().trim_end_matches('/').to_owned();
     }
 
@@ -99,6 +150,7 @@ impl IntegrationSettings {
             ("import_status_ids", &self.import_status_ids),
             ("ship_status_ids", &self.ship_status_ids),
             ("return_status_ids", &self.return_status_ids),
+            ("reserve_status_ids", &self.reserve_status_ids),
         ] {
             if !ids.iter().all(|id| is_keycrm_id(*id)) || ids.len() > 1000 {
                 return Err(format!(
@@ -120,7 +172,32 @@ impl IntegrationSettings {
                 "ship_status_ids needs ship_warehouse_id: the warehouse orders ship from".into(),
             );
         }
+        if !self.reserve_status_ids.is_empty() && self.ship_warehouse_id.is_none() {
+            return Err(
+                "reserve_status_ids needs ship_warehouse_id: the warehouse orders reserve in"
+                    .into(),
+            );
+        }
+        let rules = &self.ship_source_rules.0;
+        if rules.len() > 100 || !rules.iter().all(|r| is_keycrm_id(r.source_id)) {
+            return Err("ship_source_rules must be at most 100 rules for keyCRM source ids".into());
+        }
+        let mut seen = std::collections::HashSet::new();
+        if let Some(twice) = rules.iter().find(|r| !seen.insert(r.source_id)) {
+            return Err(format!(
+                "ship_source_rules names source {} twice",
+                twice.source_id
+            ));
+        }
         Ok(())
+    }
+
+    /// Every sklad warehouse the settings name (each must be the account's).
+    pub fn warehouses(&self) -> Vec<Uuid> {
+        self.ship_warehouse_id
+            .into_iter()
+            .chain(self.ship_source_rules.0.iter().map(|r| r.warehouse_id))
+            .collect()
     }
 }
 
@@ -264,7 +341,7 @@ pub async fn save(
     });
     let saved: Integration = diesel::update(keycrm_integrations::table.find(account_id))
         .set((
-            settings,
+            settings.clone(),
             key,
             keycrm_integrations::updated_at.eq(diesel::dsl::now),
             keycrm_integrations::key_rejected_at.eq(None::<DateTime<Utc>>),

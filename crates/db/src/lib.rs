@@ -10,6 +10,7 @@ pub mod fetches;
 pub mod inbox;
 pub mod integrations;
 pub mod migrate;
+pub mod order_stock;
 pub mod orders;
 pub mod outbox;
 pub mod pool;

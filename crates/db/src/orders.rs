@@ -33,6 +33,8 @@ pub struct CustomerOrder {
     pub shipment_waiting_reason: Option<String>,
     /// The return movement that brought a shipped order's goods back.
     pub returned_movement_id: Option<Uuid>,
+    /// Holding its lines in its ship warehouse (a reserve status), since when.
+    pub reserved_at: Option<DateTime<Utc>>,
 }
 
 /// The order fields keyCRM decides.
@@ -125,150 +127,6 @@ impl Upserted {
             Upserted::Created(id) | Upserted::Updated(id) | Upserted::Stale(id) => id,
         }
     }
-}
-
-/// An order waiting to ship, as the retry loop needs it.
-#[derive(Debug, Clone, Queryable)]
-pub struct WaitingShipment {
-    pub account_id: Uuid,
-    pub id: Uuid,
-    pub keycrm_id: i64,
-    pub status_id: Option<i64>,
-}
-
-/// The orders waiting to ship, across accounts, longest waiting first.
-pub async fn waiting_shipments(
-    conn: &mut AsyncPgConnection,
-    limit: i64,
-) -> DbResult<Vec<WaitingShipment>> {
-    Ok(customer_orders::table
-        .filter(customer_orders::shipment_waiting_since.is_not_null())
-        .order(customer_orders::shipment_waiting_since.asc())
-        .limit(limit)
-        .select((
-            customer_orders::account_id,
-            customer_orders::id,
-            customer_orders::keycrm_id,
-            customer_orders::status_id,
-        ))
-        .load(conn)
-        .await?)
-}
-
-/// What shipping an order needs: the order's ids, whether it shipped, and its lines
-/// (product, quantity) in order.
-#[derive(Debug, Clone)]
-pub struct ShipmentFacts {
-    pub id: Uuid,
-    pub keycrm_id: i64,
-    pub shipped_movement_id: Option<Uuid>,
-    pub returned_movement_id: Option<Uuid>,
-    /// Waiting for stock to ship or correct it.
-    pub waiting: bool,
-    pub lines: Vec<(Uuid, Decimal)>,
-}
-
-/// The order's [`ShipmentFacts`], read with plain queries so that it works inside the
-/// caller's transaction (order-sync ships in the order's own).
-pub async fn shipment_facts(
-    conn: &mut AsyncPgConnection,
-    account_id: Uuid,
-    reference: OrderRef,
-) -> DbResult<Option<ShipmentFacts>> {
-    let query = customer_orders::table
-        .filter(customer_orders::account_id.eq(account_id))
-        .select((
-            customer_orders::id,
-            customer_orders::keycrm_id,
-            customer_orders::shipped_movement_id,
-            customer_orders::returned_movement_id,
-            customer_orders::shipment_waiting_since.is_not_null(),
-        ))
-        .into_boxed();
-    let query = match reference {
-        OrderRef::Id(id) => query.filter(customer_orders::id.eq(id)),
-        OrderRef::Keycrm(id) => query.filter(customer_orders::keycrm_id.eq(id)),
-    };
-    let Some((id, keycrm_id, shipped_movement_id, returned_movement_id, waiting)) = query
-        .first::<(Uuid, i64, Option<Uuid>, Option<Uuid>, bool)>(conn)
-        .await
-        .optional()?
-    else {
-        return Ok(None);
-    };
-    let lines = customer_order_lines::table
-        .filter(customer_order_lines::order_id.eq(id))
-        .order(customer_order_lines::position.asc())
-        .select((
-            customer_order_lines::product_id,
-            customer_order_lines::quantity,
-        ))
-        .load(conn)
-        .await?;
-    Ok(Some(ShipmentFacts {
-        id,
-        keycrm_id,
-        shipped_movement_id,
-        returned_movement_id,
-        waiting,
-        lines,
-    }))
-}
-
-/// Per account: how many orders wait to ship, and since when the oldest (ops status).
-pub async fn waiting_counts(
-    conn: &mut AsyncPgConnection,
-) -> DbResult<Vec<(Uuid, i64, Option<DateTime<Utc>>)>> {
-    use diesel::dsl::{count_star, min};
-    Ok(customer_orders::table
-        .filter(customer_orders::shipment_waiting_since.is_not_null())
-        .group_by(customer_orders::account_id)
-        .select((
-            customer_orders::account_id,
-            count_star(),
-            min(customer_orders::shipment_waiting_since),
-        ))
-        .load(conn)
-        .await?)
-}
-
-/// Marks an order as waiting for stock to ship or correct it (`Some(reason)`; the first
-/// time is kept) or not waiting (`None`).
-pub async fn set_shipment_waiting(
-    conn: &mut AsyncPgConnection,
-    account_id: Uuid,
-    order_id: Uuid,
-    reason: Option<&str>,
-) -> DbResult<()> {
-    let target = customer_orders::table
-        .filter(customer_orders::account_id.eq(account_id))
-        .filter(customer_orders::id.eq(order_id));
-    match reason {
-        Some(reason) => {
-            let reason: String = reason.chars().take(1000).collect();
-            diesel::update(target)
-                .set((
-                    customer_orders::shipment_waiting_since.eq(diesel::dsl::sql::<
-                        diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>,
-                    >(
-                        "COALESCE(shipment_waiting_since, now())",
-                    )),
-                    customer_orders::shipment_waiting_reason.eq(reason),
-                ))
-                .execute(conn)
-                .await?
-        }
-        None => {
-            diesel::update(target.filter(customer_orders::shipment_waiting_since.is_not_null()))
-                .set((
-                    customer_orders::shipment_waiting_since.eq(None::<DateTime<Utc>>),
-                    customer_orders::shipment_waiting_reason.eq(None::<String>),
-                ))
-                .execute(conn)
-                .await?
-        }
-    };
-    Ok(())
 }
 
 /// Serialises writers of one keyCRM order for the rest of the transaction (webhook fetches,
@@ -506,10 +364,17 @@ pub async fn list(
                     .filter(customer_orders::returned_movement_id.is_null())
                     .filter(customer_orders::shipment_waiting_since.is_null())
             }
+            Some(ShipmentState::Reserved) => {
+                query = query
+                    .filter(customer_orders::reserved_at.is_not_null())
+                    .filter(customer_orders::shipped_movement_id.is_null())
+                    .filter(customer_orders::shipment_waiting_since.is_null())
+            }
             Some(ShipmentState::NotShipped) => {
                 query = query
                     .filter(customer_orders::shipped_movement_id.is_null())
                     .filter(customer_orders::shipment_waiting_since.is_null())
+                    .filter(customer_orders::reserved_at.is_null())
             }
             None => {}
         }

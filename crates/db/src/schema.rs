@@ -56,6 +56,9 @@ diesel::table! {
         ship_status_ids -> Array<Int8>,
         ship_warehouse_id -> Nullable<Uuid>,
         return_status_ids -> Array<Int8>,
+        reserve_status_ids -> Array<Int8>,
+        push_quantity -> Text,
+        ship_source_rules -> Jsonb,
     }
 }
 
@@ -147,6 +150,7 @@ diesel::table! {
         shipment_waiting_since -> Nullable<Timestamptz>,
         shipment_waiting_reason -> Nullable<Text>,
         returned_movement_id -> Nullable<Uuid>,
+        reserved_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -280,6 +284,18 @@ diesel::table! {
         product_id -> Uuid,
         quantity -> Numeric,
         updated_at -> Timestamptz,
+        reserved -> Numeric,
+    }
+}
+
+diesel::table! {
+    reservations (order_id, product_id) {
+        order_id -> Uuid,
+        product_id -> Uuid,
+        account_id -> Uuid,
+        warehouse_id -> Uuid,
+        quantity -> Numeric,
+        reserved_at -> Timestamptz,
     }
 }
 
@@ -330,6 +346,9 @@ diesel::joinable!(movement_lines -> warehouses (warehouse_id));
 diesel::joinable!(movement_lines -> products (product_id));
 diesel::joinable!(balances -> warehouses (warehouse_id));
 diesel::joinable!(balances -> products (product_id));
+diesel::joinable!(reservations -> customer_orders (order_id));
+diesel::joinable!(reservations -> products (product_id));
+diesel::joinable!(reservations -> warehouses (warehouse_id));
 diesel::joinable!(products -> accounts (account_id));
 diesel::joinable!(customer_orders -> accounts (account_id));
 diesel::joinable!(customer_order_lines -> customer_orders (order_id));
@@ -361,6 +380,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     movements,
     movement_lines,
     balances,
+    reservations,
     stock_dirty,
     stock_pushed,
     stock_pushes,

@@ -534,6 +534,8 @@ pub struct Balance {
     pub product_name: String,
     pub quantity: Decimal,
     pub updated_at: DateTime<Utc>,
+    /// What orders in reserve statuses hold of it.
+    pub reserved: Decimal,
 }
 
 /// The account's balances, optionally for one warehouse or SKU.
@@ -564,6 +566,7 @@ pub async fn balances(
             products::name,
             balances::quantity,
             balances::updated_at,
+            balances::reserved,
         ))
         .load::<Balance>(conn)
         .await?)

@@ -8,6 +8,7 @@ use diesel::prelude::*;
 use diesel::upsert::excluded;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use rust_decimal::Decimal;
+use sklad_domain::reservation::{PushQuantity, pushed_quantity};
 use uuid::Uuid;
 
 use crate::DbResult;
@@ -301,38 +302,44 @@ pub async fn claim(
     .await
 }
 
-/// What the sklad warehouses mapped to a keyCRM warehouse contribute to it, summed: each
-/// balance as it is, or `max(0, balance − push_buffer)` where the warehouse keeps a buffer.
-fn contribution()
--> diesel::expression::SqlLiteral<diesel::sql_types::Nullable<diesel::sql_types::Numeric>> {
-    diesel::dsl::sql(
-        "SUM(CASE WHEN warehouses.push_buffer > 0 \
-              THEN GREATEST(balances.quantity - warehouses.push_buffer, 0) \
-              ELSE balances.quantity END)",
-    )
-}
-
 /// sklad's quantity per SKU in a keyCRM warehouse: the sum over every sklad warehouse mapped
-/// to it (less their push buffers). SKUs without a balance there are absent (zero).
+/// to it of what each contributes under the account's `push_quantity` policy and the
+/// warehouse's push buffer ([`pushed_quantity`]). SKUs without a balance there are absent
+/// (zero).
 pub async fn sums(
     conn: &mut AsyncPgConnection,
     account_id: Uuid,
     keycrm_warehouse_id: i64,
     skus: &[String],
 ) -> DbResult<BTreeMap<String, Decimal>> {
-    let rows: Vec<(String, Option<Decimal>)> = balances::table
+    let policy: String = keycrm_integrations::table
+        .find(account_id)
+        .select(keycrm_integrations::push_quantity)
+        .first(conn)
+        .await?;
+    let policy = PushQuantity::try_from(policy).unwrap_or(PushQuantity::OnHand);
+    let rows: Vec<(String, Decimal, Decimal, Decimal)> = balances::table
         .inner_join(warehouses::table)
         .inner_join(products::table)
         .filter(balances::account_id.eq(account_id))
         .filter(warehouses::keycrm_warehouse_id.eq(keycrm_warehouse_id))
         .filter(products::sku.eq_any(skus))
-        .group_by(products::sku)
-        .select((products::sku, contribution()))
+        .select((
+            products::sku,
+            balances::quantity,
+            balances::reserved,
+            warehouses::push_buffer,
+        ))
         .load(conn)
         .await?;
-    Ok(rows
+    let mut sums: BTreeMap<String, Decimal> = BTreeMap::new();
+    for (sku, on_hand, reserved, buffer) in rows {
+        *sums.entry(sku).or_insert(Decimal::ZERO) +=
+            pushed_quantity(policy, on_hand, reserved, buffer);
+    }
+    Ok(sums
         .into_iter()
-        .map(|(sku, q)| (sku, q.unwrap_or_default().normalize()))
+        .map(|(sku, q)| (sku, q.normalize()))
         .collect())
 }
 

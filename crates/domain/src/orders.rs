@@ -7,6 +7,9 @@ crate::text_enum! {
     pub enum ShipmentState {
         /// Not shipped, and not in a ship status.
         NotShipped,
+        /// Not shipped; in a reserve status, its lines are held in its ship warehouse
+        /// (counted in `reserved`, not in the ledger).
+        Reserved,
         /// Due to ship (or, shipped, to be corrected), but a line is short in the warehouse:
         /// it moves as soon as stock covers it (or by hand).
         Waiting,
@@ -19,14 +22,31 @@ crate::text_enum! {
 
 impl ShipmentState {
     /// The state from what is stored about the order.
-    pub fn of(shipped: bool, returned: bool, waiting: bool) -> Self {
-        match (shipped, returned, waiting) {
-            (_, true, _) => ShipmentState::Returned,
-            (_, _, true) => ShipmentState::Waiting,
-            (true, _, _) => ShipmentState::Shipped,
+    pub fn of(shipped: bool, returned: bool, waiting: bool, reserved: bool) -> Self {
+        match (shipped, returned, waiting, reserved) {
+            (_, true, _, _) => ShipmentState::Returned,
+            (_, _, true, _) => ShipmentState::Waiting,
+            (true, _, _, _) => ShipmentState::Shipped,
+            (_, _, _, true) => ShipmentState::Reserved,
             _ => ShipmentState::NotShipped,
         }
     }
+}
+
+/// A shipped order that left the ship statuses without entering a return status keeps its
+/// shipment (stock does not move back by itself): this says so, for the order's view.
+pub fn kept_shipment_note(
+    state: ShipmentState,
+    status_id: Option<i64>,
+    ship_status_ids: &[i64],
+    return_status_ids: &[i64],
+) -> Option<&'static str> {
+    let listed = |ids: &[i64]| status_id.is_some_and(|s| ids.contains(&s));
+    (state == ShipmentState::Shipped && !listed(ship_status_ids) && !listed(return_status_ids))
+        .then_some(
+            "the order left the ship statuses without entering a return status: \
+         stock stays shipped; a return status brings the goods back",
+        )
 }
 
 crate::text_enum! {
@@ -167,6 +187,22 @@ mod tests {
 
     fn t(s: i64) -> DateTime<Utc> {
         DateTime::from_timestamp(1_700_000_000 + s, 0).unwrap()
+    }
+
+    #[test]
+    fn a_shipment_kept_outside_ship_and_return_statuses_says_so() {
+        let shipped = ShipmentState::of(true, false, false, false);
+        assert_eq!(shipped, ShipmentState::Shipped);
+        assert!(kept_shipment_note(shipped, Some(9), &[5], &[7]).is_some());
+        assert!(kept_shipment_note(shipped, Some(5), &[5], &[7]).is_none());
+        assert!(kept_shipment_note(shipped, Some(7), &[5], &[7]).is_none());
+        let reserved = ShipmentState::of(false, false, false, true);
+        assert_eq!(reserved, ShipmentState::Reserved);
+        assert!(kept_shipment_note(reserved, Some(9), &[5], &[7]).is_none());
+        assert_eq!(
+            ShipmentState::of(true, false, false, true),
+            ShipmentState::Shipped
+        );
     }
 
     #[test]

@@ -33,12 +33,32 @@ impl Event for v1::StockMovementRecorded {
     }
 }
 
-/// Routing keys on the events exchange.
+impl Event for v1::StockReservationChanged {
+    const TYPE: &'static str = "sklad.events.v1.StockReservationChanged";
+    fn routing_key(&self) -> String {
+        routing::STOCK_RESERVATION.to_owned()
+    }
+}
+
+impl Event for v1::OrderShipmentChanged {
+    const TYPE: &'static str = "sklad.events.v1.OrderShipmentChanged";
+    fn routing_key(&self) -> String {
+        format!("{}.{}", routing::STOCK_ORDER, self.change)
+    }
+}
+
+/// Routing keys on the events exchange. Everything under `stock.` reaches the
+/// stock-publisher's queue, so every stock event is routable even before other consumers
+/// bind it.
 pub mod routing {
     /// A keyCRM webhook about an order was received.
     pub const KEYCRM_WEBHOOK: &str = "keycrm.webhook.order";
     /// A stock movement was recorded.
     pub const STOCK_MOVEMENT: &str = "stock.movement.recorded";
+    /// An order's reservation changed.
+    pub const STOCK_RESERVATION: &str = "stock.reservation.changed";
+    /// Stock followed an order: `stock.order.{shipped|returned|corrected|waiting}`.
+    pub const STOCK_ORDER: &str = "stock.order";
 }
 
 /// Converts a chrono time to the protobuf well-known timestamp.

@@ -9,6 +9,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use chrono::Utc;
+use diesel_async::AsyncConnection;
 use futures::TryStreamExt;
 use sklad_db::fetches::Waiting;
 use sklad_domain::orders::{self, FetchPlan};
@@ -266,9 +267,16 @@ async fn fetch_one(
         Ok(doc) => store(ctx, account, &doc, switches, serves, "webhook").await?,
         Err(KeycrmError::NotFound) => {
             let mut conn = ctx.db.conn().await?;
-            let had =
-                sklad_db::orders::mark_deleted(&mut conn, account, row.keycrm_order_id).await?;
-            sklad_db::fetches::complete(&mut conn, account, row.keycrm_order_id, row.request_seq)
+            let keycrm_id = row.keycrm_order_id;
+            let had = conn
+                .transaction::<_, sklad_db::DbError, _>(async |conn| {
+                    sklad_db::orders::lock_order(conn, account, keycrm_id).await?;
+                    let had = sklad_db::orders::mark_deleted(conn, account, keycrm_id).await?;
+                    // What it held goes back to what can be promised.
+                    crate::shipping::release_deleted(conn, account, keycrm_id).await?;
+                    sklad_db::fetches::complete(conn, account, keycrm_id, row.request_seq).await?;
+                    Ok(had)
+                })
                 .await?;
             ORDERS
                 .with_label_values(&["webhook", "deleted_in_keycrm"])

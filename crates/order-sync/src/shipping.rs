@@ -35,7 +35,8 @@ enum Step {
 /// ships; a shipped one in a return status comes back; a shipped one whose lines changed is
 /// corrected by the difference. When the warehouse cannot cover it (a short line where
 /// balances may not go negative), the order waits with the reason and is tried again later.
-/// A returned order is done.
+/// A returned order is done. Then what the order holds follows: its lines while it is
+/// unshipped in a reserve status, nothing otherwise.
 pub(crate) async fn follow_status(
     conn: &mut AsyncPgConnection,
     account: Uuid,
@@ -44,12 +45,13 @@ pub(crate) async fn follow_status(
     rules: &StockRules,
 ) -> DbResult<()> {
     let Some(facts) =
-        sklad_db::orders::shipment_facts(conn, account, OrderRef::Id(order_id)).await?
+        sklad_db::order_stock::shipment_facts(conn, account, OrderRef::Id(order_id)).await?
     else {
         return Ok(());
     };
     let in_statuses = |ids: &[i64]| status_id.is_some_and(|s| ids.contains(&s));
-    let step = if facts.returned_movement_id.is_some() {
+    let warehouse = rules.warehouse_for(facts.source_id);
+    let step = if facts.returned_movement_id.is_some() || facts.deleted {
         Ok(Step::Nothing)
     } else if facts.shipped_movement_id.is_some() {
         if in_statuses(&rules.return_status_ids) {
@@ -62,8 +64,8 @@ pub(crate) async fn follow_status(
                 .map(|done| done.map_or(Step::Nothing, Step::Corrected))
         }
     } else {
-        match rules.ship.as_ref().filter(|r| in_statuses(&r.status_ids)) {
-            Some(rule) => movements::ship_order(conn, account, &facts, rule.warehouse_id)
+        match warehouse.filter(|_| in_statuses(&rules.ship_status_ids)) {
+            Some(warehouse) => movements::ship_order(conn, account, &facts, warehouse)
                 .await
                 .map(Step::Shipped),
             None => Ok(Step::Nothing),
@@ -71,13 +73,7 @@ pub(crate) async fn follow_status(
     };
     let waiting = match step {
         Ok(Step::Nothing)
-        | Err(MovementError::Refused(Refused::AlreadyShipped | Refused::AlreadyReturned)) => {
-            // Nothing due: an order that waited stops waiting (most never did: no write).
-            if !facts.waiting {
-                return Ok(());
-            }
-            return sklad_db::orders::set_shipment_waiting(conn, account, order_id, None).await;
-        }
+        | Err(MovementError::Refused(Refused::AlreadyShipped | Refused::AlreadyReturned)) => None,
         Ok(Step::Shipped(done) | Step::Returned(done) | Step::Corrected(done)) => {
             let kind = done.movement.kind;
             SHIPMENTS.with_label_values(&[kind.as_ref()]).inc();
@@ -87,14 +83,43 @@ pub(crate) async fn follow_status(
                 kind = kind.as_ref(),
                 "stock followed the order"
             );
+            // A shipment released what the order held; a return or correction holds nothing.
             return Ok(());
         }
         Err(MovementError::Refused(Refused::Db(err))) => return Err(err),
-        Err(why) => why.to_string(),
+        Err(why) => Some(why.to_string()),
     };
-    SHIPMENTS.with_label_values(&["waiting"]).inc();
-    tracing::info!(keycrm_order_id = keycrm_id, reason = %waiting, "order waits for stock");
-    sklad_db::orders::set_shipment_waiting(conn, account, order_id, Some(&waiting)).await
+    let reserve = in_statuses(&rules.reserve_status_ids);
+    movements::hold(conn, account, &facts, warehouse, reserve).await?;
+    match waiting {
+        // Nothing due: an order that waited stops waiting (most never did: no write).
+        None if facts.waiting => {
+            sklad_db::order_stock::set_shipment_waiting(conn, account, order_id, None).await
+        }
+        None => Ok(()),
+        Some(why) => {
+            SHIPMENTS.with_label_values(&["waiting"]).inc();
+            tracing::info!(keycrm_order_id = keycrm_id, reason = %why, "order waits for stock");
+            if !facts.waiting {
+                movements::announce_waiting(conn, account, &facts, &why).await?;
+            }
+            sklad_db::order_stock::set_shipment_waiting(conn, account, order_id, Some(&why)).await
+        }
+    }
+}
+
+/// An order keyCRM no longer has holds nothing (called under its lock, in its transaction).
+pub(crate) async fn release_deleted(
+    conn: &mut AsyncPgConnection,
+    account: Uuid,
+    keycrm_id: i64,
+) -> DbResult<()> {
+    if let Some(facts) =
+        sklad_db::order_stock::shipment_facts(conn, account, OrderRef::Keycrm(keycrm_id)).await?
+    {
+        movements::hold(conn, account, &facts, None, false).await?;
+    }
+    Ok(())
 }
 
 /// Tries the waiting orders again every `order_sync.waiting_shipments_interval`.
@@ -117,7 +142,7 @@ pub(crate) async fn run(ctx: Arc<Context>, cancel: CancellationToken) {
 /// One pass over the waiting orders: each in its own transaction, under its order's lock.
 async fn pass(ctx: &Context) -> DbResult<()> {
     let mut conn = ctx.db.conn().await?;
-    let waiting = sklad_db::orders::waiting_shipments(&mut conn, WAITING_BATCH).await?;
+    let waiting = sklad_db::order_stock::waiting_shipments(&mut conn, WAITING_BATCH).await?;
     let mut rules_of: HashMap<Uuid, StockRules> = HashMap::new();
     for order in waiting {
         let rules = match rules_of.get(&order.account_id) {

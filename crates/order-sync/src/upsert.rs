@@ -8,6 +8,7 @@ use sklad_db::products::NewProduct;
 use sklad_db::{DbError, DbResult};
 use sklad_domain::nomenclature::{self, LineFacts, Property};
 use sklad_domain::orders::is_archived;
+use sklad_domain::reservation::{ShipSourceRule, ship_warehouse};
 use sklad_keycrm::OrderDocument;
 use sklad_keycrm::models::{Order, OrderLine as KeycrmLine};
 use uuid::Uuid;
@@ -27,17 +28,22 @@ pub struct Switches {
 /// How stock follows an order's status.
 #[derive(Debug, Clone, Default)]
 pub struct StockRules {
-    /// Ship orders in these statuses from this warehouse.
-    pub ship: Option<ShipRule>,
+    /// Orders in these statuses ship.
+    pub ship_status_ids: Vec<i64>,
     /// A shipped order in one of these statuses comes back.
     pub return_status_ids: Vec<i64>,
+    /// An unshipped order in one of these statuses holds its lines.
+    pub reserve_status_ids: Vec<i64>,
+    /// Where orders ship from (and reserve in): by source, else the default.
+    pub ship_warehouse_id: Option<Uuid>,
+    pub ship_source_rules: Vec<ShipSourceRule>,
 }
 
-/// When and from where orders ship by themselves.
-#[derive(Debug, Clone)]
-pub struct ShipRule {
-    pub status_ids: Vec<i64>,
-    pub warehouse_id: Uuid,
+impl StockRules {
+    /// The warehouse an order from `source_id` ships from.
+    pub fn warehouse_for(&self, source_id: Option<i64>) -> Option<Uuid> {
+        ship_warehouse(source_id, &self.ship_source_rules, self.ship_warehouse_id)
+    }
 }
 
 impl From<&sklad_db::integrations::Integration> for Switches {
@@ -48,14 +54,11 @@ impl From<&sklad_db::integrations::Integration> for Switches {
             keep_product_info: settings.keep_product_info,
             archive_status_ids: settings.archive_status_ids.clone(),
             stock: StockRules {
-                ship: settings
-                    .ship_warehouse_id
-                    .filter(|_| !settings.ship_status_ids.is_empty())
-                    .map(|warehouse_id| ShipRule {
-                        status_ids: settings.ship_status_ids.clone(),
-                        warehouse_id,
-                    }),
+                ship_status_ids: settings.ship_status_ids.clone(),
                 return_status_ids: settings.return_status_ids.clone(),
+                reserve_status_ids: settings.reserve_status_ids.clone(),
+                ship_warehouse_id: settings.ship_warehouse_id,
+                ship_source_rules: settings.ship_source_rules.0.clone(),
             },
         }
     }

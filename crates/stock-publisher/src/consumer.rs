@@ -1,6 +1,8 @@
-//! Consumes `StockMovementRecorded`: marks each changed (keyCRM warehouse, SKU) dirty and
-//! records the message in the inbox, in one transaction, then acks. The push loop does the
-//! keyCRM part, so a flood of movements never queues a flood of requests.
+//! Consumes the stock events: `StockMovementRecorded` (and, when the account pushes
+//! `available` quantities, `StockReservationChanged`) marks each changed (keyCRM warehouse,
+//! SKU) dirty and records the message in the inbox, in one transaction, then acks. The push
+//! loop does the keyCRM part, so a flood of movements never queues a flood of requests.
+//! `OrderShipmentChanged` is for other consumers: acked and skipped.
 
 use std::sync::Arc;
 
@@ -8,7 +10,9 @@ use diesel_async::AsyncConnection;
 use futures::future::BoxFuture;
 use sklad_bus::{Handler, HandlerError, IncomingMessage};
 use sklad_db::DbError;
-use sklad_events::v1::StockMovementRecorded;
+use sklad_domain::reservation::PushQuantity;
+use sklad_events::Event;
+use sklad_events::v1::{OrderShipmentChanged, StockMovementRecorded, StockReservationChanged};
 use uuid::Uuid;
 
 use crate::context::Context;
@@ -27,21 +31,28 @@ impl Handler for MovementHandler {
         message: &'a IncomingMessage,
     ) -> BoxFuture<'a, Result<(), HandlerError>> {
         Box::pin(async move {
-            let event: StockMovementRecorded = message.decode_event()?;
-            let account = Uuid::parse_str(&event.account_id).map_err(|e| {
-                HandlerError::Park(format!("bad account id {:?}: {e}", event.account_id))
-            })?;
-            let mut lines = Vec::new();
-            for line in &event.lines {
-                let warehouse = Uuid::parse_str(&line.warehouse_id).map_err(|e| {
-                    HandlerError::Park(format!("bad warehouse id {:?}: {e}", line.warehouse_id))
-                })?;
-                lines.push((warehouse, line.sku.clone()));
+            let kind = message.message_type.as_deref();
+            if kind == Some(OrderShipmentChanged::TYPE) {
+                MOVEMENTS.with_label_values(&["skipped"]).inc();
+                return Ok(());
             }
+            let reservation = kind == Some(StockReservationChanged::TYPE);
+            let (account, lines, own_id) = if reservation {
+                let event: StockReservationChanged = message.decode_event()?;
+                let lines = pairs(event.lines.iter().map(|l| (&l.warehouse_id, &l.sku)))?;
+                (event.account_id, lines, None)
+            } else {
+                let event: StockMovementRecorded = message.decode_event()?;
+                let lines = pairs(event.lines.iter().map(|l| (&l.warehouse_id, &l.sku)))?;
+                (event.account_id, lines, Some(event.movement_id))
+            };
+            let account = Uuid::parse_str(&account)
+                .map_err(|e| HandlerError::Park(format!("bad account id {account:?}: {e}")))?;
             let message_id = message
                 .message_id
                 .clone()
-                .unwrap_or_else(|| event.movement_id.clone());
+                .or(own_id)
+                .ok_or_else(|| HandlerError::Park("no message id".into()))?;
             let mut conn = self.ctx.db.conn().await.map_err(retry)?;
             let outcome = conn
                 .transaction::<_, DbError, _>(async move |conn| {
@@ -51,6 +62,11 @@ impl Handler for MovementHandler {
                     let integration = sklad_db::integrations::get(conn, account).await?;
                     if !integration.settings.stock_push_enabled {
                         return Ok("push_off");
+                    }
+                    if reservation && integration.settings.push_quantity != PushQuantity::Available
+                    {
+                        // keyCRM receives on-hand quantities: a reservation changes none.
+                        return Ok("on_hand_policy");
                     }
                     let warehouses: Vec<Uuid> = lines.iter().map(|(w, _)| *w).collect();
                     let mapped = sklad_db::stock_sync::mapped(conn, account, &warehouses).await?;
@@ -73,6 +89,19 @@ impl Handler for MovementHandler {
             Ok(())
         })
     }
+}
+
+/// The (warehouse, SKU) pairs an event changed.
+fn pairs<'a>(
+    lines: impl Iterator<Item = (&'a String, &'a String)>,
+) -> Result<Vec<(Uuid, String)>, HandlerError> {
+    lines
+        .map(|(warehouse, sku)| {
+            Uuid::parse_str(warehouse)
+                .map(|w| (w, sku.clone()))
+                .map_err(|e| HandlerError::Park(format!("bad warehouse id {warehouse:?}: {e}")))
+        })
+        .collect()
 }
 
 fn retry(err: DbError) -> HandlerError {

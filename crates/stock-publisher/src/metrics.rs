@@ -4,7 +4,7 @@ use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts};
 use sklad_runtime::lazy_metric;
 
 lazy_metric!(pub MOVEMENTS: IntCounterVec = IntCounterVec::new(
-    Opts::new("sklad_stock_movements_total", "Movement events by outcome (marked, unmapped, push_off, duplicate)"),
+    Opts::new("sklad_stock_movements_total", "Stock events by outcome (marked, unmapped, push_off, on_hand_policy, skipped, duplicate)"),
     &["outcome"],
 ));
 
