@@ -19,6 +19,7 @@ mod orders;
 mod orders_sync;
 mod outages;
 mod process;
+mod production;
 mod reservations;
 mod security;
 mod stock;

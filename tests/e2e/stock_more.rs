@@ -92,6 +92,7 @@ async fn ten_thousand_movements_over_a_thousand_skus_take_a_handful_of_requests(
                     kind: MovementKind::Receipt,
                     note: None,
                     order_id: None,
+                    production_order_id: None,
                     idempotency_key: None,
                     lines: vec![LedgerLine {
                         warehouse_id: warehouses[n % 2],
@@ -616,6 +617,7 @@ async fn a_retry_racing_the_first_request_gets_the_first_movement() {
                 kind: MovementKind::Receipt,
                 note: None,
                 order_id: None,
+                production_order_id: None,
                 idempotency_key: Some("k-race".into()),
                 lines: vec![LedgerLine {
                     warehouse_id: w1,

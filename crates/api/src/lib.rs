@@ -15,6 +15,7 @@ mod movements;
 mod openapi;
 mod orders;
 mod page;
+mod production;
 mod products;
 mod stock_pushes;
 mod sync_jobs;
@@ -98,6 +99,15 @@ fn routes() -> Scope<
         .service(stock_pushes::resync)
         .service(stock_pushes::reconcile)
         .service(stock_pushes::preview)
+        .service(production::put_bom)
+        .service(production::get_bom)
+        .service(production::makeable)
+        .service(production::create_production_order)
+        .service(production::list_production_orders)
+        .service(production::get_production_order)
+        .service(production::release_production_order)
+        .service(production::cancel_production_order)
+        .service(production::complete_production_order)
 }
 
 /// Where [`routes`] are mounted; the document's server URL, so its paths read `/orders`.

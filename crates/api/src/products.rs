@@ -38,6 +38,8 @@ pub struct ProductView {
     /// Properties (colour, size...), in order.
     pub properties: Vec<Property>,
     pub price: Option<Decimal>,
+    /// What one unit costs (bought in, or set by hand); BOM costs roll up from it.
+    pub unit_cost: Option<Decimal>,
     pub unit: Option<String>,
     pub keycrm_offer_id: Option<i64>,
     pub keycrm_product_id: Option<i64>,
@@ -56,6 +58,7 @@ impl From<Product> for ProductView {
             base_name: p.base_name,
             properties: stored_properties(&p.properties),
             price: normalize(p.price),
+            unit_cost: normalize(product.unit_cost),
             unit: p.unit,
             keycrm_offer_id: p.keycrm_offer_id,
             keycrm_product_id: p.keycrm_product_id,
@@ -95,6 +98,8 @@ pub struct ProductUpdate {
     pub sku: Option<Sku>,
     pub name: Option<Name>,
     pub price: Option<Price>,
+    /// What one unit costs; BOM costs roll up from it.
+    pub unit_cost: Option<Price>,
     pub unit: Option<Unit>,
     /// Properties (colour, size...), in order; at most 50. They replace the old ones.
     #[schema(max_items = 50)]
@@ -111,6 +116,7 @@ impl From<NewProduct> for ProductUpdate {
             sku: Some(p.sku),
             name: Some(p.name),
             price: p.price,
+            unit_cost: None,
             unit: p.unit,
             properties: p.properties,
         }
@@ -135,6 +141,7 @@ impl ProductUpdate {
             base_name: name.clone(),
             name,
             price: self.price.map(Price::get),
+            unit_cost: self.unit_cost.map(Price::get),
             unit: self.unit.map(Unit::into_inner),
             properties: self.properties.map(|list| {
                 let list: Vec<Property> = list

@@ -8,3 +8,4 @@ pub mod integration;
 pub mod maintenance;
 pub mod mapping;
 pub mod movements;
+pub mod production;

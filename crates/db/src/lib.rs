@@ -14,6 +14,7 @@ pub mod order_stock;
 pub mod orders;
 pub mod outbox;
 pub mod pool;
+pub mod production;
 pub mod products;
 pub mod push_log;
 pub mod retention;

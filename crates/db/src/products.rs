@@ -20,6 +20,8 @@ pub struct Product {
     pub fields: NewProduct,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Set by hand; BOM costs roll up from it.
+    pub unit_cost: Option<Decimal>,
 }
 
 /// A product's own fields: what is inserted, and what keyCRM may update.
@@ -167,6 +169,7 @@ pub struct ProductChange {
     pub name: Option<String>,
     pub base_name: Option<String>,
     pub price: Option<Decimal>,
+    pub unit_cost: Option<Decimal>,
     pub unit: Option<String>,
     pub properties: Option<Value>,
 }
@@ -204,4 +207,32 @@ pub async fn ids_by_sku(
         .await?
         .into_iter()
         .collect())
+}
+
+/// SKUs of the account's products among `ids` (others are absent).
+pub async fn skus_of(
+    conn: &mut AsyncPgConnection,
+    account_id: Uuid,
+    ids: &[Uuid],
+) -> DbResult<std::collections::HashMap<Uuid, String>> {
+    Ok(products::table
+        .filter(products::account_id.eq(account_id))
+        .filter(products::id.eq_any(ids))
+        .select((products::id, products::sku))
+        .load::<(Uuid, String)>(conn)
+        .await?
+        .into_iter()
+        .collect())
+}
+
+/// Whether every one of `ids` is a product of the account.
+pub async fn exists(
+    conn: &mut AsyncPgConnection,
+    account_id: Uuid,
+    ids: &[Uuid],
+) -> DbResult<bool> {
+    let mut wanted = ids.to_vec();
+    wanted.sort();
+    wanted.dedup();
+    Ok(skus_of(conn, account_id, &wanted).await?.len() == wanted.len())
 }

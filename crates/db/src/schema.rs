@@ -112,6 +112,8 @@ diesel::table! {
         origin -> Text,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        unit_cost -> Nullable<Numeric>,
+        current_bom_id -> Nullable<Uuid>,
     }
 }
 
@@ -262,6 +264,47 @@ diesel::table! {
         order_id -> Nullable<Uuid>,
         idempotency_key -> Nullable<Text>,
         created_at -> Timestamptz,
+        production_order_id -> Nullable<Uuid>,
+    }
+}
+
+diesel::table! {
+    boms (id) {
+        id -> Uuid,
+        account_id -> Uuid,
+        product_id -> Uuid,
+        version -> Int4,
+        output_quantity -> Numeric,
+        note -> Nullable<Text>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    bom_components (bom_id, position) {
+        bom_id -> Uuid,
+        position -> Int4,
+        component_id -> Uuid,
+        quantity -> Numeric,
+        note -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    production_orders (id) {
+        id -> Uuid,
+        account_id -> Uuid,
+        product_id -> Uuid,
+        bom_id -> Uuid,
+        quantity -> Numeric,
+        made -> Numeric,
+        component_warehouse_id -> Uuid,
+        output_warehouse_id -> Uuid,
+        due_date -> Nullable<Date>,
+        state -> Text,
+        note -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
     }
 }
 
@@ -347,6 +390,8 @@ diesel::joinable!(movement_lines -> products (product_id));
 diesel::joinable!(balances -> warehouses (warehouse_id));
 diesel::joinable!(balances -> products (product_id));
 diesel::joinable!(reservations -> customer_orders (order_id));
+diesel::joinable!(bom_components -> boms (bom_id));
+diesel::joinable!(bom_components -> products (component_id));
 diesel::joinable!(reservations -> products (product_id));
 diesel::joinable!(reservations -> warehouses (warehouse_id));
 diesel::joinable!(products -> accounts (account_id));
@@ -381,6 +426,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     movement_lines,
     balances,
     reservations,
+    boms,
+    bom_components,
+    production_orders,
     stock_dirty,
     stock_pushed,
     stock_pushes,

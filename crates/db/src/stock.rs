@@ -32,6 +32,8 @@ pub struct MovementInput {
     /// The customer order a shipment, return or correction belongs to (one shipment and one
     /// return per order).
     pub order_id: Option<Uuid>,
+    /// The production order a production movement completes (part of).
+    pub production_order_id: Option<Uuid>,
     /// A client's key: the same key returns the movement already recorded.
     pub idempotency_key: Option<String>,
     pub lines: Vec<LedgerLine>,
@@ -224,6 +226,7 @@ async fn insert(
                 movements::kind.eq(input.kind.as_ref()),
                 movements::note.eq(&input.note),
                 movements::order_id.eq(input.order_id),
+                movements::production_order_id.eq(input.production_order_id),
                 movements::idempotency_key.eq(&input.idempotency_key),
             ))
             .returning(Movement::as_returning())

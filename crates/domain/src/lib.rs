@@ -50,6 +50,7 @@ macro_rules! text_enum {
 pub mod budget;
 pub mod nomenclature;
 pub mod orders;
+pub mod production;
 pub mod reservation;
 pub mod secret;
 pub mod stock;

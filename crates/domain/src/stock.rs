@@ -25,6 +25,9 @@ crate::text_enum! {
         Return,
         /// A shipped order's lines changed in keyCRM: the difference leaves (or returns).
         Correction,
+        /// A production order made something: its components leave one warehouse and the
+        /// finished goods arrive in another, in one document.
+        Production,
     }
 }
 
@@ -90,6 +93,8 @@ pub enum MovementError {
     TooManyLines,
     #[error("line {0}: quantities have at most 4 decimal places and 14 digits before the point")]
     OutOfRange(usize),
+    #[error("production movements come from production orders")]
+    FromProductionOrders,
 }
 
 /// The most lines one movement may have.
@@ -192,6 +197,7 @@ pub fn plan(
             each(one()?, |q| Change::By(-q))
         }
         MovementKind::Inventory => each(one()?, Change::SetTo),
+        MovementKind::Production => return Err(MovementError::FromProductionOrders),
         MovementKind::Transfer => {
             let (Some(from), Some(to)) = (places.from_warehouse_id, places.to_warehouse_id) else {
                 return Err(MovementError::MissingWarehouse(

@@ -1,0 +1,408 @@
+//! Production: saving BOM versions (checked for loops), what a product costs and how many
+//! can be made, and production orders from plan to done. Completing one records a single
+//! `production` movement: components out, finished goods in, with the negative-balance rule.
+
+use chrono::NaiveDate;
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use rust_decimal::Decimal;
+use sklad_db::DbError;
+use sklad_db::production::{NewBom, NewProductionOrder, ProductionOrder, StoredBom};
+use sklad_db::stock::{MovementInput, Recorded, Refused};
+use sklad_domain::production::{
+    self, BomError, Makeable, ProductionState, production_lines, requirement,
+};
+use sklad_domain::stock::{MovementKind, fits_amount};
+use uuid::Uuid;
+
+/// A component as a person names it: by product id or SKU.
+#[derive(Debug, Clone)]
+pub struct ComponentRef {
+    pub product_id: Option<Uuid>,
+    pub sku: Option<String>,
+    pub quantity: Decimal,
+    pub note: Option<String>,
+}
+
+/// A component that is short for a completion.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shortage {
+    pub product_id: Uuid,
+    pub sku: String,
+    pub needed: Decimal,
+    pub available: Decimal,
+}
+
+/// Why a production operation changed nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum ProductionError {
+    /// The request itself is wrong (422).
+    #[error("{0}")]
+    Invalid(String),
+    /// The BOM would make a product out of itself (422); the loop by SKU.
+    #[error("the BOM closes a loop: {}", .0.join(" → "))]
+    Cycle(Vec<String>),
+    /// No such product, BOM or production order in the account (404).
+    #[error("{0}")]
+    NotFound(&'static str),
+    /// The order is not in a state that allows it (409).
+    #[error("the production order is {state}; {action} needs {needs}")]
+    WrongState {
+        state: ProductionState,
+        action: &'static str,
+        needs: &'static str,
+    },
+    /// Components are short in the component warehouse (409); nothing recorded.
+    #[error("components are short: {}", .0.iter().map(|s| format!("{} needs {} has {}", s.sku, s.needed, s.available)).collect::<Vec<_>>().join(", "))]
+    Short(Vec<Shortage>),
+    #[error(transparent)]
+    Refused(Refused),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<diesel::result::Error> for ProductionError {
+    fn from(err: diesel::result::Error) -> Self {
+        ProductionError::Db(err.into())
+    }
+}
+
+impl From<Refused> for ProductionError {
+    fn from(err: Refused) -> Self {
+        match err {
+            Refused::Db(db) => ProductionError::Db(db),
+            other => ProductionError::Refused(other),
+        }
+    }
+}
+
+/// Saves a new version of `product`'s BOM and makes it current. Production orders made from
+/// an older version keep it.
+pub async fn save_bom(
+    conn: &mut AsyncPgConnection,
+    account: Uuid,
+    product: Uuid,
+    output_quantity: Decimal,
+    note: Option<String>,
+    components: Vec<ComponentRef>,
+) -> Result<StoredBom, ProductionError> {
+    conn.transaction::<_, ProductionError, _>(async |conn| {
+        sklad_db::production::lock_boms(conn, account).await?;
+        if !sklad_db::products::exists(conn, account, &[product]).await? {
+            return Err(ProductionError::NotFound("no such product"));
+        }
+        let skus: Vec<String> = components.iter().filter_map(|c| c.sku.clone()).collect();
+        let by_sku = sklad_db::products::ids_by_sku(conn, account, &skus).await?;
+        let mut lines = Vec::with_capacity(components.len());
+        for (i, c) in components.iter().enumerate() {
+            let id = match (&c.product_id, &c.sku) {
+                (Some(id), _) => *id,
+                (None, Some(sku)) => *by_sku.get(sku).ok_or_else(|| {
+                    ProductionError::Invalid(format!("component {}: no product with SKU {sku}", i + 1))
+                })?,
+                (None, None) => {
+                    return Err(ProductionError::Invalid(format!(
+                        "component {}: give product_id or sku",
+                        i + 1
+                    )));
+                }
+            };
+            if !fits_amount(c.quantity) {
+                return Err(ProductionError::Invalid(format!(
+                    "component {}: quantities have at most 4 decimal places and 14 digits before the point",
+                    i + 1
+                )));
+            }
+            lines.push((id, c.quantity, c.note.clone()));
+        }
+        let ids: Vec<Uuid> = lines.iter().map(|(id, _, _)| *id).collect();
+        if !sklad_db::products::exists(conn, account, &ids).await? {
+            return Err(ProductionError::Invalid(
+                "a component is not a product of this account".into(),
+            ));
+        }
+        let rule = production::Bom {
+            output_quantity,
+            components: lines
+                .iter()
+                .map(|(id, q, _)| production::Component {
+                    product_id: *id,
+                    quantity: *q,
+                })
+                .collect(),
+        };
+        production::check(product, &rule).map_err(|e: BomError| ProductionError::Invalid(e.to_string()))?;
+        if !fits_amount(output_quantity) {
+            return Err(ProductionError::Invalid(
+                "output_quantity has at most 4 decimal places and 14 digits before the point".into(),
+            ));
+        }
+        let uses = sklad_db::production::current_uses(conn, account).await?;
+        if let Some(loop_) = production::cycle(product, &ids, &uses) {
+            let names = sklad_db::products::skus_of(conn, account, &loop_).await?;
+            return Err(ProductionError::Cycle(
+                loop_
+                    .iter()
+                    .map(|p| names.get(p).cloned().unwrap_or_else(|| p.to_string()))
+                    .collect(),
+            ));
+        }
+        let id = sklad_db::production::save(
+            conn,
+            account,
+            &NewBom {
+                product_id: product,
+                output_quantity,
+                note: note.clone(),
+                components: lines,
+            },
+        )
+        .await?;
+        sklad_db::production::get(conn, account, id)
+            .await?
+            .ok_or(ProductionError::NotFound("no such BOM"))
+    })
+    .await
+}
+
+/// A product's current BOM, with its cost per unit made (`None` when a cost is unknown).
+pub async fn current_bom(
+    conn: &mut AsyncPgConnection,
+    account: Uuid,
+    product: Uuid,
+) -> Result<(StoredBom, Option<Decimal>), ProductionError> {
+    let id = sklad_db::production::current_of(conn, account, product)
+        .await?
+        .ok_or(ProductionError::NotFound("the product has no BOM"))?;
+    let bom = sklad_db::production::get(conn, account, id)
+        .await?
+        .ok_or(ProductionError::NotFound("no such BOM"))?;
+    let tree = sklad_db::production::tree(conn, account, product).await?;
+    let mut everything: Vec<Uuid> = tree.keys().copied().collect();
+    everything.extend(
+        tree.values()
+            .flat_map(|b| b.components.iter().map(|c| c.product_id)),
+    );
+    let costs = sklad_db::production::unit_costs(conn, account, &everything).await?;
+    Ok((bom, production::unit_cost(product, &tree, &costs)))
+}
+
+/// Whole units of `product` makeable now in `warehouse` from available stock (reservations
+/// counted), multi-level, with the limiting component.
+pub async fn makeable(
+    conn: &mut AsyncPgConnection,
+    account: Uuid,
+    product: Uuid,
+    warehouse: Uuid,
+) -> Result<Makeable, ProductionError> {
+    if !sklad_db::products::exists(conn, account, &[product]).await? {
+        return Err(ProductionError::NotFound("no such product"));
+    }
+    if sklad_db::warehouses::get(conn, account, warehouse)
+        .await?
+        .is_none()
+    {
+        return Err(ProductionError::Invalid(format!(
+            "warehouse {warehouse} is not a warehouse of this account"
+        )));
+    }
+    let tree = sklad_db::production::tree(conn, account, product).await?;
+    let mut everything: Vec<Uuid> = tree.keys().copied().collect();
+    everything.extend(
+        tree.values()
+            .flat_map(|b| b.components.iter().map(|c| c.product_id)),
+    );
+    let available = sklad_db::production::available(conn, account, warehouse, &everything).await?;
+    Ok(production::makeable(
+        product,
+        &tree,
+        &available,
+        &mut Default::default(),
+    ))
+}
+
+/// What a person asks to make.
+#[derive(Debug, Clone)]
+pub struct PlannedProduction {
+    pub product_id: Uuid,
+    pub quantity: Decimal,
+    pub component_warehouse_id: Uuid,
+    pub output_warehouse_id: Uuid,
+    pub due_date: Option<NaiveDate>,
+    pub note: Option<String>,
+}
+
+/// Plans a production order from the product's current BOM.
+pub async fn plan(
+    conn: &mut AsyncPgConnection,
+    account: Uuid,
+    order: PlannedProduction,
+) -> Result<ProductionOrder, ProductionError> {
+    if order.quantity <= Decimal::ZERO || !fits_amount(order.quantity) {
+        return Err(ProductionError::Invalid(
+            "quantity must be greater than zero, with at most 4 decimal places and 14 digits before the point".into(),
+        ));
+    }
+    for warehouse in [order.component_warehouse_id, order.output_warehouse_id] {
+        if sklad_db::warehouses::get(conn, account, warehouse)
+            .await?
+            .is_none()
+        {
+            return Err(ProductionError::Invalid(format!(
+                "warehouse {warehouse} is not a warehouse of this account"
+            )));
+        }
+    }
+    let bom_id = sklad_db::production::current_of(conn, account, order.product_id)
+        .await?
+        .ok_or_else(|| ProductionError::Invalid("the product has no BOM to make it from".into()))?;
+    Ok(sklad_db::production::create(
+        conn,
+        account,
+        &NewProductionOrder {
+            product_id: order.product_id,
+            bom_id,
+            quantity: order.quantity,
+            component_warehouse_id: order.component_warehouse_id,
+            output_warehouse_id: order.output_warehouse_id,
+            due_date: order.due_date,
+            note: order.note,
+        },
+    )
+    .await?)
+}
+
+/// Moves a production order on: `release` (planned → released) or `cancel` (planned or
+/// released → cancelled; what was made stays made).
+pub async fn transition(
+    conn: &mut AsyncPgConnection,
+    account: Uuid,
+    id: Uuid,
+    to: ProductionState,
+) -> Result<ProductionOrder, ProductionError> {
+    conn.transaction::<_, ProductionError, _>(async |conn| {
+        let order = sklad_db::production::find(conn, account, id, true)
+            .await?
+            .ok_or(ProductionError::NotFound("no such production order"))?;
+        let (allowed, action, needs) = match to {
+            ProductionState::Released => (
+                order.state == ProductionState::Planned,
+                "release",
+                "planned",
+            ),
+            ProductionState::Cancelled => (
+                matches!(
+                    order.state,
+                    ProductionState::Planned | ProductionState::Released
+                ),
+                "cancel",
+                "planned or released",
+            ),
+            _ => (false, "this", "another state"),
+        };
+        if !allowed {
+            return Err(ProductionError::WrongState {
+                state: order.state,
+                action,
+                needs,
+            });
+        }
+        Ok(sklad_db::production::update(conn, id, to, order.made).await?)
+    })
+    .await
+}
+
+/// Records that `quantity` (default: what is left) of a released order was made: one
+/// `production` movement in the order's transaction. `close` ends a partial run. Short
+/// components answer [`ProductionError::Short`] with each one's need and stock, and nothing
+/// is recorded.
+pub async fn complete(
+    conn: &mut AsyncPgConnection,
+    account: Uuid,
+    id: Uuid,
+    quantity: Option<Decimal>,
+    close: bool,
+) -> Result<(ProductionOrder, Recorded), ProductionError> {
+    conn.transaction::<_, ProductionError, _>(async |conn| {
+        let order = sklad_db::production::find(conn, account, id, true)
+            .await?
+            .ok_or(ProductionError::NotFound("no such production order"))?;
+        if order.state != ProductionState::Released {
+            return Err(ProductionError::WrongState {
+                state: order.state,
+                action: "completing",
+                needs: "released",
+            });
+        }
+        let left = order.quantity - order.made;
+        let made = quantity.unwrap_or(left);
+        if made <= Decimal::ZERO || made > left || !fits_amount(made) {
+            return Err(ProductionError::Invalid(format!(
+                "quantity must be more than 0 and at most the {} left to make",
+                left.normalize()
+            )));
+        }
+        let bom = sklad_db::production::get(conn, account, order.bom_id)
+            .await?
+            .ok_or(ProductionError::NotFound("no such BOM"))?;
+        let need = requirement(&bom.bom(), made);
+        let warehouse = sklad_db::warehouses::get(conn, account, order.component_warehouse_id)
+            .await?
+            .ok_or(ProductionError::NotFound("no such warehouse"))?;
+        if !warehouse.allow_negative {
+            let ids: Vec<Uuid> = need.iter().map(|(p, _)| *p).collect();
+            let on_hand =
+                sklad_db::production::on_hand(conn, order.component_warehouse_id, &ids).await?;
+            let short: Vec<Shortage> = need
+                .iter()
+                .filter_map(|(product, needed)| {
+                    let has = on_hand.get(product).copied().unwrap_or_default();
+                    let sku = bom
+                        .components
+                        .iter()
+                        .find(|c| c.product_id == *product)
+                        .map(|c| c.sku.clone())
+                        .unwrap_or_default();
+                    (has < *needed).then(|| Shortage {
+                        product_id: *product,
+                        sku,
+                        needed: *needed,
+                        available: has.normalize(),
+                    })
+                })
+                .collect();
+            if !short.is_empty() {
+                return Err(ProductionError::Short(short));
+            }
+        }
+        let lines = production_lines(
+            order.product_id,
+            made,
+            &need,
+            order.component_warehouse_id,
+            order.output_warehouse_id,
+        )
+        .map_err(|e| ProductionError::Invalid(e.to_string()))?;
+        let recorded = sklad_db::stock::record(
+            conn,
+            account,
+            MovementInput {
+                kind: MovementKind::Production,
+                note: Some(format!("production order {}", order.id)),
+                order_id: None,
+                production_order_id: Some(order.id),
+                idempotency_key: None,
+                lines,
+            },
+        )
+        .await?;
+        let total = order.made + made;
+        let state = if total >= order.quantity || close {
+            ProductionState::Done
+        } else {
+            ProductionState::Released
+        };
+        let order = sklad_db::production::update(conn, id, state, total).await?;
+        Ok((order, recorded))
+    })
+    .await
+}
