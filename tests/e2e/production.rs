@@ -258,3 +258,359 @@ async fn a_multi_level_bom_makes_exactly_what_it_says_or_nothing() {
         .await;
     assert_eq!(listed["total"], 1, "{listed}");
 }
+
+/// The id of the product with `sku`.
+async fn product_id(app: &TestApp, sku: &str) -> String {
+    let page = app
+        .get_json(&format!("/products?sku={sku}"), &app.account.admin_token)
+        .await;
+    page["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["sku"] == sku)
+        .unwrap_or_else(|| panic!("{sku} in {page}"))["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// Message types on a follower queue so far.
+async fn types_on(channel: &lapin::Channel, queue: &str, into: &mut Vec<String>) {
+    use lapin::options::BasicGetOptions;
+    while let Some(message) = channel
+        .basic_get(queue.into(), BasicGetOptions { no_ack: true })
+        .await
+        .unwrap()
+    {
+        let kind = message
+            .delivery
+            .properties
+            .kind()
+            .as_ref()
+            .map(|k| k.to_string());
+        into.push(kind.unwrap_or_default());
+    }
+}
+
+/// An order entering a production status plans, once (duplicate webhooks, two order-sync
+/// workers), a production order for what stock does not cover of each line with a BOM; a
+/// cancel cancels it. A released production order reserves its components until it is made
+/// or cancelled, and other consumers see releases and completions as events.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn make_to_order_plans_once_reserves_on_release_and_follows_a_cancel() {
+    let app = TestApp::spawn_with(sklad_tests::AppOptions::all_workers()).await;
+    let second = sklad_order_sync::Worker::build(&app.settings).unwrap();
+    let stop = tokio_util::sync::CancellationToken::new();
+    tokio::spawn(second.run_until_stopped(stop.clone()));
+    let (_connection, channel, queue) =
+        crate::reservations::follower(&app, &["stock.production.#"]).await;
+
+    let rig = app.stock_rig(&["MT-1", "MT-C", "MT-2"]).await;
+    let (finished, component) = (
+        product_id(&app, "MT-1").await,
+        product_id(&app, "MT-C").await,
+    );
+    app.answers(
+        Method::PUT,
+        &format!("/products/{finished}/bom"),
+        json!({"output_quantity": 1, "components": [{"product_id": component, "quantity": 2}]}),
+        201,
+    )
+    .await;
+    app.created("/movements", json!({"kind": "receipt", "warehouse_id": rig.w1, "lines": [{"sku": "MT-1", "quantity": 1}, {"sku": "MT-C", "quantity": 10}, {"sku": "MT-2", "quantity": 5}]})).await;
+    app.answers(
+        Method::PUT,
+        "/integrations/keycrm",
+        json!({"production_status_ids": [20]}),
+        422,
+    )
+    .await;
+    app.ok(
+        Method::PUT,
+        "/integrations/keycrm",
+        json!({"ship_warehouse_id": rig.w1, "production_status_ids": [20]}),
+    )
+    .await;
+
+    let id = app.sim_order(json!({"status_id": 1, "lines": [{"sku": "MT-1", "quantity": 3}, {"sku": "MT-2", "quantity": 1}]})).await;
+    let moved = app.sim_status(id, 20).await;
+    let body = moved["deliveries"][0]["body"].to_string();
+    let duplicates = (0..6).map(|_| app.webhook_status(body.clone()));
+    let statuses = futures::future::join_all(duplicates).await;
+    assert!(statuses.iter().all(|s| *s == 202), "{statuses:?}");
+    let planned = sklad_tests::eventually(
+        std::time::Duration::from_secs(30),
+        "production planned for the order",
+        || async {
+            let detail = app
+                .get_json(&format!("/orders/{id}"), &app.account.admin_token)
+                .await;
+            let orders = detail["production_orders"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            (!orders.is_empty()).then_some(orders)
+        },
+    )
+    .await;
+    // One order for MT-1 only (MT-2 has no BOM), for 3 wanted − 1 in stock.
+    assert_eq!(planned.len(), 1, "{planned:?}");
+    assert_eq!(planned[0]["product_id"], json!(finished));
+    assert_eq!(dec(&planned[0]["quantity"]), Decimal::from(2));
+    assert_eq!(planned[0]["state"], "planned");
+    // Another pass over the same order plans nothing more.
+    app.sim_status(id, 21).await;
+    app.sim_status(id, 20).await;
+    app.wait_for_order(id, "back in status 20", |o| o["status_id"] == 20)
+        .await;
+    let all = app
+        .get_json("/production-orders", &app.account.admin_token)
+        .await;
+    assert_eq!(all["total"], 1, "{all}");
+
+    // The customer cancels: the planned production order is cancelled with it.
+    app.sim_status(id, 6).await;
+    sklad_tests::eventually(
+        std::time::Duration::from_secs(30),
+        "planned production cancelled",
+        || async {
+            let detail = app
+                .get_json(&format!("/orders/{id}"), &app.account.admin_token)
+                .await;
+            (detail["production_orders"][0]["state"] == "cancelled").then_some(())
+        },
+    )
+    .await;
+
+    // A production order by hand: released, it holds 2 × 2 of the component.
+    let made = app
+        .created(
+            "/production-orders",
+            json!({"product_id": finished, "quantity": 2, "component_warehouse_id": rig.w1, "output_warehouse_id": rig.w1}),
+        )
+        .await;
+    let path = format!("/production-orders/{}", made["id"].as_str().unwrap());
+    let reserved = || async {
+        let page = app
+            .get_json(
+                &format!("/balances?warehouse_id={}&sku=MT-C", rig.w1),
+                &app.account.admin_token,
+            )
+            .await;
+        (
+            dec(&page["data"][0]["reserved"]),
+            dec(&page["data"][0]["available"]),
+        )
+    };
+    assert_eq!(reserved().await, (Decimal::ZERO, Decimal::from(10)));
+    app.ok(Method::POST, &format!("{path}/release"), json!({}))
+        .await;
+    assert_eq!(reserved().await, (Decimal::from(4), Decimal::from(6)));
+    app.answers(
+        Method::POST,
+        &format!("{path}/complete"),
+        json!({"quantity": 1}),
+        201,
+    )
+    .await;
+    // 2 used, 2 still held for the one left.
+    assert_eq!(reserved().await, (Decimal::from(2), Decimal::from(6)));
+    app.ok(Method::POST, &format!("{path}/cancel"), json!({}))
+        .await;
+    assert_eq!(reserved().await, (Decimal::ZERO, Decimal::from(8)));
+
+    let mut seen = Vec::new();
+    let want = [
+        "sklad.events.v1.ProductionOrderReleased",
+        "sklad.events.v1.ProductionOrderCompleted",
+    ];
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        types_on(&channel, &queue, &mut seen).await;
+        if want.iter().all(|w| seen.iter().any(|s| s == w)) {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "production events, got {seen:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    stop.cancel();
+}
+
+/// Products sold from components reach keyCRM with on-hand + makeable, and a receipt of a
+/// component changes what keyCRM receives for every product made from it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn products_sold_from_components_reach_keycrm_with_what_can_be_made() {
+    let app = TestApp::spawn_with(sklad_tests::AppOptions::all_workers()).await;
+    let rig = app.stock_rig(&["PM-1", "PM-2", "PM-C"]).await;
+    let component = product_id(&app, "PM-C").await;
+    for (sku, per_unit) in [("PM-1", 2), ("PM-2", 3)] {
+        let finished = product_id(&app, sku).await;
+        app.answers(
+            Method::PUT,
+            &format!("/products/{finished}/bom"),
+            json!({"output_quantity": 1, "components": [{"product_id": component, "quantity": per_unit}]}),
+            201,
+        )
+        .await;
+        let patched = app
+            .ok(
+                Method::PATCH,
+                &format!("/products/{finished}"),
+                json!({"push_makeable": true}),
+            )
+            .await;
+        assert_eq!(patched["push_makeable"], true);
+    }
+    app.created("/movements", json!({"kind": "receipt", "warehouse_id": rig.w1, "lines": [{"sku": "PM-1", "quantity": 1}, {"sku": "PM-C", "quantity": 12}]})).await;
+    // PM-1: 1 + 12 / 2; PM-2: 12 / 3.
+    app.wait_keycrm(1, &[("PM-C", 12), ("PM-1", 7), ("PM-2", 4)])
+        .await;
+    // Only the component arrives: both products made from it follow.
+    app.created(
+        "/movements",
+        json!({"kind": "receipt", "warehouse_id": rig.w2, "lines": [{"sku": "PM-C", "quantity": 6}]}),
+    )
+    .await;
+    // W2 maps to the same keyCRM warehouse: it can make 3 and 2 from its own 6.
+    app.wait_keycrm(1, &[("PM-C", 18), ("PM-1", 10), ("PM-2", 6)])
+        .await;
+}
+
+/// BOMs go out as CSV and come back in as new versions; production orders run from the CLI.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn boms_round_trip_through_csv_and_production_runs_from_the_cli() {
+    let app = TestApp::spawn().await;
+    for sku in ["CSV-TOP", "CSV-A", "CSV-B"] {
+        app.created("/products", json!({"sku": sku, "name": sku}))
+            .await;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("boms.csv");
+    std::fs::write(
+        &file,
+        "product_sku,output_quantity,component_sku,quantity,note\n\
+         CSV-TOP,2,CSV-A,3,\"cut, then sand\"\n\
+         CSV-TOP,2,CSV-B,0.5,\n",
+    )
+    .unwrap();
+    let env = sklad_tests::process_env(&app, &[]);
+    let account = app.account.id.to_string();
+    let import = crate::cli::sklad(
+        &env,
+        &[
+            "bom",
+            "import",
+            "--account",
+            &account,
+            file.to_str().unwrap(),
+        ],
+    )
+    .output()
+    .await
+    .unwrap();
+    assert!(import.status.success(), "{import:?}");
+    let top = product_id(&app, "CSV-TOP").await;
+    let bom = app
+        .get_json(&format!("/products/{top}/bom"), &app.account.admin_token)
+        .await;
+    assert_eq!(bom["version"], 1);
+    assert_eq!(bom["components"][0]["note"], "cut, then sand");
+    assert_eq!(
+        dec(&bom["components"][1]["quantity"]),
+        "0.5".parse().unwrap()
+    );
+
+    let export = crate::cli::sklad(&env, &["bom", "export", "--account", &account])
+        .output()
+        .await
+        .unwrap();
+    assert!(export.status.success(), "{export:?}");
+    let csv = String::from_utf8(export.stdout).unwrap();
+    assert_eq!(
+        csv,
+        "product_sku,output_quantity,component_sku,quantity,note\n\
+         CSV-TOP,2,CSV-A,3,\"cut, then sand\"\n\
+         CSV-TOP,2,CSV-B,0.5,\n"
+    );
+    // The same file again is a second version; a loop is refused and named.
+    std::fs::write(dir.path().join("again.csv"), &csv).unwrap();
+    let again = crate::cli::sklad(
+        &env,
+        &[
+            "bom",
+            "import",
+            "--account",
+            &account,
+            dir.path().join("again.csv").to_str().unwrap(),
+        ],
+    )
+    .output()
+    .await
+    .unwrap();
+    assert!(
+        String::from_utf8_lossy(&again.stdout).contains("version 2"),
+        "{again:?}"
+    );
+    std::fs::write(
+        dir.path().join("loop.csv"),
+        "product_sku,output_quantity,component_sku,quantity,note\nCSV-A,1,CSV-TOP,1,\n",
+    )
+    .unwrap();
+    let refused = crate::cli::sklad(
+        &env,
+        &[
+            "bom",
+            "import",
+            "--account",
+            &account,
+            dir.path().join("loop.csv").to_str().unwrap(),
+        ],
+    )
+    .output()
+    .await
+    .unwrap();
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("CSV-A → CSV-TOP → CSV-A"),
+        "{refused:?}"
+    );
+
+    let warehouse = app.created("/warehouses", json!({"name": "Bench"})).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let plan = crate::cli::sklad(
+        &env,
+        &[
+            "production",
+            "plan",
+            "--account",
+            &account,
+            "--sku",
+            "CSV-TOP",
+            "--quantity",
+            "4",
+            "--components-from",
+            &warehouse,
+            "--output-to",
+            &warehouse,
+        ],
+    )
+    .output()
+    .await
+    .unwrap();
+    assert!(plan.status.success(), "{plan:?}");
+    let listed = crate::cli::sklad(&env, &["production", "list", "--account", &account])
+        .output()
+        .await
+        .unwrap();
+    let listed = String::from_utf8(listed.stdout).unwrap();
+    assert!(
+        listed.contains("planned") && listed.contains("made 0 of 4"),
+        "{listed}"
+    );
+}

@@ -54,9 +54,12 @@ fn d(n: i64) -> Decimal {
     Decimal::from(n)
 }
 
-/// A queue of the test's own, bound to the order stock events, as another team's consumer
-/// would bind it.
-async fn follower(app: &TestApp) -> (lapin::Connection, lapin::Channel, String) {
+/// A queue of the test's own, bound to `keys` on the events exchange, as another team's
+/// consumer would bind it.
+pub(crate) async fn follower(
+    app: &TestApp,
+    keys: &[&str],
+) -> (lapin::Connection, lapin::Channel, String) {
     let (connection, channel) = app.broker.channel().await.unwrap();
     let queue = format!("{}.follower", app.broker.namespace);
     channel
@@ -72,12 +75,12 @@ async fn follower(app: &TestApp) -> (lapin::Connection, lapin::Channel, String) 
         .await
         .unwrap();
     let exchange = app.broker.topology().events_exchange();
-    for key in ["stock.order.#", "stock.reservation.#"] {
+    for key in keys {
         channel
             .queue_bind(
                 queue.as_str().into(),
                 exchange.as_str().into(),
-                key.into(),
+                (*key).into(),
                 QueueBindOptions::default(),
                 FieldTable::default(),
             )
@@ -121,7 +124,8 @@ async fn followed(channel: &lapin::Channel, queue: &str, into: &mut Vec<(String,
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reservations_follow_statuses_and_available_changes_what_keycrm_receives() {
     let app = TestApp::spawn_with(AppOptions::all_workers()).await;
-    let (_connection, channel, queue) = follower(&app).await;
+    let (_connection, channel, queue) =
+        follower(&app, &["stock.order.#", "stock.reservation.#"]).await;
     let rig = app.stock_rig(&["RS-1", "RS-2"]).await;
     app.created("/movements", json!({"kind": "receipt", "warehouse_id": rig.w1, "lines": [{"sku": "RS-1", "quantity": 10}, {"sku": "RS-2", "quantity": 4}]})).await;
     let saved = app

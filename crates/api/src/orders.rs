@@ -6,6 +6,8 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sklad_db::integrations::IntegrationSettings;
+
+use crate::production::ProductionOrderView;
 use sklad_db::orders::{CustomerOrder, OrderFilter, OrderRef};
 use sklad_domain::nomenclature::{Property, stored_properties};
 use sklad_domain::orders::{ShipmentState, kept_shipment_note};
@@ -201,6 +203,8 @@ pub struct OrderDetailView {
     pub order: OrderView,
     pub lines: Vec<LineView>,
     pub payments: Vec<PaymentView>,
+    /// Production orders planned for it (a production status), with their states.
+    pub production_orders: Vec<ProductionOrderView>,
     #[schema(value_type = Object)]
     pub keycrm_document: Value,
 }
@@ -263,7 +267,10 @@ pub async fn get_order(
     let settings = sklad_db::integrations::get(&mut conn, account.0)
         .await?
         .settings;
+    let production_orders =
+        sklad_db::production::for_order(&mut conn, account.0, detail.order.id).await?;
     Ok(HttpResponse::Ok().json(OrderDetailView {
+        production_orders: production_orders.into_iter().map(Into::into).collect(),
         order: OrderView::from(detail.order).noting(&settings),
         lines: detail
             .lines

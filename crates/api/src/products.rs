@@ -40,6 +40,8 @@ pub struct ProductView {
     pub price: Option<Decimal>,
     /// What one unit costs (bought in, or set by hand); BOM costs roll up from it.
     pub unit_cost: Option<Decimal>,
+    /// Sold from components: keyCRM receives on-hand + what can be made.
+    pub push_makeable: bool,
     pub unit: Option<String>,
     pub keycrm_offer_id: Option<i64>,
     pub keycrm_product_id: Option<i64>,
@@ -59,6 +61,7 @@ impl From<Product> for ProductView {
             properties: stored_properties(&p.properties),
             price: normalize(p.price),
             unit_cost: normalize(product.unit_cost),
+            push_makeable: product.push_makeable,
             unit: p.unit,
             keycrm_offer_id: p.keycrm_offer_id,
             keycrm_product_id: p.keycrm_product_id,
@@ -100,6 +103,8 @@ pub struct ProductUpdate {
     pub price: Option<Price>,
     /// What one unit costs; BOM costs roll up from it.
     pub unit_cost: Option<Price>,
+    /// Sold from components: keyCRM receives on-hand + what can be made from its BOM.
+    pub push_makeable: Option<bool>,
     pub unit: Option<Unit>,
     /// Properties (colour, size...), in order; at most 50. They replace the old ones.
     #[schema(max_items = 50)]
@@ -117,6 +122,7 @@ impl From<NewProduct> for ProductUpdate {
             name: Some(p.name),
             price: p.price,
             unit_cost: None,
+            push_makeable: None,
             unit: p.unit,
             properties: p.properties,
         }
@@ -142,6 +148,7 @@ impl ProductUpdate {
             name,
             price: self.price.map(Price::get),
             unit_cost: self.unit_cost.map(Price::get),
+            push_makeable: self.push_makeable,
             unit: self.unit.map(Unit::into_inner),
             properties: self.properties.map(|list| {
                 let list: Vec<Property> = list
@@ -231,5 +238,9 @@ pub async fn update_product(
         .await
         .map_err(ApiError::duplicate("sku_exists", "a product with this SKU"))?
         .ok_or_else(|| ApiError::not_found("no such product"))?;
+    if change.push_makeable.is_some() {
+        // What keyCRM receives for it may change: send it again everywhere it is mapped.
+        sklad_db::stock_sync::mark_everywhere(&mut conn, account.0, &updated.fields.sku).await?;
+    }
     Ok(HttpResponse::Ok().json(ProductView::from(updated)))
 }

@@ -151,6 +151,7 @@ mod tests {
             reserve_status_ids: vec![],
             push_quantity: PushQuantity::OnHand,
             ship_source_rules: Default::default(),
+            production_status_ids: vec![],
         }
     }
 

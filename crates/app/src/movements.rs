@@ -6,7 +6,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection};
 use rust_decimal::Decimal;
 use sklad_db::DbResult;
 use sklad_db::order_stock::ShipmentFacts;
-use sklad_db::order_stock::{self, ReservingOrder, ShipmentChange};
+use sklad_db::order_stock::{self, Holder, ReservingOrder, ShipmentChange};
 use sklad_db::orders::OrderRef;
 use sklad_db::stock::{MovementInput, Recorded, Refused};
 use sklad_domain::reservation;
@@ -154,7 +154,7 @@ pub async fn hold(
     } else {
         "released"
     };
-    order_stock::set(conn, account, reserving(facts), &wanted, why).await
+    order_stock::set(conn, account, Holder::Order(reserving(facts)), &wanted, why).await
 }
 
 fn reserving(facts: &ShipmentFacts) -> ReservingOrder {
@@ -205,7 +205,7 @@ pub async fn ship_order(
     order_stock::set(
         conn,
         account,
-        reserving(facts),
+        Holder::Order(reserving(facts)),
         &Default::default(),
         "shipped",
     )

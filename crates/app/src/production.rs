@@ -6,11 +6,14 @@ use chrono::NaiveDate;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use rust_decimal::Decimal;
 use sklad_db::DbError;
-use sklad_db::production::{NewBom, NewProductionOrder, ProductionOrder, StoredBom};
+use sklad_db::boms::{NewBom, StoredBom};
+use sklad_db::order_stock::{self, Holder, ReservingOrder, ShipmentFacts};
+use sklad_db::production::{NewProductionOrder, ProductionOrder};
 use sklad_db::stock::{MovementInput, Recorded, Refused};
 use sklad_domain::production::{
     self, BomError, Makeable, ProductionState, production_lines, requirement,
 };
+use sklad_domain::reservation;
 use sklad_domain::stock::{MovementKind, fits_amount};
 use uuid::Uuid;
 
@@ -86,7 +89,7 @@ pub async fn save_bom(
     components: Vec<ComponentRef>,
 ) -> Result<StoredBom, ProductionError> {
     conn.transaction::<_, ProductionError, _>(async |conn| {
-        sklad_db::production::lock_boms(conn, account).await?;
+        sklad_db::boms::lock_boms(conn, account).await?;
         if !sklad_db::products::exists(conn, account, &[product]).await? {
             return Err(ProductionError::NotFound("no such product"));
         }
@@ -136,7 +139,12 @@ pub async fn save_bom(
                 "output_quantity has at most 4 decimal places and 14 digits before the point".into(),
             ));
         }
-        let uses = sklad_db::production::current_uses(conn, account).await?;
+        let uses: std::collections::HashMap<Uuid, Vec<Uuid>> =
+            sklad_db::boms::tree_of(conn, account, &ids)
+                .await?
+                .into_iter()
+                .map(|(p, b)| (p, b.components.iter().map(|c| c.product_id).collect()))
+                .collect();
         if let Some(loop_) = production::cycle(product, &ids, &uses) {
             let names = sklad_db::products::skus_of(conn, account, &loop_).await?;
             return Err(ProductionError::Cycle(
@@ -146,7 +154,7 @@ pub async fn save_bom(
                     .collect(),
             ));
         }
-        let id = sklad_db::production::save(
+        let id = sklad_db::boms::save(
             conn,
             account,
             &NewBom {
@@ -157,7 +165,18 @@ pub async fn save_bom(
             },
         )
         .await?;
-        sklad_db::production::get(conn, account, id)
+        // What can be made of it, and of everything made from it, changed.
+        let mut changed = sklad_db::boms::makeable_users(conn, account, &[product]).await?;
+        let own = sklad_db::products::skus_of(conn, account, &[product])
+            .await?
+            .remove(&product)
+            .unwrap_or_default();
+        let own = sklad_db::boms::push_makeable_among(conn, account, &[own]).await?;
+        changed.extend(own.into_iter().map(|(_, sku)| sku));
+        for sku in changed {
+            sklad_db::stock_sync::mark_everywhere(conn, account, &sku).await?;
+        }
+        sklad_db::boms::get(conn, account, id)
             .await?
             .ok_or(ProductionError::NotFound("no such BOM"))
     })
@@ -170,19 +189,15 @@ pub async fn current_bom(
     account: Uuid,
     product: Uuid,
 ) -> Result<(StoredBom, Option<Decimal>), ProductionError> {
-    let id = sklad_db::production::current_of(conn, account, product)
+    let id = sklad_db::boms::current_of(conn, account, product)
         .await?
         .ok_or(ProductionError::NotFound("the product has no BOM"))?;
-    let bom = sklad_db::production::get(conn, account, id)
+    let bom = sklad_db::boms::get(conn, account, id)
         .await?
         .ok_or(ProductionError::NotFound("no such BOM"))?;
-    let tree = sklad_db::production::tree(conn, account, product).await?;
-    let mut everything: Vec<Uuid> = tree.keys().copied().collect();
-    everything.extend(
-        tree.values()
-            .flat_map(|b| b.components.iter().map(|c| c.product_id)),
-    );
-    let costs = sklad_db::production::unit_costs(conn, account, &everything).await?;
+    let tree = sklad_db::boms::tree(conn, account, product).await?;
+    let everything = sklad_db::boms::products_in(&tree);
+    let costs = sklad_db::boms::unit_costs(conn, account, &everything).await?;
     Ok((bom, production::unit_cost(product, &tree, &costs)))
 }
 
@@ -205,19 +220,7 @@ pub async fn makeable(
             "warehouse {warehouse} is not a warehouse of this account"
         )));
     }
-    let tree = sklad_db::production::tree(conn, account, product).await?;
-    let mut everything: Vec<Uuid> = tree.keys().copied().collect();
-    everything.extend(
-        tree.values()
-            .flat_map(|b| b.components.iter().map(|c| c.product_id)),
-    );
-    let available = sklad_db::production::available(conn, account, warehouse, &everything).await?;
-    Ok(production::makeable(
-        product,
-        &tree,
-        &available,
-        &mut Default::default(),
-    ))
+    Ok(sklad_db::boms::makeable_in(conn, account, product, warehouse).await?)
 }
 
 /// What a person asks to make.
@@ -252,7 +255,7 @@ pub async fn plan(
             )));
         }
     }
-    let bom_id = sklad_db::production::current_of(conn, account, order.product_id)
+    let bom_id = sklad_db::boms::current_of(conn, account, order.product_id)
         .await?
         .ok_or_else(|| ProductionError::Invalid("the product has no BOM to make it from".into()))?;
     Ok(sklad_db::production::create(
@@ -266,6 +269,7 @@ pub async fn plan(
             output_warehouse_id: order.output_warehouse_id,
             due_date: order.due_date,
             note: order.note,
+            customer_order_id: None,
         },
     )
     .await?)
@@ -306,9 +310,41 @@ pub async fn transition(
                 needs,
             });
         }
-        Ok(sklad_db::production::update(conn, id, to, order.made).await?)
+        let order = sklad_db::production::update(conn, id, to, order.made).await?;
+        hold_components(conn, &order, "production_cancelled").await?;
+        if order.state == ProductionState::Released {
+            sklad_db::production::announce_released(conn, &order).await?;
+        }
+        Ok(order)
     })
     .await
+}
+
+/// What a production order holds: while released, its components for what is left to make,
+/// in its component warehouse; nothing otherwise (released because of `why`).
+async fn hold_components(
+    conn: &mut AsyncPgConnection,
+    order: &ProductionOrder,
+    why: &str,
+) -> Result<(), ProductionError> {
+    let wanted = if order.state == ProductionState::Released {
+        let bom = sklad_db::boms::get(conn, order.account_id, order.bom_id)
+            .await?
+            .ok_or(ProductionError::NotFound("no such BOM"))?;
+        let need = requirement(&bom.bom(), order.quantity - order.made);
+        reservation::wanted(order.component_warehouse_id, &need)
+    } else {
+        Default::default()
+    };
+    order_stock::set(
+        conn,
+        order.account_id,
+        Holder::Production(order.id),
+        &wanted,
+        why,
+    )
+    .await?;
+    Ok(())
 }
 
 /// Records that `quantity` (default: what is left) of a released order was made: one
@@ -341,7 +377,7 @@ pub async fn complete(
                 left.normalize()
             )));
         }
-        let bom = sklad_db::production::get(conn, account, order.bom_id)
+        let bom = sklad_db::boms::get(conn, account, order.bom_id)
             .await?
             .ok_or(ProductionError::NotFound("no such BOM"))?;
         let need = requirement(&bom.bom(), made);
@@ -350,8 +386,7 @@ pub async fn complete(
             .ok_or(ProductionError::NotFound("no such warehouse"))?;
         if !warehouse.allow_negative {
             let ids: Vec<Uuid> = need.iter().map(|(p, _)| *p).collect();
-            let on_hand =
-                sklad_db::production::on_hand(conn, order.component_warehouse_id, &ids).await?;
+            let on_hand = sklad_db::boms::on_hand(conn, order.component_warehouse_id, &ids).await?;
             let short: Vec<Shortage> = need
                 .iter()
                 .filter_map(|(product, needed)| {
@@ -402,7 +437,68 @@ pub async fn complete(
             ProductionState::Released
         };
         let order = sklad_db::production::update(conn, id, state, total).await?;
+        hold_components(conn, &order, "production_done").await?;
+        sklad_db::production::announce_completed(conn, &order, made, recorded.movement.id).await?;
         Ok((order, recorded))
     })
     .await
+}
+
+/// Make-to-order (in the customer order's transaction, under its lock): each product of the
+/// order's lines that has a BOM gets one planned production order, made in `warehouse`, for
+/// what available stock there (counting what the order itself holds) does not cover. A
+/// product planned for the order before is left alone.
+pub async fn make_to_order(
+    conn: &mut AsyncPgConnection,
+    account: Uuid,
+    facts: &ShipmentFacts,
+    warehouse: Uuid,
+) -> Result<usize, DbError> {
+    let wanted = reservation::wanted(warehouse, &facts.lines);
+    let products_of: Vec<Uuid> = wanted.keys().map(|(_, p)| *p).collect();
+    let boms = sklad_db::boms::current_boms(conn, account, &products_of).await?;
+    if boms.is_empty() {
+        return Ok(0);
+    }
+    let planned: Vec<Uuid> = sklad_db::production::for_order(conn, account, facts.id)
+        .await?
+        .into_iter()
+        .map(|o| o.product_id)
+        .collect();
+    let own = order_stock::held(
+        conn,
+        account,
+        Holder::Order(ReservingOrder {
+            id: facts.id,
+            keycrm_id: facts.keycrm_id,
+        }),
+    )
+    .await?;
+    let available = sklad_db::boms::available(conn, account, warehouse, &products_of).await?;
+    let mut created = 0;
+    for ((_, product), quantity) in wanted {
+        let Some(bom_id) = boms.get(&product).filter(|_| !planned.contains(&product)) else {
+            continue;
+        };
+        let free = available.get(&product).copied().unwrap_or_default()
+            + own.get(&(warehouse, product)).copied().unwrap_or_default();
+        let make = production::to_make(quantity, free);
+        if make.is_zero() {
+            continue;
+        }
+        let order = NewProductionOrder {
+            product_id: product,
+            bom_id: *bom_id,
+            quantity: make,
+            component_warehouse_id: warehouse,
+            output_warehouse_id: warehouse,
+            due_date: None,
+            note: Some(format!("keyCRM order {}", facts.keycrm_id)),
+            customer_order_id: Some(facts.id),
+        };
+        if sklad_db::production::plan_for_order(conn, account, &order).await? {
+            created += 1;
+        }
+    }
+    Ok(created)
 }

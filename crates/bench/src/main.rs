@@ -16,6 +16,7 @@ use sklad_tests::{TestApp, fixture};
 
 mod http;
 mod orders;
+mod production;
 mod ship;
 mod stock;
 
@@ -77,6 +78,16 @@ enum Bench {
         #[arg(long, default_value_t = 60)]
         requests_per_minute: u32,
     },
+    /// Makeable over a 3-level catalogue against a plain balance read, and the products a
+    /// component's change marks at two catalogue sizes.
+    Production {
+        #[arg(long, default_value_t = 1000)]
+        finished: usize,
+        #[arg(long, default_value_t = 200)]
+        components: usize,
+        #[arg(long, default_value_t = 50)]
+        repeat: usize,
+    },
     /// Webhooks/s and latency of ingress vs. raw confirmed publishes of the same message.
     Ingress {
         /// Seconds per phase.
@@ -127,6 +138,18 @@ async fn main() -> anyhow::Result<()> {
                 skus,
                 spread: Duration::from_secs(seconds),
                 requests_per_minute,
+            })
+            .await
+        }
+        Bench::Production {
+            finished,
+            components,
+            repeat,
+        } => {
+            production::run(production::Plan {
+                finished,
+                components,
+                repeat,
             })
             .await
         }

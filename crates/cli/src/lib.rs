@@ -3,6 +3,7 @@
 mod account;
 mod integration;
 mod parked;
+mod production;
 mod run;
 mod status;
 mod stock;
@@ -49,6 +50,12 @@ enum Command {
     /// List or replay messages a consumer parked.
     #[command(subcommand)]
     Parked(parked::ParkedCommand),
+    /// Bills of materials as CSV.
+    #[command(subcommand)]
+    Bom(production::BomCommand),
+    /// Production orders.
+    #[command(subcommand)]
+    Production(production::ProductionCommand),
 }
 
 /// The whole `sklad` binary: runs the command, prints an error chain and sets the exit code.
@@ -86,5 +93,7 @@ pub async fn main() -> anyhow::Result<()> {
         Command::Stock(command) => stock::run(&settings, command).await,
         Command::Status(args) => status::run(&settings, args).await,
         Command::Parked(command) => parked::run(&settings, command).await,
+        Command::Bom(command) => production::bom(&settings, command).await,
+        Command::Production(command) => production::production(&settings, command).await,
     }
 }

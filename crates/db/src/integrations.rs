@@ -82,6 +82,11 @@ pub struct IntegrationSettings {
     /// instead of `ship_warehouse_id`; one rule per source.
     #[schema(value_type = Vec<ShipSourceRule>, max_items = 100)]
     pub ship_source_rules: ShipSourceRules,
+    /// keyCRM statuses in which an order's lines whose product has a BOM get a planned
+    /// production order for what available stock does not cover (once per order and
+    /// product; cancelled with the order); needs `ship_warehouse_id`.
+    #[schema(value_type = Vec<KeycrmId>, max_items = 1000)]
+    pub production_status_ids: Vec<i64>,
 }
 
 /// [`IntegrationSettings::ship_source_rules`], stored as jsonb.
@@ -126,6 +131,7 @@ impl IntegrationSettings {
             &mut self.ship_status_ids,
             &mut self.return_status_ids,
             &mut self.reserve_status_ids,
+            &mut self.production_status_ids,
         ] {
             ids.sort_unstable();
             ids.dedup();
@@ -151,6 +157,7 @@ impl IntegrationSettings {
             ("ship_status_ids", &self.ship_status_ids),
             ("return_status_ids", &self.return_status_ids),
             ("reserve_status_ids", &self.reserve_status_ids),
+            ("production_status_ids", &self.production_status_ids),
         ] {
             if !ids.iter().all(|id| is_keycrm_id(*id)) || ids.len() > 1000 {
                 return Err(format!(
@@ -175,6 +182,12 @@ impl IntegrationSettings {
         if !self.reserve_status_ids.is_empty() && self.ship_warehouse_id.is_none() {
             return Err(
                 "reserve_status_ids needs ship_warehouse_id: the warehouse orders reserve in"
+                    .into(),
+            );
+        }
+        if !self.production_status_ids.is_empty() && self.ship_warehouse_id.is_none() {
+            return Err(
+                "production_status_ids needs ship_warehouse_id: the warehouse orders are made in"
                     .into(),
             );
         }

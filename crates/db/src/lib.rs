@@ -4,6 +4,7 @@
 //! reads across accounts except the token lookups that *find* an account.
 
 pub mod accounts;
+pub mod boms;
 pub mod budget;
 pub mod crypto;
 pub mod fetches;

@@ -26,15 +26,28 @@ use crate::schema::{
 /// What an order holds, keyed by (warehouse, product).
 pub type Held = BTreeMap<(Uuid, Uuid), Decimal>;
 
-/// What `order_id` holds now.
+/// What holds stock: a customer order in a reserve status, or a released production order
+/// (its components).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Holder {
+    Order(ReservingOrder),
+    Production(Uuid),
+}
+
+/// What `holder` holds now.
 pub async fn held(
     conn: &mut AsyncPgConnection,
     account_id: Uuid,
-    order_id: Uuid,
+    holder: Holder,
 ) -> DbResult<Held> {
-    let rows: Vec<(Uuid, Uuid, Decimal)> = reservations::table
+    let query = reservations::table
         .filter(reservations::account_id.eq(account_id))
-        .filter(reservations::order_id.eq(order_id))
+        .into_boxed();
+    let query = match holder {
+        Holder::Order(order) => query.filter(reservations::order_id.eq(order.id)),
+        Holder::Production(id) => query.filter(reservations::production_order_id.eq(id)),
+    };
+    let rows: Vec<(Uuid, Uuid, Decimal)> = query
         .select((
             reservations::warehouse_id,
             reservations::product_id,
@@ -45,24 +58,24 @@ pub async fn held(
     Ok(rows.into_iter().map(|(w, p, q)| ((w, p), q)).collect())
 }
 
-/// The order a reservation belongs to.
-#[derive(Debug, Clone, Copy)]
+/// The customer order a reservation belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ReservingOrder {
     pub id: Uuid,
     pub keycrm_id: i64,
 }
 
-/// Makes `order` hold exactly `wanted` (empty: releases it, because of `release_reason`),
-/// moving the reserved totals by the difference and announcing it. Call inside the order's
-/// transaction, under its lock. Returns whether anything changed.
+/// Makes `holder` hold exactly `wanted` (empty: releases it, because of `release_reason`),
+/// moving the reserved totals by the difference and announcing it. Call inside the
+/// holder's transaction, under its lock. Returns whether anything changed.
 pub async fn set(
     conn: &mut AsyncPgConnection,
     account_id: Uuid,
-    order: ReservingOrder,
+    holder: Holder,
     wanted: &Held,
     release_reason: &str,
 ) -> DbResult<bool> {
-    let before = held(conn, account_id, order.id).await?;
+    let before = held(conn, account_id, holder).await?;
     let delta = changes(&before, wanted);
     if delta.is_empty() {
         return Ok(false);
@@ -72,14 +85,28 @@ pub async fn set(
         (true, false) => "reserved",
         (false, false) => "lines_changed",
     };
-    diesel::delete(reservations::table.filter(reservations::order_id.eq(order.id)))
-        .execute(conn)
-        .await?;
+    let (order, production) = match holder {
+        Holder::Order(order) => (Some(order), None),
+        Holder::Production(id) => (None, Some(id)),
+    };
+    match holder {
+        Holder::Order(order) => {
+            diesel::delete(reservations::table.filter(reservations::order_id.eq(order.id)))
+                .execute(conn)
+                .await?
+        }
+        Holder::Production(id) => {
+            diesel::delete(reservations::table.filter(reservations::production_order_id.eq(id)))
+                .execute(conn)
+                .await?
+        }
+    };
     let rows: Vec<_> = wanted
         .iter()
         .map(|((warehouse, product), quantity)| {
             (
-                reservations::order_id.eq(order.id),
+                reservations::order_id.eq(order.map(|o| o.id)),
+                reservations::production_order_id.eq(production),
                 reservations::product_id.eq(*product),
                 reservations::account_id.eq(account_id),
                 reservations::warehouse_id.eq(*warehouse),
@@ -112,22 +139,24 @@ pub async fn set(
             .await?;
         lines.push((warehouse, product, after));
     }
-    // Held since the first reservation; nothing held, no date.
-    let since = if wanted.is_empty() {
-        "NULL"
-    } else {
-        "COALESCE(customer_orders.reserved_at, now())"
-    };
-    diesel::update(
-        customer_orders::table
-            .filter(customer_orders::account_id.eq(account_id))
-            .filter(customer_orders::id.eq(order.id)),
-    )
-    .set(customer_orders::reserved_at.eq(diesel::dsl::sql::<
-        diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>,
-    >(since)))
-    .execute(conn)
-    .await?;
+    if let Some(order) = order {
+        // Held since the first reservation; nothing held, no date.
+        let since = if wanted.is_empty() {
+            "NULL"
+        } else {
+            "COALESCE(customer_orders.reserved_at, now())"
+        };
+        diesel::update(
+            customer_orders::table
+                .filter(customer_orders::account_id.eq(account_id))
+                .filter(customer_orders::id.eq(order.id)),
+        )
+        .set(customer_orders::reserved_at.eq(diesel::dsl::sql::<
+            diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>,
+        >(since)))
+        .execute(conn)
+        .await?;
+    }
     let products: Vec<Uuid> = lines.iter().map(|(_, p, _)| *p).collect();
     let skus: BTreeMap<Uuid, String> = products::table
         .filter(products::account_id.eq(account_id))
@@ -139,8 +168,9 @@ pub async fn set(
         .collect();
     let event = StockReservationChanged {
         account_id: account_id.to_string(),
-        order_id: order.id.to_string(),
-        keycrm_order_id: order.keycrm_id,
+        order_id: order.map(|o| o.id.to_string()).unwrap_or_default(),
+        keycrm_order_id: order.map(|o| o.keycrm_id).unwrap_or_default(),
+        production_order_id: production.map(|p| p.to_string()).unwrap_or_default(),
         changed_at: Some(sklad_events::timestamp(chrono::Utc::now())),
         reason: reason.to_owned(),
         lines: lines
@@ -296,6 +326,8 @@ pub struct ShipmentFacts {
     pub source_id: Option<i64>,
     /// keyCRM no longer has the order (it holds nothing).
     pub deleted: bool,
+    /// keyCRM's status group of its status (6: cancelled).
+    pub status_group_id: Option<i64>,
     pub lines: Vec<(Uuid, Decimal)>,
 }
 
@@ -316,6 +348,7 @@ pub async fn shipment_facts(
             customer_orders::shipment_waiting_since.is_not_null(),
             customer_orders::source_id,
             customer_orders::deleted_in_keycrm_at.is_not_null(),
+            customer_orders::status_group_id,
         ))
         .into_boxed();
     let query = match reference {
@@ -330,6 +363,7 @@ pub async fn shipment_facts(
         bool,
         Option<i64>,
         bool,
+        Option<i64>,
     );
     let Some((
         id,
@@ -339,6 +373,7 @@ pub async fn shipment_facts(
         waiting,
         source_id,
         deleted,
+        status_group_id,
     )) = query.first::<Row>(conn).await.optional()?
     else {
         return Ok(None);
@@ -360,6 +395,7 @@ pub async fn shipment_facts(
         waiting,
         source_id,
         deleted,
+        status_group_id,
         lines,
     }))
 }

@@ -1,303 +1,18 @@
-//! Bills of materials (versioned: an edit is a new version, production orders keep theirs)
-//! and production orders.
-
-use std::collections::HashMap;
+//! Production orders: planned, released, done or cancelled; made for a customer order or by
+//! hand; announced through the outbox.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use rust_decimal::Decimal;
-use sklad_domain::production::{Bom, Component, ProductionState};
+use sklad_domain::production::ProductionState;
+use sklad_events::Event;
+use sklad_events::v1::{ProductionOrderCompleted, ProductionOrderReleased};
 use uuid::Uuid;
 
 use crate::DbResult;
-use crate::schema::{balances, bom_components, boms, production_orders, products};
-
-/// A stored BOM version with its components.
-#[derive(Debug, Clone)]
-pub struct StoredBom {
-    pub id: Uuid,
-    pub product_id: Uuid,
-    pub version: i32,
-    pub output_quantity: Decimal,
-    pub note: Option<String>,
-    pub created_at: DateTime<Utc>,
-    /// Position order: (component, SKU, name, quantity, note).
-    pub components: Vec<StoredComponent>,
-}
-
-/// A component line as stored, with its product's SKU and name.
-#[derive(Debug, Clone)]
-pub struct StoredComponent {
-    pub product_id: Uuid,
-    pub sku: String,
-    pub name: String,
-    pub quantity: Decimal,
-    pub note: Option<String>,
-}
-
-impl StoredBom {
-    /// The rule's view of it.
-    pub fn bom(&self) -> Bom {
-        Bom {
-            output_quantity: self.output_quantity,
-            components: self
-                .components
-                .iter()
-                .map(|c| Component {
-                    product_id: c.product_id,
-                    quantity: c.quantity,
-                })
-                .collect(),
-        }
-    }
-}
-
-/// A new BOM version to save.
-#[derive(Debug, Clone)]
-pub struct NewBom {
-    pub product_id: Uuid,
-    pub output_quantity: Decimal,
-    pub note: Option<String>,
-    /// (component, quantity per batch, note), in order.
-    pub components: Vec<(Uuid, Decimal, Option<String>)>,
-}
-
-/// Serialises BOM edits of one account for the rest of the transaction, so two edits
-/// cannot close a loop between them.
-pub async fn lock_boms(conn: &mut AsyncPgConnection, account_id: Uuid) -> DbResult<()> {
-    diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended('sklad/boms/' || $1, 0))")
-        .bind::<diesel::sql_types::Text, _>(account_id.to_string())
-        .execute(conn)
-        .await?;
-    Ok(())
-}
-
-/// Every product's current components in the account (for the loop check).
-pub async fn current_uses(
-    conn: &mut AsyncPgConnection,
-    account_id: Uuid,
-) -> DbResult<HashMap<Uuid, Vec<Uuid>>> {
-    let rows: Vec<(Uuid, Uuid)> = products::table
-        .inner_join(
-            bom_components::table
-                .on(products::current_bom_id.eq(bom_components::bom_id.nullable())),
-        )
-        .filter(products::account_id.eq(account_id))
-        .select((products::id, bom_components::component_id))
-        .load(conn)
-        .await?;
-    let mut uses: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
-    for (product, component) in rows {
-        uses.entry(product).or_default().push(component);
-    }
-    Ok(uses)
-}
-
-/// Saves `bom` as its product's next version and makes it current (call in a transaction
-/// holding [`lock_boms`]).
-pub async fn save(conn: &mut AsyncPgConnection, account_id: Uuid, bom: &NewBom) -> DbResult<Uuid> {
-    let last: Option<i32> = boms::table
-        .filter(boms::account_id.eq(account_id))
-        .filter(boms::product_id.eq(bom.product_id))
-        .select(diesel::dsl::max(boms::version))
-        .first(conn)
-        .await?;
-    let id = Uuid::now_v7();
-    diesel::insert_into(boms::table)
-        .values((
-            boms::id.eq(id),
-            boms::account_id.eq(account_id),
-            boms::product_id.eq(bom.product_id),
-            boms::version.eq(last.unwrap_or(0) + 1),
-            boms::output_quantity.eq(bom.output_quantity),
-            boms::note.eq(&bom.note),
-        ))
-        .execute(conn)
-        .await?;
-    let rows: Vec<_> = bom
-        .components
-        .iter()
-        .enumerate()
-        .map(|(i, (component, quantity, note))| {
-            (
-                bom_components::bom_id.eq(id),
-                bom_components::position.eq(i32::try_from(i + 1).unwrap_or(i32::MAX)),
-                bom_components::component_id.eq(*component),
-                bom_components::quantity.eq(*quantity),
-                bom_components::note.eq(note.clone()),
-            )
-        })
-        .collect();
-    diesel::insert_into(bom_components::table)
-        .values(rows)
-        .execute(conn)
-        .await?;
-    diesel::update(
-        products::table
-            .filter(products::account_id.eq(account_id))
-            .filter(products::id.eq(bom.product_id)),
-    )
-    .set(products::current_bom_id.eq(Some(id)))
-    .execute(conn)
-    .await?;
-    Ok(id)
-}
-
-/// One BOM version of the account.
-pub async fn get(
-    conn: &mut AsyncPgConnection,
-    account_id: Uuid,
-    bom_id: Uuid,
-) -> DbResult<Option<StoredBom>> {
-    type Head = (Uuid, Uuid, i32, Decimal, Option<String>, DateTime<Utc>);
-    let Some((id, product_id, version, output_quantity, note, created_at)) = boms::table
-        .filter(boms::account_id.eq(account_id))
-        .filter(boms::id.eq(bom_id))
-        .select((
-            boms::id,
-            boms::product_id,
-            boms::version,
-            boms::output_quantity,
-            boms::note,
-            boms::created_at,
-        ))
-        .first::<Head>(conn)
-        .await
-        .optional()?
-    else {
-        return Ok(None);
-    };
-    let components = bom_components::table
-        .inner_join(products::table)
-        .filter(bom_components::bom_id.eq(id))
-        .order(bom_components::position.asc())
-        .select((
-            bom_components::component_id,
-            products::sku,
-            products::name,
-            bom_components::quantity,
-            bom_components::note,
-        ))
-        .load::<(Uuid, String, String, Decimal, Option<String>)>(conn)
-        .await?
-        .into_iter()
-        .map(|(product_id, sku, name, quantity, note)| StoredComponent {
-            product_id,
-            sku,
-            name,
-            quantity,
-            note,
-        })
-        .collect();
-    Ok(Some(StoredBom {
-        id,
-        product_id,
-        version,
-        output_quantity,
-        note,
-        created_at,
-        components,
-    }))
-}
-
-/// A product's current BOM id (`None`: the product has none, or is not the account's).
-pub async fn current_of(
-    conn: &mut AsyncPgConnection,
-    account_id: Uuid,
-    product_id: Uuid,
-) -> DbResult<Option<Uuid>> {
-    Ok(products::table
-        .filter(products::account_id.eq(account_id))
-        .filter(products::id.eq(product_id))
-        .select(products::current_bom_id)
-        .first::<Option<Uuid>>(conn)
-        .await
-        .optional()?
-        .flatten())
-}
-
-/// The current BOMs of `root` and everything below it, one query per level.
-pub async fn tree(
-    conn: &mut AsyncPgConnection,
-    account_id: Uuid,
-    root: Uuid,
-) -> DbResult<HashMap<Uuid, Bom>> {
-    let mut boms_of: HashMap<Uuid, Bom> = HashMap::new();
-    let mut level = vec![root];
-    // The loop check keeps BOMs acyclic; the depth bound keeps a bad row from looping.
-    for _ in 0..64 {
-        if level.is_empty() {
-            break;
-        }
-        let rows: Vec<(Uuid, Decimal, Uuid, Decimal)> = products::table
-            .inner_join(boms::table.on(products::current_bom_id.eq(boms::id.nullable())))
-            .inner_join(bom_components::table.on(bom_components::bom_id.eq(boms::id)))
-            .filter(products::account_id.eq(account_id))
-            .filter(products::id.eq_any(&level))
-            .order((products::id, bom_components::position))
-            .select((
-                products::id,
-                boms::output_quantity,
-                bom_components::component_id,
-                bom_components::quantity,
-            ))
-            .load(conn)
-            .await?;
-        let mut next = Vec::new();
-        for (product, output, component, quantity) in rows {
-            let bom = boms_of.entry(product).or_insert_with(|| Bom {
-                output_quantity: output,
-                components: Vec::new(),
-            });
-            bom.components.push(Component {
-                product_id: component,
-                quantity,
-            });
-            next.push(component);
-        }
-        next.retain(|p| !boms_of.contains_key(p));
-        next.sort();
-        next.dedup();
-        level = next;
-    }
-    Ok(boms_of)
-}
-
-/// What can still be promised of each product in a warehouse (`on_hand − reserved`).
-pub async fn available(
-    conn: &mut AsyncPgConnection,
-    account_id: Uuid,
-    warehouse_id: Uuid,
-    products_of: &[Uuid],
-) -> DbResult<HashMap<Uuid, Decimal>> {
-    let rows: Vec<(Uuid, Decimal, Decimal)> = balances::table
-        .filter(balances::account_id.eq(account_id))
-        .filter(balances::warehouse_id.eq(warehouse_id))
-        .filter(balances::product_id.eq_any(products_of))
-        .select((balances::product_id, balances::quantity, balances::reserved))
-        .load(conn)
-        .await?;
-    Ok(rows.into_iter().map(|(p, q, r)| (p, q - r)).collect())
-}
-
-/// The unit costs set on these products.
-pub async fn unit_costs(
-    conn: &mut AsyncPgConnection,
-    account_id: Uuid,
-    products_of: &[Uuid],
-) -> DbResult<HashMap<Uuid, Decimal>> {
-    let rows: Vec<(Uuid, Option<Decimal>)> = products::table
-        .filter(products::account_id.eq(account_id))
-        .filter(products::id.eq_any(products_of))
-        .select((products::id, products::unit_cost))
-        .load(conn)
-        .await?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|(p, c)| c.map(|c| (p, c)))
-        .collect())
-}
+use crate::outbox::NewOutboxMessage;
+use crate::schema::{production_orders, products};
 
 /// A production order as stored.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -317,6 +32,8 @@ pub struct ProductionOrder {
     pub note: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The customer order it was planned for (make-to-order).
+    pub customer_order_id: Option<Uuid>,
 }
 
 /// A production order to create (planned).
@@ -329,6 +46,8 @@ pub struct NewProductionOrder {
     pub output_warehouse_id: Uuid,
     pub due_date: Option<NaiveDate>,
     pub note: Option<String>,
+    /// Planned for this customer order: at most one per (order, product).
+    pub customer_order_id: Option<Uuid>,
 }
 
 /// Creates a planned production order.
@@ -348,10 +67,72 @@ pub async fn create(
             production_orders::output_warehouse_id.eq(order.output_warehouse_id),
             production_orders::due_date.eq(order.due_date),
             production_orders::note.eq(&order.note),
+            production_orders::customer_order_id.eq(order.customer_order_id),
         ))
         .returning(ProductionOrder::as_returning())
         .get_result(conn)
         .await?)
+}
+
+/// Plans a production order for a customer order's product unless one exists already
+/// (redelivery, a second worker): returns whether it was created.
+pub async fn plan_for_order(
+    conn: &mut AsyncPgConnection,
+    account_id: Uuid,
+    order: &NewProductionOrder,
+) -> DbResult<bool> {
+    let created = diesel::insert_into(production_orders::table)
+        .values((
+            production_orders::id.eq(Uuid::now_v7()),
+            production_orders::account_id.eq(account_id),
+            production_orders::product_id.eq(order.product_id),
+            production_orders::bom_id.eq(order.bom_id),
+            production_orders::quantity.eq(order.quantity),
+            production_orders::component_warehouse_id.eq(order.component_warehouse_id),
+            production_orders::output_warehouse_id.eq(order.output_warehouse_id),
+            production_orders::due_date.eq(order.due_date),
+            production_orders::note.eq(&order.note),
+            production_orders::customer_order_id.eq(order.customer_order_id),
+        ))
+        .on_conflict_do_nothing()
+        .execute(conn)
+        .await?;
+    Ok(created > 0)
+}
+
+/// The production orders planned for a customer order.
+pub async fn for_order(
+    conn: &mut AsyncPgConnection,
+    account_id: Uuid,
+    customer_order_id: Uuid,
+) -> DbResult<Vec<ProductionOrder>> {
+    Ok(production_orders::table
+        .filter(production_orders::account_id.eq(account_id))
+        .filter(production_orders::customer_order_id.eq(customer_order_id))
+        .order(production_orders::created_at.asc())
+        .select(ProductionOrder::as_select())
+        .load(conn)
+        .await?)
+}
+
+/// Cancels the still-planned production orders of a cancelled customer order.
+pub async fn cancel_planned_for_order(
+    conn: &mut AsyncPgConnection,
+    account_id: Uuid,
+    customer_order_id: Uuid,
+) -> DbResult<usize> {
+    Ok(diesel::update(
+        production_orders::table
+            .filter(production_orders::account_id.eq(account_id))
+            .filter(production_orders::customer_order_id.eq(customer_order_id))
+            .filter(production_orders::state.eq(ProductionState::Planned.as_ref().to_owned())),
+    )
+    .set((
+        production_orders::state.eq(ProductionState::Cancelled.as_ref().to_owned()),
+        production_orders::updated_at.eq(diesel::dsl::now),
+    ))
+    .execute(conn)
+    .await?)
 }
 
 /// One production order of the account; `lock` holds it for the transaction.
@@ -421,18 +202,71 @@ pub async fn update(
         .await?)
 }
 
-/// What is on the shelf of each product in a warehouse (the negative-balance rule's view).
-pub async fn on_hand(
+/// Announces a release (`ProductionOrderReleased`, through the outbox, in the caller's
+/// transaction).
+pub async fn announce_released(
     conn: &mut AsyncPgConnection,
-    warehouse_id: Uuid,
-    products_of: &[Uuid],
-) -> DbResult<HashMap<Uuid, Decimal>> {
-    Ok(balances::table
-        .filter(balances::warehouse_id.eq(warehouse_id))
-        .filter(balances::product_id.eq_any(products_of))
-        .select((balances::product_id, balances::quantity))
-        .load::<(Uuid, Decimal)>(conn)
-        .await?
-        .into_iter()
-        .collect())
+    order: &ProductionOrder,
+) -> DbResult<()> {
+    let sku = sku_of(conn, order).await?;
+    let event = ProductionOrderReleased {
+        account_id: order.account_id.to_string(),
+        production_order_id: order.id.to_string(),
+        product_id: order.product_id.to_string(),
+        sku,
+        quantity: order.quantity.normalize().to_string(),
+        bom_id: order.bom_id.to_string(),
+        component_warehouse_id: order.component_warehouse_id.to_string(),
+        output_warehouse_id: order.output_warehouse_id.to_string(),
+        released_at: Some(sklad_events::timestamp(Utc::now())),
+    };
+    enqueue(conn, order.account_id, &event).await
+}
+
+/// Announces what a completion made (`ProductionOrderCompleted`).
+pub async fn announce_completed(
+    conn: &mut AsyncPgConnection,
+    order: &ProductionOrder,
+    made_now: Decimal,
+    movement_id: Uuid,
+) -> DbResult<()> {
+    let sku = sku_of(conn, order).await?;
+    let event = ProductionOrderCompleted {
+        account_id: order.account_id.to_string(),
+        production_order_id: order.id.to_string(),
+        product_id: order.product_id.to_string(),
+        sku,
+        made_now: made_now.normalize().to_string(),
+        made_total: order.made.normalize().to_string(),
+        done: order.state == ProductionState::Done,
+        movement_id: movement_id.to_string(),
+        completed_at: Some(sklad_events::timestamp(Utc::now())),
+    };
+    enqueue(conn, order.account_id, &event).await
+}
+
+async fn sku_of(conn: &mut AsyncPgConnection, order: &ProductionOrder) -> DbResult<String> {
+    Ok(products::table
+        .find(order.product_id)
+        .select(products::sku)
+        .first(conn)
+        .await?)
+}
+
+async fn enqueue<E: Event>(
+    conn: &mut AsyncPgConnection,
+    account_id: Uuid,
+    event: &E,
+) -> DbResult<()> {
+    crate::outbox::enqueue(
+        conn,
+        &NewOutboxMessage {
+            account_id,
+            message_id: Uuid::now_v7(),
+            message_type: E::TYPE.to_owned(),
+            routing_key: event.routing_key(),
+            payload: event.encode_to_vec(),
+        },
+    )
+    .await
 }

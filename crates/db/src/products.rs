@@ -22,6 +22,8 @@ pub struct Product {
     pub updated_at: DateTime<Utc>,
     /// Set by hand; BOM costs roll up from it.
     pub unit_cost: Option<Decimal>,
+    /// keyCRM receives on-hand + makeable for it.
+    pub push_makeable: bool,
 }
 
 /// A product's own fields: what is inserted, and what keyCRM may update.
@@ -170,6 +172,7 @@ pub struct ProductChange {
     pub base_name: Option<String>,
     pub price: Option<Decimal>,
     pub unit_cost: Option<Decimal>,
+    pub push_makeable: Option<bool>,
     pub unit: Option<String>,
     pub properties: Option<Value>,
 }

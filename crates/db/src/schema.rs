@@ -59,6 +59,7 @@ diesel::table! {
         reserve_status_ids -> Array<Int8>,
         push_quantity -> Text,
         ship_source_rules -> Jsonb,
+        production_status_ids -> Array<Int8>,
     }
 }
 
@@ -114,6 +115,7 @@ diesel::table! {
         updated_at -> Timestamptz,
         unit_cost -> Nullable<Numeric>,
         current_bom_id -> Nullable<Uuid>,
+        push_makeable -> Bool,
     }
 }
 
@@ -305,6 +307,7 @@ diesel::table! {
         note -> Nullable<Text>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        customer_order_id -> Nullable<Uuid>,
     }
 }
 
@@ -332,13 +335,15 @@ diesel::table! {
 }
 
 diesel::table! {
-    reservations (order_id, product_id) {
-        order_id -> Uuid,
+    reservations (id) {
+        order_id -> Nullable<Uuid>,
         product_id -> Uuid,
         account_id -> Uuid,
         warehouse_id -> Uuid,
         quantity -> Numeric,
         reserved_at -> Timestamptz,
+        id -> Int8,
+        production_order_id -> Nullable<Uuid>,
     }
 }
 

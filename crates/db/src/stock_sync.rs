@@ -132,6 +132,27 @@ pub async fn mark_all_mapped(
     mark(conn, account_id, &pairs).await
 }
 
+/// Marks one SKU dirty in every keyCRM warehouse the account maps a warehouse to.
+pub async fn mark_everywhere(
+    conn: &mut AsyncPgConnection,
+    account_id: Uuid,
+    sku: &str,
+) -> DbResult<usize> {
+    let targets: Vec<Option<i64>> = warehouses::table
+        .filter(warehouses::account_id.eq(account_id))
+        .filter(warehouses::keycrm_warehouse_id.is_not_null())
+        .select(warehouses::keycrm_warehouse_id)
+        .distinct()
+        .load(conn)
+        .await?;
+    let pairs: Vec<(i64, String)> = targets
+        .into_iter()
+        .flatten()
+        .map(|k| (k, sku.to_owned()))
+        .collect();
+    mark(conn, account_id, &pairs).await
+}
+
 /// Forgets what keyCRM accepted for these pairs (it drifted), so they are sent again.
 pub async fn forget_accepted(
     conn: &mut AsyncPgConnection,
@@ -304,8 +325,8 @@ pub async fn claim(
 
 /// sklad's quantity per SKU in a keyCRM warehouse: the sum over every sklad warehouse mapped
 /// to it of what each contributes under the account's `push_quantity` policy and the
-/// warehouse's push buffer ([`pushed_quantity`]). SKUs without a balance there are absent
-/// (zero).
+/// warehouse's push buffer ([`pushed_quantity`]), plus, for products sold from components
+/// (`push_makeable`), what each can make. SKUs without a balance there are absent (zero).
 pub async fn sums(
     conn: &mut AsyncPgConnection,
     account_id: Uuid,
@@ -336,6 +357,22 @@ pub async fn sums(
     for (sku, on_hand, reserved, buffer) in rows {
         *sums.entry(sku).or_insert(Decimal::ZERO) +=
             pushed_quantity(policy, on_hand, reserved, buffer);
+    }
+    // Products sold from components: what each mapped warehouse can make is added.
+    let makers = crate::boms::push_makeable_among(conn, account_id, skus).await?;
+    if !makers.is_empty() {
+        let places: Vec<Uuid> = warehouses::table
+            .filter(warehouses::account_id.eq(account_id))
+            .filter(warehouses::keycrm_warehouse_id.eq(keycrm_warehouse_id))
+            .select(warehouses::id)
+            .load(conn)
+            .await?;
+        for (product, sku) in makers {
+            for place in &places {
+                let made = crate::boms::makeable_in(conn, account_id, product, *place).await?;
+                *sums.entry(sku.clone()).or_insert(Decimal::ZERO) += made.units;
+            }
+        }
     }
     Ok(sums
         .into_iter()

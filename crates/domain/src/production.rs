@@ -137,6 +137,16 @@ pub fn requirement(bom: &Bom, made: Decimal) -> Vec<(Uuid, Decimal)> {
         .collect()
 }
 
+/// keyCRM's status group of cancelled orders (its groups are fixed: new 1, approval 2,
+/// production 3, delivery 4, completed 5, cancelled 6).
+pub const KEYCRM_CANCELLED_GROUP: i64 = 6;
+
+/// How much of an order line to make: what `free` stock (available, counting what the order
+/// itself holds) does not cover.
+pub fn to_make(wanted: Decimal, free: Decimal) -> Decimal {
+    (wanted - free.max(Decimal::ZERO)).max(Decimal::ZERO)
+}
+
 /// The ledger lines of making `made` of `product`: each component's `need` leaves
 /// `component_warehouse`, and `made` arrives in `output_warehouse`.
 pub fn production_lines(
@@ -313,6 +323,13 @@ mod tests {
             Err(BomError::Twice(2))
         );
         assert_eq!(check(a, &bom("0", &[(b, "1")])), Err(BomError::NoOutput));
+    }
+
+    #[test]
+    fn an_order_makes_only_what_stock_does_not_cover() {
+        assert_eq!(to_make(d("5"), d("2")), d("3"));
+        assert_eq!(to_make(d("5"), d("7")), d("0"));
+        assert_eq!(to_make(d("5"), d("-3")), d("5"));
     }
 
     #[test]

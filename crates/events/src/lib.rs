@@ -47,6 +47,20 @@ impl Event for v1::OrderShipmentChanged {
     }
 }
 
+impl Event for v1::ProductionOrderReleased {
+    const TYPE: &'static str = "sklad.events.v1.ProductionOrderReleased";
+    fn routing_key(&self) -> String {
+        routing::PRODUCTION_RELEASED.to_owned()
+    }
+}
+
+impl Event for v1::ProductionOrderCompleted {
+    const TYPE: &'static str = "sklad.events.v1.ProductionOrderCompleted";
+    fn routing_key(&self) -> String {
+        routing::PRODUCTION_COMPLETED.to_owned()
+    }
+}
+
 /// Routing keys on the events exchange. Everything under `stock.` reaches the
 /// stock-publisher's queue, so every stock event is routable even before other consumers
 /// bind it.
@@ -59,6 +73,10 @@ pub mod routing {
     pub const STOCK_RESERVATION: &str = "stock.reservation.changed";
     /// Stock followed an order: `stock.order.{shipped|returned|corrected|waiting}`.
     pub const STOCK_ORDER: &str = "stock.order";
+    /// A production order was released.
+    pub const PRODUCTION_RELEASED: &str = "stock.production.released";
+    /// A production order made something.
+    pub const PRODUCTION_COMPLETED: &str = "stock.production.completed";
 }
 
 /// Converts a chrono time to the protobuf well-known timestamp.

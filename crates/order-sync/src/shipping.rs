@@ -8,9 +8,12 @@ use std::sync::Arc;
 
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use sklad_app::movements::{self, MovementError};
+use sklad_app::production;
+use sklad_db::order_stock::ShipmentFacts;
 use sklad_db::orders::OrderRef;
 use sklad_db::stock::{Recorded, Refused};
 use sklad_db::{DbError, DbResult};
+use sklad_domain::production::KEYCRM_CANCELLED_GROUP;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -91,6 +94,14 @@ pub(crate) async fn follow_status(
     };
     let reserve = in_statuses(&rules.reserve_status_ids);
     movements::hold(conn, account, &facts, warehouse, reserve).await?;
+    make_to_order(
+        conn,
+        account,
+        &facts,
+        warehouse,
+        in_statuses(&rules.production_status_ids),
+    )
+    .await?;
     match waiting {
         // Nothing due: an order that waited stops waiting (most never did: no write).
         None if facts.waiting => {
@@ -108,7 +119,43 @@ pub(crate) async fn follow_status(
     }
 }
 
-/// An order keyCRM no longer has holds nothing (called under its lock, in its transaction).
+/// Production follows the order: a cancelled (or deleted) one cancels its planned
+/// production orders; an unshipped one in a production status plans what stock lacks.
+async fn make_to_order(
+    conn: &mut AsyncPgConnection,
+    account: Uuid,
+    facts: &ShipmentFacts,
+    warehouse: Option<Uuid>,
+    in_production_status: bool,
+) -> DbResult<()> {
+    if facts.deleted || facts.status_group_id == Some(KEYCRM_CANCELLED_GROUP) {
+        let cancelled =
+            sklad_db::production::cancel_planned_for_order(conn, account, facts.id).await?;
+        if cancelled > 0 {
+            tracing::info!(
+                keycrm_order_id = facts.keycrm_id,
+                cancelled,
+                "planned production cancelled with the order"
+            );
+        }
+        return Ok(());
+    }
+    let unshipped = facts.shipped_movement_id.is_none() && facts.returned_movement_id.is_none();
+    if let Some(warehouse) = warehouse.filter(|_| in_production_status && unshipped) {
+        let planned = production::make_to_order(conn, account, facts, warehouse).await?;
+        if planned > 0 {
+            tracing::info!(
+                keycrm_order_id = facts.keycrm_id,
+                planned,
+                "production planned for the order"
+            );
+        }
+    }
+    Ok(())
+}
+
+/// An order keyCRM no longer has holds nothing, and its planned production is cancelled
+/// (called under its lock, in its transaction).
 pub(crate) async fn release_deleted(
     conn: &mut AsyncPgConnection,
     account: Uuid,
@@ -118,6 +165,7 @@ pub(crate) async fn release_deleted(
         sklad_db::order_stock::shipment_facts(conn, account, OrderRef::Keycrm(keycrm_id)).await?
     {
         movements::hold(conn, account, &facts, None, false).await?;
+        make_to_order(conn, account, &facts, None, false).await?;
     }
     Ok(())
 }

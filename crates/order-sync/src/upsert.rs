@@ -34,6 +34,8 @@ pub struct StockRules {
     pub return_status_ids: Vec<i64>,
     /// An unshipped order in one of these statuses holds its lines.
     pub reserve_status_ids: Vec<i64>,
+    /// An order in one of these statuses gets production orders for what stock lacks.
+    pub production_status_ids: Vec<i64>,
     /// Where orders ship from (and reserve in): by source, else the default.
     pub ship_warehouse_id: Option<Uuid>,
     pub ship_source_rules: Vec<ShipSourceRule>,
@@ -57,6 +59,7 @@ impl From<&sklad_db::integrations::Integration> for Switches {
                 ship_status_ids: settings.ship_status_ids.clone(),
                 return_status_ids: settings.return_status_ids.clone(),
                 reserve_status_ids: settings.reserve_status_ids.clone(),
+                production_status_ids: settings.production_status_ids.clone(),
                 ship_warehouse_id: settings.ship_warehouse_id,
                 ship_source_rules: settings.ship_source_rules.0.clone(),
             },

@@ -2,7 +2,8 @@
 //! `available` quantities, `StockReservationChanged`) marks each changed (keyCRM warehouse,
 //! SKU) dirty and records the message in the inbox, in one transaction, then acks. The push
 //! loop does the keyCRM part, so a flood of movements never queues a flood of requests.
-//! `OrderShipmentChanged` is for other consumers: acked and skipped.
+//! The other stock events (`OrderShipmentChanged`, the production ones) are for other
+//! consumers: acked and skipped.
 
 use std::sync::Arc;
 
@@ -12,7 +13,7 @@ use sklad_bus::{Handler, HandlerError, IncomingMessage};
 use sklad_db::DbError;
 use sklad_domain::reservation::PushQuantity;
 use sklad_events::Event;
-use sklad_events::v1::{OrderShipmentChanged, StockMovementRecorded, StockReservationChanged};
+use sklad_events::v1::{StockMovementRecorded, StockReservationChanged};
 use uuid::Uuid;
 
 use crate::context::Context;
@@ -32,19 +33,22 @@ impl Handler for MovementHandler {
     ) -> BoxFuture<'a, Result<(), HandlerError>> {
         Box::pin(async move {
             let kind = message.message_type.as_deref();
-            if kind == Some(OrderShipmentChanged::TYPE) {
+            let reservation = kind == Some(StockReservationChanged::TYPE);
+            if !reservation && kind.is_some_and(|k| k != StockMovementRecorded::TYPE) {
+                // Order shipment and production events are for other consumers.
                 MOVEMENTS.with_label_values(&["skipped"]).inc();
                 return Ok(());
             }
-            let reservation = kind == Some(StockReservationChanged::TYPE);
-            let (account, lines, own_id) = if reservation {
+            let (account, lines, products, own_id) = if reservation {
                 let event: StockReservationChanged = message.decode_event()?;
                 let lines = pairs(event.lines.iter().map(|l| (&l.warehouse_id, &l.sku)))?;
-                (event.account_id, lines, None)
+                let products = ids(event.lines.iter().map(|l| &l.product_id))?;
+                (event.account_id, lines, products, None)
             } else {
                 let event: StockMovementRecorded = message.decode_event()?;
                 let lines = pairs(event.lines.iter().map(|l| (&l.warehouse_id, &l.sku)))?;
-                (event.account_id, lines, Some(event.movement_id))
+                let products = ids(event.lines.iter().map(|l| &l.product_id))?;
+                (event.account_id, lines, products, Some(event.movement_id))
             };
             let account = Uuid::parse_str(&account)
                 .map_err(|e| HandlerError::Park(format!("bad account id {account:?}: {e}")))?;
@@ -63,17 +67,30 @@ impl Handler for MovementHandler {
                     if !integration.settings.stock_push_enabled {
                         return Ok("push_off");
                     }
-                    if reservation && integration.settings.push_quantity != PushQuantity::Available
-                    {
-                        // keyCRM receives on-hand quantities: a reservation changes none.
+                    // A component's change changes what can be made of every product
+                    // sold from components that uses it, at any depth.
+                    let makers = sklad_db::boms::makeable_users(conn, account, &products).await?;
+                    // Under `on_hand` keyCRM's quantities ignore reservations.
+                    let direct = !reservation
+                        || integration.settings.push_quantity == PushQuantity::Available;
+                    if !direct && makers.is_empty() {
                         return Ok("on_hand_policy");
                     }
                     let warehouses: Vec<Uuid> = lines.iter().map(|(w, _)| *w).collect();
                     let mapped = sklad_db::stock_sync::mapped(conn, account, &warehouses).await?;
-                    let pairs: Vec<(i64, String)> = lines
-                        .into_iter()
-                        .filter_map(|(w, sku)| mapped.get(&w).map(|k| (*k, sku)))
-                        .collect();
+                    let targets: std::collections::BTreeSet<i64> =
+                        mapped.values().copied().collect();
+                    let mut pairs: Vec<(i64, String)> = if direct {
+                        lines
+                            .into_iter()
+                            .filter_map(|(w, sku)| mapped.get(&w).map(|k| (*k, sku)))
+                            .collect()
+                    } else {
+                        Vec::new()
+                    };
+                    for target in &targets {
+                        pairs.extend(makers.iter().map(|sku| (*target, sku.clone())));
+                    }
                     if pairs.is_empty() {
                         return Ok("unmapped");
                     }
@@ -100,6 +117,15 @@ fn pairs<'a>(
             Uuid::parse_str(warehouse)
                 .map(|w| (w, sku.clone()))
                 .map_err(|e| HandlerError::Park(format!("bad warehouse id {warehouse:?}: {e}")))
+        })
+        .collect()
+}
+
+/// The product ids an event names.
+fn ids<'a>(products: impl Iterator<Item = &'a String>) -> Result<Vec<Uuid>, HandlerError> {
+    products
+        .map(|p| {
+            Uuid::parse_str(p).map_err(|e| HandlerError::Park(format!("bad product id {p:?}: {e}")))
         })
         .collect()
 }

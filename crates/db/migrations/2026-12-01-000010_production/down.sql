@@ -1,3 +1,15 @@
+ALTER TABLE products DROP COLUMN push_makeable;
+DROP INDEX production_orders_one_per_order_product;
+ALTER TABLE production_orders DROP COLUMN customer_order_id;
+ALTER TABLE keycrm_integrations DROP COLUMN production_status_ids;
+DELETE FROM reservations WHERE production_order_id IS NOT NULL;
+DROP INDEX reservations_production_product;
+DROP INDEX reservations_order_product;
+ALTER TABLE reservations DROP CONSTRAINT reservations_one_holder;
+ALTER TABLE reservations DROP COLUMN production_order_id;
+ALTER TABLE reservations ALTER COLUMN order_id SET NOT NULL;
+ALTER TABLE reservations DROP COLUMN id;
+ALTER TABLE reservations ADD PRIMARY KEY (order_id, product_id);
 DROP INDEX movements_production_order;
 ALTER TABLE movements DROP COLUMN production_order_id;
 ALTER TABLE movements DROP CONSTRAINT movements_kind_check;

@@ -52,3 +52,26 @@ ALTER TABLE movements ADD CONSTRAINT movements_kind_check
 ALTER TABLE movements ADD COLUMN production_order_id uuid REFERENCES production_orders (id);
 CREATE INDEX movements_production_order ON movements (production_order_id)
     WHERE production_order_id IS NOT NULL;
+
+-- A released production order reserves its components as an order in a reserve status
+-- does: a reservation belongs to exactly one of the two.
+ALTER TABLE reservations DROP CONSTRAINT reservations_pkey;
+ALTER TABLE reservations ADD COLUMN id bigserial PRIMARY KEY;
+ALTER TABLE reservations ALTER COLUMN order_id DROP NOT NULL;
+ALTER TABLE reservations ADD COLUMN production_order_id uuid REFERENCES production_orders (id);
+ALTER TABLE reservations ADD CONSTRAINT reservations_one_holder
+    CHECK ((order_id IS NULL) <> (production_order_id IS NULL));
+CREATE UNIQUE INDEX reservations_order_product ON reservations (order_id, product_id)
+    WHERE order_id IS NOT NULL;
+CREATE UNIQUE INDEX reservations_production_product
+    ON reservations (production_order_id, product_id) WHERE production_order_id IS NOT NULL;
+
+-- Make-to-order: an order entering a production status plans what stock does not cover,
+-- once per (order, product).
+ALTER TABLE keycrm_integrations ADD COLUMN production_status_ids bigint[] NOT NULL DEFAULT '{}';
+ALTER TABLE production_orders ADD COLUMN customer_order_id uuid REFERENCES customer_orders (id);
+CREATE UNIQUE INDEX production_orders_one_per_order_product
+    ON production_orders (customer_order_id, product_id) WHERE customer_order_id IS NOT NULL;
+
+-- Sellable from components: keyCRM receives on-hand + makeable for these products.
+ALTER TABLE products ADD COLUMN push_makeable boolean NOT NULL DEFAULT false;
