@@ -16,7 +16,8 @@ fn schemathesis() -> Command {
 }
 
 /// An account with something of everything: warehouses, products, movements, a keyCRM
-/// warehouse and the mapping, orders brought in by a sync job, pushes.
+/// warehouse and the mapping, orders brought in by a sync job, pushes, a BOM and production
+/// orders.
 async fn seed(app: &TestApp) {
     let rig = app.stock_rig(&["C-1", "C-2"]).await;
     app.created(
@@ -43,6 +44,44 @@ async fn seed(app: &TestApp) {
     .await;
     let job = app.run_sync_job(json!([1, 2])).await;
     assert_eq!(job["state"], "done", "{job}");
+    // Production: a BOM, a planned and a released production order.
+    let ids: Vec<String> = ["C-1", "C-2"]
+        .iter()
+        .map(|sku| async move {
+            app.get_json(&format!("/products?sku={sku}"), &app.account.admin_token)
+                .await["data"][0]["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect::<futures::future::JoinAll<_>>()
+        .await;
+    app.answers(
+        Method::PUT,
+        &format!("/products/{}/bom", ids[0]),
+        json!({"output_quantity": 1, "components": [{"product_id": ids[1], "quantity": "0.5"}]}),
+        201,
+    )
+    .await;
+    for release in [false, true] {
+        let order = app
+            .created(
+                "/production-orders",
+                json!({"product_id": ids[0], "quantity": 2, "component_warehouse_id": rig.w1, "output_warehouse_id": rig.w1}),
+            )
+            .await;
+        if release {
+            app.ok(
+                Method::POST,
+                &format!(
+                    "/production-orders/{}/release",
+                    order["id"].as_str().unwrap()
+                ),
+                json!({}),
+            )
+            .await;
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

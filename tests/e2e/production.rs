@@ -257,6 +257,51 @@ async fn a_multi_level_bom_makes_exactly_what_it_says_or_nothing() {
         .get_json("/production-orders?state=done", &app.account.admin_token)
         .await;
     assert_eq!(listed["total"], 1, "{listed}");
+
+    // The product list shows what can be made: LEG-SET min(8 legs from wood / 4, 12 screws
+    // / 8) = 1, so one TABLE (one TOP left); products without a BOM have no figure.
+    let products = app
+        .get_json(
+            &format!("/products?makeable_in={w1}&per_page=200"),
+            &app.account.admin_token,
+        )
+        .await;
+    let row = |sku: &str| {
+        products["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["sku"] == sku)
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(dec(&row("TABLE")["makeable"]), Decimal::ONE, "{products}");
+    assert!(row("TOP")["makeable"].is_null());
+
+    // Releasing two more tables plans the leg sets they lack (none in stock), not the TOP
+    // (no BOM).
+    let more = app
+        .created(
+            "/production-orders",
+            json!({"product_id": id["TABLE"], "quantity": 2, "component_warehouse_id": w1, "output_warehouse_id": w2}),
+        )
+        .await;
+    let released = app
+        .ok(
+            Method::POST,
+            &format!(
+                "/production-orders/{}/release?plan_sub_assemblies=true",
+                more["id"].as_str().unwrap()
+            ),
+            json!({}),
+        )
+        .await;
+    assert_eq!(released["state"], "released");
+    let subs = released["sub_assemblies"].as_array().unwrap();
+    assert_eq!(subs.len(), 1, "{released}");
+    assert_eq!(subs[0]["product_id"], json!(id["LEG-SET"]));
+    assert_eq!(dec(&subs[0]["quantity"]), Decimal::from(2));
+    assert_eq!(subs[0]["state"], "planned");
 }
 
 /// The id of the product with `sku`.

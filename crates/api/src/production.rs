@@ -345,22 +345,45 @@ pub async fn get_production_order(
     Ok(HttpResponse::Ok().json(ProductionOrderView::from(order)))
 }
 
-/// Releases a planned order for making.
-#[utoipa::path(tag = "Production", params(("id" = Uuid, Path)),
-    responses((status = 200, body = ProductionOrderView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 409, description = "Not planned", body = ErrorBody)),
+/// Options of a release.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ReleaseQuery {
+    /// Also plan production orders for components that have a BOM and lack stock.
+    #[serde(default)]
+    pub plan_sub_assemblies: bool,
+}
+
+/// A released order and the sub-assembly orders planned with it.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ReleasedView {
+    #[serde(flatten)]
+    pub order: ProductionOrderView,
+    /// Planned for components with a BOM and too little stock (`plan_sub_assemblies`).
+    pub sub_assemblies: Vec<ProductionOrderView>,
+}
+
+/// Releases a planned order for making: its components are reserved in the component
+/// warehouse; with `plan_sub_assemblies`, components that have a BOM and lack stock get
+/// planned production orders of their own.
+#[utoipa::path(tag = "Production", params(("id" = Uuid, Path), ReleaseQuery),
+    responses((status = 200, body = ReleasedView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, description = "Not planned", body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
 #[post("/production-orders/{id}/release")]
 pub async fn release_production_order(
     state: web::Data<ApiState>,
     account: AccountId,
     id: web::Path<Uuid>,
+    query: web::Query<ReleaseQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let mut conn = state.db.conn().await?;
-    let order =
-        sklad_app::production::transition(&mut conn, account.0, *id, ProductionState::Released)
+    let (order, sub_assemblies) =
+        sklad_app::production::release(&mut conn, account.0, *id, query.plan_sub_assemblies)
             .await?;
-    Ok(HttpResponse::Ok().json(ProductionOrderView::from(order)))
+    Ok(HttpResponse::Ok().json(ReleasedView {
+        order: order.into(),
+        sub_assemblies: sub_assemblies.into_iter().map(Into::into).collect(),
+    }))
 }
 
 /// Cancels a planned or released order (what was made stays made).

@@ -25,6 +25,9 @@ pub struct ProductQuery {
     pub sku: Option<String>,
     /// Case-insensitive part of the name.
     pub name: Option<String>,
+    /// Add `makeable`: whole units of each product with a BOM makeable now in this
+    /// warehouse (one the account does not have holds nothing: 0).
+    pub makeable_in: Option<Uuid>,
 }
 
 /// A product of the nomenclature.
@@ -42,6 +45,11 @@ pub struct ProductView {
     pub unit_cost: Option<Decimal>,
     /// Sold from components: keyCRM receives on-hand + what can be made.
     pub push_makeable: bool,
+    /// Its current BOM, if it is made.
+    pub bom_id: Option<Uuid>,
+    /// Whole units makeable now in the `makeable_in` warehouse (lists asked for it; products
+    /// with a BOM).
+    pub makeable: Option<Decimal>,
     pub unit: Option<String>,
     pub keycrm_offer_id: Option<i64>,
     pub keycrm_product_id: Option<i64>,
@@ -62,6 +70,8 @@ impl From<Product> for ProductView {
             price: normalize(p.price),
             unit_cost: normalize(product.unit_cost),
             push_makeable: product.push_makeable,
+            bom_id: product.current_bom_id,
+            makeable: None,
             unit: p.unit,
             keycrm_offer_id: p.keycrm_offer_id,
             keycrm_product_id: p.keycrm_product_id,
@@ -188,7 +198,15 @@ pub async fn list_products(
     };
     let mut conn = state.db.conn().await?;
     let (rows, total) = sklad_db::products::list(&mut conn, account.0, &filter).await?;
-    Ok(HttpResponse::Ok().json(Page::<ProductView>::of(rows, (page, per_page), total)))
+    let mut views: Vec<ProductView> = rows.into_iter().map(ProductView::from).collect();
+    if let Some(warehouse) = query.makeable_in {
+        for view in views.iter_mut().filter(|v| v.bom_id.is_some()) {
+            let made =
+                sklad_db::boms::makeable_in(&mut conn, account.0, view.id, warehouse).await?;
+            view.makeable = Some(made.units);
+        }
+    }
+    Ok(HttpResponse::Ok().json(Page::<ProductView>::of(views, (page, per_page), total)))
 }
 
 /// Creates a product (SKUs are unique per account).

@@ -502,3 +502,76 @@ pub async fn make_to_order(
     }
     Ok(created)
 }
+
+/// Releases a planned order (its components reserved) and, with `plan_subs`, plans its
+/// sub-assemblies ([`plan_sub_assemblies`]), in one transaction.
+pub async fn release(
+    conn: &mut AsyncPgConnection,
+    account: Uuid,
+    id: Uuid,
+    plan_subs: bool,
+) -> Result<(ProductionOrder, Vec<ProductionOrder>), ProductionError> {
+    conn.transaction::<_, ProductionError, _>(async |conn| {
+        let order = transition(conn, account, id, ProductionState::Released).await?;
+        let subs = if plan_subs {
+            plan_sub_assemblies(conn, account, &order).await?
+        } else {
+            Vec::new()
+        };
+        Ok((order, subs))
+    })
+    .await
+}
+
+/// Plans what a released order's sub-assemblies lack: for each component with a BOM of its
+/// own, a planned production order (made in the parent's component warehouse) for what the
+/// stock there, beyond what others hold, does not cover. Returns the orders planned.
+async fn plan_sub_assemblies(
+    conn: &mut AsyncPgConnection,
+    account: Uuid,
+    parent: &ProductionOrder,
+) -> Result<Vec<ProductionOrder>, ProductionError> {
+    let bom = sklad_db::boms::get(conn, account, parent.bom_id)
+        .await?
+        .ok_or(ProductionError::NotFound("no such BOM"))?;
+    let need = requirement(&bom.bom(), parent.quantity - parent.made);
+    let ids: Vec<Uuid> = need.iter().map(|(p, _)| *p).collect();
+    let boms = sklad_db::boms::current_boms(conn, account, &ids).await?;
+    let warehouse = parent.component_warehouse_id;
+    let available = sklad_db::boms::available(conn, account, warehouse, &ids).await?;
+    let held = order_stock::held(conn, account, Holder::Production(parent.id)).await?;
+    let mut planned = Vec::new();
+    for (component, needed) in need {
+        let Some(bom_id) = boms.get(&component) else {
+            continue;
+        };
+        // What this order holds is its own: only the others' reservations count against it.
+        let free = available.get(&component).copied().unwrap_or_default()
+            + held
+                .get(&(warehouse, component))
+                .copied()
+                .unwrap_or_default();
+        let make = production::to_make(needed, free);
+        if make.is_zero() {
+            continue;
+        }
+        planned.push(
+            sklad_db::production::create(
+                conn,
+                account,
+                &NewProductionOrder {
+                    product_id: component,
+                    bom_id: *bom_id,
+                    quantity: make,
+                    component_warehouse_id: warehouse,
+                    output_warehouse_id: warehouse,
+                    due_date: parent.due_date,
+                    note: Some(format!("sub-assembly for production order {}", parent.id)),
+                    customer_order_id: None,
+                },
+            )
+            .await?,
+        );
+    }
+    Ok(planned)
+}

@@ -24,6 +24,8 @@ pub struct Product {
     pub unit_cost: Option<Decimal>,
     /// keyCRM receives on-hand + makeable for it.
     pub push_makeable: bool,
+    /// Its current BOM, if it is made.
+    pub current_bom_id: Option<Uuid>,
 }
 
 /// A product's own fields: what is inserted, and what keyCRM may update.
