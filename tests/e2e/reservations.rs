@@ -335,3 +335,66 @@ async fn orders_from_a_source_with_a_rule_ship_from_its_warehouse() {
     );
     let _: Value = order;
 }
+
+/// Duplicate webhooks reserve an order's lines once; an order keyCRM deleted releases them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn duplicates_reserve_once_and_a_deleted_order_releases_its_hold() {
+    let app = TestApp::spawn_with(AppOptions::all_workers()).await;
+    let rig = app.stock_rig(&["RD-1"]).await;
+    app.created(
+        "/movements",
+        json!({"kind": "receipt", "warehouse_id": rig.w1, "lines": [{"sku": "RD-1", "quantity": 10}]}),
+    )
+    .await;
+    app.ok(
+        Method::PUT,
+        "/integrations/keycrm",
+        json!({"ship_warehouse_id": rig.w1, "reserve_status_ids": [2]}),
+    )
+    .await;
+    let id = app
+        .sim_order(json!({"status_id": 1, "lines": [{"sku": "RD-1", "quantity": 3}]}))
+        .await;
+    let moved = app.sim_status(id, 2).await;
+    let body = moved["deliveries"][0]["body"].to_string();
+    let duplicates = (0..5).map(|_| app.webhook_status(body.clone()));
+    let statuses = futures::future::join_all(duplicates).await;
+    assert!(statuses.iter().all(|s| *s == 202), "{statuses:?}");
+    app.wait_for_order(id, "reserved", |o| o["shipment"]["state"] == "reserved")
+        .await;
+    // Every one of the six webhooks taken and no fetch left: all of them were applied.
+    sklad_tests::eventually(
+        Duration::from_secs(30),
+        "every duplicate applied",
+        || async {
+            use diesel::prelude::*;
+            use diesel_async::RunQueryDsl;
+            use sklad_db::schema::{inbox, order_fetches};
+            let mut conn = app.db().conn().await.ok()?;
+            let taken: i64 = inbox::table
+                .filter(inbox::consumer.eq(sklad_order_sync::CONSUMER))
+                .count()
+                .get_result(&mut conn)
+                .await
+                .ok()?;
+            let waiting: i64 = order_fetches::table
+                .count()
+                .get_result(&mut conn)
+                .await
+                .ok()?;
+            (taken == 6 && waiting == 0).then_some(())
+        },
+    )
+    .await;
+    assert_eq!(balance(&app, &rig.w1, "RD-1").await, (d(10), d(3), d(7)));
+    reserved_matches_reservations(&app).await;
+
+    // keyCRM deletes it; the next word about it finds it gone: the hold goes with it.
+    app.sim_control(Method::DELETE, &format!("/orders/{id}"), Value::Null)
+        .await;
+    assert_eq!(app.webhook_status(body).await, 202);
+    app.wait_for_order(id, "deleted in keyCRM", |o| o["deleted_in_keycrm"] == true)
+        .await;
+    assert_eq!(balance(&app, &rig.w1, "RD-1").await, (d(10), d(0), d(10)));
+    reserved_matches_reservations(&app).await;
+}
