@@ -302,6 +302,47 @@ async fn a_multi_level_bom_makes_exactly_what_it_says_or_nothing() {
     assert_eq!(subs[0]["product_id"], json!(id["LEG-SET"]));
     assert_eq!(dec(&subs[0]["quantity"]), Decimal::from(2));
     assert_eq!(subs[0]["state"], "planned");
+
+    // Figures a decimal cannot hold are refused, not a crash: a BOM needing 10^18 per unit
+    // made, released for 10^13 units.
+    let huge = app
+        .answers(
+            Method::PUT,
+            &path("TOP"),
+            bom(&[("SCREW", "99999999999999")], "0.0001"),
+            201,
+        )
+        .await;
+    // 0.5 × 99 999 999 999 999 ÷ 0.0001.
+    assert_eq!(huge["cost_per_unit"], "499999999999995000", "{huge}");
+    let big = app
+        .created(
+            "/production-orders",
+            json!({"product_id": id["TOP"], "quantity": "10000000000000", "component_warehouse_id": w1, "output_warehouse_id": w1}),
+        )
+        .await;
+    let refused = app
+        .answers(
+            Method::POST,
+            &format!("/production-orders/{}/release", big["id"].as_str().unwrap()),
+            json!({}),
+            422,
+        )
+        .await;
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("beyond"),
+        "{refused}"
+    );
+    let makeable = app
+        .get_json(
+            &format!("/products/{}/makeable?warehouse_id={w1}", id["TOP"]),
+            &app.account.admin_token,
+        )
+        .await;
+    assert_eq!(dec(&makeable["units"]), Decimal::ZERO, "{makeable}");
 }
 
 /// The id of the product with `sku`.

@@ -183,6 +183,14 @@ pub async fn save_bom(
     .await
 }
 
+/// The answer when a BOM's figures times the quantity leave what sklad can count.
+fn too_large() -> ProductionError {
+    ProductionError::Invalid(
+        "the components this takes are beyond what sklad can count (14 digits before the point)"
+            .into(),
+    )
+}
+
 /// A product's current BOM, with its cost per unit made (`None` when a cost is unknown).
 pub async fn current_bom(
     conn: &mut AsyncPgConnection,
@@ -310,7 +318,7 @@ pub async fn transition(
                 needs,
             });
         }
-        let order = sklad_db::production::update(conn, id, to, order.made).await?;
+        let order = sklad_db::production::update(conn, account, id, to, order.made).await?;
         hold_components(conn, &order, "production_cancelled").await?;
         if order.state == ProductionState::Released {
             sklad_db::production::announce_released(conn, &order).await?;
@@ -331,7 +339,7 @@ async fn hold_components(
         let bom = sklad_db::boms::get(conn, order.account_id, order.bom_id)
             .await?
             .ok_or(ProductionError::NotFound("no such BOM"))?;
-        let need = requirement(&bom.bom(), order.quantity - order.made);
+        let need = requirement(&bom.bom(), order.quantity - order.made).ok_or_else(too_large)?;
         reservation::wanted(order.component_warehouse_id, &need)
     } else {
         Default::default()
@@ -380,13 +388,14 @@ pub async fn complete(
         let bom = sklad_db::boms::get(conn, account, order.bom_id)
             .await?
             .ok_or(ProductionError::NotFound("no such BOM"))?;
-        let need = requirement(&bom.bom(), made);
+        let need = requirement(&bom.bom(), made).ok_or_else(too_large)?;
         let warehouse = sklad_db::warehouses::get(conn, account, order.component_warehouse_id)
             .await?
             .ok_or(ProductionError::NotFound("no such warehouse"))?;
         if !warehouse.allow_negative {
             let ids: Vec<Uuid> = need.iter().map(|(p, _)| *p).collect();
-            let on_hand = sklad_db::boms::on_hand(conn, order.component_warehouse_id, &ids).await?;
+            let on_hand =
+                sklad_db::boms::on_hand(conn, account, order.component_warehouse_id, &ids).await?;
             let short: Vec<Shortage> = need
                 .iter()
                 .filter_map(|(product, needed)| {
@@ -436,7 +445,7 @@ pub async fn complete(
         } else {
             ProductionState::Released
         };
-        let order = sklad_db::production::update(conn, id, state, total).await?;
+        let order = sklad_db::production::update(conn, account, id, state, total).await?;
         hold_components(conn, &order, "production_done").await?;
         sklad_db::production::announce_completed(conn, &order, made, recorded.movement.id).await?;
         Ok((order, recorded))
@@ -534,7 +543,7 @@ async fn plan_sub_assemblies(
     let bom = sklad_db::boms::get(conn, account, parent.bom_id)
         .await?
         .ok_or(ProductionError::NotFound("no such BOM"))?;
-    let need = requirement(&bom.bom(), parent.quantity - parent.made);
+    let need = requirement(&bom.bom(), parent.quantity - parent.made).ok_or_else(too_large)?;
     let ids: Vec<Uuid> = need.iter().map(|(p, _)| *p).collect();
     let boms = sklad_db::boms::current_boms(conn, account, &ids).await?;
     let warehouse = parent.component_warehouse_id;

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use anyhow::{Context, bail};
 use chrono::NaiveDate;
 use clap::{Args, Subcommand};
+use diesel_async::AsyncConnection;
 use rust_decimal::Decimal;
 use sklad_app::production::{ComponentRef, PlannedProduction};
 use sklad_db::Db;
@@ -134,26 +135,32 @@ pub async fn bom(settings: &Settings, command: BomCommand) -> anyhow::Result<()>
         BomCommand::Import(args) => {
             let boms = read_csv(&args.file)?;
             let skus: Vec<String> = boms.keys().cloned().collect();
-            let ids = sklad_db::products::ids_by_sku(&mut conn, args.account, &skus).await?;
-            for (sku, (output, components)) in boms {
-                let product = *ids
-                    .get(&sku)
-                    .with_context(|| format!("no product with SKU {sku}"))?;
-                let saved = sklad_app::production::save_bom(
-                    &mut conn,
-                    args.account,
-                    product,
-                    output,
-                    None,
-                    components,
-                )
-                .await
-                .with_context(|| format!("BOM of {sku}"))?;
-                println!(
-                    "{sku}: version {} with {} components",
-                    saved.version,
-                    saved.components.len()
-                );
+            // All or nothing: one bad BOM leaves every product as it was.
+            let saved = conn
+                .transaction::<_, anyhow::Error, _>(async |conn| {
+                    let ids = sklad_db::products::ids_by_sku(conn, args.account, &skus).await?;
+                    let mut saved = Vec::new();
+                    for (sku, (output, components)) in boms {
+                        let product = *ids
+                            .get(&sku)
+                            .with_context(|| format!("no product with SKU {sku}"))?;
+                        let bom = sklad_app::production::save_bom(
+                            conn,
+                            args.account,
+                            product,
+                            output,
+                            None,
+                            components,
+                        )
+                        .await
+                        .with_context(|| format!("BOM of {sku}"))?;
+                        saved.push((sku, bom.version, bom.components.len()));
+                    }
+                    Ok(saved)
+                })
+                .await?;
+            for (sku, version, components) in saved {
+                println!("{sku}: version {version} with {components} components");
             }
         }
     }

@@ -322,10 +322,12 @@ pub async fn current_boms(
 /// What is on the shelf of each product in a warehouse (the negative-balance rule's view).
 pub async fn on_hand(
     conn: &mut AsyncPgConnection,
+    account_id: Uuid,
     warehouse_id: Uuid,
     products_of: &[Uuid],
 ) -> DbResult<HashMap<Uuid, Decimal>> {
     Ok(balances::table
+        .filter(balances::account_id.eq(account_id))
         .filter(balances::warehouse_id.eq(warehouse_id))
         .filter(balances::product_id.eq_any(products_of))
         .select((balances::product_id, balances::quantity))

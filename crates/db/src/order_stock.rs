@@ -248,14 +248,20 @@ pub async fn shipment_changed(
     .await
 }
 
-/// Marks every reserved SKU of the account's mapped warehouses dirty (the push policy
-/// changed, and with it what keyCRM receives for them).
+/// Marks every reserved (or negative) SKU of the account's mapped warehouses dirty (the push
+/// policy changed, and with it what keyCRM receives for them).
 pub async fn mark_reserved(conn: &mut AsyncPgConnection, account_id: Uuid) -> DbResult<usize> {
     let pairs: Vec<(Option<i64>, String)> = balances::table
         .inner_join(warehouses::table)
         .inner_join(products::table)
         .filter(balances::account_id.eq(account_id))
-        .filter(balances::reserved.gt(Decimal::ZERO))
+        // Under `available` a reserved SKU loses its reservations, and a negative balance
+        // is sent as 0: both change with the policy.
+        .filter(
+            balances::reserved
+                .gt(Decimal::ZERO)
+                .or(balances::quantity.lt(Decimal::ZERO)),
+        )
         .filter(warehouses::keycrm_warehouse_id.is_not_null())
         .select((warehouses::keycrm_warehouse_id, products::sku))
         .distinct()
@@ -328,6 +334,8 @@ pub struct ShipmentFacts {
     pub deleted: bool,
     /// keyCRM's status group of its status (6: cancelled).
     pub status_group_id: Option<i64>,
+    /// Its keyCRM status as stored now (read under the order's lock, so never stale).
+    pub status_id: Option<i64>,
     pub lines: Vec<(Uuid, Decimal)>,
 }
 
@@ -349,6 +357,7 @@ pub async fn shipment_facts(
             customer_orders::source_id,
             customer_orders::deleted_in_keycrm_at.is_not_null(),
             customer_orders::status_group_id,
+            customer_orders::status_id,
         ))
         .into_boxed();
     let query = match reference {
@@ -364,6 +373,7 @@ pub async fn shipment_facts(
         Option<i64>,
         bool,
         Option<i64>,
+        Option<i64>,
     );
     let Some((
         id,
@@ -374,6 +384,7 @@ pub async fn shipment_facts(
         source_id,
         deleted,
         status_group_id,
+        status_id,
     )) = query.first::<Row>(conn).await.optional()?
     else {
         return Ok(None);
@@ -396,6 +407,7 @@ pub async fn shipment_facts(
         source_id,
         deleted,
         status_group_id,
+        status_id,
         lines,
     }))
 }

@@ -187,19 +187,24 @@ pub async fn list(
 /// Moves an order to `state`, adding `made` (call in the transaction that holds it).
 pub async fn update(
     conn: &mut AsyncPgConnection,
+    account_id: Uuid,
     id: Uuid,
     state: ProductionState,
     made: Decimal,
 ) -> DbResult<ProductionOrder> {
-    Ok(diesel::update(production_orders::table.find(id))
-        .set((
-            production_orders::state.eq(state.as_ref().to_owned()),
-            production_orders::made.eq(made),
-            production_orders::updated_at.eq(diesel::dsl::now),
-        ))
-        .returning(ProductionOrder::as_returning())
-        .get_result(conn)
-        .await?)
+    Ok(diesel::update(
+        production_orders::table
+            .filter(production_orders::account_id.eq(account_id))
+            .filter(production_orders::id.eq(id)),
+    )
+    .set((
+        production_orders::state.eq(state.as_ref().to_owned()),
+        production_orders::made.eq(made),
+        production_orders::updated_at.eq(diesel::dsl::now),
+    ))
+    .returning(ProductionOrder::as_returning())
+    .get_result(conn)
+    .await?)
 }
 
 /// Announces a release (`ProductionOrderReleased`, through the outbox, in the caller's
@@ -247,7 +252,8 @@ pub async fn announce_completed(
 
 async fn sku_of(conn: &mut AsyncPgConnection, order: &ProductionOrder) -> DbResult<String> {
     Ok(products::table
-        .find(order.product_id)
+        .filter(products::account_id.eq(order.account_id))
+        .filter(products::id.eq(order.product_id))
         .select(products::sku)
         .first(conn)
         .await?)

@@ -370,7 +370,8 @@ pub async fn sums(
         for (product, sku) in makers {
             for place in &places {
                 let made = crate::boms::makeable_in(conn, account_id, product, *place).await?;
-                *sums.entry(sku.clone()).or_insert(Decimal::ZERO) += made.units;
+                let sum = sums.entry(sku.clone()).or_insert(Decimal::ZERO);
+                *sum = sum.saturating_add(made.units);
             }
         }
     }

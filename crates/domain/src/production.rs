@@ -125,17 +125,22 @@ pub fn cycle(
 
 /// What making `made` of a product with `bom` takes of each component:
 /// `made × component quantity ÷ output quantity`, rounded up to 4 places (a part of a
-/// component is still used).
-pub fn requirement(bom: &Bom, made: Decimal) -> Vec<(Uuid, Decimal)> {
+/// component is still used). `None` when a figure leaves what a decimal can hold.
+pub fn requirement(bom: &Bom, made: Decimal) -> Option<Vec<(Uuid, Decimal)>> {
     bom.components
         .iter()
         .map(|c| {
-            let need = (made * c.quantity / bom.output_quantity)
+            let need = made
+                .checked_mul(c.quantity)?
+                .checked_div(bom.output_quantity)?
                 .round_dp_with_strategy(4, rust_decimal::RoundingStrategy::AwayFromZero);
-            (c.product_id, need.normalize())
+            Some((c.product_id, need.normalize()))
         })
         .collect()
 }
+
+/// The most whole units sklad reports or pushes (its amount columns hold 14 digits).
+pub const MAX_UNITS: i64 = 99_999_999_999_999;
 
 /// keyCRM's status group of cancelled orders (its groups are fixed: new 1, approval 2,
 /// production 3, delivery 4, completed 5, cancelled 6).
@@ -205,12 +210,18 @@ pub fn unit_cost(
                 let mut total = Decimal::ZERO;
                 let mut known = true;
                 for c in &bom.components {
-                    match cost(c.product_id, boms, own_cost, memo, depth + 1) {
-                        Some(each) => total += each * c.quantity,
+                    let part = cost(c.product_id, boms, own_cost, memo, depth + 1)
+                        .and_then(|each| each.checked_mul(c.quantity))
+                        .and_then(|part| total.checked_add(part));
+                    match part {
+                        Some(sum) => total = sum,
                         None => known = false,
                     }
                 }
-                known.then(|| (total / bom.output_quantity).round_dp(4).normalize())
+                known
+                    .then(|| total.checked_div(bom.output_quantity))
+                    .flatten()
+                    .map(|c| c.round_dp(4).normalize())
             }
             None => own_cost.get(&product).copied(),
         };
@@ -263,13 +274,16 @@ pub fn makeable(
                 .copied()
                 .unwrap_or_default()
                 .max(Decimal::ZERO)
-                + go(c.product_id, boms, available, memo, depth + 1).units;
-            let per_unit = c.quantity / bom.output_quantity;
-            let units = if per_unit.is_zero() {
-                Decimal::MAX
-            } else {
-                (have / per_unit).floor()
+                .saturating_add(go(c.product_id, boms, available, memo, depth + 1).units);
+            // Figures beyond a decimal's range saturate: nothing here may panic.
+            let units = match c.quantity.checked_div(bom.output_quantity) {
+                Some(per_unit) if !per_unit.is_zero() => have
+                    .checked_div(per_unit)
+                    .map_or(Decimal::MAX, |u| u.floor()),
+                Some(_) => Decimal::MAX,
+                None => Decimal::ZERO,
             };
+            let units = units.min(Decimal::from(MAX_UNITS));
             if best.is_none_or(|(b, _)| units < b) {
                 best = Some((units, c.product_id));
             }
@@ -338,8 +352,21 @@ mod tests {
         let shirt = bom("2", &[(a, "3"), (b, "0.00003")]);
         assert_eq!(
             requirement(&shirt, d("5")),
-            vec![(a, d("7.5")), (b, d("0.0001"))]
+            Some(vec![(a, d("7.5")), (b, d("0.0001"))])
         );
+        let huge = bom("0.0001", &[(a, "99999999999999")]);
+        assert_eq!(requirement(&huge, d("99999999999999")), None);
+        // Tiny per-unit needs and big stock saturate instead of overflowing.
+        let boms = HashMap::from([(b, huge.clone())]);
+        let plenty = HashMap::from([(a, d("99999999999999"))]);
+        let got = makeable(b, &boms, &plenty, &mut BTreeMap::new());
+        assert!(got.units <= Decimal::from(MAX_UNITS));
+        let fine = bom("0.0001", &[(a, "0.0001")]);
+        let boms = HashMap::from([(b, fine)]);
+        let got = makeable(b, &boms, &plenty, &mut BTreeMap::new());
+        assert_eq!(got.units, Decimal::from(MAX_UNITS));
+        let costs = HashMap::from([(a, d("99999999999999"))]);
+        assert_eq!(unit_cost(b, &HashMap::from([(b, huge)]), &costs), None);
     }
 
     #[test]

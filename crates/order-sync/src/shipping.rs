@@ -44,7 +44,6 @@ pub(crate) async fn follow_status(
     conn: &mut AsyncPgConnection,
     account: Uuid,
     order_id: Uuid,
-    (keycrm_id, status_id): (i64, Option<i64>),
     rules: &StockRules,
 ) -> DbResult<()> {
     let Some(facts) =
@@ -52,6 +51,9 @@ pub(crate) async fn follow_status(
     else {
         return Ok(());
     };
+    // The status as stored now, under the lock: a waiting order's retry must not act on the
+    // status it was listed with.
+    let (keycrm_id, status_id) = (facts.keycrm_id, facts.status_id);
     let in_statuses = |ids: &[i64]| status_id.is_some_and(|s| ids.contains(&s));
     let warehouse = rules.warehouse_for(facts.source_id);
     let step = if facts.returned_movement_id.is_some() || facts.deleted {
@@ -87,7 +89,8 @@ pub(crate) async fn follow_status(
                 "stock followed the order"
             );
             // A shipment released what the order held; a return or correction holds nothing.
-            return Ok(());
+            // A cancelled order still cancels its planned production.
+            return make_to_order(conn, account, &facts, None, false).await;
         }
         Err(MovementError::Refused(Refused::Db(err))) => return Err(err),
         Err(why) => Some(why.to_string()),
@@ -205,14 +208,7 @@ async fn pass(ctx: &Context) -> DbResult<()> {
         let tried = conn
             .transaction::<_, DbError, _>(async |conn| {
                 sklad_db::orders::lock_order(conn, order.account_id, order.keycrm_id).await?;
-                follow_status(
-                    conn,
-                    order.account_id,
-                    order.id,
-                    (order.keycrm_id, order.status_id),
-                    &rules,
-                )
-                .await
+                follow_status(conn, order.account_id, order.id, &rules).await
             })
             .await;
         // One order that cannot be tried must not hold back the ones behind it.

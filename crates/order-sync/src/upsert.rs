@@ -109,14 +109,8 @@ pub async fn apply(
                     )
                     .await?;
                 }
-                crate::shipping::follow_status(
-                    conn,
-                    account,
-                    upserted.id(),
-                    (order.id, order.status_id),
-                    &switches.stock,
-                )
-                .await?;
+                crate::shipping::follow_status(conn, account, upserted.id(), &switches.stock)
+                    .await?;
             }
             if let Some(serves) = serves {
                 sklad_db::fetches::complete(conn, account, order.id, serves.request_seq).await?;
