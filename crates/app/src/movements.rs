@@ -10,7 +10,7 @@ use sklad_db::order_stock::{self, Holder, ReservingOrder, ShipmentChange};
 use sklad_db::orders::OrderRef;
 use sklad_db::stock::{MovementInput, Recorded, Refused};
 use sklad_domain::reservation;
-use sklad_domain::stock::{ManualKind, MovementKind, Places, order_correction, plan};
+use sklad_domain::stock::{LedgerLine, ManualKind, MovementKind, Places, order_correction, plan};
 use uuid::Uuid;
 
 /// A product on a movement line: by id, or by SKU.
@@ -189,17 +189,13 @@ pub async fn ship_order(
     }
     let lines = plan(MovementKind::Shipment, Places::one(warehouse), &items)
         .map_err(|e| MovementError::Invalid(e.to_string()))?;
-    let done = sklad_db::stock::record(
+    let done = record_for_order(
         conn,
         account,
-        MovementInput {
-            kind: MovementKind::Shipment,
-            note: Some(format!("keyCRM order {}", facts.keycrm_id)),
-            order_id: Some(facts.id),
-            production_order_id: None,
-            idempotency_key: None,
-            lines,
-        },
+        facts,
+        MovementKind::Shipment,
+        format!("keyCRM order {}", facts.keycrm_id),
+        lines,
     )
     .await?;
     order_stock::set(
@@ -210,13 +206,39 @@ pub async fn ship_order(
         "shipped",
     )
     .await?;
-    announce(
+    Ok(done)
+}
+
+/// Records an order's shipment, return or correction and announces what it meant for the
+/// order (`OrderShipmentChanged`), in the caller's transaction.
+async fn record_for_order(
+    conn: &mut AsyncPgConnection,
+    account: Uuid,
+    facts: &ShipmentFacts,
+    kind: MovementKind,
+    note: String,
+    lines: Vec<LedgerLine>,
+) -> Result<Recorded, MovementError> {
+    let done = sklad_db::stock::record(
         conn,
         account,
-        facts,
-        ShipmentChange::Shipped(done.movement.id),
+        MovementInput {
+            kind,
+            note: Some(note),
+            order_id: Some(facts.id),
+            production_order_id: None,
+            idempotency_key: None,
+            lines,
+        },
     )
     .await?;
+    let movement = done.movement.id;
+    let change = match kind {
+        MovementKind::Return => ShipmentChange::Returned(movement),
+        MovementKind::Correction => ShipmentChange::Corrected(movement),
+        _ => ShipmentChange::Shipped(movement),
+    };
+    announce(conn, account, facts, change).await?;
     Ok(done)
 }
 
@@ -271,27 +293,15 @@ pub async fn return_order(
             "the order holds nothing to return".into(),
         ));
     }
-    let done = sklad_db::stock::record(
-        conn,
-        account,
-        MovementInput {
-            kind: MovementKind::Return,
-            note: Some(format!("keyCRM order {} returned", facts.keycrm_id)),
-            order_id: Some(facts.id),
-            production_order_id: None,
-            idempotency_key: None,
-            lines,
-        },
-    )
-    .await?;
-    announce(
+    record_for_order(
         conn,
         account,
         facts,
-        ShipmentChange::Returned(done.movement.id),
+        MovementKind::Return,
+        format!("keyCRM order {} returned", facts.keycrm_id),
+        lines,
     )
-    .await?;
-    Ok(done)
+    .await
 }
 
 /// Makes what a shipped (and not returned) order took equal its lines now: one correction
@@ -320,28 +330,17 @@ pub async fn correct_order(
         &difference,
     )
     .map_err(|e| MovementError::Invalid(e.to_string()))?;
-    let done = sklad_db::stock::record(
-        conn,
-        account,
-        MovementInput {
-            kind: MovementKind::Correction,
-            note: Some(format!(
-                "keyCRM order {}: lines changed after shipping",
-                facts.keycrm_id
-            )),
-            order_id: Some(facts.id),
-            production_order_id: None,
-            idempotency_key: None,
-            lines,
-        },
-    )
-    .await?;
-    announce(
+    record_for_order(
         conn,
         account,
         facts,
-        ShipmentChange::Corrected(done.movement.id),
+        MovementKind::Correction,
+        format!(
+            "keyCRM order {}: lines changed after shipping",
+            facts.keycrm_id
+        ),
+        lines,
     )
-    .await?;
-    Ok(Some(done))
+    .await
+    .map(Some)
 }

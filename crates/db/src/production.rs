@@ -37,7 +37,8 @@ pub struct ProductionOrder {
 }
 
 /// A production order to create (planned).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = production_orders)]
 pub struct NewProductionOrder {
     pub product_id: Uuid,
     pub bom_id: Uuid,
@@ -60,14 +61,7 @@ pub async fn create(
         .values((
             production_orders::id.eq(Uuid::now_v7()),
             production_orders::account_id.eq(account_id),
-            production_orders::product_id.eq(order.product_id),
-            production_orders::bom_id.eq(order.bom_id),
-            production_orders::quantity.eq(order.quantity),
-            production_orders::component_warehouse_id.eq(order.component_warehouse_id),
-            production_orders::output_warehouse_id.eq(order.output_warehouse_id),
-            production_orders::due_date.eq(order.due_date),
-            production_orders::note.eq(&order.note),
-            production_orders::customer_order_id.eq(order.customer_order_id),
+            order,
         ))
         .returning(ProductionOrder::as_returning())
         .get_result(conn)
@@ -85,14 +79,7 @@ pub async fn plan_for_order(
         .values((
             production_orders::id.eq(Uuid::now_v7()),
             production_orders::account_id.eq(account_id),
-            production_orders::product_id.eq(order.product_id),
-            production_orders::bom_id.eq(order.bom_id),
-            production_orders::quantity.eq(order.quantity),
-            production_orders::component_warehouse_id.eq(order.component_warehouse_id),
-            production_orders::output_warehouse_id.eq(order.output_warehouse_id),
-            production_orders::due_date.eq(order.due_date),
-            production_orders::note.eq(&order.note),
-            production_orders::customer_order_id.eq(order.customer_order_id),
+            order,
         ))
         .on_conflict_do_nothing()
         .execute(conn)
