@@ -7,6 +7,7 @@ mod api;
 mod budget;
 mod bus;
 mod cli;
+mod console;
 mod contract;
 mod db;
 mod drills;

@@ -8,6 +8,7 @@
 
 mod app;
 mod broker;
+pub mod browser;
 mod process;
 mod proxy;
 mod stock;

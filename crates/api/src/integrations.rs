@@ -67,7 +67,7 @@ impl From<sklad_keycrm::models::OrderStatus> for KeycrmStatus {
 }
 
 impl ApiState {
-    fn webhook_url(&self, token: &SecretString) -> String {
+    pub(crate) fn webhook_url(&self, token: &SecretString) -> String {
         format!(
             "{}/webhooks/keycrm/{}",
             self.public_ingress_url.trim_end_matches('/'),
@@ -75,7 +75,7 @@ impl ApiState {
         )
     }
 
-    async fn view(
+    pub(crate) async fn view(
         &self,
         account: AccountId,
         integration: Integration,
@@ -154,14 +154,19 @@ pub async fn rotate_webhook_token(
     state: web::Data<ApiState>,
     account: AccountId,
 ) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(rotate(&state, account).await?))
+}
+
+/// Issues the account's new webhook link (the API's and the console's one way).
+pub(crate) async fn rotate(state: &ApiState, account: AccountId) -> Result<WebhookLink, ApiError> {
     let token = {
         let mut conn = state.db.conn().await?;
         sklad_db::webhook_tokens::issue(&mut conn, &state.secrets, account.0).await?
     };
     tracing::info!(account_id = %account.0, "webhook link rotated");
-    Ok(HttpResponse::Ok().json(WebhookLink {
+    Ok(WebhookLink {
         webhook_url: state.webhook_url(&SecretString::from(token)),
-    }))
+    })
 }
 
 /// keyCRM's order statuses (every page), for choosing archive and sync statuses.

@@ -69,6 +69,15 @@ pub async fn add_keycrm_warehouse(
     account: AccountId,
     body: Json<NewKeycrmWarehouse>,
 ) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Created().json(add(&state, account, body.into_inner()).await?))
+}
+
+/// Adds (or renames) a keyCRM warehouse by hand (the API's and the console's one way).
+pub(crate) async fn add(
+    state: &ApiState,
+    account: AccountId,
+    body: NewKeycrmWarehouse,
+) -> Result<Page<KeycrmWarehouseView>, ApiError> {
     if !is_keycrm_id(body.id) {
         return Err(ApiError::validation(
             "id must be a keyCRM warehouse id (1 to 2147483647)",
@@ -84,7 +93,7 @@ pub async fn add_keycrm_warehouse(
         )
         .await?;
     }
-    Ok(HttpResponse::Created().json(known(&state, account.0).await?))
+    known(state, account.0).await
 }
 
 /// "Update the list": collects keyCRM warehouse ids and names from
@@ -95,9 +104,17 @@ pub async fn refresh_keycrm_warehouses(
     state: web::Data<ApiState>,
     account: AccountId,
 ) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(refresh(&state, account).await?))
+}
+
+/// "Update the list" (the API's and the console's one way).
+pub(crate) async fn refresh(
+    state: &ApiState,
+    account: AccountId,
+) -> Result<Page<KeycrmWarehouseView>, ApiError> {
     let keycrm = state.client(account).await?;
     sklad_app::maintenance::refresh_keycrm_warehouses(&state.db, &keycrm.client, account.0).await?;
-    Ok(HttpResponse::Ok().json(known(&state, account.0).await?))
+    known(state, account.0).await
 }
 
 /// One sklad warehouse's mapping.
@@ -156,13 +173,22 @@ pub async fn put_mapping(
     account: AccountId,
     body: Json<Mapping>,
 ) -> Result<HttpResponse, ApiError> {
-    if body.mapping.len() > MAX_MAPPING {
+    Ok(HttpResponse::Ok().json(set_mapping(&state, account, body.into_inner()).await?))
+}
+
+/// Applies a mapping change and returns the whole mapping (the API's and the console's one
+/// way).
+pub(crate) async fn set_mapping(
+    state: &ApiState,
+    account: AccountId,
+    change: Mapping,
+) -> Result<Mapping, ApiError> {
+    if change.mapping.len() > MAX_MAPPING {
         return Err(ApiError::validation(format!(
             "a mapping change names at most {MAX_MAPPING} warehouses"
         )));
     }
-    let entries = body
-        .into_inner()
+    let entries = change
         .mapping
         .into_iter()
         .map(|m| (m.warehouse_id, m.keycrm_warehouse_id))
@@ -183,5 +209,5 @@ pub async fn put_mapping(
                 }
             })?;
     }
-    Ok(HttpResponse::Ok().json(mapping(&state, account.0).await?))
+    mapping(state, account.0).await
 }

@@ -6,6 +6,7 @@
 
 mod admin_tokens;
 mod auth;
+mod console;
 mod error;
 mod input;
 mod integrations;
@@ -45,6 +46,11 @@ pub struct ApiState {
     pub keycrm: Clients,
     /// Public base URL of ingress; webhook links are built from it.
     pub public_ingress_url: String,
+    /// The keyCRM base URLs the operator allows (`keycrm.allowed_base_urls`): the console
+    /// offers these.
+    pub allowed_base_urls: Vec<String>,
+    /// How long a console sign-in lasts (`security.console_session_ttl`).
+    pub console_session_ttl: std::time::Duration,
 }
 
 impl ApiState {
@@ -153,6 +159,13 @@ impl Application {
             db: db.clone(),
             secrets,
             public_ingress_url: settings.ingress.public_url.clone(),
+            allowed_base_urls: settings
+                .keycrm
+                .allowed_base_urls
+                .iter()
+                .map(|u| u.trim_end_matches('/').to_owned())
+                .collect(),
+            console_session_ttl: settings.security.console_session_ttl,
         });
         let readiness = Readiness::new(vec![Arc::new(db)]);
         let doc = openapi(&settings.keycrm.allowed_base_urls);
@@ -178,6 +191,8 @@ impl Application {
                 .into_utoipa_app()
                 .service(routes())
                 .into_app()
+                .app_data(web::FormConfig::default().limit(256 * 1024))
+                .configure(console::configure)
                 .default_service(web::to(no_route))
         })
         .disable_signals()

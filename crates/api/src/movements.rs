@@ -317,15 +317,27 @@ pub async fn create_movement(
     account: AccountId,
     body: Json<NewMovement>,
 ) -> Result<HttpResponse, ApiError> {
-    let movement = body.into_inner().into_manual();
-    let mut conn = state.db.conn().await?;
-    let recorded = sklad_app::movements::record(&mut conn, account.0, movement).await?;
-    let mut status = if recorded.created {
+    let (view, created) = record(&state, account, body.into_inner()).await?;
+    let mut status = if created {
         HttpResponse::Created()
     } else {
         HttpResponse::Ok()
     };
-    Ok(status.json(MovementView::from(recorded)))
+    Ok(status.json(view))
+}
+
+/// Records a movement (the API's and the console's one way); `true` when it is new, not
+/// one recorded earlier with the same idempotency key.
+pub(crate) async fn record(
+    state: &ApiState,
+    account: AccountId,
+    movement: NewMovement,
+) -> Result<(MovementView, bool), ApiError> {
+    let mut conn = state.db.conn().await?;
+    let recorded =
+        sklad_app::movements::record(&mut conn, account.0, movement.into_manual()).await?;
+    let created = recorded.created;
+    Ok((MovementView::from(recorded), created))
 }
 
 /// Filters of the movement history.

@@ -35,7 +35,7 @@ pub fn normalize(value: Option<Decimal>) -> Option<Decimal> {
 }
 
 /// Filters of `GET /orders`.
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
 pub struct OrderQuery {
     /// `true`: the archive; `false`: active orders; absent: both.
     pub archived: Option<bool>,
@@ -45,6 +45,9 @@ pub struct OrderQuery {
     pub updated_since: Option<DateTime<Utc>>,
     /// Only orders whose shipment is in this state (`waiting`: in a ship status, short of stock).
     pub shipment: Option<ShipmentState>,
+    /// A keyCRM order id or number (exact), or part of the buyer's name, phone or email.
+    #[param(max_length = 200)]
+    pub q: Option<String>,
 }
 
 /// The buyer as keyCRM named them.
@@ -223,13 +226,26 @@ pub async fn list_orders(
     query: web::Query<OrderQuery>,
     paging: web::Query<Paging>,
 ) -> Result<HttpResponse, ApiError> {
-    let query = query.into_inner();
-    let (page, per_page) = paging.resolve()?;
+    let page = list(&state, account, query.into_inner(), paging.resolve()?).await?;
+    Ok(HttpResponse::Ok().json(page))
+}
+
+/// One page of the account's orders (the API's and the console's one way to list them).
+pub(crate) async fn list(
+    state: &ApiState,
+    account: AccountId,
+    query: OrderQuery,
+    (page, per_page): (i64, i64),
+) -> Result<Page<OrderView>, ApiError> {
+    if query.q.as_ref().is_some_and(|q| q.chars().count() > 200) {
+        return Err(ApiError::validation("q is at most 200 characters"));
+    }
     let filter = OrderFilter {
         archived: query.archived,
         status_id: query.status_id,
         updated_since: query.updated_since,
         shipment: query.shipment,
+        search: query.q,
         page,
         per_page,
     };
@@ -242,10 +258,9 @@ pub async fn list_orders(
         .into_iter()
         .map(|o| OrderView::from(o).noting(&settings))
         .collect();
-    Ok(HttpResponse::Ok().json(Page::<OrderView>::of(rows, (page, per_page), total)))
+    Ok(Page::<OrderView>::of(rows, (page, per_page), total))
 }
 
-/// One order by sklad id (UUID) or keyCRM id (a number).
 #[utoipa::path(
     tag = "Orders",
     params(("id" = String, Path, description = "sklad order id (UUID) or keyCRM order id")),
@@ -258,7 +273,16 @@ pub async fn get_order(
     account: AccountId,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let reference = order_ref(&id)?;
+    Ok(HttpResponse::Ok().json(detail(&state, account, &id).await?))
+}
+
+/// One order with lines, payments and production (the API's and the console's one way).
+pub(crate) async fn detail(
+    state: &ApiState,
+    account: AccountId,
+    id: &str,
+) -> Result<OrderDetailView, ApiError> {
+    let reference = order_ref(id)?;
     let mut conn = state.db.conn().await?;
     let detail = sklad_db::orders::find(&mut conn, account.0, reference)
         .await?
@@ -269,7 +293,7 @@ pub async fn get_order(
         .settings;
     let production_orders =
         sklad_db::production::for_order(&mut conn, account.0, detail.order.id).await?;
-    Ok(HttpResponse::Ok().json(OrderDetailView {
+    Ok(OrderDetailView {
         production_orders: production_orders.into_iter().map(Into::into).collect(),
         order: OrderView::from(detail.order).noting(&settings),
         lines: detail
@@ -308,5 +332,5 @@ pub async fn get_order(
             })
             .collect(),
         keycrm_document,
-    }))
+    })
 }

@@ -19,12 +19,15 @@ use crate::orders::normalize;
 use crate::page::{Page, Paging};
 
 /// Filters of `GET /products`.
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
 pub struct ProductQuery {
     /// Exact SKU.
     pub sku: Option<String>,
     /// Case-insensitive part of the name.
     pub name: Option<String>,
+    /// A SKU's beginning or part of the name, case-insensitive.
+    #[param(max_length = 200)]
+    pub q: Option<String>,
     /// Add `makeable`: whole units of each product with a BOM makeable now in this
     /// warehouse (one the account does not have holds nothing: 0).
     pub makeable_in: Option<Uuid>,
@@ -188,11 +191,24 @@ pub async fn list_products(
     query: web::Query<ProductQuery>,
     paging: web::Query<Paging>,
 ) -> Result<HttpResponse, ApiError> {
-    let query = query.into_inner();
-    let (page, per_page) = paging.resolve()?;
+    let page = list(&state, account, query.into_inner(), paging.resolve()?).await?;
+    Ok(HttpResponse::Ok().json(page))
+}
+
+/// One page of the nomenclature (the API's and the console's one way to list it).
+pub(crate) async fn list(
+    state: &ApiState,
+    account: AccountId,
+    query: ProductQuery,
+    (page, per_page): (i64, i64),
+) -> Result<Page<ProductView>, ApiError> {
+    if query.q.as_ref().is_some_and(|q| q.chars().count() > 200) {
+        return Err(ApiError::validation("q is at most 200 characters"));
+    }
     let filter = ProductFilter {
         sku: query.sku,
         name: query.name,
+        search: query.q,
         page,
         per_page,
     };
@@ -206,10 +222,9 @@ pub async fn list_products(
             view.makeable = Some(made.units);
         }
     }
-    Ok(HttpResponse::Ok().json(Page::<ProductView>::of(views, (page, per_page), total)))
+    Ok(Page::<ProductView>::of(views, (page, per_page), total))
 }
 
-/// Creates a product (SKUs are unique per account).
 #[utoipa::path(tag = "Products", request_body = NewProduct,
     responses((status = 201, body = ProductView), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
@@ -219,7 +234,16 @@ pub async fn create_product(
     account: AccountId,
     body: Json<NewProduct>,
 ) -> Result<HttpResponse, ApiError> {
-    let change = ProductUpdate::from(body.into_inner()).checked()?;
+    Ok(HttpResponse::Created().json(create(&state, account, body.into_inner()).await?))
+}
+
+/// Adds a product by hand (the API's and the console's one way).
+pub(crate) async fn create(
+    state: &ApiState,
+    account: AccountId,
+    product: NewProduct,
+) -> Result<ProductView, ApiError> {
+    let change = ProductUpdate::from(product).checked()?;
     let mut conn = state.db.conn().await?;
     let created = sklad_db::products::create_manual(
         &mut conn,
@@ -236,7 +260,7 @@ pub async fn create_product(
     )
     .await
     .map_err(ApiError::duplicate("sku_exists", "a product with this SKU"))?;
-    Ok(HttpResponse::Created().json(ProductView::from(created)))
+    Ok(ProductView::from(created))
 }
 
 /// Changes a product.
@@ -250,9 +274,19 @@ pub async fn update_product(
     id: web::Path<Uuid>,
     body: Json<ProductUpdate>,
 ) -> Result<HttpResponse, ApiError> {
-    let change = body.into_inner().checked()?;
+    Ok(HttpResponse::Ok().json(update(&state, account, id.into_inner(), body.into_inner()).await?))
+}
+
+/// Changes a product (the API's and the console's one way).
+pub(crate) async fn update(
+    state: &ApiState,
+    account: AccountId,
+    id: Uuid,
+    product: ProductUpdate,
+) -> Result<ProductView, ApiError> {
+    let change = product.checked()?;
     let mut conn = state.db.conn().await?;
-    let updated = sklad_db::products::update(&mut conn, account.0, id.into_inner(), &change)
+    let updated = sklad_db::products::update(&mut conn, account.0, id, &change)
         .await
         .map_err(ApiError::duplicate("sku_exists", "a product with this SKU"))?
         .ok_or_else(|| ApiError::not_found("no such product"))?;
@@ -260,5 +294,5 @@ pub async fn update_product(
         // What keyCRM receives for it may change: send it again everywhere it is mapped.
         sklad_db::stock_sync::mark_everywhere(&mut conn, account.0, &updated.fields.sku).await?;
     }
-    Ok(HttpResponse::Ok().json(ProductView::from(updated)))
+    Ok(ProductView::from(updated))
 }

@@ -114,14 +114,23 @@ pub async fn reconcile(
     state: web::Data<ApiState>,
     account: AccountId,
 ) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(run_reconcile(&state, account).await?))
+}
+
+/// Compares keyCRM's quantities with sklad's sums and re-sends what drifted (the API's and
+/// the console's one way).
+pub(crate) async fn run_reconcile(
+    state: &ApiState,
+    account: AccountId,
+) -> Result<ReconcileReport, ApiError> {
     let keycrm = state.client(account).await?;
     let report =
         sklad_app::maintenance::reconcile(&state.db, &keycrm.client, account.0, |_, _| {}).await?;
-    Ok(HttpResponse::Ok().json(ReconcileReport {
+    Ok(ReconcileReport {
         pages: report.pages,
         checked: report.checked,
         drift: report.drift,
-    }))
+    })
 }
 
 /// Options of the preview.
@@ -188,6 +197,15 @@ pub async fn preview(
     account: AccountId,
     query: web::Query<PreviewQuery>,
 ) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(run_preview(&state, account, query.into_inner()).await?))
+}
+
+/// What the next push would send (the API's and the console's one way).
+pub(crate) async fn run_preview(
+    state: &ApiState,
+    account: AccountId,
+    query: PreviewQuery,
+) -> Result<Preview, ApiError> {
     let keycrm = if query.read_back {
         Some(state.client(account).await?)
     } else {
@@ -209,8 +227,8 @@ pub async fn preview(
             resync: t.resync.into_iter().map(Into::into).collect(),
         })
         .collect();
-    Ok(HttpResponse::Ok().json(Preview {
+    Ok(Preview {
         data,
         keycrm_pages: pages,
-    }))
+    })
 }

@@ -82,13 +82,23 @@ pub async fn start_sync_job(
     account: AccountId,
     body: Json<SyncJobRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    if body.status_ids.len() > MAX_STATUSES || !body.status_ids.iter().all(|id| is_keycrm_id(*id)) {
+    let job = start(&state, account, body.into_inner().status_ids).await?;
+    Ok(HttpResponse::Accepted().json(job))
+}
+
+/// Queues a job for `status_ids` (the API's and the console's one way to start one).
+pub(crate) async fn start(
+    state: &ApiState,
+    account: AccountId,
+    status_ids: Vec<i64>,
+) -> Result<SyncJobView, ApiError> {
+    if status_ids.len() > MAX_STATUSES || !status_ids.iter().all(|id| is_keycrm_id(*id)) {
         return Err(ApiError::validation(format!(
             "status_ids must list 1–{MAX_STATUSES} keyCRM status ids"
         )));
     }
     let mut conn = state.db.conn().await?;
-    let job = sklad_db::sync_jobs::start(&mut conn, account.0, &body.status_ids)
+    let job = sklad_db::sync_jobs::start(&mut conn, account.0, &status_ids)
         .await
         .map_err(|err| match err {
             StartError::NoStatuses => ApiError::validation(err.to_string()),
@@ -99,7 +109,7 @@ pub async fn start_sync_job(
             StartError::Db(db) => ApiError::from(db),
         })?;
     tracing::info!(account_id = %account.0, job = %job.id, "sync job queued");
-    Ok(HttpResponse::Accepted().json(SyncJobView::from(job)))
+    Ok(SyncJobView::from(job))
 }
 
 /// The account's recent jobs, newest first.

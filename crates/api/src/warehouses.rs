@@ -88,17 +88,26 @@ pub async fn create_warehouse(
     account: AccountId,
     body: Json<NewWarehouse>,
 ) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Created().json(create(&state, account, body.into_inner()).await?))
+}
+
+/// Adds a warehouse (the API's and the console's one way).
+pub(crate) async fn create(
+    state: &ApiState,
+    account: AccountId,
+    warehouse: NewWarehouse,
+) -> Result<WarehouseView, ApiError> {
     let mut conn = state.db.conn().await?;
     let created = sklad_db::warehouses::create(
         &mut conn,
         account.0,
-        body.name.as_ref(),
-        body.allow_negative,
-        body.push_buffer.map(Buffer::get).unwrap_or_default(),
+        warehouse.name.as_ref(),
+        warehouse.allow_negative,
+        warehouse.push_buffer.map(Buffer::get).unwrap_or_default(),
     )
     .await
     .map_err(ApiError::duplicate(DUPLICATE.0, DUPLICATE.1))?;
-    Ok(HttpResponse::Created().json(WarehouseView::from(created)))
+    Ok(WarehouseView::from(created))
 }
 
 /// Renames a warehouse, changes whether it allows negative balances, or its push buffer.

@@ -188,6 +188,17 @@ pub async fn authenticate_admin(
     conn: &mut AsyncPgConnection,
     token: &str,
 ) -> DbResult<Option<Uuid>> {
+    Ok(authenticate_admin_token(conn, token)
+        .await?
+        .map(|(_, account)| account))
+}
+
+/// [`authenticate_admin`], also naming the token (`(token id, account id)`): a console
+/// session is tied to the token it was opened with.
+pub async fn authenticate_admin_token(
+    conn: &mut AsyncPgConnection,
+    token: &str,
+) -> DbResult<Option<(Uuid, Uuid)>> {
     let hash = crypto::token_hash(token);
     let row: Option<(Uuid, Uuid, Vec<u8>)> = admin_tokens::table
         .filter(admin_tokens::token_hash.eq(&hash))
@@ -218,7 +229,7 @@ pub async fn authenticate_admin(
     .bind::<diesel::sql_types::Uuid, _>(id)
     .execute(conn)
     .await?;
-    Ok(Some(account))
+    Ok(Some((id, account)))
 }
 
 /// One account by id.

@@ -323,6 +323,8 @@ pub struct OrderFilter {
     pub status_id: Option<i64>,
     pub updated_since: Option<DateTime<Utc>>,
     pub shipment: Option<ShipmentState>,
+    /// A keyCRM order id or number, or part of the buyer's name, phone or email.
+    pub search: Option<String>,
     pub page: i64,
     pub per_page: i64,
 }
@@ -347,6 +349,30 @@ pub async fn list(
         }
         if let Some(since) = filter.updated_since {
             query = query.filter(customer_orders::updated_at.ge(since));
+        }
+        if let Some(search) = filter
+            .search
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            let pattern = format!(
+                "%{}%",
+                search
+                    .replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_")
+            );
+            let by_id = search.parse::<i64>().ok();
+            query = query.filter(
+                customer_orders::keycrm_id
+                    .nullable()
+                    .eq(by_id)
+                    .or(customer_orders::number.eq(search))
+                    .or(customer_orders::buyer_name.ilike(pattern.clone()))
+                    .or(customer_orders::buyer_phone.ilike(pattern.clone()))
+                    .or(customer_orders::buyer_email.ilike(pattern)),
+            );
         }
         let waiting = customer_orders::shipment_waiting_since.is_not_null();
         let shipped = customer_orders::shipped_movement_id.is_not_null();

@@ -90,6 +90,8 @@ pub struct ProductFilter {
     pub sku: Option<String>,
     /// Case-insensitive substring of the name.
     pub name: Option<String>,
+    /// A SKU's beginning or part of the name (case-insensitive): what a person types.
+    pub search: Option<String>,
     pub page: i64,
     pub per_page: i64,
 }
@@ -110,6 +112,19 @@ pub async fn list(
         if let Some(name) = &filter.name {
             query = query.filter(products::name.ilike(format!("%{}%", escape_like(name))));
         }
+        if let Some(search) = filter
+            .search
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            let escaped = escape_like(search);
+            query = query.filter(
+                products::sku
+                    .ilike(format!("{escaped}%"))
+                    .or(products::name.ilike(format!("%{escaped}%"))),
+            );
+        }
         query
     };
     let total = build().count().get_result(conn).await?;
@@ -121,6 +136,21 @@ pub async fn list(
         .load(conn)
         .await?;
     Ok((rows, total))
+}
+
+/// One of the account's products.
+pub async fn get(
+    conn: &mut AsyncPgConnection,
+    account_id: Uuid,
+    id: Uuid,
+) -> DbResult<Option<Product>> {
+    Ok(products::table
+        .filter(products::account_id.eq(account_id))
+        .filter(products::id.eq(id))
+        .select(Product::as_select())
+        .first(conn)
+        .await
+        .optional()?)
 }
 
 /// Escapes `%`, `_` and `\` for a LIKE pattern.

@@ -1,5 +1,5 @@
 //! Nothing grows forever: processed inbox rows, published (or set-aside) outbox events, the
-//! push log and finished sync jobs are deleted once older than the retention, in small
+//! push log, finished sync jobs and expired console sessions are deleted once older than the retention, in small
 //! batches so no statement holds locks for long. Several processes may prune at once.
 
 use chrono::{DateTime, Utc};
@@ -17,6 +17,7 @@ const PRUNABLE: &[(&str, &str, &str)] = &[
     ),
     ("stock_pushes", "started_at", "TRUE"),
     ("sync_jobs", "finished_at", "finished_at IS NOT NULL"),
+    ("console_sessions", "expires_at", "TRUE"),
 ];
 
 /// Deletes up to `batch` rows older than `before` from each table; returns how many went in

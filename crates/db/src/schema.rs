@@ -22,6 +22,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    console_sessions (id_hash) {
+        id_hash -> Bytea,
+        account_id -> Uuid,
+        admin_token_id -> Uuid,
+        csrf_token -> Text,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     webhook_tokens (id) {
         id -> Uuid,
         account_id -> Uuid,
@@ -389,6 +400,7 @@ diesel::table! {
 }
 
 diesel::joinable!(admin_tokens -> accounts (account_id));
+diesel::joinable!(console_sessions -> admin_tokens (admin_token_id));
 diesel::joinable!(movement_lines -> movements (movement_id));
 diesel::joinable!(movement_lines -> warehouses (warehouse_id));
 diesel::joinable!(movement_lines -> products (product_id));
@@ -414,6 +426,7 @@ diesel::joinable!(outbox -> accounts (account_id));
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
     admin_tokens,
+    console_sessions,
     webhook_tokens,
     keycrm_integrations,
     inbox,

@@ -219,13 +219,26 @@ impl Default for RetentionSettings {
     }
 }
 
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default)]
 pub struct SecuritySettings {
     /// Base64 of 32 random bytes: the AES-256-GCM key that encrypts keyCRM API keys and
     /// webhook tokens at rest. Required by every service that reads or writes them.
     #[serde(skip_serializing)]
     pub master_key: Option<SecretString>,
+    /// How long a web console sign-in lasts, however active (never past its admin token's
+    /// own expiry).
+    #[serde(with = "humantime_serde")]
+    pub console_session_ttl: Duration,
+}
+
+impl Default for SecuritySettings {
+    fn default() -> Self {
+        Self {
+            master_key: None,
+            console_session_ttl: Duration::from_secs(12 * 3600),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

@@ -1,0 +1,373 @@
+//! The console's words in English and Ukrainian. Each entry names both, so a language
+//! can never miss one (it would not compile); templates only ever read [`Text`].
+
+/// A language the console speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    En,
+    Uk,
+}
+
+impl Lang {
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Uk => "uk",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Self> {
+        match code {
+            "en" => Some(Lang::En),
+            "uk" => Some(Lang::Uk),
+            _ => None,
+        }
+    }
+
+    pub fn text(self) -> &'static Text {
+        match self {
+            Lang::En => &EN,
+            Lang::Uk => &UK,
+        }
+    }
+
+    /// The browser's preferred language among ours (`Accept-Language`, by weight); English
+    /// when it names neither.
+    pub fn negotiate(accept_language: &str) -> Self {
+        let mut best: Option<(f32, Lang)> = None;
+        for (position, item) in accept_language.split(',').enumerate().take(32) {
+            let mut parts = item.split(';');
+            let tag = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+            let weight = parts
+                .find_map(|p| p.trim().strip_prefix("q=").map(str::to_owned))
+                .and_then(|q| q.parse::<f32>().ok())
+                .unwrap_or(1.0);
+            let primary = tag.split('-').next().unwrap_or("");
+            let Some(lang) = Lang::from_code(primary) else {
+                continue;
+            };
+            // Earlier entries win ties, as the header lists them by preference.
+            let score = weight - position as f32 * 1e-4;
+            if weight > 0.0 && best.is_none_or(|(b, _)| score > b) {
+                best = Some((score, lang));
+            }
+        }
+        best.map_or(Lang::En, |(_, lang)| lang)
+    }
+}
+
+macro_rules! catalogue {
+    ($($key:ident: $en:expr, $uk:expr;)*) => {
+        /// Every word the console shows, in one language.
+        pub struct Text {
+            $(pub $key: &'static str,)*
+        }
+
+        static EN: Text = Text { $($key: $en,)* };
+        static UK: Text = Text { $($key: $uk,)* };
+    };
+}
+
+impl Text {
+    /// The words for one of sklad's stored names (a shipment state, a movement kind...).
+    pub fn label(&self, name: &str) -> &'static str {
+        match name {
+            "not_shipped" => self.state_not_shipped,
+            "reserved" => self.state_reserved,
+            "waiting" => self.state_waiting,
+            "shipped" => self.state_shipped,
+            "returned" => self.state_returned,
+            "queued" => self.job_queued,
+            "running" => self.job_running,
+            "done" => self.job_done,
+            "failed" => self.job_failed,
+            "cancelled" => self.job_cancelled,
+            "receipt" => self.kind_receipt,
+            "write_off" => self.kind_write_off,
+            "transfer" => self.kind_transfer,
+            "inventory" => self.kind_inventory,
+            "shipment" => self.kind_shipment,
+            "return" => self.kind_return,
+            "correction" => self.kind_correction,
+            "production" => self.kind_production,
+            "accepted" => self.push_accepted,
+            "rejected" => self.push_rejected,
+            "keycrm_offer" => self.origin_keycrm_offer,
+            "keycrm_one_time" => self.origin_keycrm_one_time,
+            "manual" => self.origin_manual,
+            "planned" => self.production_planned,
+            "released" => self.production_released,
+            _ => self.unknown,
+        }
+    }
+
+    /// The message a redirect names after a form succeeded (`?done=…`); `None` for a name
+    /// we do not know (never echo what a link says).
+    pub fn done(&self, name: &str) -> Option<&'static str> {
+        Some(match name {
+            "saved" => self.done_saved,
+            "rotated" => self.done_rotated,
+            "sync_started" => self.done_sync_started,
+            "sync_cancelled" => self.done_sync_cancelled,
+            "warehouse_created" => self.done_warehouse_created,
+            "movement_recorded" => self.done_movement_recorded,
+            "product_saved" => self.done_product_saved,
+            "list_updated" => self.done_list_updated,
+            "mapping_saved" => self.done_mapping_saved,
+            "resync_started" => self.done_resync_started,
+            _ => return None,
+        })
+    }
+}
+
+catalogue! {
+    other_language: "Українська", "English";
+    other_language_code: "uk", "en";
+    sign_in: "Sign in", "Увійти";
+    sign_out: "Sign out", "Вийти";
+    admin_token: "Admin token", "Токен адміністратора";
+    admin_token_hint: "Print one with `sklad account token create`. The console remembers you for a while; revoking the token signs you out.",
+        "Створіть його командою `sklad account token create`. Консоль пам'ятає вас деякий час; відкликаний токен завершує сеанс.";
+    sign_in_failed: "This token is not valid (unknown, revoked or expired).", "Цей токен недійсний (невідомий, відкликаний або прострочений).";
+    csrf_refused: "This form is stale or was not sent by this console. Go back, reload the page and try again.",
+        "Форма застаріла або надіслана не з цієї консолі. Поверніться, оновіть сторінку й спробуйте ще раз.";
+    back_to_console: "Back to the console", "Повернутися до консолі";
+    nav_orders: "Customer Orders", "Замовлення покупців";
+    nav_products: "Products", "Номенклатура";
+    nav_warehouses: "Stock balances", "Залишки";
+    nav_movements: "Movements", "Рухи";
+    nav_stock_keycrm: "Stock → keyCRM", "Залишки → keyCRM";
+    nav_sync: "Synchronize orders", "Синхронізувати замовлення";
+    nav_settings: "Integrations → keyCRM", "Інтеграції → keyCRM";
+    integration_title: "Settings → Integrations → keyCRM", "Налаштування → Інтеграції → keyCRM";
+    no_key_yet: "No keyCRM key yet: paste it here, tick \"Enable integration\" and press \"Update\".",
+        "Ключа keyCRM ще немає: вставте його тут, позначте «Увімкнути інтеграцію» і натисніть «Оновити».";
+    api_key: "API key", "API-ключ";
+    api_key_placeholder: "Paste the keyCRM API key", "Вставте API-ключ keyCRM";
+    api_key_hint: "keyCRM → Settings → General → API key. Stored encrypted and never shown again; leave empty to keep the saved one.",
+        "keyCRM → Налаштування → Загальні → API-ключ. Зберігається зашифрованим і більше не показується; залиште порожнім, щоб не змінювати.";
+    key_rejected: "keyCRM rejected this key: check it and paste it again.", "keyCRM відхилив цей ключ: перевірте його та вставте ще раз.";
+    base_url: "keyCRM API address", "Адреса API keyCRM";
+    enable_integration: "Enable integration", "Увімкнути інтеграцію";
+    receive_payments: "Receive bank transactions about order payments", "Отримувати банківські транзакції про оплати замовлень";
+    keep_product_info: "Do not change product information", "Не змінювати інформацію про товари";
+    archive_statuses: "Archive statuses", "Статуси архіву";
+    import_statuses: "Import statuses (reconciliation)", "Статуси імпорту (звірка)";
+    ship_statuses: "Ship statuses", "Статуси відвантаження";
+    return_statuses: "Return statuses", "Статуси повернення";
+    reserve_statuses: "Reserve statuses", "Статуси резерву";
+    production_statuses: "Make-to-order statuses", "Статуси виробництва під замовлення";
+    multi_select_hint: "Hold Ctrl (⌘ on a Mac) to choose several.", "Утримуйте Ctrl (⌘ на Mac), щоб обрати кілька.";
+    statuses_need_key: "keyCRM's statuses appear here once a key is saved.", "Статуси keyCRM з'являться тут після збереження ключа.";
+    statuses_unavailable: "keyCRM's statuses could not be loaded", "Не вдалося завантажити статуси keyCRM";
+    ship_warehouse: "Orders ship from", "Замовлення відвантажуються зі складу";
+    push_quantity: "Quantity sent to keyCRM", "Кількість, що надсилається в keyCRM";
+    push_on_hand: "On hand", "Фактичний залишок";
+    push_available: "Available (less reservations)", "Доступно (мінус резерви)";
+    requests_per_minute: "keyCRM requests per minute", "Запитів до keyCRM за хвилину";
+    update: "Update", "Оновити";
+    not_saved: "Not saved", "Не збережено";
+    none: "— none —", "— немає —";
+    webhook_link: "Webhook link", "Посилання для вебхука";
+    webhook_hint: "In keyCRM: Settings → Advanced → Automation → a trigger with the action \"Send Webhook\", POST, to this link. Keep it secret.",
+        "У keyCRM: Налаштування → Розширені → Автоматизація → тригер з дією «Надіслати вебхук», POST, на це посилання. Тримайте його в таємниці.";
+    webhook_none: "No webhook link yet: press \"Rotate\" to make one.", "Посилання ще немає: натисніть «Замінити», щоб створити.";
+    copy: "Copy", "Копіювати";
+    copied: "Copied", "Скопійовано";
+    rotate: "Rotate", "Замінити";
+    health_key_rejected: "keyCRM rejected the saved key: sklad does no keyCRM work for this account until a working key is saved.",
+        "keyCRM відхилив збережений ключ: sklad не звертається до keyCRM, доки не буде збережено робочий ключ.";
+    health_misconfigured: "The keyCRM address answered like something that is not keyCRM's API.", "За адресою keyCRM відповідає не API keyCRM.";
+    health_pushes_failing: "keyCRM warehouses whose stock pushes keep failing", "Склади keyCRM, куди не вдається надіслати залишки";
+    sync_title: "Synchronize orders", "Синхронізувати замовлення";
+    sync_hint: "Choose keyCRM statuses: every order in them is pulled into Customer Orders. New orders then arrive by the webhook.",
+        "Оберіть статуси keyCRM: усі замовлення в них буде завантажено до «Замовлень покупців». Нові замовлення надходитимуть через вебхук.";
+    sync_start: "Synchronize", "Синхронізувати";
+    sync_jobs: "Synchronizations", "Синхронізації";
+    sync_none: "Nothing synchronized yet.", "Ще нічого не синхронізовано.";
+    statuses: "Statuses", "Статуси";
+    pages: "Pages", "Сторінки";
+    orders: "Orders", "Замовлення";
+    cancel: "Cancel", "Скасувати";
+    orders_title: "Customer Orders", "Замовлення покупців";
+    orders_search: "keyCRM id, number or buyer", "ID keyCRM, номер або покупець";
+    orders_show: "Show", "Показати";
+    orders_active: "Active", "Активні";
+    orders_archived: "Archive", "Архів";
+    orders_all: "All", "Усі";
+    orders_empty_account: "No orders yet. Connect keyCRM, then synchronize orders or wait for the webhook.",
+        "Замовлень ще немає. Підключіть keyCRM, потім синхронізуйте замовлення або дочекайтеся вебхука.";
+    orders_none_match: "No order matches.", "Жодне замовлення не підходить.";
+    search: "Search", "Шукати";
+    keycrm_id: "keyCRM id", "ID keyCRM";
+    status: "Status", "Статус";
+    buyer: "Buyer", "Покупець";
+    total_sum: "Total", "Сума";
+    shipment: "Shipment", "Відвантаження";
+    updated: "Updated", "Оновлено";
+    archived: "archived", "в архіві";
+    deleted_in_keycrm: "deleted in keyCRM", "видалено в keyCRM";
+    order: "Order", "Замовлення";
+    buyer_comment: "Buyer's comment", "Коментар покупця";
+    lines: "Lines", "Рядки";
+    product: "Product", "Товар";
+    sku: "SKU", "Артикул";
+    quantity: "Quantity", "Кількість";
+    price: "Price", "Ціна";
+    payments: "Payments", "Оплати";
+    payments_none: "No payments.", "Оплат немає.";
+    date: "Date", "Дата";
+    amount: "Amount", "Сума";
+    description: "Description", "Опис";
+    production_orders: "Production orders", "Виробничі замовлення";
+    keycrm_document: "keyCRM document", "Документ keyCRM";
+    show_document: "Show as keyCRM sent it", "Показати, як надіслав keyCRM";
+    previous: "Previous", "Попередня";
+    next: "Next", "Наступна";
+    page: "Page", "Сторінка";
+    total: "Total", "Усього";
+    warehouses_title: "Stock balances", "Залишки";
+    warehouses_empty: "No warehouses yet: create the first one.", "Складів ще немає: створіть перший.";
+    balances: "Balances", "Залишки";
+    balances_empty: "Nothing in this warehouse yet.", "На цьому складі поки нічого немає.";
+    balances_now: "Balances now", "Залишки зараз";
+    on_hand: "On hand", "Фактично";
+    reserved: "Reserved", "У резерві";
+    available: "Available", "Доступно";
+    new_warehouse: "New warehouse", "Новий склад";
+    name: "Name", "Назва";
+    allow_negative: "Allow negative balances", "Дозволити від'ємні залишки";
+    create: "Create", "Створити";
+    movements_title: "Movements", "Рухи";
+    movements_empty: "No movements yet: record a receipt to put stock in.", "Рухів ще немає: оформіть надходження.";
+    new_movement: "New movement", "Новий рух";
+    new_receipt: "Receipt", "Надходження";
+    new_write_off: "Write-off", "Списання";
+    new_transfer: "Transfer", "Переміщення";
+    new_inventory: "Inventory", "Інвентаризація";
+    kind: "Kind", "Вид";
+    change_kind: "Change", "Змінити";
+    warehouse: "Warehouse", "Склад";
+    from_warehouse: "From warehouse", "Зі складу";
+    to_warehouse: "To warehouse", "На склад";
+    note: "Note", "Примітка";
+    lines_hint: "One product per row: its SKU (type to search) and the quantity. Empty rows are skipped.",
+        "Один товар на рядок: артикул (почніть вводити для пошуку) і кількість. Порожні рядки пропускаються.";
+    inventory_hint: "Enter what you counted: the balance becomes that.", "Введіть, скільки нараховано: залишок стане таким.";
+    counted: "Counted", "Нараховано";
+    record: "Record", "Провести";
+    change: "Change", "Зміна";
+    balance_after: "Balance after", "Залишок після";
+    products_title: "Products", "Номенклатура";
+    products_search: "SKU or name", "Артикул або назва";
+    products_empty: "No products yet: they arrive with keyCRM orders, or add one here.", "Товарів ще немає: вони приходять із замовленнями keyCRM, або додайте тут.";
+    products_none_match: "No product matches.", "Жоден товар не підходить.";
+    origin: "Origin", "Походження";
+    new_product: "New product", "Новий товар";
+    unit: "Unit", "Одиниця";
+    unit_cost: "Unit cost", "Собівартість одиниці";
+    properties: "Properties", "Властивості";
+    product_no_balances: "No stock of this product anywhere.", "Цього товару немає на жодному складі.";
+    edit: "Edit", "Редагувати";
+    save: "Save", "Зберегти";
+    stock_title: "Stock balances → keyCRM", "Залишки → keyCRM";
+    send_stock: "Send stock balances to keyCRM", "Надсилати залишки в keyCRM";
+    send_stock_hint: "As soon as a movement changes a balance, keyCRM receives the new quantity of each mapped keyCRM warehouse.",
+        "Щойно рух змінює залишок, keyCRM отримує нову кількість для кожного зіставленого складу keyCRM.";
+    keycrm_warehouses: "keyCRM warehouses", "Склади keyCRM";
+    update_list: "Update the list", "Оновити список";
+    working: "Working…", "Виконується…";
+    keycrm_warehouses_empty: "No keyCRM warehouses known yet: update the list, or add one by hand (keyCRM lists only warehouses that hold stock).",
+        "Склади keyCRM ще невідомі: оновіть список або додайте вручну (keyCRM показує лише склади із залишками).";
+    add_by_hand: "Add by hand", "Додати вручну";
+    mapping: "Warehouse mapping", "Зіставлення складів";
+    mapping_hint: "Map each sklad warehouse to a keyCRM warehouse. Several sklad warehouses mapped to one keyCRM warehouse are summed: keyCRM receives their total.",
+        "Зіставте кожен склад sklad зі складом keyCRM. Якщо кілька складів зіставлено з одним складом keyCRM, їхні залишки підсумовуються: keyCRM отримує суму.";
+    keycrm_warehouse: "keyCRM warehouse", "Склад keyCRM";
+    not_mapped: "— not sent —", "— не надсилати —";
+    repairs: "Check and repair", "Перевірка та виправлення";
+    repairs_hint: "Resync sends every mapped quantity again. Reconcile reads keyCRM's quantities and re-sends what differs. Preview shows what the next push would send.",
+        "Повторна синхронізація надсилає всі кількості знову. Звірка читає кількості з keyCRM і повторно надсилає розбіжності. Попередній перегляд показує, що буде надіслано.";
+    resync: "Resync", "Надіслати все знову";
+    reconcile: "Reconcile", "Звірити";
+    reconciled: "Reconciliation finished.", "Звірку завершено.";
+    reconcile_checked: "SKUs checked", "Перевірено артикулів";
+    keycrm_pages: "keyCRM pages read", "Прочитано сторінок keyCRM";
+    drift: "Differences", "Розбіжності";
+    preview: "Preview", "Попередній перегляд";
+    preview_hint: "What the next push would send each keyCRM warehouse; nothing is sent from here.", "Що наступне надсилання передасть кожному складу keyCRM; звідси нічого не надсилається.";
+    preview_empty: "Nothing is mapped: map a warehouse first.", "Нічого не зіставлено: спочатку зіставте склад.";
+    preview_nothing: "Nothing waits to be sent.", "Нічого не очікує надсилання.";
+    read_back: "Compare with keyCRM (reads keyCRM)", "Порівняти з keyCRM (читає keyCRM)";
+    will_send: "Will send", "Буде надіслано";
+    last_accepted: "Last accepted", "Востаннє прийнято";
+    in_keycrm: "In keyCRM", "У keyCRM";
+    unchanged: "Unchanged", "Без змін";
+    push_log: "Push log", "Журнал надсилань";
+    push_log_empty: "Nothing sent to keyCRM yet.", "У keyCRM ще нічого не надсилалося.";
+    items: "Items", "Позицій";
+    outcome: "Outcome", "Результат";
+    answer: "Answer", "Відповідь";
+    unknown: "—", "—";
+    state_not_shipped: "Not shipped", "Не відвантажено";
+    state_reserved: "Reserved", "Зарезервовано";
+    state_waiting: "Waiting for stock", "Очікує товар";
+    state_shipped: "Shipped", "Відвантажено";
+    state_returned: "Returned", "Повернено";
+    job_queued: "Queued", "У черзі";
+    job_running: "Running", "Виконується";
+    job_done: "Done", "Завершено";
+    job_failed: "Failed", "Помилка";
+    job_cancelled: "Cancelled", "Скасовано";
+    kind_receipt: "Receipt", "Надходження";
+    kind_write_off: "Write-off", "Списання";
+    kind_transfer: "Transfer", "Переміщення";
+    kind_inventory: "Inventory", "Інвентаризація";
+    kind_shipment: "Shipment", "Відвантаження";
+    kind_return: "Return", "Повернення";
+    kind_correction: "Correction", "Коригування";
+    kind_production: "Production", "Виробництво";
+    push_accepted: "Accepted", "Прийнято";
+    push_rejected: "Rejected", "Відхилено";
+    origin_keycrm_offer: "keyCRM", "keyCRM";
+    origin_keycrm_one_time: "keyCRM (one-time)", "keyCRM (разовий)";
+    origin_manual: "Added by hand", "Додано вручну";
+    production_planned: "Planned", "Заплановано";
+    production_released: "Released", "Запущено";
+    done_saved: "Saved.", "Збережено.";
+    done_rotated: "New webhook link issued: paste it into keyCRM's automation; the old one no longer works.",
+        "Створено нове посилання для вебхука: вставте його в автоматизацію keyCRM; старе більше не працює.";
+    done_sync_started: "Synchronization started.", "Синхронізацію розпочато.";
+    done_sync_cancelled: "Synchronization cancelled.", "Синхронізацію скасовано.";
+    done_warehouse_created: "Warehouse created.", "Склад створено.";
+    done_movement_recorded: "Recorded. The balances below are what the warehouse holds now.", "Проведено. Нижче — залишки на складі зараз.";
+    done_product_saved: "Product saved.", "Товар збережено.";
+    done_list_updated: "The list of keyCRM warehouses is up to date.", "Список складів keyCRM оновлено.";
+    done_mapping_saved: "Mapping saved: changed sums are being sent to keyCRM.", "Зіставлення збережено: змінені суми надсилаються в keyCRM.";
+    done_resync_started: "Every mapped quantity will be sent again.", "Усі кількості буде надіслано знову.";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Lang;
+
+    #[test]
+    fn negotiates_by_weight_then_order() {
+        assert_eq!(Lang::negotiate("uk-UA,uk;q=0.9,en;q=0.8"), Lang::Uk);
+        assert_eq!(Lang::negotiate("en-US,en;q=0.9,uk;q=0.8"), Lang::En);
+        assert_eq!(Lang::negotiate("de-DE,uk;q=0.5,en;q=0.7"), Lang::En);
+        assert_eq!(Lang::negotiate("de,fr"), Lang::En);
+        assert_eq!(Lang::negotiate("ru,uk;q=0.9"), Lang::Uk);
+        assert_eq!(Lang::negotiate(""), Lang::En);
+        assert_eq!(Lang::negotiate("uk;q=0"), Lang::En);
+    }
+
+    #[test]
+    fn every_done_message_exists_in_both_languages() {
+        for name in ["saved", "rotated", "sync_started", "mapping_saved"] {
+            assert!(Lang::En.text().done(name).is_some());
+            assert!(Lang::Uk.text().done(name).is_some());
+        }
+        assert!(Lang::En.text().done("<script>").is_none());
+    }
+}

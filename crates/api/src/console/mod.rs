@@ -1,0 +1,265 @@
+//! The web console: the screens a shop owner uses, server-rendered from askama templates
+//! (checked at compile time) with a vendored htmx for live parts. It is a second face of
+//! the same operations the REST API runs: each screen calls the functions the API's
+//! handlers call, scoped to the signed-in account exactly like a bearer token.
+//!
+//! Sign-in takes an admin token (`sklad account token create` prints one) and opens a
+//! session: a random id in an HttpOnly, SameSite=Strict cookie (Secure over https), stored
+//! hashed and tied to that token, so revoking the token signs its browsers out at once.
+//! Every form carries the session's CSRF token. Text comes from [`i18n`] (English and
+//! Ukrainian), never from the templates.
+
+mod form;
+mod i18n;
+mod integration;
+mod orders;
+mod session;
+mod stock;
+mod stock_keycrm;
+mod sync;
+mod views;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpResponse, ResponseError, web};
+use askama::Template;
+
+pub use i18n::{Lang, Text};
+pub use session::Console;
+
+use crate::error::ApiError;
+
+/// What every page shows around its content.
+pub struct Frame {
+    pub t: &'static Text,
+    pub lang: Lang,
+    /// Echoed by every form of the page.
+    pub csrf: String,
+    /// The navigation entry to highlight.
+    pub section: &'static str,
+    /// This page's path and query: the language switch comes back here.
+    pub here: String,
+    pub notice: Option<Notice>,
+}
+
+impl Frame {
+    /// `"active"` for the current section's navigation link.
+    pub fn on(&self, section: &str) -> &'static str {
+        if self.section == section {
+            "active"
+        } else {
+            ""
+        }
+    }
+
+    /// The language switch's target: the other language, coming back here.
+    pub fn switch_href(&self) -> String {
+        let other = match self.lang {
+            Lang::En => Lang::Uk,
+            Lang::Uk => Lang::En,
+        };
+        format!(
+            "/lang/{}?back={}",
+            other.code(),
+            url::form_urlencoded::byte_serialize(self.here.as_bytes()).collect::<String>()
+        )
+    }
+}
+
+/// A message at the top of a page: what just happened, or why it did not.
+pub enum Notice {
+    Done(&'static str),
+    Failed(String),
+}
+
+impl Notice {
+    pub fn is_error(&self) -> bool {
+        matches!(self, Notice::Failed(_))
+    }
+
+    pub fn text(&self) -> &str {
+        match self {
+            Notice::Done(text) => text,
+            Notice::Failed(text) => text,
+        }
+    }
+}
+
+/// An error while serving a screen: shown as a page, never as internals.
+#[derive(Debug, thiserror::Error)]
+pub enum ConsoleError {
+    /// No live session: off to the sign-in page.
+    #[error("sign in first")]
+    SignIn { htmx: bool },
+    /// A form without the session's CSRF token.
+    #[error("the form is stale or was not sent by this console")]
+    Csrf { lang: Lang },
+    #[error(transparent)]
+    Api(#[from] ApiError),
+    #[error("template: {0}")]
+    Render(#[from] askama::Error),
+}
+
+impl From<sklad_db::DbError> for ConsoleError {
+    fn from(err: sklad_db::DbError) -> Self {
+        ConsoleError::Api(err.into())
+    }
+}
+
+impl ResponseError for ConsoleError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ConsoleError::SignIn { .. } => StatusCode::SEE_OTHER,
+            ConsoleError::Csrf { .. } => StatusCode::FORBIDDEN,
+            ConsoleError::Api(err) => err.status,
+            ConsoleError::Render(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            ConsoleError::SignIn { htmx: true } => HttpResponse::Unauthorized()
+                .insert_header(("HX-Redirect", "/sign-in"))
+                .finish(),
+            ConsoleError::SignIn { htmx: false } => HttpResponse::SeeOther()
+                .insert_header((header::LOCATION, "/sign-in"))
+                .finish(),
+            ConsoleError::Csrf { lang } => {
+                let t = lang.text();
+                bare_page(StatusCode::FORBIDDEN, *lang, t.csrf_refused)
+            }
+            ConsoleError::Api(err) => bare_page(
+                err.status,
+                Lang::En,
+                &format!("{}: {}", err.code, err.message),
+            ),
+            ConsoleError::Render(err) => {
+                tracing::error!(error = %err, "console template failed");
+                bare_page(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    Lang::En,
+                    "something went wrong on our side",
+                )
+            }
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "bare.html")]
+struct Bare<'a> {
+    t: &'static Text,
+    lang: Lang,
+    message: &'a str,
+}
+
+/// A page with only a message and a way back in (errors outside a screen).
+fn bare_page(status: StatusCode, lang: Lang, message: &str) -> HttpResponse {
+    let page = Bare {
+        t: lang.text(),
+        lang,
+        message,
+    };
+    match page.render() {
+        Ok(body) => html(status, body),
+        Err(_) => HttpResponse::build(status).body(message.to_owned()),
+    }
+}
+
+/// A rendered page with the console's headers: no caching (pages carry the CSRF token and
+/// the webhook link), no framing, no referrer (links must not leak the webhook secret),
+/// scripts and styles only from the console itself.
+pub fn html(status: StatusCode, body: String) -> HttpResponse {
+    HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
+        .body(body)
+}
+
+/// Renders `page` as a 200, or as `status` when a form failed.
+pub fn render(page: &impl Template, status: StatusCode) -> Result<HttpResponse, ConsoleError> {
+    Ok(html(status, page.render()?))
+}
+
+/// 303 to a screen after a form succeeded; `done` names the message to show there.
+pub fn see_other(path: &str, done: Option<&str>) -> HttpResponse {
+    let location = match done {
+        Some(done) => {
+            let joiner = if path.contains('?') { '&' } else { '?' };
+            format!("{path}{joiner}done={done}")
+        }
+        None => path.to_owned(),
+    };
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, location))
+        .finish()
+}
+
+/// The console's headers on every answer under it.
+fn security_headers() -> actix_web::middleware::DefaultHeaders {
+    actix_web::middleware::DefaultHeaders::new()
+        .add((
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+             connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ))
+        .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .add((header::REFERRER_POLICY, "no-referrer"))
+        .add((header::X_FRAME_OPTIONS, "DENY"))
+}
+
+/// Mounts every console route (everything outside `/api/v1`, `/health` and `/metrics`).
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("")
+            .wrap(security_headers())
+            .route("/", web::get().to(home))
+            .route("/assets/{name}", web::get().to(asset))
+            .route("/lang/{code}", web::get().to(session::switch_language))
+            .route("/sign-in", web::get().to(session::sign_in_page))
+            .route("/sign-in", web::post().to(session::sign_in))
+            .route("/sign-out", web::post().to(session::sign_out))
+            .configure(integration::configure)
+            .configure(sync::configure)
+            .configure(orders::configure)
+            .configure(stock::configure)
+            .configure(stock_keycrm::configure)
+            .configure(views::configure),
+    );
+}
+
+/// The landing screen: the keyCRM settings until a key is saved, then Customer Orders.
+async fn home(
+    state: web::Data<crate::ApiState>,
+    console: Console,
+) -> Result<HttpResponse, ConsoleError> {
+    let mut conn = state.db.conn().await?;
+    let integration = sklad_db::integrations::get(&mut conn, console.account.0).await?;
+    let target = if integration.has_api_key() {
+        "/orders"
+    } else {
+        "/settings/keycrm"
+    };
+    Ok(see_other(target, None))
+}
+
+/// The vendored script and the stylesheet, compiled in: the console needs no files at run
+/// time and no build step.
+async fn asset(name: web::Path<String>) -> HttpResponse {
+    let (body, kind): (&'static [u8], &str) = match name.as_str() {
+        "htmx.min.js" => (
+            include_bytes!("../../assets/htmx.min.js"),
+            "text/javascript",
+        ),
+        "console.js" => (include_bytes!("../../assets/console.js"), "text/javascript"),
+        "console.css" => (include_bytes!("../../assets/console.css"), "text/css"),
+        _ => return HttpResponse::NotFound().finish(),
+    };
+    HttpResponse::Ok()
+        .content_type(kind)
+        .insert_header((
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("public, max-age=3600"),
+        ))
+        .body(body)
+}

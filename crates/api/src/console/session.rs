@@ -1,0 +1,262 @@
+//! Signing in and out, the session extractor every screen takes, and the language switch.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::cookie::{Cookie, SameSite, time};
+use actix_web::http::StatusCode;
+use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, dev::Payload, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::form::Posted;
+use super::i18n::{Lang, Text};
+use super::{ConsoleError, Frame, Notice, render, see_other};
+use crate::ApiState;
+use crate::auth::AccountId;
+
+/// The session cookie: a random id, only its hash is stored.
+const SESSION_COOKIE: &str = "sklad_session";
+/// The sign-in form's own CSRF token (double submit): there is no session to hold it yet.
+const SIGN_IN_COOKIE: &str = "sklad_sign_in";
+/// The chosen language, when the owner switched it.
+pub const LANG_COOKIE: &str = "sklad_lang";
+
+/// A signed-in browser: its account (every query is scoped to it), the CSRF token its forms
+/// echo, and the language it reads.
+#[derive(Debug, Clone)]
+pub struct Console {
+    pub account: AccountId,
+    pub csrf: String,
+    pub lang: Lang,
+    /// The request's path and query, for links that come back here.
+    pub here: String,
+}
+
+impl Console {
+    pub fn t(&self) -> &'static Text {
+        self.lang.text()
+    }
+
+    /// The frame of a page in `section`, with `notice` on top.
+    pub fn frame(&self, section: &'static str, notice: Option<Notice>) -> Frame {
+        Frame {
+            t: self.t(),
+            lang: self.lang,
+            csrf: self.csrf.clone(),
+            section,
+            here: self.here.clone(),
+            notice,
+        }
+    }
+
+    /// The frame with the message a redirect named (`?done=…`), if it is one we know.
+    pub fn frame_done(&self, section: &'static str, done: Option<&str>) -> Frame {
+        let notice = done.and_then(|key| self.t().done(key)).map(Notice::Done);
+        self.frame(section, notice)
+    }
+}
+
+/// The request's language: the switch's cookie, else the browser's Accept-Language.
+pub fn language(req: &HttpRequest) -> Lang {
+    if let Some(lang) = req
+        .cookie(LANG_COOKIE)
+        .and_then(|c| Lang::from_code(c.value()))
+    {
+        return lang;
+    }
+    let accept = req
+        .headers()
+        .get(actix_web::http::header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    Lang::negotiate(accept)
+}
+
+impl FromRequest for Console {
+    type Error = ConsoleError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let cookie = req.cookie(SESSION_COOKIE).map(|c| c.value().to_owned());
+        let htmx = req.headers().contains_key("HX-Request");
+        let state = req.app_data::<web::Data<ApiState>>().cloned();
+        let lang = language(req);
+        let here = match req.query_string() {
+            "" => req.path().to_owned(),
+            query => format!("{}?{query}", req.path()),
+        };
+        let span = req
+            .extensions()
+            .get::<tracing_actix_web::RootSpan>()
+            .map(|root| (*root).clone());
+        Box::pin(async move {
+            let (Some(cookie), Some(state)) = (cookie, state) else {
+                return Err(ConsoleError::SignIn { htmx });
+            };
+            let mut conn = state.db.conn().await?;
+            let Some(session) = sklad_db::console_sessions::find(&mut conn, &cookie).await? else {
+                return Err(ConsoleError::SignIn { htmx });
+            };
+            if let Some(span) = span {
+                span.record("account_id", tracing::field::display(session.account_id));
+            }
+            Ok(Console {
+                account: AccountId(session.account_id),
+                csrf: session.csrf_token,
+                lang,
+                here,
+            })
+        })
+    }
+}
+
+#[derive(Template)]
+#[template(path = "sign_in.html")]
+struct SignInPage {
+    t: &'static Text,
+    lang: Lang,
+    csrf: String,
+    error: Option<&'static str>,
+}
+
+fn sign_in_cookie(value: &str, secure: bool) -> Cookie<'static> {
+    Cookie::build(SIGN_IN_COOKIE, value.to_owned())
+        .path("/sign-in")
+        .http_only(true)
+        .secure(secure)
+        .same_site(SameSite::Strict)
+        .finish()
+}
+
+fn is_https(req: &HttpRequest) -> bool {
+    req.connection_info().scheme() == "https"
+}
+
+fn sign_in_form(
+    req: &HttpRequest,
+    status: StatusCode,
+    error: Option<&'static str>,
+) -> Result<HttpResponse, ConsoleError> {
+    let lang = language(req);
+    let csrf = sklad_db::crypto::generate_token();
+    let mut response = render(
+        &SignInPage {
+            t: lang.text(),
+            lang,
+            csrf: csrf.clone(),
+            error,
+        },
+        status,
+    )?;
+    response
+        .add_cookie(&sign_in_cookie(&csrf, is_https(req)))
+        .map_err(|_| ConsoleError::Api(crate::error::ApiError::internal()))?;
+    Ok(response)
+}
+
+/// The sign-in form.
+pub async fn sign_in_page(req: HttpRequest) -> Result<HttpResponse, ConsoleError> {
+    sign_in_form(&req, StatusCode::OK, None)
+}
+
+#[derive(Deserialize)]
+pub struct SignInForm {
+    token: String,
+    csrf: String,
+}
+
+/// Opens a session for a working admin token.
+pub async fn sign_in(
+    req: HttpRequest,
+    state: web::Data<ApiState>,
+    form: web::Form<SignInForm>,
+) -> Result<HttpResponse, ConsoleError> {
+    let expected = req.cookie(SIGN_IN_COOKIE).map(|c| c.value().to_owned());
+    if !expected.is_some_and(|e| super::form::same_token(&e, &form.csrf)) {
+        return Err(ConsoleError::Csrf {
+            lang: language(&req),
+        });
+    }
+    let token = form.token.trim();
+    // Admin tokens are 43 URL-safe base64 characters; anything else is not one.
+    let well_formed = token.len() == 43
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    let opened = if well_formed {
+        let mut conn = state.db.conn().await?;
+        let lifetime = sklad_runtime::settings::delta(state.console_session_ttl);
+        sklad_db::console_sessions::open(&mut conn, token, lifetime).await?
+    } else {
+        None
+    };
+    let Some(opened) = opened else {
+        let t = language(&req).text();
+        return sign_in_form(&req, StatusCode::UNAUTHORIZED, Some(t.sign_in_failed));
+    };
+    tracing::info!(account_id = %opened.session.account_id, "console session opened");
+    let max_age = (opened.session.expires_at - chrono::Utc::now())
+        .num_seconds()
+        .max(0);
+    let session = Cookie::build(SESSION_COOKIE, opened.cookie)
+        .path("/")
+        .http_only(true)
+        .secure(is_https(&req))
+        .same_site(SameSite::Strict)
+        .max_age(time::Duration::seconds(max_age))
+        .finish();
+    let mut spent = sign_in_cookie("", is_https(&req));
+    spent.make_removal();
+    Ok(HttpResponse::SeeOther()
+        .insert_header((actix_web::http::header::LOCATION, "/"))
+        .cookie(session)
+        .cookie(spent)
+        .finish())
+}
+
+/// Ends the session (its row goes; the cookie is cleared).
+pub async fn sign_out(
+    req: HttpRequest,
+    state: web::Data<ApiState>,
+    posted: Posted,
+) -> Result<HttpResponse, ConsoleError> {
+    if let Some(cookie) = req.cookie(SESSION_COOKIE) {
+        let mut conn = state.db.conn().await?;
+        sklad_db::console_sessions::close(&mut conn, cookie.value()).await?;
+    }
+    tracing::info!(account_id = %posted.console.account.0, "console session closed");
+    let mut gone = Cookie::build(SESSION_COOKIE, "").path("/").finish();
+    gone.make_removal();
+    Ok(HttpResponse::SeeOther()
+        .insert_header((actix_web::http::header::LOCATION, "/sign-in"))
+        .cookie(gone)
+        .finish())
+}
+
+#[derive(Deserialize)]
+pub struct Back {
+    back: Option<String>,
+}
+
+/// Switches the language and comes back to the page it was chosen on (a path of this site
+/// only: never an open redirect).
+pub async fn switch_language(code: web::Path<String>, back: web::Query<Back>) -> HttpResponse {
+    let Some(lang) = Lang::from_code(&code) else {
+        return see_other("/", None);
+    };
+    let back = back
+        .into_inner()
+        .back
+        .filter(|b| b.starts_with('/') && !b.starts_with("//") && !b.contains('\\'))
+        .unwrap_or_else(|| "/".to_owned());
+    let cookie = Cookie::build(LANG_COOKIE, lang.code())
+        .path("/")
+        .same_site(SameSite::Lax)
+        .max_age(time::Duration::days(365))
+        .finish();
+    HttpResponse::SeeOther()
+        .insert_header((actix_web::http::header::LOCATION, back))
+        .cookie(cookie)
+        .finish()
+}

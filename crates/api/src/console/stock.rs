@@ -1,0 +1,622 @@
+//! Warehouses and balances, movements (receipt, write-off, transfer, inventory) and the
+//! nomenclature. Forms become the API's own request bodies, so they pass the same checks.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::form::{FormData, Posted};
+use super::integration::failed;
+use super::views::{Choice, Pager, choices};
+use super::{Console, ConsoleError, Frame, Text, render, see_other};
+use crate::ApiState;
+use crate::error::ApiError;
+use crate::movements::{BalanceView, MovementView};
+use crate::products::{ProductQuery, ProductView};
+use crate::warehouses::WarehouseView;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/warehouses", web::get().to(warehouses))
+        .route("/warehouses", web::post().to(create_warehouse))
+        .route("/movements", web::get().to(movements))
+        .route("/movements/new", web::get().to(new_movement))
+        .route("/movements", web::post().to(create_movement))
+        .route("/movements/{id}", web::get().to(movement))
+        .route("/products", web::get().to(products))
+        .route("/products", web::post().to(create_product))
+        .route("/products/skus", web::get().to(sku_options))
+        .route("/products/{id}", web::get().to(product))
+        .route("/products/{id}", web::post().to(update_product));
+}
+
+/// The API's request body from a form's JSON: the same types, so the same checks (a wrong
+/// value is a 422 with the API's message).
+pub fn input<T: DeserializeOwned>(value: Value) -> Result<T, ApiError> {
+    serde_json::from_value(value).map_err(|err| ApiError::validation(err.to_string()))
+}
+
+#[derive(Deserialize)]
+pub struct Done {
+    done: Option<String>,
+    warehouse: Option<Uuid>,
+}
+
+#[derive(Template)]
+#[template(path = "warehouses.html")]
+struct WarehousesPage {
+    frame: Frame,
+    t: &'static Text,
+    warehouses: Vec<WarehouseView>,
+    selected: Option<Uuid>,
+    balances: Vec<BalanceView>,
+}
+
+impl WarehousesPage {
+    fn tab(&self, id: &Uuid) -> &'static str {
+        if self.selected == Some(*id) {
+            "active"
+        } else {
+            ""
+        }
+    }
+}
+
+async fn warehouses(
+    state: web::Data<ApiState>,
+    console: Console,
+    query: web::Query<Done>,
+) -> Result<HttpResponse, ConsoleError> {
+    let frame = console.frame_done("warehouses", query.done.as_deref());
+    show_warehouses(&state, &console, frame, query.warehouse, StatusCode::OK).await
+}
+
+async fn show_warehouses(
+    state: &ApiState,
+    console: &Console,
+    frame: Frame,
+    selected: Option<Uuid>,
+    status: StatusCode,
+) -> Result<HttpResponse, ConsoleError> {
+    let mut conn = state.db.conn().await?;
+    let warehouses: Vec<WarehouseView> = sklad_db::warehouses::list(&mut conn, console.account.0)
+        .await?
+        .into_iter()
+        .map(WarehouseView::from)
+        .collect();
+    let selected = selected
+        .filter(|id| warehouses.iter().any(|w| w.id == *id))
+        .or_else(|| warehouses.first().map(|w| w.id));
+    let balances = match selected {
+        Some(id) => sklad_db::stock::balances(&mut conn, console.account.0, Some(id), None)
+            .await?
+            .into_iter()
+            .map(BalanceView::from)
+            .collect(),
+        None => Vec::new(),
+    };
+    let page = WarehousesPage {
+        frame,
+        t: console.t(),
+        warehouses,
+        selected,
+        balances,
+    };
+    render(&page, status)
+}
+
+async fn create_warehouse(
+    state: web::Data<ApiState>,
+    posted: Posted,
+) -> Result<HttpResponse, ConsoleError> {
+    let form = &posted.form;
+    let created = async {
+        let body = input(json!({
+            "name": form.get("name").unwrap_or(""),
+            "allow_negative": form.checked("allow_negative"),
+        }))?;
+        crate::warehouses::create(&state, posted.console.account, body).await
+    }
+    .await;
+    match created {
+        Ok(w) => Ok(see_other(
+            &format!("/warehouses?warehouse={}", w.id),
+            Some("warehouse_created"),
+        )),
+        Err(err) => {
+            let console = &posted.console;
+            let frame = console.frame("warehouses", Some(failed(console.t(), &err)));
+            show_warehouses(&state, console, frame, None, err.status).await
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "movements.html")]
+struct MovementsPage {
+    frame: Frame,
+    t: &'static Text,
+    movements: Vec<MovementView>,
+    warehouse_names: Vec<(Uuid, String)>,
+    pager: Pager,
+}
+
+impl MovementsPage {
+    fn kind(&self, m: &MovementView) -> &'static str {
+        self.t.label(m.kind.as_ref())
+    }
+
+    fn warehouses_of(&self, m: &MovementView) -> String {
+        let mut names: Vec<&str> = Vec::new();
+        for line in &m.lines {
+            let name = self
+                .warehouse_names
+                .iter()
+                .find(|(id, _)| *id == line.warehouse_id)
+                .map_or("?", |(_, n)| n.as_str());
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+        names.join(" → ")
+    }
+}
+
+#[derive(Deserialize)]
+pub struct PageQuery {
+    page: Option<i64>,
+    q: Option<String>,
+    done: Option<String>,
+}
+
+async fn movements(
+    state: web::Data<ApiState>,
+    console: Console,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse, ConsoleError> {
+    let page = query.page.unwrap_or(1).clamp(1, crate::page::MAX_PAGE);
+    let mut conn = state.db.conn().await?;
+    let filter = sklad_db::stock::MovementFilter {
+        warehouse_id: None,
+        product_id: None,
+        page,
+        per_page: 50,
+    };
+    let (rows, total) = sklad_db::stock::list(&mut conn, console.account.0, &filter).await?;
+    let warehouse_names = sklad_db::warehouses::list(&mut conn, console.account.0)
+        .await?
+        .into_iter()
+        .map(|w| (w.id, w.name))
+        .collect();
+    let page = MovementsPage {
+        frame: console.frame_done("movements", query.done.as_deref()),
+        t: console.t(),
+        movements: rows.into_iter().map(MovementView::from).collect(),
+        warehouse_names,
+        pager: Pager::new("/movements", &[], page, 50, total),
+    };
+    render(&page, StatusCode::OK)
+}
+
+/// How many line rows a movement form offers.
+const FORM_LINES: usize = 8;
+
+#[derive(Template)]
+#[template(path = "movement_new.html")]
+struct NewMovementPage {
+    frame: Frame,
+    t: &'static Text,
+    kinds: Vec<Choice>,
+    kind: String,
+    warehouses: Vec<Choice>,
+    to_warehouses: Vec<Choice>,
+    /// (sku, quantity) of each row, as sent when a form comes back refused.
+    rows: Vec<(String, String)>,
+    note: String,
+    /// The idempotency key of this form: sending it twice records one movement.
+    key: String,
+}
+
+#[derive(Deserialize)]
+pub struct KindQuery {
+    kind: Option<String>,
+}
+
+const KINDS: [&str; 4] = ["receipt", "write_off", "transfer", "inventory"];
+
+async fn new_movement(
+    state: web::Data<ApiState>,
+    console: Console,
+    query: web::Query<KindQuery>,
+) -> Result<HttpResponse, ConsoleError> {
+    let kind = query
+        .kind
+        .clone()
+        .filter(|k| KINDS.contains(&k.as_str()))
+        .unwrap_or_else(|| "receipt".to_owned());
+    let frame = console.frame("movements", None);
+    show_new_movement(
+        &state,
+        &console,
+        frame,
+        &kind,
+        &FormData::default(),
+        StatusCode::OK,
+    )
+    .await
+}
+
+async fn show_new_movement(
+    state: &ApiState,
+    console: &Console,
+    frame: Frame,
+    kind: &str,
+    sent: &FormData,
+    status: StatusCode,
+) -> Result<HttpResponse, ConsoleError> {
+    let t = console.t();
+    let warehouses = {
+        let mut conn = state.db.conn().await?;
+        sklad_db::warehouses::list(&mut conn, console.account.0).await?
+    };
+    let options = |field: &str| {
+        choices(
+            warehouses
+                .iter()
+                .map(|w| (w.id.to_string(), w.name.clone())),
+            &[sent.get(field).unwrap_or_default().to_owned()],
+        )
+    };
+    let skus = sent.all("sku");
+    let quantities = sent.all("quantity");
+    let rows = (0..FORM_LINES)
+        .map(|i| {
+            (
+                skus.get(i).copied().unwrap_or_default().to_owned(),
+                quantities.get(i).copied().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    let page = NewMovementPage {
+        frame,
+        t,
+        kinds: choices(
+            KINDS
+                .iter()
+                .map(|k| ((*k).to_owned(), t.label(k).to_owned())),
+            &[kind.to_owned()],
+        ),
+        kind: kind.to_owned(),
+        warehouses: options("warehouse_id"),
+        to_warehouses: options("to_warehouse_id"),
+        rows,
+        note: sent.get("note").unwrap_or_default().to_owned(),
+        key: sent
+            .get("idempotency_key")
+            .map_or_else(|| Uuid::now_v7().to_string(), str::to_owned),
+    };
+    render(&page, status)
+}
+
+/// The form as the API's `NewMovement`: rows with a SKU become lines.
+fn movement_body(form: &FormData) -> Result<Value, ApiError> {
+    let kind = form.get("kind").unwrap_or("receipt");
+    let quantity_of = |q: &str| -> Result<Value, ApiError> {
+        let q = q.replace(',', ".");
+        let parsed: rust_decimal::Decimal = q
+            .parse()
+            .map_err(|_| ApiError::validation(format!("{q} is not a quantity")))?;
+        Ok(json!(parsed))
+    };
+    let mut lines = Vec::new();
+    for (sku, quantity) in form.all("sku").into_iter().zip(form.all("quantity")) {
+        if sku.is_empty() && quantity.is_empty() {
+            continue;
+        }
+        lines.push(json!({"sku": sku, "quantity": quantity_of(quantity)?}));
+    }
+    if lines.is_empty() {
+        return Err(ApiError::validation(
+            "add at least one line: a SKU and a quantity",
+        ));
+    }
+    let mut body = json!({
+        "kind": kind,
+        "lines": lines,
+        "note": form.get("note"),
+        "idempotency_key": form.get("idempotency_key"),
+    });
+    if kind == "transfer" {
+        body["from_warehouse_id"] = json!(form.get("warehouse_id"));
+        body["to_warehouse_id"] = json!(form.get("to_warehouse_id"));
+    } else {
+        body["warehouse_id"] = json!(form.get("warehouse_id"));
+    }
+    Ok(body)
+}
+
+async fn create_movement(
+    state: web::Data<ApiState>,
+    posted: Posted,
+) -> Result<HttpResponse, ConsoleError> {
+    let recorded = async {
+        let body = input(movement_body(&posted.form)?)?;
+        crate::movements::record(&state, posted.console.account, body).await
+    }
+    .await;
+    match recorded {
+        Ok((view, _)) => Ok(see_other(
+            &format!("/movements/{}", view.id),
+            Some("movement_recorded"),
+        )),
+        Err(err) => {
+            let console = &posted.console;
+            let frame = console.frame("movements", Some(failed(console.t(), &err)));
+            let kind = posted.form.get("kind").unwrap_or("receipt").to_owned();
+            show_new_movement(&state, console, frame, &kind, &posted.form, err.status).await
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "movement.html")]
+struct MovementPage {
+    frame: Frame,
+    t: &'static Text,
+    movement: MovementView,
+    kind: &'static str,
+    /// The balances of the movement's products in its warehouses now.
+    balances: Vec<BalanceView>,
+}
+
+async fn movement(
+    state: web::Data<ApiState>,
+    console: Console,
+    id: web::Path<Uuid>,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse, ConsoleError> {
+    let mut conn = state.db.conn().await?;
+    let found = sklad_db::stock::load(&mut conn, console.account.0, id.into_inner())
+        .await?
+        .ok_or_else(|| ApiError::not_found("no such movement"))?;
+    let movement = MovementView::from(found);
+    let mut balances = Vec::new();
+    for line in &movement.lines {
+        let now = sklad_db::stock::balances(
+            &mut conn,
+            console.account.0,
+            Some(line.warehouse_id),
+            Some(&line.sku),
+        )
+        .await?;
+        balances.extend(now.into_iter().map(BalanceView::from));
+    }
+    let t = console.t();
+    let page = MovementPage {
+        frame: console.frame_done("movements", query.done.as_deref()),
+        t,
+        kind: t.label(movement.kind.as_ref()),
+        movement,
+        balances,
+    };
+    render(&page, StatusCode::OK)
+}
+
+#[derive(Template)]
+#[template(path = "products.html")]
+struct ProductsPage {
+    frame: Frame,
+    t: &'static Text,
+    q: String,
+    products: Vec<ProductView>,
+    pager: Pager,
+}
+
+async fn products(
+    state: web::Data<ApiState>,
+    console: Console,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse, ConsoleError> {
+    let frame = console.frame_done("products", query.done.as_deref());
+    show_products(&state, &console, frame, &query, StatusCode::OK).await
+}
+
+async fn show_products(
+    state: &ApiState,
+    console: &Console,
+    frame: Frame,
+    query: &PageQuery,
+    status: StatusCode,
+) -> Result<HttpResponse, ConsoleError> {
+    let q = query.q.clone().unwrap_or_default();
+    let page = query.page.unwrap_or(1).clamp(1, crate::page::MAX_PAGE);
+    let found = crate::products::list(
+        state,
+        console.account,
+        ProductQuery {
+            q: Some(q.clone()).filter(|q| !q.trim().is_empty()),
+            ..ProductQuery::default()
+        },
+        (page, 50),
+    )
+    .await?;
+    let page = ProductsPage {
+        frame,
+        t: console.t(),
+        pager: Pager::new("/products", &[("q", &q)], page, 50, found.total),
+        q,
+        products: found.data,
+    };
+    render(&page, status)
+}
+
+/// The product form as the API's body: blank fields are left out.
+fn product_body(form: &FormData, with_sku_required: bool) -> Value {
+    let mut body = serde_json::Map::new();
+    for field in ["sku", "name", "unit"] {
+        if let Some(value) = form.get(field) {
+            body.insert(field.into(), json!(value));
+        } else if with_sku_required && field != "unit" {
+            body.insert(field.into(), json!(""));
+        }
+    }
+    for field in ["price", "unit_cost"] {
+        if let Some(value) = form.get(field) {
+            let value = value.replace(',', ".");
+            body.insert(
+                field.into(),
+                value
+                    .parse::<rust_decimal::Decimal>()
+                    .map_or_else(|_| json!(value), |d| json!(d)),
+            );
+        }
+    }
+    Value::Object(body)
+}
+
+async fn create_product(
+    state: web::Data<ApiState>,
+    posted: Posted,
+) -> Result<HttpResponse, ConsoleError> {
+    let created = async {
+        let body = input(product_body(&posted.form, true))?;
+        crate::products::create(&state, posted.console.account, body).await
+    }
+    .await;
+    match created {
+        Ok(p) => Ok(see_other(
+            &format!("/products/{}", p.id),
+            Some("product_saved"),
+        )),
+        Err(err) => {
+            let console = &posted.console;
+            let frame = console.frame("products", Some(failed(console.t(), &err)));
+            let query = PageQuery {
+                page: None,
+                q: None,
+                done: None,
+            };
+            show_products(&state, console, frame, &query, err.status).await
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "product.html")]
+struct ProductPage {
+    frame: Frame,
+    t: &'static Text,
+    product: ProductView,
+    balances: Vec<BalanceView>,
+}
+
+impl ProductPage {
+    fn properties(&self) -> String {
+        self.product
+            .properties
+            .iter()
+            .map(|p| format!("{}: {}", p.name, p.value))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+async fn product(
+    state: web::Data<ApiState>,
+    console: Console,
+    id: web::Path<Uuid>,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse, ConsoleError> {
+    let frame = console.frame_done("products", query.done.as_deref());
+    show_product(&state, &console, frame, id.into_inner(), StatusCode::OK).await
+}
+
+async fn show_product(
+    state: &ApiState,
+    console: &Console,
+    frame: Frame,
+    id: Uuid,
+    status: StatusCode,
+) -> Result<HttpResponse, ConsoleError> {
+    let mut conn = state.db.conn().await?;
+    let product = sklad_db::products::get(&mut conn, console.account.0, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("no such product"))?;
+    let product = ProductView::from(product);
+    let balances =
+        sklad_db::stock::balances(&mut conn, console.account.0, None, Some(&product.sku))
+            .await?
+            .into_iter()
+            .map(BalanceView::from)
+            .collect();
+    let page = ProductPage {
+        frame,
+        t: console.t(),
+        product,
+        balances,
+    };
+    render(&page, status)
+}
+
+async fn update_product(
+    state: web::Data<ApiState>,
+    posted: Posted,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ConsoleError> {
+    let id = id.into_inner();
+    let updated = async {
+        let body = input(product_body(&posted.form, false))?;
+        crate::products::update(&state, posted.console.account, id, body).await
+    }
+    .await;
+    match updated {
+        Ok(p) => Ok(see_other(
+            &format!("/products/{}", p.id),
+            Some("product_saved"),
+        )),
+        Err(err) => {
+            let console = &posted.console;
+            let frame = console.frame("products", Some(failed(console.t(), &err)));
+            show_product(&state, console, frame, id, err.status).await
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "sku_options.html")]
+struct SkuOptions {
+    products: Vec<ProductView>,
+}
+
+#[derive(Deserialize)]
+pub struct SkuQuery {
+    sku: Option<String>,
+}
+
+/// SKU suggestions for a movement line as the owner types (a datalist's options).
+async fn sku_options(
+    state: web::Data<ApiState>,
+    console: Console,
+    query: web::Query<SkuQuery>,
+) -> Result<HttpResponse, ConsoleError> {
+    let typed = query.sku.clone().unwrap_or_default();
+    let products = if typed.trim().is_empty() || typed.chars().count() > 200 {
+        Vec::new()
+    } else {
+        crate::products::list(
+            &state,
+            console.account,
+            ProductQuery {
+                q: Some(typed),
+                ..ProductQuery::default()
+            },
+            (1, 20),
+        )
+        .await?
+        .data
+    };
+    render(&SkuOptions { products }, StatusCode::OK)
+}

@@ -1,0 +1,277 @@
+//! Stock balances → keyCRM: the "Send stock balances to keyCRM" switch, "update the list"
+//! of keyCRM warehouses, the mapping, the push log, resync, reconcile and the preview.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+use serde_json::json;
+use uuid::Uuid;
+
+use super::form::Posted;
+use super::integration::failed;
+use super::stock::input;
+use super::views::{Choice, choices};
+use super::{Console, ConsoleError, Frame, Notice, Text, render, see_other};
+use crate::ApiState;
+use crate::error::ApiError;
+use crate::keycrm_warehouses::{KeycrmWarehouseView, Mapping, MappingEntry};
+use crate::stock_pushes::{Preview, PreviewQuery, PushView, ReconcileReport};
+use crate::warehouses::WarehouseView;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/stock/keycrm", web::get().to(page))
+        .route("/stock/keycrm/switch", web::post().to(switch))
+        .route("/stock/keycrm/refresh", web::post().to(refresh))
+        .route("/stock/keycrm/warehouses", web::post().to(add))
+        .route("/stock/keycrm/mapping", web::post().to(map))
+        .route("/stock/keycrm/resync", web::post().to(resync))
+        .route("/stock/keycrm/reconcile", web::post().to(reconcile))
+        .route("/stock/keycrm/preview", web::get().to(preview));
+}
+
+/// One sklad warehouse's row of the mapping.
+pub struct MappingRow {
+    pub warehouse: WarehouseView,
+    pub targets: Vec<Choice>,
+}
+
+#[derive(Template)]
+#[template(path = "stock_keycrm.html")]
+struct StockPage {
+    frame: Frame,
+    t: &'static Text,
+    push_enabled: bool,
+    has_key: bool,
+    keycrm_warehouses: Vec<KeycrmWarehouseView>,
+    rows: Vec<MappingRow>,
+    pushes: Vec<PushView>,
+    report: Option<ReconcileReport>,
+}
+
+impl StockPage {
+    /// The sklad warehouses summed into one keyCRM warehouse, for the explanation.
+    fn summed_into(&self, keycrm_id: &i64) -> String {
+        self.rows
+            .iter()
+            .filter(|r| r.warehouse.keycrm_warehouse_id == Some(*keycrm_id))
+            .map(|r| r.warehouse.name.as_str())
+            .collect::<Vec<_>>()
+            .join(" + ")
+    }
+
+    fn outcome(&self, push: &PushView) -> &'static str {
+        self.t.label(push.outcome.as_ref())
+    }
+}
+
+#[derive(Deserialize)]
+pub struct Done {
+    done: Option<String>,
+}
+
+async fn page(
+    state: web::Data<ApiState>,
+    console: Console,
+    done: web::Query<Done>,
+) -> Result<HttpResponse, ConsoleError> {
+    let frame = console.frame_done("stock_keycrm", done.done.as_deref());
+    show(&state, &console, frame, None, StatusCode::OK).await
+}
+
+async fn show(
+    state: &ApiState,
+    console: &Console,
+    frame: Frame,
+    report: Option<ReconcileReport>,
+    status: StatusCode,
+) -> Result<HttpResponse, ConsoleError> {
+    let account = console.account.0;
+    let mut conn = state.db.conn().await?;
+    let integration = sklad_db::integrations::get(&mut conn, account).await?;
+    let keycrm_warehouses: Vec<KeycrmWarehouseView> =
+        sklad_db::warehouses::list_keycrm(&mut conn, account)
+            .await?
+            .into_iter()
+            .map(KeycrmWarehouseView::from)
+            .collect();
+    let warehouses = sklad_db::warehouses::list(&mut conn, account).await?;
+    let (pushes, _) = sklad_db::push_log::pushes(&mut conn, account, None, 1, 20).await?;
+    let t = console.t();
+    let rows = warehouses
+        .into_iter()
+        .map(WarehouseView::from)
+        .map(|warehouse| {
+            let mut targets = vec![Choice {
+                value: String::new(),
+                label: t.not_mapped.to_owned(),
+                selected: warehouse.keycrm_warehouse_id.is_none(),
+            }];
+            targets.extend(choices(
+                keycrm_warehouses
+                    .iter()
+                    .map(|k| (k.id.to_string(), format!("{} (#{})", k.name, k.id))),
+                &[warehouse
+                    .keycrm_warehouse_id
+                    .map(|id| id.to_string())
+                    .unwrap_or_default()],
+            ));
+            MappingRow { warehouse, targets }
+        })
+        .collect();
+    let page = StockPage {
+        frame,
+        t,
+        push_enabled: integration.settings.stock_push_enabled,
+        has_key: integration.has_api_key(),
+        keycrm_warehouses,
+        rows,
+        pushes: pushes.into_iter().map(PushView::from).collect(),
+        report,
+    };
+    render(&page, status)
+}
+
+/// Renders the screen with a refused action's reason.
+async fn refused(
+    state: &ApiState,
+    console: &Console,
+    err: ApiError,
+) -> Result<HttpResponse, ConsoleError> {
+    let frame = console.frame("stock_keycrm", Some(failed(console.t(), &err)));
+    show(state, console, frame, None, err.status).await
+}
+
+/// "Send stock balances to keyCRM" on or off (the same operation as the settings API).
+async fn switch(state: web::Data<ApiState>, posted: Posted) -> Result<HttpResponse, ConsoleError> {
+    let mut change = serde_json::Map::new();
+    change.insert(
+        "stock_push_enabled".into(),
+        json!(posted.form.checked("stock_push_enabled")),
+    );
+    match sklad_app::integration::update(&state.keycrm, posted.console.account.0, change).await {
+        Ok(_) => Ok(see_other("/stock/keycrm", Some("saved"))),
+        Err(err) => refused(&state, &posted.console, err.into()).await,
+    }
+}
+
+/// "Update the list" of keyCRM warehouses.
+async fn refresh(state: web::Data<ApiState>, posted: Posted) -> Result<HttpResponse, ConsoleError> {
+    match crate::keycrm_warehouses::refresh(&state, posted.console.account).await {
+        Ok(_) => Ok(see_other("/stock/keycrm", Some("list_updated"))),
+        Err(err) => refused(&state, &posted.console, err).await,
+    }
+}
+
+/// A keyCRM warehouse entered by hand (keyCRM lists only those holding stock).
+async fn add(state: web::Data<ApiState>, posted: Posted) -> Result<HttpResponse, ConsoleError> {
+    let added = async {
+        let id: i64 = posted
+            .form
+            .get("id")
+            .unwrap_or("")
+            .parse()
+            .map_err(|_| ApiError::validation("the keyCRM warehouse id is a number"))?;
+        let body = input(json!({"id": id, "name": posted.form.get("name").unwrap_or("")}))?;
+        crate::keycrm_warehouses::add(&state, posted.console.account, body).await
+    }
+    .await;
+    match added {
+        Ok(_) => Ok(see_other("/stock/keycrm", Some("saved"))),
+        Err(err) => refused(&state, &posted.console, err).await,
+    }
+}
+
+/// Saves the mapping: each sklad warehouse to one keyCRM warehouse or none.
+async fn map(state: web::Data<ApiState>, posted: Posted) -> Result<HttpResponse, ConsoleError> {
+    let saved = async {
+        let mut mapping = Vec::new();
+        for (warehouse, target) in posted
+            .form
+            .all("warehouse_id")
+            .into_iter()
+            .zip(posted.form.all("keycrm_warehouse_id"))
+        {
+            let warehouse_id = Uuid::parse_str(warehouse)
+                .map_err(|_| ApiError::validation("unknown warehouse in the form"))?;
+            let keycrm_warehouse_id = match target {
+                "" => None,
+                id => Some(
+                    id.parse::<i64>()
+                        .map_err(|_| ApiError::validation("unknown keyCRM warehouse"))?,
+                ),
+            };
+            mapping.push(MappingEntry {
+                warehouse_id,
+                keycrm_warehouse_id,
+            });
+        }
+        crate::keycrm_warehouses::set_mapping(&state, posted.console.account, Mapping { mapping })
+            .await
+    }
+    .await;
+    match saved {
+        Ok(_) => Ok(see_other("/stock/keycrm", Some("mapping_saved"))),
+        Err(err) => refused(&state, &posted.console, err).await,
+    }
+}
+
+async fn resync(state: web::Data<ApiState>, posted: Posted) -> Result<HttpResponse, ConsoleError> {
+    sklad_app::maintenance::resync(&state.db, posted.console.account.0).await?;
+    Ok(see_other("/stock/keycrm", Some("resync_started")))
+}
+
+/// Reconcile now: asks keyCRM for its quantities (a page per 50 SKUs) and shows the report.
+async fn reconcile(
+    state: web::Data<ApiState>,
+    posted: Posted,
+) -> Result<HttpResponse, ConsoleError> {
+    let console = &posted.console;
+    match crate::stock_pushes::run_reconcile(&state, console.account).await {
+        Ok(report) => {
+            let frame = console.frame("stock_keycrm", Some(Notice::Done(console.t().reconciled)));
+            show(&state, console, frame, Some(report), StatusCode::OK).await
+        }
+        Err(err) => refused(&state, console, err).await,
+    }
+}
+
+#[derive(Template)]
+#[template(path = "stock_preview.html")]
+struct PreviewPage {
+    frame: Frame,
+    t: &'static Text,
+    preview: Preview,
+    read_back: bool,
+}
+
+#[derive(Deserialize)]
+pub struct PreviewForm {
+    #[serde(default)]
+    read_back: bool,
+}
+
+/// What the next push would send, optionally read back from keyCRM.
+async fn preview(
+    state: web::Data<ApiState>,
+    console: Console,
+    query: web::Query<PreviewForm>,
+) -> Result<HttpResponse, ConsoleError> {
+    let read_back = query.read_back;
+    let preview = crate::stock_pushes::run_preview(
+        &state,
+        console.account,
+        PreviewQuery {
+            read_back,
+            resync: false,
+        },
+    )
+    .await?;
+    let page = PreviewPage {
+        frame: console.frame("stock_keycrm", None),
+        t: console.t(),
+        preview,
+        read_back,
+    };
+    render(&page, StatusCode::OK)
+}

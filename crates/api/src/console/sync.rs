@@ -1,0 +1,176 @@
+//! "Synchronize orders": choose keyCRM statuses, start, watch pages and orders go by,
+//! cancel. The job runs in order-sync; this screen starts it and polls its progress.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::integration::{Statuses, failed};
+use super::views::Choice;
+use super::{Console, ConsoleError, Frame, Text, render, see_other};
+use crate::ApiState;
+use crate::sync_jobs::SyncJobView;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/sync", web::get().to(page))
+        .route("/sync", web::post().to(start))
+        .route("/sync/{id}/progress", web::get().to(progress))
+        .route("/sync/{id}/cancel", web::post().to(cancel));
+}
+
+/// One job's row, as the page and the live fragment show it.
+pub struct JobRow {
+    pub job: SyncJobView,
+    pub state: &'static str,
+    pub running: bool,
+    /// 0–100 for the progress bar (pages done of pages known).
+    pub percent: i64,
+}
+
+impl JobRow {
+    fn of(t: &Text, job: SyncJobView) -> Self {
+        let running = job.state.is_active();
+        let percent = match job.pages_total {
+            Some(total) if total > 0 => i64::from(job.pages_done) * 100 / i64::from(total),
+            _ if !running => 100,
+            _ => 0,
+        };
+        Self {
+            state: t.label(job.state.as_ref()),
+            running,
+            percent: percent.clamp(0, 100),
+            job,
+        }
+    }
+
+    pub fn pages_total(&self) -> String {
+        self.job
+            .pages_total
+            .map_or_else(|| "?".to_owned(), |n| n.to_string())
+    }
+
+    pub fn orders_total(&self) -> String {
+        self.job
+            .orders_total
+            .map_or_else(|| "?".to_owned(), |n| n.to_string())
+    }
+}
+
+#[derive(Template)]
+#[template(path = "sync.html")]
+struct SyncPage {
+    frame: Frame,
+    t: &'static Text,
+    statuses: Vec<Choice>,
+    statuses_unavailable: Option<String>,
+    jobs: Vec<JobRow>,
+}
+
+#[derive(Template)]
+#[template(path = "sync_job.html")]
+struct JobFragment {
+    frame: Frame,
+    t: &'static Text,
+    row: JobRow,
+}
+
+#[derive(Deserialize)]
+pub struct Done {
+    done: Option<String>,
+}
+
+async fn page(
+    state: web::Data<ApiState>,
+    console: Console,
+    done: web::Query<Done>,
+) -> Result<HttpResponse, ConsoleError> {
+    let frame = console.frame_done("sync", done.done.as_deref());
+    show(&state, &console, frame, StatusCode::OK).await
+}
+
+async fn show(
+    state: &ApiState,
+    console: &Console,
+    frame: Frame,
+    status: StatusCode,
+) -> Result<HttpResponse, ConsoleError> {
+    let t = console.t();
+    let (has_key, jobs) = {
+        let mut conn = state.db.conn().await?;
+        let integration = sklad_db::integrations::get(&mut conn, console.account.0).await?;
+        let jobs = sklad_db::sync_jobs::list(&mut conn, console.account.0, 20).await?;
+        (integration.has_api_key(), jobs)
+    };
+    let statuses = Statuses::load(state, console, has_key).await;
+    let page = SyncPage {
+        frame,
+        t,
+        statuses: statuses.options(&[]),
+        statuses_unavailable: statuses.unavailable,
+        jobs: jobs
+            .into_iter()
+            .map(|j| JobRow::of(t, SyncJobView::from(j)))
+            .collect(),
+    };
+    render(&page, status)
+}
+
+/// Starts a job for the ticked statuses (the same rules as `POST /sync-jobs`).
+async fn start(
+    state: web::Data<ApiState>,
+    posted: super::form::Posted,
+) -> Result<HttpResponse, ConsoleError> {
+    let console = &posted.console;
+    let started = match posted.form.ids("status_ids") {
+        Ok(ids) => crate::sync_jobs::start(&state, console.account, ids).await,
+        Err(err) => Err(err),
+    };
+    match started {
+        Ok(_) => Ok(see_other("/sync", Some("sync_started"))),
+        Err(err) => {
+            let frame = console.frame("sync", Some(failed(console.t(), &err)));
+            show(&state, console, frame, err.status).await
+        }
+    }
+}
+
+/// The live row of one job: htmx swaps it in every second while the job runs.
+async fn progress(
+    state: web::Data<ApiState>,
+    console: Console,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ConsoleError> {
+    let job = {
+        let mut conn = state.db.conn().await?;
+        sklad_db::sync_jobs::get(&mut conn, console.account.0, id.into_inner()).await?
+    };
+    let Some(job) = job else {
+        return Err(crate::error::ApiError::not_found("no such sync job").into());
+    };
+    let t = console.t();
+    render(
+        &JobFragment {
+            frame: console.frame("sync", None),
+            t,
+            row: JobRow::of(t, SyncJobView::from(job)),
+        },
+        StatusCode::OK,
+    )
+}
+
+async fn cancel(
+    state: web::Data<ApiState>,
+    posted: super::form::Posted,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ConsoleError> {
+    let cancelled = {
+        let mut conn = state.db.conn().await?;
+        sklad_db::sync_jobs::cancel(&mut conn, posted.console.account.0, id.into_inner()).await?
+    };
+    if cancelled.is_none() {
+        return Err(crate::error::ApiError::not_found("no such sync job").into());
+    }
+    Ok(see_other("/sync", Some("sync_cancelled")))
+}

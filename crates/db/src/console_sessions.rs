@@ -1,0 +1,110 @@
+//! Web console sessions: opened with an admin token, ended by sign-out, by their absolute
+//! expiry, or at once when that admin token is revoked or expires.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use crate::DbResult;
+use crate::crypto;
+use crate::schema::{admin_tokens, console_sessions};
+
+/// A signed-in browser: whose it is and the token its forms must echo.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub account_id: Uuid,
+    /// Every form carries this; a POST without it is refused (CSRF).
+    pub csrf_token: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A session just opened: the cookie value is shown here once; only its hash is stored.
+#[derive(Debug)]
+pub struct Opened {
+    pub cookie: String,
+    pub session: Session,
+}
+
+/// Opens a session for a working admin token, or `None` when the token is unknown, revoked
+/// or expired. The session never outlives the token's own expiry.
+pub async fn open(
+    conn: &mut AsyncPgConnection,
+    admin_token: &str,
+    lifetime: chrono::Duration,
+) -> DbResult<Option<Opened>> {
+    let Some((token_id, account_id)) =
+        crate::accounts::authenticate_admin_token(conn, admin_token).await?
+    else {
+        return Ok(None);
+    };
+    let token_expiry: Option<DateTime<Utc>> = admin_tokens::table
+        .find(token_id)
+        .select(admin_tokens::expires_at)
+        .first(conn)
+        .await?;
+    let mut expires_at = Utc::now() + lifetime;
+    if let Some(limit) = token_expiry {
+        expires_at = expires_at.min(limit);
+    }
+    let cookie = crypto::generate_token();
+    let csrf_token = crypto::generate_token();
+    diesel::insert_into(console_sessions::table)
+        .values((
+            console_sessions::id_hash.eq(crypto::token_hash(&cookie)),
+            console_sessions::account_id.eq(account_id),
+            console_sessions::admin_token_id.eq(token_id),
+            console_sessions::csrf_token.eq(&csrf_token),
+            console_sessions::expires_at.eq(expires_at),
+        ))
+        .execute(conn)
+        .await?;
+    Ok(Some(Opened {
+        cookie,
+        session: Session {
+            account_id,
+            csrf_token,
+            expires_at,
+        },
+    }))
+}
+
+/// The live session a cookie names: not expired, its admin token neither revoked nor
+/// expired.
+pub async fn find(conn: &mut AsyncPgConnection, cookie: &str) -> DbResult<Option<Session>> {
+    let hash = crypto::token_hash(cookie);
+    let row: Option<(Vec<u8>, Uuid, String, DateTime<Utc>)> = console_sessions::table
+        .inner_join(admin_tokens::table)
+        .filter(console_sessions::id_hash.eq(&hash))
+        .filter(console_sessions::expires_at.gt(diesel::dsl::now))
+        .filter(admin_tokens::revoked_at.is_null())
+        .filter(
+            admin_tokens::expires_at
+                .is_null()
+                .or(admin_tokens::expires_at.gt(diesel::dsl::now)),
+        )
+        .select((
+            console_sessions::id_hash,
+            console_sessions::account_id,
+            console_sessions::csrf_token,
+            console_sessions::expires_at,
+        ))
+        .first(conn)
+        .await
+        .optional()?;
+    Ok(row
+        .filter(|(stored, ..)| crypto::hashes_equal(stored, &hash))
+        .map(|(_, account_id, csrf_token, expires_at)| Session {
+            account_id,
+            csrf_token,
+            expires_at,
+        }))
+}
+
+/// Ends the session a cookie names (nothing happens for an unknown one).
+pub async fn close(conn: &mut AsyncPgConnection, cookie: &str) -> DbResult<()> {
+    diesel::delete(console_sessions::table.find(crypto::token_hash(cookie)))
+        .execute(conn)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,299 @@
+//! The web console in a real headless Chromium, against the real services and the
+//! simulator: a new shop owner's whole first session, and the console's guards (sign-out,
+//! CSRF, account isolation, languages). Screens are saved under `target/screenshots/`.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+use sklad_tests::browser::{Browser, Screen};
+use sklad_tests::{AppOptions, SIM_API_KEY, TestApp};
+
+fn console_url(app: &TestApp) -> String {
+    format!("http://127.0.0.1:{}", app.api_port)
+}
+
+async fn sign_in(browser: &Browser, token: &str) {
+    browser.open("/sign-in").await;
+    browser.fill("#token", token).await;
+    browser.click("#sign-in").await;
+    browser.find("#sign-out").await;
+}
+
+/// Ticks the options `values` of the multi-select or checkbox list `name` (keyCRM ids).
+async fn tick(browser: &Browser, name: &str, values: &[i64]) {
+    let values: Vec<String> = values.iter().map(ToString::to_string).collect();
+    browser
+        .script(
+            "const [name, values] = arguments;
+             document.querySelectorAll(`[name='${name}'] option, input[name='${name}']`).forEach(e => {
+               const on = values.includes(e.value);
+               if ('selected' in e && e.tagName === 'OPTION') e.selected = on; else e.checked = on;
+             });",
+            vec![json!(name), json!(values)],
+        )
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_shop_owner_connects_keycrm_and_stock_reaches_it() {
+    let app = TestApp::spawn_with(AppOptions::all_workers()).await;
+    let owner = app.create_account("Shop", false).await;
+    app.sim_control(
+        Method::POST,
+        "/offers",
+        json!([{"id": 501, "product_id": 50, "sku": "SH-W-M", "name": "Shirt", "price": "450.00",
+                "properties": [{"name": "Colour", "value": "white"}, {"name": "Size", "value": "M"}]}]),
+    )
+    .await;
+    let browser = Browser::start(
+        "owner_flow",
+        &console_url(&app),
+        "en-US,en",
+        Screen::Desktop,
+    )
+    .await;
+
+    // Signing in with a token that is not one says so.
+    browser.open("/sign-in").await;
+    browser.fill("#token", "not-a-token").await;
+    browser.click("#sign-in").await;
+    assert!(browser.text("#sign-in-error").await.contains("not valid"));
+    browser.shot("sign-in-refused").await;
+
+    // The first screen is the keyCRM settings, saying what to do.
+    sign_in(&browser, &owner.admin_token).await;
+    assert_eq!(browser.path().await, "/settings/keycrm");
+    assert!(browser.page_text().await.contains("No keyCRM key yet"));
+    browser.shot("settings-empty").await;
+
+    // A wrong key first: the message sits by the field and nothing is saved.
+    browser.select("#base_url", &app.sim_api_url).await;
+    browser.fill("#api_key", "wrong-key-0000").await;
+    browser.click("#enabled").await;
+    browser.click("#update").await;
+    let refusal = browser.text("#api-key-error").await;
+    assert!(refusal.contains("keyCRM rejected this key"), "{refusal}");
+    browser.shot("wrong-key").await;
+    let saved = app
+        .get_json("/integrations/keycrm", &owner.admin_token)
+        .await;
+    assert_eq!(saved["api_key_set"], false, "{saved}");
+
+    // The right key: enabled, and the webhook link can be copied.
+    browser.select("#base_url", &app.sim_api_url).await;
+    browser.fill("#api_key", SIM_API_KEY).await;
+    if !browser.find("#enabled").await.is_selected().await.unwrap() {
+        browser.click("#enabled").await;
+    }
+    browser.click("#update").await;
+    browser.wait_for_text("Saved.", None).await;
+    let saved = app
+        .get_json("/integrations/keycrm", &owner.admin_token)
+        .await;
+    assert_eq!(saved["enabled"], true, "{saved}");
+    assert_eq!(saved["api_key_set"], true, "{saved}");
+    let link = browser
+        .find("#webhook-url")
+        .await
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(Some(link.as_str()), saved["webhook_url"].as_str());
+    browser.click("#copy-webhook").await;
+    browser.wait_for_text("Copied", None).await;
+    browser.shot("settings-enabled").await;
+
+    // The owner pastes the link into keyCRM's automation; a status change fires it.
+    app.sim.lock().webhook_urls = vec![link];
+    let keycrm_id = app
+        .sim_order(
+            json!({"status_id": 1, "buyer": {"full_name": "Olena Petrenko"},
+                          "lines": [{"sku": "SH-W-M", "quantity": 2}]}),
+        )
+        .await;
+    let fired = app.sim_status(keycrm_id, 2).await;
+    assert_eq!(fired["deliveries"][0]["status"], 202, "{fired}");
+    browser
+        .wait_for_text(&format!("#{keycrm_id}"), Some("/orders"))
+        .await;
+    browser.shot("orders").await;
+    browser.click(&format!("#orders a[href^='/orders/']")).await;
+    let lines = browser.text("#order-lines").await;
+    assert!(lines.contains("Shirt, white, M"), "{lines}");
+    browser.shot("order").await;
+
+    // Synchronize orders: 120 more orders in "Погоджено", with progress to the end.
+    app.sim_generate(120, json!([2]), 7, 0).await;
+    browser.open("/sync").await;
+    tick(&browser, "status_ids", &[2]).await;
+    browser.click("#start-sync").await;
+    browser
+        .wait_for_text("Synchronization started.", None)
+        .await;
+    browser.shot("sync-running").await;
+    browser.find(".job-state[data-state='done']").await;
+    let progress = browser.text(".job-progress").await;
+    assert!(
+        progress.contains("121 / 121") || progress.contains("/ 121"),
+        "{progress}"
+    );
+    browser.shot("sync-done").await;
+    let orders = app.get_json("/orders?per_page=1", &owner.admin_token).await;
+    assert_eq!(orders["total"], 121, "{orders}");
+
+    // A warehouse and a receipt, with the balance it leaves.
+    browser.open("/warehouses").await;
+    browser.fill("#warehouse-name", "Main").await;
+    browser.click("#create-warehouse").await;
+    browser.wait_for_text("Warehouse created.", None).await;
+    browser.open("/movements/new?kind=receipt").await;
+    browser
+        .fill("#movement-form input[name='sku']", "SH-W-M")
+        .await;
+    browser
+        .fill("#movement-form input[name='quantity']", "7")
+        .await;
+    browser.shot("receipt").await;
+    browser.click("#record").await;
+    browser.wait_for_text("Recorded.", None).await;
+    assert_eq!(
+        browser
+            .text("#balances tr[data-sku='SH-W-M'] .on-hand")
+            .await,
+        "7"
+    );
+    browser.shot("receipt-recorded").await;
+
+    // Map it to keyCRM's warehouse and switch stock balances on: keyCRM receives 7.
+    browser.open("/stock/keycrm").await;
+    browser.click("#refresh-list").await;
+    browser
+        .wait_for_text("keyCRM warehouses is up to date", None)
+        .await;
+    browser
+        .fill("#add-keycrm-warehouse input[name='id']", "1")
+        .await;
+    browser
+        .fill("#add-keycrm-warehouse input[name='name']", "Основний")
+        .await;
+    browser.click("#add-keycrm-warehouse button").await;
+    browser.wait_for_text("Основний (#1)", None).await;
+    browser
+        .select("#mapping-form select[data-warehouse='Main']", "1")
+        .await;
+    browser.click("#save-mapping").await;
+    browser.wait_for_text("Mapping saved", None).await;
+    browser.click("#stock_push_enabled").await;
+    browser.click("#save-switch").await;
+    browser.wait_for_text("Saved.", None).await;
+    app.wait_keycrm(1, &[("SH-W-M", 7)]).await;
+    browser
+        .wait_for_text("Accepted", Some("/stock/keycrm"))
+        .await;
+    browser.shot("stock-keycrm").await;
+    browser.close().await;
+}
+
+/// The console's guards: sign-out ends the session, a form without its CSRF token changes
+/// nothing, one account never sees another's orders, and both languages.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_keeps_accounts_apart_and_refuses_forged_forms() {
+    let app = TestApp::spawn_with(AppOptions {
+        order_sync: true,
+        ..AppOptions::default()
+    })
+    .await;
+    app.sim_order(json!({"id": 9001, "status_id": 1, "lines": [{"sku": "MUG-1", "name": "Mug", "one_time": true}]}))
+        .await;
+    app.sim_status(9001, 2).await;
+    app.wait_for_order(9001, "order 9001 stored", |_| true)
+        .await;
+    let other = app.create_account("Other shop", true).await;
+    let base = console_url(&app);
+
+    // Ukrainian from the browser's Accept-Language; the switch turns English on and stays.
+    let browser = Browser::start("guards", &base, "uk-UA,uk;q=0.9", Screen::Phone).await;
+    sign_in(&browser, &other.admin_token).await;
+    browser.open("/orders").await;
+    let text = browser.page_text().await;
+    assert!(text.contains("Замовлення покупців"), "{text}");
+    assert!(text.contains("Замовлень ще немає"), "{text}");
+    browser.shot("orders-empty-uk-phone").await;
+
+    // The first account's order is not this account's: not listed, not found by id.
+    let first = app.get_json("/orders/9001", &app.account.admin_token).await;
+    browser
+        .open(&format!("/orders/{}", first["id"].as_str().unwrap()))
+        .await;
+    assert!(browser.page_text().await.contains("no such order"));
+    browser.open("/orders?q=9001&show=all").await;
+    assert!(browser.has("#orders-empty").await);
+
+    browser.click("#lang-switch").await;
+    browser.find("#sign-out").await;
+    let text = browser.page_text().await;
+    assert!(text.contains("Customer Orders"), "{text}");
+    browser.open("/warehouses").await;
+    assert!(browser.page_text().await.contains("No warehouses yet"));
+    browser.shot("warehouses-en-phone").await;
+
+    // A form whose CSRF token was tampered with is refused and changes nothing.
+    browser
+        .script(
+            "document.querySelector('#warehouse-form input[name=csrf]').value = 'forged';",
+            vec![],
+        )
+        .await;
+    browser.fill("#warehouse-name", "Forged").await;
+    browser.click("#create-warehouse").await;
+    browser
+        .wait_for_text("stale or was not sent by this console", None)
+        .await;
+    browser.shot("csrf-refused").await;
+    let warehouses = app.get_json("/warehouses", &other.admin_token).await;
+    assert_eq!(warehouses["total"], 0, "{warehouses}");
+
+    // Another site's page posting with the cookie gets nowhere either (no token at all).
+    let cookie = browser
+        .client
+        .get_named_cookie("sklad_session")
+        .await
+        .unwrap();
+    assert!(cookie.http_only().unwrap_or(false));
+    assert_eq!(
+        cookie.same_site().map(|s| s.to_string()).as_deref(),
+        Some("Strict")
+    );
+    let forged = app
+        .http
+        .post(format!("{base}/warehouses"))
+        .header("Cookie", format!("sklad_session={}", cookie.value()))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body("name=Forged")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 403);
+
+    // Signing out ends the session for good: the old cookie no longer opens anything.
+    browser.open("/warehouses").await;
+    browser.click("#sign-out").await;
+    browser.find("#sign-in").await;
+    browser.open("/orders").await;
+    assert_eq!(browser.path().await, "/sign-in");
+    let replayed = app
+        .http
+        .get(format!("{base}/orders"))
+        .header("Cookie", format!("sklad_session={}", cookie.value()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        replayed.url().path(),
+        "/sign-in",
+        "a closed session sends to sign-in"
+    );
+    let list: Value = app.get_json("/warehouses", &other.admin_token).await;
+    assert_eq!(list["total"], 0);
+    browser.close().await;
+}
