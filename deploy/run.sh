@@ -59,6 +59,7 @@ cat <<INFO
 
 sklad is running.
 
+  web console    http://127.0.0.1:8081/   sign in with the admin token below
   webhook link   $SKLAD_WEBHOOK_URL
   admin token    $SKLAD_ADMIN_TOKEN
   admin API      http://127.0.0.1:8081/api/v1   (OpenAPI: /api/v1/openapi.json)

@@ -36,6 +36,12 @@ ensure_schemathesis() {
 }
 ensure_schemathesis
 
+# The console's browser tests drive Debian's headless Chromium through its chromedriver.
+if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
+  log "installing chromium and chromium-driver"
+  apt_install chromium chromium-driver
+fi
+
 log "tests"
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --locked --no-fail-fast

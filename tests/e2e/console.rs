@@ -117,7 +117,7 @@ async fn a_new_shop_owner_connects_keycrm_and_stock_reaches_it() {
         .wait_for_text(&format!("#{keycrm_id}"), Some("/orders"))
         .await;
     browser.shot("orders").await;
-    browser.click(&format!("#orders a[href^='/orders/']")).await;
+    browser.click("#orders a[href^='/orders/']").await;
     let lines = browser.text("#order-lines").await;
     assert!(lines.contains("Shirt, white, M"), "{lines}");
     browser.shot("order").await;

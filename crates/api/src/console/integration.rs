@@ -141,7 +141,7 @@ async fn show(
             .allowed_base_urls
             .iter()
             .map(|u| (u.clone(), u.clone())),
-        &[s.base_url.clone()],
+        std::slice::from_ref(&s.base_url),
     );
     if !state.allowed_base_urls.contains(&s.base_url) {
         base_urls.insert(

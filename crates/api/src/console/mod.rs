@@ -13,6 +13,7 @@ mod form;
 mod i18n;
 mod integration;
 mod orders;
+mod products;
 mod session;
 mod stock;
 mod stock_keycrm;
@@ -223,6 +224,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(sync::configure)
             .configure(orders::configure)
             .configure(stock::configure)
+            .configure(products::configure)
             .configure(stock_keycrm::configure)
             .configure(views::configure),
     );

@@ -1,5 +1,4 @@
-//! Warehouses and balances, movements (receipt, write-off, transfer, inventory) and the
-//! nomenclature. Forms become the API's own request bodies, so they pass the same checks.
+//! Warehouses and balances, and movements (receipt, write-off, transfer, inventory). Forms become the API's own request bodies, so they pass the same checks.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
@@ -16,7 +15,6 @@ use super::{Console, ConsoleError, Frame, Text, render, see_other};
 use crate::ApiState;
 use crate::error::ApiError;
 use crate::movements::{BalanceView, MovementView};
-use crate::products::{ProductQuery, ProductView};
 use crate::warehouses::WarehouseView;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -25,12 +23,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/movements", web::get().to(movements))
         .route("/movements/new", web::get().to(new_movement))
         .route("/movements", web::post().to(create_movement))
-        .route("/movements/{id}", web::get().to(movement))
-        .route("/products", web::get().to(products))
-        .route("/products", web::post().to(create_product))
-        .route("/products/skus", web::get().to(sku_options))
-        .route("/products/{id}", web::get().to(product))
-        .route("/products/{id}", web::post().to(update_product));
+        .route("/movements/{id}", web::get().to(movement));
 }
 
 /// The API's request body from a form's JSON: the same types, so the same checks (a wrong
@@ -167,9 +160,9 @@ impl MovementsPage {
 
 #[derive(Deserialize)]
 pub struct PageQuery {
-    page: Option<i64>,
-    q: Option<String>,
-    done: Option<String>,
+    pub page: Option<i64>,
+    pub q: Option<String>,
+    pub done: Option<String>,
 }
 
 async fn movements(
@@ -403,220 +396,4 @@ async fn movement(
         balances,
     };
     render(&page, StatusCode::OK)
-}
-
-#[derive(Template)]
-#[template(path = "products.html")]
-struct ProductsPage {
-    frame: Frame,
-    t: &'static Text,
-    q: String,
-    products: Vec<ProductView>,
-    pager: Pager,
-}
-
-async fn products(
-    state: web::Data<ApiState>,
-    console: Console,
-    query: web::Query<PageQuery>,
-) -> Result<HttpResponse, ConsoleError> {
-    let frame = console.frame_done("products", query.done.as_deref());
-    show_products(&state, &console, frame, &query, StatusCode::OK).await
-}
-
-async fn show_products(
-    state: &ApiState,
-    console: &Console,
-    frame: Frame,
-    query: &PageQuery,
-    status: StatusCode,
-) -> Result<HttpResponse, ConsoleError> {
-    let q = query.q.clone().unwrap_or_default();
-    let page = query.page.unwrap_or(1).clamp(1, crate::page::MAX_PAGE);
-    let found = crate::products::list(
-        state,
-        console.account,
-        ProductQuery {
-            q: Some(q.clone()).filter(|q| !q.trim().is_empty()),
-            ..ProductQuery::default()
-        },
-        (page, 50),
-    )
-    .await?;
-    let page = ProductsPage {
-        frame,
-        t: console.t(),
-        pager: Pager::new("/products", &[("q", &q)], page, 50, found.total),
-        q,
-        products: found.data,
-    };
-    render(&page, status)
-}
-
-/// The product form as the API's body: blank fields are left out.
-fn product_body(form: &FormData, with_sku_required: bool) -> Value {
-    let mut body = serde_json::Map::new();
-    for field in ["sku", "name", "unit"] {
-        if let Some(value) = form.get(field) {
-            body.insert(field.into(), json!(value));
-        } else if with_sku_required && field != "unit" {
-            body.insert(field.into(), json!(""));
-        }
-    }
-    for field in ["price", "unit_cost"] {
-        if let Some(value) = form.get(field) {
-            let value = value.replace(',', ".");
-            body.insert(
-                field.into(),
-                value
-                    .parse::<rust_decimal::Decimal>()
-                    .map_or_else(|_| json!(value), |d| json!(d)),
-            );
-        }
-    }
-    Value::Object(body)
-}
-
-async fn create_product(
-    state: web::Data<ApiState>,
-    posted: Posted,
-) -> Result<HttpResponse, ConsoleError> {
-    let created = async {
-        let body = input(product_body(&posted.form, true))?;
-        crate::products::create(&state, posted.console.account, body).await
-    }
-    .await;
-    match created {
-        Ok(p) => Ok(see_other(
-            &format!("/products/{}", p.id),
-            Some("product_saved"),
-        )),
-        Err(err) => {
-            let console = &posted.console;
-            let frame = console.frame("products", Some(failed(console.t(), &err)));
-            let query = PageQuery {
-                page: None,
-                q: None,
-                done: None,
-            };
-            show_products(&state, console, frame, &query, err.status).await
-        }
-    }
-}
-
-#[derive(Template)]
-#[template(path = "product.html")]
-struct ProductPage {
-    frame: Frame,
-    t: &'static Text,
-    product: ProductView,
-    balances: Vec<BalanceView>,
-}
-
-impl ProductPage {
-    fn properties(&self) -> String {
-        self.product
-            .properties
-            .iter()
-            .map(|p| format!("{}: {}", p.name, p.value))
-            .collect::<Vec<_>>()
-            .join(", ")
-    }
-}
-
-async fn product(
-    state: web::Data<ApiState>,
-    console: Console,
-    id: web::Path<Uuid>,
-    query: web::Query<PageQuery>,
-) -> Result<HttpResponse, ConsoleError> {
-    let frame = console.frame_done("products", query.done.as_deref());
-    show_product(&state, &console, frame, id.into_inner(), StatusCode::OK).await
-}
-
-async fn show_product(
-    state: &ApiState,
-    console: &Console,
-    frame: Frame,
-    id: Uuid,
-    status: StatusCode,
-) -> Result<HttpResponse, ConsoleError> {
-    let mut conn = state.db.conn().await?;
-    let product = sklad_db::products::get(&mut conn, console.account.0, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("no such product"))?;
-    let product = ProductView::from(product);
-    let balances =
-        sklad_db::stock::balances(&mut conn, console.account.0, None, Some(&product.sku))
-            .await?
-            .into_iter()
-            .map(BalanceView::from)
-            .collect();
-    let page = ProductPage {
-        frame,
-        t: console.t(),
-        product,
-        balances,
-    };
-    render(&page, status)
-}
-
-async fn update_product(
-    state: web::Data<ApiState>,
-    posted: Posted,
-    id: web::Path<Uuid>,
-) -> Result<HttpResponse, ConsoleError> {
-    let id = id.into_inner();
-    let updated = async {
-        let body = input(product_body(&posted.form, false))?;
-        crate::products::update(&state, posted.console.account, id, body).await
-    }
-    .await;
-    match updated {
-        Ok(p) => Ok(see_other(
-            &format!("/products/{}", p.id),
-            Some("product_saved"),
-        )),
-        Err(err) => {
-            let console = &posted.console;
-            let frame = console.frame("products", Some(failed(console.t(), &err)));
-            show_product(&state, console, frame, id, err.status).await
-        }
-    }
-}
-
-#[derive(Template)]
-#[template(path = "sku_options.html")]
-struct SkuOptions {
-    products: Vec<ProductView>,
-}
-
-#[derive(Deserialize)]
-pub struct SkuQuery {
-    sku: Option<String>,
-}
-
-/// SKU suggestions for a movement line as the owner types (a datalist's options).
-async fn sku_options(
-    state: web::Data<ApiState>,
-    console: Console,
-    query: web::Query<SkuQuery>,
-) -> Result<HttpResponse, ConsoleError> {
-    let typed = query.sku.clone().unwrap_or_default();
-    let products = if typed.trim().is_empty() || typed.chars().count() > 200 {
-        Vec::new()
-    } else {
-        crate::products::list(
-            &state,
-            console.account,
-            ProductQuery {
-                q: Some(typed),
-                ..ProductQuery::default()
-            },
-            (1, 20),
-        )
-        .await?
-        .data
-    };
-    render(&SkuOptions { products }, StatusCode::OK)
 }
