@@ -295,5 +295,155 @@ async fn the_console_keeps_accounts_apart_and_refuses_forged_forms() {
     );
     let list: Value = app.get_json("/warehouses", &other.admin_token).await;
     assert_eq!(list["total"], 0);
+
+    // Revoking the admin token a browser signed in with signs that browser out at once.
+    sign_in(&browser, &other.admin_token).await;
+    let second = app
+        .api(Method::POST, "/admin-tokens", &other.admin_token)
+        .json(&json!({"label": "second"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(second.status(), 201);
+    let second: Value = second.json().await.unwrap();
+    let second = second["token"].as_str().unwrap().to_owned();
+    let tokens = app.get_json("/admin-tokens", &second).await;
+    let first = tokens["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["label"] != "second")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let revoked = app
+        .status(Method::DELETE, &format!("/admin-tokens/{first}"), &second)
+        .await;
+    assert!((200..300).contains(&revoked), "revoked: {revoked}");
+    browser.open("/orders").await;
+    assert_eq!(browser.path().await, "/sign-in");
+    browser.close().await;
+}
+
+/// Production from the console (a BOM, what it makes, plan → release → record made) and the
+/// status screen: this account's parked messages only, replayed with a button.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn production_and_parked_messages_from_the_console() {
+    let app = TestApp::spawn_with(AppOptions {
+        order_sync: true,
+        configure: Some(|s| s.order_sync.max_fetch_attempts = 2),
+        ..AppOptions::default()
+    })
+    .await;
+    let other = app.create_account("Other shop", true).await;
+
+    // One order of each account cannot be fetched: both are parked.
+    let ours = app
+        .sim_order(json!({"status_id": 1, "lines": [{"name": "X", "price": 1, "one_time": true}]}))
+        .await;
+    let theirs = app
+        .sim_order(json!({"status_id": 1, "lines": [{"name": "Y", "price": 1, "one_time": true}]}))
+        .await;
+    app.sim.lock().faults.error_rate = 1.0;
+    for (link, id) in [
+        (&app.account.webhook_url, ours),
+        (&other.webhook_url, theirs),
+    ] {
+        let body =
+            json!({"event": "order.change_order_status", "context": {"id": id, "status_id": 1}});
+        assert_eq!(app.post_webhook(link, body.to_string()).await.status(), 202);
+    }
+    let parking = app.broker.topology().parking_queue("order-sync");
+    sklad_tests::eventually(
+        std::time::Duration::from_secs(30),
+        "both parked",
+        || async { (app.broker.depth(&parking).await.ok()? == 2).then_some(()) },
+    )
+    .await;
+    app.sim.lock().faults.error_rate = 0.0;
+
+    let browser = Browser::start(
+        "production_status",
+        &console_url(&app),
+        "en",
+        Screen::Desktop,
+    )
+    .await;
+    sign_in(&browser, &app.account.admin_token).await;
+    browser.open("/status").await;
+    let parked = browser.text("#parked-list").await;
+    assert!(parked.contains(&format!("order/{ours}")), "{parked}");
+    assert!(!parked.contains(&format!("order/{theirs}")), "{parked}");
+    assert!(parked.contains("gave up after 2 attempts"), "{parked}");
+    browser.shot("status-parked").await;
+    browser.click("#replay").await;
+    browser
+        .wait_for_text("sent back to be tried again", None)
+        .await;
+    app.wait_for_order(ours, "imported after replay", |o| o["status_id"] == 1)
+        .await;
+    assert_eq!(
+        app.broker.depth(&parking).await.unwrap(),
+        1,
+        "the other account's message stays parked"
+    );
+    browser.open("/status").await;
+    browser.find("#parked-none").await;
+    browser.shot("status-clear").await;
+
+    // A product made of two parts, with 10 parts in stock.
+    let warehouse = app
+        .created("/warehouses", json!({"name": "Workshop"}))
+        .await;
+    let warehouse = warehouse["id"].as_str().unwrap().to_owned();
+    app.created("/products", json!({"sku": "PART", "name": "Part"}))
+        .await;
+    let stool = app
+        .created("/products", json!({"sku": "STOOL", "name": "Stool"}))
+        .await;
+    app.created(
+        "/movements",
+        json!({"kind": "receipt", "warehouse_id": warehouse, "lines": [{"sku": "PART", "quantity": 10}]}),
+    )
+    .await;
+    browser
+        .open(&format!("/products/{}", stool["id"].as_str().unwrap()))
+        .await;
+    browser.find("#bom .empty").await;
+    browser.fill("#bom-form input[name='sku']", "PART").await;
+    browser.fill("#bom-form input[name='quantity']", "2").await;
+    browser.click("#save-bom").await;
+    browser.wait_for_text("Bill of materials saved", None).await;
+    assert!(browser.text("#makeable").await.contains("Workshop: 5"));
+    browser.shot("product-bom").await;
+
+    // Plan 3, release (parts reserved), record them made: 3 stools, 4 parts left.
+    browser.open("/production").await;
+    browser.find("#production-empty").await;
+    browser.fill("#plan-sku", "STOOL").await;
+    browser.fill("#plan-quantity", "3").await;
+    browser.click("#plan").await;
+    browser.wait_for_text("Production planned.", None).await;
+    browser.click("#production-orders .release").await;
+    browser.wait_for_text("components are reserved", None).await;
+    browser.shot("production-released").await;
+    browser.click("#production-orders .complete").await;
+    browser.wait_for_text("Recorded.", None).await;
+    assert_eq!(
+        browser
+            .text("#balances tr[data-sku='STOOL'] .on-hand")
+            .await,
+        "3"
+    );
+    assert_eq!(
+        browser.text("#balances tr[data-sku='PART'] .on-hand").await,
+        "4"
+    );
+    browser.shot("production-recorded").await;
+    let orders = app
+        .get_json("/production-orders", &app.account.admin_token)
+        .await;
+    assert_eq!(orders["data"][0]["state"], "done", "{orders}");
     browser.close().await;
 }

@@ -156,10 +156,18 @@ impl Browser {
         self.client.find(Locator::Css(css)).await.is_ok()
     }
 
-    /// The visible text of `css`.
-    #[allow(clippy::expect_used)]
+    /// The visible text of `css` now, if it is there (a page being replaced has none).
+    pub async fn try_text(&self, css: &str) -> Option<String> {
+        let element = self.client.find(Locator::Css(css)).await.ok()?;
+        element.text().await.ok()
+    }
+
+    /// The visible text of `css`, once it is on the page.
     pub async fn text(&self, css: &str) -> String {
-        self.find(css).await.text().await.expect("text")
+        crate::eventually(PAGE_WAIT, &format!("the text of {css}"), || {
+            self.try_text(css)
+        })
+        .await
     }
 
     /// The whole page's visible text.
@@ -203,7 +211,7 @@ impl Browser {
             if let Some(path) = reload {
                 self.open(path).await;
             }
-            self.page_text().await.contains(wanted).then_some(())
+            self.try_text("body").await?.contains(wanted).then_some(())
         })
         .await;
     }

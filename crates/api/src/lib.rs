@@ -51,6 +51,9 @@ pub struct ApiState {
     pub allowed_base_urls: Vec<String>,
     /// How long a console sign-in lasts (`security.console_session_ttl`).
     pub console_session_ttl: std::time::Duration,
+    /// The broker, for the console's status screen (queue depths, parked messages and
+    /// their replay); connected only when that screen asks.
+    pub broker: Arc<sklad_bus::Broker>,
 }
 
 impl ApiState {
@@ -166,6 +169,7 @@ impl Application {
                 .map(|u| u.trim_end_matches('/').to_owned())
                 .collect(),
             console_session_ttl: settings.security.console_session_ttl,
+            broker: sklad_bus::Broker::new(&settings.broker, "sklad-api"),
         });
         let readiness = Readiness::new(vec![Arc::new(db)]);
         let doc = openapi(&settings.keycrm.allowed_base_urls);

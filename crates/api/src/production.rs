@@ -127,7 +127,16 @@ pub async fn put_bom(
     id: web::Path<Uuid>,
     body: Json<BomRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let body = body.into_inner();
+    Ok(HttpResponse::Created().json(save_bom(&state, account, *id, body.into_inner()).await?))
+}
+
+/// Saves a new BOM version (the API's and the console's one way).
+pub(crate) async fn save_bom(
+    state: &ApiState,
+    account: AccountId,
+    product_id: Uuid,
+    body: BomRequest,
+) -> Result<BomView, ApiError> {
     let components = body
         .components
         .into_iter()
@@ -142,14 +151,14 @@ pub async fn put_bom(
     let saved = sklad_app::production::save_bom(
         &mut conn,
         account.0,
-        *id,
+        product_id,
         body.output_quantity.get(),
         body.note.map(Note::into_inner),
         components,
     )
     .await?;
-    let (_, cost) = sklad_app::production::current_bom(&mut conn, account.0, *id).await?;
-    Ok(HttpResponse::Created().json(bom_view(saved, cost)))
+    let (_, cost) = sklad_app::production::current_bom(&mut conn, account.0, product_id).await?;
+    Ok(bom_view(saved, cost))
 }
 
 /// The product's current BOM with its cost per unit.
@@ -166,9 +175,18 @@ pub async fn get_bom(
     account: AccountId,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(current_bom(&state, account, *id).await?))
+}
+
+/// The product's current BOM (the API's and the console's one way).
+pub(crate) async fn current_bom(
+    state: &ApiState,
+    account: AccountId,
+    product_id: Uuid,
+) -> Result<BomView, ApiError> {
     let mut conn = state.db.conn().await?;
-    let (bom, cost) = sklad_app::production::current_bom(&mut conn, account.0, *id).await?;
-    Ok(HttpResponse::Ok().json(bom_view(bom, cost)))
+    let (bom, cost) = sklad_app::production::current_bom(&mut conn, account.0, product_id).await?;
+    Ok(bom_view(bom, cost))
 }
 
 /// Where to count what can be made.
@@ -282,7 +300,15 @@ pub async fn create_production_order(
     account: AccountId,
     body: Json<NewProductionOrderRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let body = body.into_inner();
+    Ok(HttpResponse::Created().json(plan(&state, account, body.into_inner()).await?))
+}
+
+/// Plans a production order (the API's and the console's one way).
+pub(crate) async fn plan(
+    state: &ApiState,
+    account: AccountId,
+    body: NewProductionOrderRequest,
+) -> Result<ProductionOrderView, ApiError> {
     let mut conn = state.db.conn().await?;
     let order = sklad_app::production::plan(
         &mut conn,
@@ -297,7 +323,7 @@ pub async fn create_production_order(
         },
     )
     .await?;
-    Ok(HttpResponse::Created().json(ProductionOrderView::from(order)))
+    Ok(ProductionOrderView::from(order))
 }
 
 /// Filters of the production order list.
@@ -317,15 +343,20 @@ pub async fn list_production_orders(
     query: web::Query<ProductionOrderQuery>,
     paging: web::Query<Paging>,
 ) -> Result<HttpResponse, ApiError> {
-    let (page, per_page) = paging.resolve()?;
+    let page = list(&state, account, query.state, paging.resolve()?).await?;
+    Ok(HttpResponse::Ok().json(page))
+}
+
+/// One page of production orders (the API's and the console's one way).
+pub(crate) async fn list(
+    state: &ApiState,
+    account: AccountId,
+    in_state: Option<ProductionState>,
+    paging: (i64, i64),
+) -> Result<Page<ProductionOrderView>, ApiError> {
     let mut conn = state.db.conn().await?;
-    let (rows, total) =
-        sklad_db::production::list(&mut conn, account.0, query.state, (page, per_page)).await?;
-    Ok(HttpResponse::Ok().json(Page::<ProductionOrderView>::of(
-        rows,
-        (page, per_page),
-        total,
-    )))
+    let (rows, total) = sklad_db::production::list(&mut conn, account.0, in_state, paging).await?;
+    Ok(Page::<ProductionOrderView>::of(rows, paging, total))
 }
 
 /// One production order.
@@ -376,14 +407,23 @@ pub async fn release_production_order(
     id: web::Path<Uuid>,
     query: web::Query<ReleaseQuery>,
 ) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(release(&state, account, *id, query.plan_sub_assemblies).await?))
+}
+
+/// Releases a planned order (the API's and the console's one way).
+pub(crate) async fn release(
+    state: &ApiState,
+    account: AccountId,
+    id: Uuid,
+    plan_sub_assemblies: bool,
+) -> Result<ReleasedView, ApiError> {
     let mut conn = state.db.conn().await?;
     let (order, sub_assemblies) =
-        sklad_app::production::release(&mut conn, account.0, *id, query.plan_sub_assemblies)
-            .await?;
-    Ok(HttpResponse::Ok().json(ReleasedView {
+        sklad_app::production::release(&mut conn, account.0, id, plan_sub_assemblies).await?;
+    Ok(ReleasedView {
         order: order.into(),
         sub_assemblies: sub_assemblies.into_iter().map(Into::into).collect(),
-    }))
+    })
 }
 
 /// Cancels a planned or released order (what was made stays made).
@@ -397,11 +437,20 @@ pub async fn cancel_production_order(
     account: AccountId,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(cancel(&state, account, *id).await?))
+}
+
+/// Cancels a production order (the API's and the console's one way).
+pub(crate) async fn cancel(
+    state: &ApiState,
+    account: AccountId,
+    id: Uuid,
+) -> Result<ProductionOrderView, ApiError> {
     let mut conn = state.db.conn().await?;
     let order =
-        sklad_app::production::transition(&mut conn, account.0, *id, ProductionState::Cancelled)
+        sklad_app::production::transition(&mut conn, account.0, id, ProductionState::Cancelled)
             .await?;
-    Ok(HttpResponse::Ok().json(ProductionOrderView::from(order)))
+    Ok(ProductionOrderView::from(order))
 }
 
 /// How much was made.
@@ -438,18 +487,27 @@ pub async fn complete_production_order(
     id: web::Path<Uuid>,
     body: Json<CompleteRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let body = body.into_inner();
+    Ok(HttpResponse::Created().json(complete(&state, account, *id, body.into_inner()).await?))
+}
+
+/// Records what was made (the API's and the console's one way).
+pub(crate) async fn complete(
+    state: &ApiState,
+    account: AccountId,
+    id: Uuid,
+    body: CompleteRequest,
+) -> Result<CompletionView, ApiError> {
     let mut conn = state.db.conn().await?;
     let (order, recorded) = sklad_app::production::complete(
         &mut conn,
         account.0,
-        *id,
+        id,
         body.quantity.map(Quantity::get),
         body.close,
     )
     .await?;
-    Ok(HttpResponse::Created().json(CompletionView {
+    Ok(CompletionView {
         order: order.into(),
         movement: recorded.into(),
-    }))
+    })
 }

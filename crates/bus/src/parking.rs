@@ -33,10 +33,24 @@ pub enum ParkingError {
     Publish(#[from] PublishError),
 }
 
+/// How many parked messages one account's list or replay looks through at most (the
+/// parking queue is shared by every account).
+const SCAN_LIMIT: usize = 10_000;
+
 /// Up to `limit` parked messages of `consumer`, oldest first. They stay parked.
 pub async fn list(
     broker: &Broker,
     consumer: &str,
+    limit: usize,
+) -> Result<Vec<Parked>, ParkingError> {
+    list_for(broker, consumer, None, limit).await
+}
+
+/// [`list`], only the messages of `account` when given.
+pub async fn list_for(
+    broker: &Broker,
+    consumer: &str,
+    account: Option<&str>,
     limit: usize,
 ) -> Result<Vec<Parked>, ParkingError> {
     let connection = broker.open("parking").await?;
@@ -44,7 +58,7 @@ pub async fn list(
     let queue = broker.topology().parking_queue(consumer);
     let mut parked = Vec::new();
     let mut tags = Vec::new();
-    while parked.len() < limit {
+    while parked.len() < limit && tags.len() < SCAN_LIMIT {
         let Some(message) = channel
             .basic_get(queue.clone().into(), BasicGetOptions { no_ack: false })
             .await?
@@ -54,10 +68,15 @@ pub async fn list(
         let delivery = message.delivery;
         let props = &delivery.properties;
         let h = props.headers().as_ref();
+        let owner = headers::get_str(h, headers::CE_ACCOUNT);
+        if account.is_some_and(|a| owner.as_deref() != Some(a)) {
+            tags.push(delivery.acker);
+            continue;
+        }
         parked.push(Parked {
             message_id: props.message_id().as_ref().map(|s| s.as_str().to_owned()),
             message_type: props.kind().as_ref().map(|s| s.as_str().to_owned()),
-            account_id: headers::get_str(h, headers::CE_ACCOUNT),
+            account_id: owner,
             subject: headers::get_str(h, headers::CE_SUBJECT),
             reason: headers::get_str(h, headers::PARK_REASON),
             parked_at: headers::get_str(h, headers::PARKED_AT),
@@ -83,6 +102,16 @@ pub async fn list(
 /// count and park reason cleared (each is acked off the parking queue only after the broker
 /// confirmed its copy). Returns how many moved.
 pub async fn replay(broker: &Broker, consumer: &str, limit: usize) -> Result<usize, ParkingError> {
+    replay_for(broker, consumer, None, limit).await
+}
+
+/// [`replay`], only the messages of `account` when given (the others stay parked, in order).
+pub async fn replay_for(
+    broker: &Broker,
+    consumer: &str,
+    account: Option<&str>,
+    limit: usize,
+) -> Result<usize, ParkingError> {
     let connection = broker.open("replay").await?;
     let channel = connection.create_channel().await?;
     channel
@@ -93,7 +122,8 @@ pub async fn replay(broker: &Broker, consumer: &str, limit: usize) -> Result<usi
     let target = topology.queue(consumer);
     let timeout = broker.settings().confirm_timeout;
     let mut moved = 0;
-    while moved < limit {
+    let mut skipped = Vec::new();
+    while moved < limit && skipped.len() < SCAN_LIMIT {
         let Some(message) = channel
             .basic_get(parking.clone().into(), BasicGetOptions { no_ack: false })
             .await?
@@ -101,6 +131,11 @@ pub async fn replay(broker: &Broker, consumer: &str, limit: usize) -> Result<usi
             break;
         };
         let delivery = message.delivery;
+        let owner = headers::get_str(delivery.properties.headers().as_ref(), headers::CE_ACCOUNT);
+        if account.is_some_and(|a| owner.as_deref() != Some(a)) {
+            skipped.push(delivery.acker);
+            continue;
+        }
         let mut kept = FieldTable::default();
         if let Some(h) = delivery.properties.headers() {
             for (key, value) in h.inner() {
@@ -131,10 +166,24 @@ pub async fn replay(broker: &Broker, consumer: &str, limit: usize) -> Result<usi
                         ..BasicNackOptions::default()
                     })
                     .await;
+                requeue(skipped).await;
                 return Err(err.into());
             }
         }
     }
+    requeue(skipped).await;
     let _ = connection.close(200, "replayed".into()).await;
     Ok(moved)
+}
+
+/// Puts messages a pass looked at but left back on their queue.
+async fn requeue(ackers: Vec<lapin::Acker>) {
+    for acker in ackers {
+        let _ = acker
+            .nack(BasicNackOptions {
+                requeue: true,
+                ..BasicNackOptions::default()
+            })
+            .await;
+    }
 }

@@ -109,3 +109,34 @@ pub async fn push_back(
     .await?;
     Ok(())
 }
+
+/// How a key's budget stands: its rate, how far ahead its schedule is booked (zero when a
+/// request could go now) and how many requests it has granted in all.
+#[derive(Debug, Clone, Copy)]
+pub struct Usage {
+    pub requests_per_minute: i32,
+    pub booked_ahead: TimeDelta,
+    pub granted_total: i64,
+}
+
+/// The budget of the key with `fingerprint`, if it was ever used.
+pub async fn usage(conn: &mut AsyncPgConnection, fingerprint: &[u8]) -> DbResult<Option<Usage>> {
+    let row: Option<(i32, DateTime<Utc>, i64, DateTime<Utc>)> = keycrm_budget::table
+        .find(fingerprint)
+        .select((
+            keycrm_budget::requests_per_minute,
+            keycrm_budget::tat,
+            keycrm_budget::granted_total,
+            clock_timestamp(),
+        ))
+        .first(conn)
+        .await
+        .optional()?;
+    Ok(
+        row.map(|(requests_per_minute, tat, granted_total, now)| Usage {
+            requests_per_minute,
+            booked_ahead: (tat - now).max(TimeDelta::zero()),
+            granted_total,
+        }),
+    )
+}

@@ -115,6 +115,11 @@ impl Text {
             "list_updated" => self.done_list_updated,
             "mapping_saved" => self.done_mapping_saved,
             "resync_started" => self.done_resync_started,
+            "production_planned" => self.done_production_planned,
+            "production_released" => self.done_production_released,
+            "production_cancelled" => self.done_production_cancelled,
+            "bom_saved" => self.done_bom_saved,
+            "replayed" => self.done_replayed,
             _ => return None,
         })
     }
@@ -138,6 +143,8 @@ catalogue! {
     nav_movements: "Movements", "Рухи";
     nav_stock_keycrm: "Stock → keyCRM", "Залишки → keyCRM";
     nav_sync: "Synchronize orders", "Синхронізувати замовлення";
+    nav_production: "Production", "Виробництво";
+    nav_status: "Status", "Стан";
     nav_settings: "Integrations → keyCRM", "Інтеграції → keyCRM";
     integration_title: "Settings → Integrations → keyCRM", "Налаштування → Інтеграції → keyCRM";
     no_key_yet: "No keyCRM key yet: paste it here, tick \"Enable integration\" and press \"Update\".",
@@ -162,6 +169,9 @@ catalogue! {
     statuses_unavailable: "keyCRM's statuses could not be loaded", "Не вдалося завантажити статуси keyCRM";
     ship_warehouse: "Orders ship from", "Замовлення відвантажуються зі складу";
     push_quantity: "Quantity sent to keyCRM", "Кількість, що надсилається в keyCRM";
+    source_rules: "Ship from another warehouse by order source", "Відвантаження з іншого складу за джерелом замовлення";
+    source_rules_hint: "Orders from these keyCRM sources ship from (and reserve in) their own warehouse.", "Замовлення з цих джерел keyCRM відвантажуються (і резервуються) з власного складу.";
+    source_id: "keyCRM source id", "ID джерела keyCRM";
     push_on_hand: "On hand", "Фактичний залишок";
     push_available: "Available (less reservations)", "Доступно (мінус резерви)";
     requests_per_minute: "keyCRM requests per minute", "Запитів до keyCRM за хвилину";
@@ -334,6 +344,54 @@ catalogue! {
     origin_manual: "Added by hand", "Додано вручну";
     production_planned: "Planned", "Заплановано";
     production_released: "Released", "Запущено";
+    production_title: "Production", "Виробництво";
+    production_all: "All states", "Усі стани";
+    production_empty: "No production orders yet: give a product a bill of materials (on its page), then plan one below.",
+        "Виробничих замовлень ще немає: задайте товару специфікацію (на його сторінці), потім заплануйте нижче.";
+    made: "Made", "Виготовлено";
+    component_warehouse: "Components from", "Компоненти зі складу";
+    output_warehouse: "Output to", "Продукція на склад";
+    due_date: "Due", "Термін";
+    plan_sub_assemblies: "plan missing sub-assemblies", "запланувати відсутні напівфабрикати";
+    release: "Release", "Запустити";
+    close_order: "close", "закрити";
+    complete: "Record made", "Провести виготовлене";
+    plan_production: "Plan production", "Запланувати виробництво";
+    plan_hint: "The product needs a bill of materials. Releasing reserves its components; recording what was made moves them in one production movement.",
+        "Товару потрібна специфікація. Запуск резервує компоненти; проведення виготовленого списує їх одним рухом «виробництво».";
+    plan: "Plan", "Запланувати";
+    bom: "Bill of materials", "Специфікація";
+    bom_version: "Version", "Версія";
+    output_quantity: "Makes", "Виходить";
+    cost_per_unit: "cost per unit", "собівартість одиниці";
+    makeable: "Can be made now", "Можна виготовити зараз";
+    bom_none: "No bill of materials: list its components below to make it here.", "Специфікації немає: вкажіть компоненти нижче, щоб виготовляти товар.";
+    save_bom: "Save as a new version", "Зберегти як нову версію";
+    status_title: "Status", "Стан";
+    status_integration: "keyCRM integration", "Інтеграція з keyCRM";
+    status_ok: "Working.", "Працює.";
+    status_disabled: "The integration is off.", "Інтеграцію вимкнено.";
+    budget: "keyCRM request budget", "Ліміт запитів до keyCRM";
+    per_minute: "requests a minute", "запитів за хвилину";
+    booked_ahead: "booked ahead", "заплановано наперед";
+    granted_total: "requests made", "зроблено запитів";
+    budget_hint: "Requests per minute this API key may make, shared by every sklad process.", "Запитів за хвилину для цього API-ключа, спільно для всіх процесів sklad.";
+    last_reconcile: "Last reconciliation with keyCRM", "Остання звірка з keyCRM";
+    never: "never", "ще не було";
+    waiting_shipments: "Orders waiting for stock", "Замовлення, що очікують товар";
+    dirty_skus: "SKUs waiting to be sent to keyCRM", "Артикули, що очікують надсилання в keyCRM";
+    queues: "Queues (the whole installation)", "Черги (уся інсталяція)";
+    queue: "Queue", "Черга";
+    messages: "Messages", "Повідомлень";
+    consumers: "Readers", "Обробників";
+    broker_down: "RabbitMQ could not be asked", "Не вдалося звернутися до RabbitMQ";
+    parked: "Parked messages of this account", "Відкладені повідомлення цього акаунта";
+    parked_none: "Nothing parked.", "Нічого не відкладено.";
+    parked_hint: "A message is parked after it failed every attempt; its reason is kept. Replay sends this account's parked messages back to be tried again.",
+        "Повідомлення відкладається після невдачі всіх спроб; причину збережено. «Повторити» повертає відкладені повідомлення цього акаунта на обробку.";
+    reason: "Reason", "Причина";
+    subject: "Subject", "Об'єкт";
+    replay: "Replay", "Повторити";
     done_saved: "Saved.", "Збережено.";
     done_rotated: "New webhook link issued: paste it into keyCRM's automation; the old one no longer works.",
         "Створено нове посилання для вебхука: вставте його в автоматизацію keyCRM; старе більше не працює.";
@@ -345,6 +403,11 @@ catalogue! {
     done_list_updated: "The list of keyCRM warehouses is up to date.", "Список складів keyCRM оновлено.";
     done_mapping_saved: "Mapping saved: changed sums are being sent to keyCRM.", "Зіставлення збережено: змінені суми надсилаються в keyCRM.";
     done_resync_started: "Every mapped quantity will be sent again.", "Усі кількості буде надіслано знову.";
+    done_production_planned: "Production planned.", "Виробництво заплановано.";
+    done_production_released: "Released: its components are reserved.", "Запущено: компоненти зарезервовано.";
+    done_production_cancelled: "Production order cancelled.", "Виробниче замовлення скасовано.";
+    done_bom_saved: "Bill of materials saved as a new version.", "Специфікацію збережено як нову версію.";
+    done_replayed: "Parked messages sent back to be tried again.", "Відкладені повідомлення повернуто на обробку.";
 }
 
 #[cfg(test)]

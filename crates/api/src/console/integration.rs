@@ -98,6 +98,16 @@ struct IntegrationPage {
     key_error: Option<String>,
     /// keyCRM warehouses whose stock pushes keep failing.
     failing_pushes: usize,
+    /// This account's parked messages (up to 50 counted), when RabbitMQ could be asked.
+    parked: Option<usize>,
+    /// Ship warehouse rules by keyCRM source: the saved ones, then blank rows.
+    rules: Vec<RuleRow>,
+}
+
+/// One "orders from this keyCRM source ship from this warehouse" row.
+pub struct RuleRow {
+    pub source_id: String,
+    pub warehouses: Vec<Choice>,
 }
 
 #[derive(Deserialize)]
@@ -173,6 +183,36 @@ async fn show(
         ],
         &[s.push_quantity.to_string()],
     );
+    let account = console.account.0.to_string();
+    let mut parked = Some(0);
+    for spec in sklad_bus::topology::ALL_CONSUMERS {
+        match sklad_bus::parking::list_for(&state.broker, spec.name, Some(&account), 50).await {
+            Ok(listed) => parked = parked.map(|n| n + listed.len()),
+            Err(_) => parked = None,
+        }
+    }
+    let rule_row = |source_id: String, warehouse: String| RuleRow {
+        source_id,
+        warehouses: std::iter::once(Choice {
+            value: String::new(),
+            label: t.none.to_owned(),
+            selected: warehouse.is_empty(),
+        })
+        .chain(choices(
+            warehouses
+                .iter()
+                .map(|w| (w.id.to_string(), w.name.clone())),
+            std::slice::from_ref(&warehouse),
+        ))
+        .collect(),
+    };
+    let mut rules: Vec<RuleRow> = s
+        .ship_source_rules
+        .0
+        .iter()
+        .map(|r| rule_row(r.source_id.to_string(), r.warehouse_id.to_string()))
+        .collect();
+    rules.extend((0..2).map(|_| rule_row(String::new(), String::new())));
     let page = IntegrationPage {
         archive: statuses.options(&s.archive_status_ids),
         import: statuses.options(&s.import_status_ids),
@@ -189,6 +229,8 @@ async fn show(
         view,
         key_error,
         failing_pushes,
+        parked,
+        rules,
     };
     render(&page, status)
 }
@@ -221,6 +263,21 @@ fn change(form: &FormData) -> Result<Map<String, Value>, ApiError> {
         form.get("ship_warehouse_id")
             .map_or(Value::Null, |id| json!(id)),
     );
+    let mut rules = Vec::new();
+    for (source, warehouse) in form
+        .all("rule_source_id")
+        .into_iter()
+        .zip(form.all("rule_warehouse_id"))
+    {
+        if source.is_empty() && warehouse.is_empty() {
+            continue;
+        }
+        let source_id: i64 = source
+            .parse()
+            .map_err(|_| ApiError::validation(format!("{source} is not a keyCRM source id")))?;
+        rules.push(json!({"source_id": source_id, "warehouse_id": warehouse}));
+    }
+    change.insert("ship_source_rules".into(), Value::Array(rules));
     if let Some(quantity) = form.get("push_quantity") {
         change.insert("push_quantity".into(), json!(quantity));
     }

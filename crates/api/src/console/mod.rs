@@ -13,8 +13,10 @@ mod form;
 mod i18n;
 mod integration;
 mod orders;
+mod production;
 mod products;
 mod session;
+mod status;
 mod stock;
 mod stock_keycrm;
 mod sync;
@@ -225,6 +227,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(orders::configure)
             .configure(stock::configure)
             .configure(products::configure)
+            .configure(production::configure)
+            .configure(status::configure)
             .configure(stock_keycrm::configure)
             .configure(views::configure),
     );

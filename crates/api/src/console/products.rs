@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use super::form::{FormData, Posted};
 use super::integration::failed;
+use super::production::BomPanel;
 use super::stock::{PageQuery, input};
 use super::views::Pager;
 use super::{Console, ConsoleError, Frame, Text, render, see_other};
@@ -132,6 +133,7 @@ struct ProductPage {
     t: &'static Text,
     product: ProductView,
     balances: Vec<BalanceView>,
+    panel: BomPanel,
 }
 
 impl ProductPage {
@@ -155,7 +157,7 @@ async fn product(
     show_product(&state, &console, frame, id.into_inner(), StatusCode::OK).await
 }
 
-async fn show_product(
+pub(super) async fn show_product(
     state: &ApiState,
     console: &Console,
     frame: Frame,
@@ -173,11 +175,14 @@ async fn show_product(
             .into_iter()
             .map(BalanceView::from)
             .collect();
+    drop(conn);
+    let panel = BomPanel::load(state, console, id).await?;
     let page = ProductPage {
         frame,
         t: console.t(),
         product,
         balances,
+        panel,
     };
     render(&page, status)
 }

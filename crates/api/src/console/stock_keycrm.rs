@@ -27,7 +27,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/stock/keycrm/mapping", web::post().to(map))
         .route("/stock/keycrm/resync", web::post().to(resync))
         .route("/stock/keycrm/reconcile", web::post().to(reconcile))
-        .route("/stock/keycrm/preview", web::get().to(preview));
+        .route("/stock/keycrm/preview", web::get().to(preview))
+        .route("/stock/keycrm/pending", web::get().to(pending));
 }
 
 /// One sklad warehouse's row of the mapping.
@@ -47,6 +48,35 @@ struct StockPage {
     rows: Vec<MappingRow>,
     pushes: Vec<PushView>,
     report: Option<ReconcileReport>,
+    pending: Pending,
+}
+
+/// What still waits to be sent to keyCRM: the screen refreshes it every few seconds, so a
+/// resync or a burst of movements can be watched draining.
+#[derive(Template)]
+#[template(path = "stock_pending.html")]
+pub struct Pending {
+    t: &'static Text,
+    skus: i64,
+}
+
+impl Pending {
+    async fn load(state: &ApiState, console: &Console) -> Result<Self, ApiError> {
+        let mut conn = state.db.conn().await?;
+        let (skus, _) =
+            sklad_db::stock_sync::dirty_stats(&mut conn, Some(console.account.0)).await?;
+        Ok(Self {
+            t: console.t(),
+            skus,
+        })
+    }
+}
+
+async fn pending(
+    state: web::Data<ApiState>,
+    console: Console,
+) -> Result<HttpResponse, ConsoleError> {
+    render(&Pending::load(&state, &console).await?, StatusCode::OK)
 }
 
 impl StockPage {
@@ -97,6 +127,8 @@ async fn show(
             .collect();
     let warehouses = sklad_db::warehouses::list(&mut conn, account).await?;
     let (pushes, _) = sklad_db::push_log::pushes(&mut conn, account, None, 1, 20).await?;
+    drop(conn);
+    let pending = Pending::load(state, console).await?;
     let t = console.t();
     let rows = warehouses
         .into_iter()
@@ -128,6 +160,7 @@ async fn show(
         rows,
         pushes: pushes.into_iter().map(PushView::from).collect(),
         report,
+        pending,
     };
     render(&page, status)
 }
