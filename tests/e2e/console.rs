@@ -120,6 +120,9 @@ async fn a_new_shop_owner_connects_keycrm_and_stock_reaches_it() {
     browser.click("#orders a[href^='/orders/']").await;
     let lines = browser.text("#order-lines").await;
     assert!(lines.contains("Shirt, white, M"), "{lines}");
+    browser.click("#show-document").await;
+    let document = browser.text("#document pre").await;
+    assert!(document.contains("\"SH-W-M\""), "{document}");
     browser.shot("order").await;
 
     // Synchronize orders: 120 more orders in "Погоджено", with progress to the end.
@@ -191,6 +194,19 @@ async fn a_new_shop_owner_connects_keycrm_and_stock_reaches_it() {
         .wait_for_text("Accepted", Some("/stock/keycrm"))
         .await;
     browser.shot("stock-keycrm").await;
+
+    // Reconcile reads keyCRM back and finds nothing to mend; the preview has nothing to send.
+    browser.click("#reconcile").await;
+    browser
+        .wait_for_text("Reconciliation finished.", None)
+        .await;
+    let report = browser.text("#reconcile-report").await;
+    assert!(report.contains("Differences: 0"), "{report}");
+    browser.open("/stock/keycrm/preview?read_back=true").await;
+    browser
+        .wait_for_text("Nothing waits to be sent.", None)
+        .await;
+    browser.shot("preview").await;
     browser.close().await;
 }
 
@@ -397,8 +413,15 @@ async fn production_and_parked_messages_from_the_console() {
         .created("/warehouses", json!({"name": "Workshop"}))
         .await;
     let warehouse = warehouse["id"].as_str().unwrap().to_owned();
-    app.created("/products", json!({"sku": "PART", "name": "Part"}))
-        .await;
+    browser.open("/products").await;
+    browser.fill("#new-sku", "PART").await;
+    browser.fill("#new-name", "Part").await;
+    browser.click("#create-product").await;
+    browser.wait_for_text("Product saved.", None).await;
+    browser.fill("#product-edit #name", "Wooden part").await;
+    browser.click("#save-product").await;
+    browser.wait_for_text("Product saved.", None).await;
+    assert_eq!(browser.text("h1").await, "Wooden part");
     let stool = app
         .created("/products", json!({"sku": "STOOL", "name": "Stool"}))
         .await;

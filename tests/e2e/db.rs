@@ -164,3 +164,75 @@ async fn the_inbox_remembers_processed_messages_per_consumer() {
         None
     );
 }
+
+/// A console session lives until its own expiry, never past its admin token's, and ends
+/// when that token is revoked; a cookie that is not one finds nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_sessions_end_with_their_expiry_and_their_token() {
+    use sklad_db::console_sessions::{close, find, open};
+    let db = TestDatabase::create().await.unwrap();
+    let secrets = sklad_db::SecretBox::from_master_key(Some(
+        &sklad_db::SecretBox::generate_master_key().into(),
+    ))
+    .unwrap();
+    let mut conn = db.db.conn().await.unwrap();
+    let created = sklad_db::accounts::create(
+        &mut conn,
+        &secrets,
+        "shop",
+        &sklad_db::accounts::IntegrationDefaults {
+            base_url: "http://x".into(),
+            requests_per_minute: 60,
+        },
+    )
+    .await
+    .unwrap();
+    let account = created.account.id;
+    let token = created.admin_token;
+    let hour = chrono::Duration::hours(1);
+
+    assert!(
+        open(&mut conn, "not-a-token", hour)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let expired = open(&mut conn, &token, chrono::Duration::seconds(-1))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(find(&mut conn, &expired.cookie).await.unwrap().is_none());
+
+    let live = open(&mut conn, &token, hour).await.unwrap().unwrap();
+    let found = find(&mut conn, &live.cookie).await.unwrap().unwrap();
+    assert_eq!(found.account_id, account);
+    assert_eq!(found.csrf_token, live.session.csrf_token);
+    assert!(
+        find(&mut conn, "someone-else's-cookie")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    close(&mut conn, &live.cookie).await.unwrap();
+    assert!(find(&mut conn, &live.cookie).await.unwrap().is_none());
+
+    // A token that expires in a minute bounds a twelve-hour session to that minute.
+    let soon = chrono::Utc::now() + chrono::Duration::minutes(1);
+    let (short_lived, short_token) =
+        sklad_db::accounts::issue_admin_token(&mut conn, account, "short", Some(soon))
+            .await
+            .unwrap();
+    let bounded = open(&mut conn, &short_token, chrono::Duration::hours(12))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(bounded.session.expires_at <= soon);
+
+    // Revoking the token ends the sessions opened with it, not the others.
+    let other = open(&mut conn, &token, hour).await.unwrap().unwrap();
+    sklad_db::accounts::revoke_admin_token(&mut conn, account, short_lived.id)
+        .await
+        .unwrap();
+    assert!(find(&mut conn, &bounded.cookie).await.unwrap().is_none());
+    assert!(find(&mut conn, &other.cookie).await.unwrap().is_some());
+}

@@ -139,3 +139,79 @@ fn no_source_file_is_long_without_saying_why() {
         "over 600 lines with no reason at the top: {long:?}"
     );
 }
+
+/// `text` without askama's `{{ … }}`, `{% … %}` and `{# … #}`.
+fn without_template_code(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    loop {
+        let next = ["{{", "{%", "{#"]
+            .iter()
+            .filter_map(|open| rest.find(open).map(|at| (at, *open)))
+            .min();
+        let Some((at, open)) = next else {
+            out.push_str(rest);
+            return out;
+        };
+        out.push_str(&rest[..at]);
+        let close = match open {
+            "{{" => "}}",
+            "{%" => "%}",
+            _ => "#}",
+        };
+        rest = rest[at..]
+            .find(close)
+            .map_or("", |end| &rest[at + end + close.len()..]);
+    }
+}
+
+/// The words a person reads in a template: its text and the texts of its attributes that
+/// are shown (placeholders, titles, labels).
+fn shown_words(template: &str) -> Vec<String> {
+    let code_free = without_template_code(template);
+    let mut shown = String::new();
+    let mut rest = code_free.as_str();
+    while let Some(open) = rest.find('<') {
+        shown.push_str(&rest[..open]);
+        let end = rest[open..].find('>').map_or(rest.len(), |e| open + e + 1);
+        let tag = &rest[open..end];
+        for attribute in ["placeholder=\"", "title=\"", "aria-label=\"", "alt=\""] {
+            if let Some(start) = tag.find(attribute) {
+                let value = &tag[start + attribute.len()..];
+                shown.push(' ');
+                shown.push_str(value.split('"').next().unwrap_or(""));
+            }
+        }
+        shown.push(' ');
+        rest = &rest[end..];
+    }
+    shown.push_str(rest);
+    shown
+        .split(|c: char| !c.is_alphabetic())
+        .filter(|w| !w.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The console speaks two languages: every word it shows comes from its catalogue, never
+/// from a template (only the names "sklad" and "keyCRM" may stand there).
+#[test]
+fn console_templates_hold_no_words_of_their_own() {
+    let dir = root().join("crates/api/templates");
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        for word in shown_words(&text) {
+            if word != "sklad" && word != "keyCRM" {
+                found.push(format!("{}: {word}", path.display()));
+            }
+        }
+    }
+    assert!(found.is_empty(), "hard-coded words: {found:#?}");
+    assert_eq!(
+        shown_words("<p title=\"Hi {{ t.x }}\">{{ t.y }} Hello</p>"),
+        ["Hi", "Hello"],
+        "the check itself sees text and shown attributes"
+    );
+}

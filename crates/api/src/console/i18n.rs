@@ -375,6 +375,7 @@ catalogue! {
     per_minute: "requests a minute", "запитів за хвилину";
     booked_ahead: "booked ahead", "заплановано наперед";
     granted_total: "requests made", "зроблено запитів";
+    seconds: "s", "с";
     budget_hint: "Requests per minute this API key may make, shared by every sklad process.", "Запитів за хвилину для цього API-ключа, спільно для всіх процесів sklad.";
     last_reconcile: "Last reconciliation with keyCRM", "Остання звірка з keyCRM";
     never: "never", "ще не було";
