@@ -36,10 +36,14 @@ ensure_schemathesis() {
 }
 ensure_schemathesis
 
-# The console's browser tests drive Debian's headless Chromium through its chromedriver.
-if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
-  log "installing chromium and chromium-driver"
-  apt_install chromium chromium-driver
+# The console's browser tests drive Debian's headless Chromium through its chromedriver,
+# and Debian's Firefox ESR through geckodriver (built from crates.io once, into ~/.cargo/bin).
+if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ] || [ ! -x /usr/bin/firefox-esr ]; then
+  apt_install chromium chromium-driver firefox-esr
+fi
+if ! command -v geckodriver >/dev/null && [ ! -x "$HOME/.cargo/bin/geckodriver" ]; then
+  log "installing geckodriver from crates.io"
+  cargo install geckodriver --locked --version 0.37.1
 fi
 
 log "tests"

@@ -4,7 +4,7 @@
 
 use reqwest::Method;
 use serde_json::{Value, json};
-use sklad_tests::browser::{Browser, Screen};
+use sklad_tests::browser::{Browser, Engine, Screen};
 use sklad_tests::{AppOptions, SIM_API_KEY, TestApp};
 
 fn console_url(app: &TestApp) -> String {
@@ -468,5 +468,80 @@ async fn production_and_parked_messages_from_the_console() {
         .get_json("/production-orders", &app.account.admin_token)
         .await;
     assert_eq!(orders["data"][0]["state"], "done", "{orders}");
+    browser.close().await;
+}
+
+/// Every screen renders in Firefox as well, in Ukrainian, and a form works there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_screen_works_in_firefox_too() {
+    let app = TestApp::spawn_with(AppOptions {
+        order_sync: true,
+        ..AppOptions::default()
+    })
+    .await;
+    let id = app
+        .sim_order(json!({"status_id": 1, "lines": [{"name": "Чашка", "sku": "MUG-1", "price": 150, "one_time": true}]}))
+        .await;
+    app.sim_status(id, 2).await;
+    let order = app.wait_for_order(id, "order stored", |_| true).await;
+    let warehouse = app
+        .created("/warehouses", json!({"name": "Головний"}))
+        .await;
+    let product = app
+        .get_json("/products?sku=MUG-1", &app.account.admin_token)
+        .await;
+
+    let browser = Browser::start_with(
+        Engine::Firefox,
+        "firefox",
+        &console_url(&app),
+        "uk-UA,uk;q=0.9",
+        Screen::Desktop,
+    )
+    .await;
+    sign_in(&browser, &app.account.admin_token).await;
+    let order_path = format!("/orders/{}", order["id"].as_str().unwrap());
+    let product_path = format!("/products/{}", product["data"][0]["id"].as_str().unwrap());
+    let screens = [
+        ("settings", "/settings/keycrm", "Налаштування"),
+        ("sync", "/sync", "Синхронізувати замовлення"),
+        ("orders", "/orders", "Замовлення покупців"),
+        ("order", order_path.as_str(), "Замовлення #"),
+        ("products", "/products", "Номенклатура"),
+        ("product", product_path.as_str(), "Чашка"),
+        ("warehouses", "/warehouses", "Залишки"),
+        ("movements", "/movements", "Рухи"),
+        ("stock-keycrm", "/stock/keycrm", "Залишки → keyCRM"),
+        ("production", "/production", "Виробництво"),
+        ("status", "/status", "Стан"),
+    ];
+    for (name, path, heading) in screens {
+        browser.open(path).await;
+        let shown = browser.text("h1").await;
+        assert!(shown.contains(heading), "{path}: {shown}");
+        assert!(!browser.has(".notice.error").await, "{path} shows an error");
+        browser.shot(name).await;
+    }
+
+    // A receipt through the form, in Firefox.
+    browser.open("/movements/new?kind=receipt").await;
+    browser
+        .select("#warehouse_id", warehouse["id"].as_str().unwrap())
+        .await;
+    browser
+        .fill("#movement-form input[name='sku']", "MUG-1")
+        .await;
+    browser
+        .fill("#movement-form input[name='quantity']", "2,5")
+        .await;
+    browser.click("#record").await;
+    browser.find("#balances").await;
+    assert_eq!(
+        browser
+            .text("#balances tr[data-sku='MUG-1'] .on-hand")
+            .await,
+        "2.5"
+    );
+    browser.shot("receipt-recorded").await;
     browser.close().await;
 }

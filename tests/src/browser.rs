@@ -1,6 +1,7 @@
 //! A real browser for console tests: Debian's headless Chromium driven through its
-//! chromedriver (WebDriver) with fantoccini. Each browser has its own driver process and
-//! profile; every screen a test visits can be saved under `target/screenshots/<test>/`.
+//! chromedriver, or Debian's Firefox ESR through geckodriver (WebDriver), with fantoccini.
+//! Each browser has its own driver process and profile; every screen a test visits can be
+//! saved under `target/screenshots/<test>/`.
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -13,6 +14,27 @@ use serde_json::{Value, json};
 /// Where chromedriver and Chromium live (Debian's `chromium-driver` and `chromium`).
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const CHROMIUM: &str = "/usr/bin/chromium";
+/// Debian's `firefox-esr`; geckodriver comes from crates.io (`cargo install geckodriver`).
+const FIREFOX: &str = "/usr/bin/firefox-esr";
+
+/// Which browser drives the console.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Chromium,
+    Firefox,
+}
+
+/// geckodriver: on `PATH`, or where `cargo install` puts it.
+fn geckodriver() -> String {
+    let installed = std::env::var("HOME")
+        .map(|home| format!("{home}/.cargo/bin/geckodriver"))
+        .unwrap_or_default();
+    if std::path::Path::new(&installed).exists() {
+        installed
+    } else {
+        "geckodriver".to_owned()
+    }
+}
 
 /// How long a test waits for something the page must show.
 pub const PAGE_WAIT: Duration = Duration::from_secs(30);
@@ -37,19 +59,41 @@ impl Browser {
     /// Starts chromedriver and a headless Chromium that asks for `accept_language`, for the
     /// console at `base` (e.g. `http://127.0.0.1:PORT`); screenshots go to
     /// `target/screenshots/<test>/`.
-    #[allow(clippy::expect_used)]
     pub async fn start(test: &str, base: &str, accept_language: &str, screen: Screen) -> Self {
+        Self::start_with(Engine::Chromium, test, base, accept_language, screen).await
+    }
+
+    /// [`Browser::start`] with the browser of choice.
+    #[allow(clippy::expect_used)]
+    pub async fn start_with(
+        engine: Engine,
+        test: &str,
+        base: &str,
+        accept_language: &str,
+        screen: Screen,
+    ) -> Self {
         let port = {
             let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
             probe.local_addr().expect("port").port()
         };
-        let driver = tokio::process::Command::new(CHROMEDRIVER)
-            .arg(format!("--port={port}"))
+        let mut command = match engine {
+            Engine::Chromium => {
+                let mut command = tokio::process::Command::new(CHROMEDRIVER);
+                command.arg(format!("--port={port}"));
+                command
+            }
+            Engine::Firefox => {
+                let mut command = tokio::process::Command::new(geckodriver());
+                command.args(["--host", "127.0.0.1", "--port", &port.to_string()]);
+                command
+            }
+        };
+        let driver = command
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .kill_on_drop(true)
             .spawn()
-            .expect("chromedriver (Debian's chromium-driver; deploy/test.sh installs it)");
+            .expect("the WebDriver server (deploy/test.sh installs chromedriver and geckodriver)");
         let webdriver = format!("http://127.0.0.1:{port}");
         let http = reqwest::Client::new();
         crate::eventually(Duration::from_secs(20), "chromedriver is up", || {
@@ -69,13 +113,23 @@ impl Browser {
         })
         .await;
         let profile = tempfile::tempdir().expect("a profile directory");
-        let size = match screen {
-            Screen::Desktop => "1280,900",
-            Screen::Phone => "390,844",
+        let (width, height) = match screen {
+            Screen::Desktop => (1280, 900),
+            Screen::Phone => (390, 844),
         };
         let primary = accept_language.split([',', ';']).next().unwrap_or("en");
         let mut capabilities = serde_json::Map::new();
-        capabilities.insert(
+        if engine == Engine::Firefox {
+            capabilities.insert(
+                "moz:firefoxOptions".into(),
+                json!({
+                    "binary": FIREFOX,
+                    "args": ["-headless", format!("--width={width}"), format!("--height={height}")],
+                    "prefs": {"intl.accept_languages": accept_language},
+                }),
+            );
+        } else {
+            capabilities.insert(
             "goog:chromeOptions".into(),
             json!({
                 "binary": CHROMIUM,
@@ -84,12 +138,13 @@ impl Browser {
                     "--disable-quic", "--no-first-run", "--disable-background-networking",
                     "--disable-component-update", "--disable-sync", "--disable-extensions",
                     format!("--lang={primary}"),
-                    format!("--window-size={size}"),
+                    format!("--window-size={width},{height}"),
                     format!("--user-data-dir={}", profile.path().display()),
                 ],
                 "prefs": {"intl.accept_languages": accept_language},
             }),
-        );
+            );
+        }
         let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
             .capabilities(capabilities)
             .connect(&webdriver)
