@@ -117,6 +117,12 @@ async fn a_new_shop_owner_connects_keycrm_and_stock_reaches_it() {
         .wait_for_text(&format!("#{keycrm_id}"), Some("/orders"))
         .await;
     browser.shot("orders").await;
+    // Searching by the buyer finds it; by another name, nothing.
+    browser.open("/orders?q=petrenko").await;
+    assert!(browser.text("#orders").await.contains("Olena Petrenko"));
+    browser.open("/orders?q=nobody%25").await;
+    browser.find("#orders-empty").await;
+    browser.open("/orders").await;
     browser.click("#orders a[href^='/orders/']").await;
     let lines = browser.text("#order-lines").await;
     assert!(lines.contains("Shirt, white, M"), "{lines}");
@@ -395,7 +401,7 @@ async fn production_and_parked_messages_from_the_console() {
     browser.shot("status-parked").await;
     browser.click("#replay").await;
     browser
-        .wait_for_text("sent back to be tried again", None)
+        .wait_for_text("sent back to be tried again: 1", None)
         .await;
     app.wait_for_order(ours, "imported after replay", |o| o["status_id"] == 1)
         .await;

@@ -51,6 +51,9 @@ pub struct ApiState {
     pub allowed_base_urls: Vec<String>,
     /// How long a console sign-in lasts (`security.console_session_ttl`).
     pub console_session_ttl: std::time::Duration,
+    /// Console cookies are `Secure` even on plain-http requests
+    /// (`security.console_secure_cookies`).
+    pub console_secure_cookies: bool,
     /// The broker, for the console's status screen (queue depths, parked messages and
     /// their replay); connected only when that screen asks.
     pub broker: Arc<sklad_bus::Broker>,
@@ -169,6 +172,7 @@ impl Application {
                 .map(|u| u.trim_end_matches('/').to_owned())
                 .collect(),
             console_session_ttl: settings.security.console_session_ttl,
+            console_secure_cookies: settings.security.console_secure_cookies,
             broker: sklad_bus::Broker::new(&settings.broker, "sklad-api"),
         });
         let readiness = Readiness::new(vec![Arc::new(db)]);

@@ -237,15 +237,13 @@ pub(crate) async fn list(
     query: OrderQuery,
     (page, per_page): (i64, i64),
 ) -> Result<Page<OrderView>, ApiError> {
-    if query.q.as_ref().is_some_and(|q| q.chars().count() > 200) {
-        return Err(ApiError::validation("q is at most 200 characters"));
-    }
+    let search = crate::page::search(query.q)?;
     let filter = OrderFilter {
         archived: query.archived,
         status_id: query.status_id,
         updated_since: query.updated_since,
         shipment: query.shipment,
-        search: query.q,
+        search,
         page,
         per_page,
     };
@@ -261,6 +259,7 @@ pub(crate) async fn list(
     Ok(Page::<OrderView>::of(rows, (page, per_page), total))
 }
 
+/// One order by sklad id (UUID) or keyCRM id (a number).
 #[utoipa::path(
     tag = "Orders",
     params(("id" = String, Path, description = "sklad order id (UUID) or keyCRM order id")),

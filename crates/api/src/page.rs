@@ -75,3 +75,17 @@ impl Paging {
         Ok((page, per_page))
     }
 }
+
+/// The longest search text a list takes (`q`).
+pub const MAX_SEARCH: usize = 200;
+
+/// A list's search text: `None` when blank, 422 when longer than [`MAX_SEARCH`].
+pub fn search(q: Option<String>) -> Result<Option<String>, ApiError> {
+    match q {
+        Some(q) if q.chars().count() > MAX_SEARCH => Err(ApiError::validation(format!(
+            "q is at most {MAX_SEARCH} characters"
+        ))),
+        Some(q) if q.trim().is_empty() => Ok(None),
+        q => Ok(q),
+    }
+}

@@ -202,13 +202,11 @@ pub(crate) async fn list(
     query: ProductQuery,
     (page, per_page): (i64, i64),
 ) -> Result<Page<ProductView>, ApiError> {
-    if query.q.as_ref().is_some_and(|q| q.chars().count() > 200) {
-        return Err(ApiError::validation("q is at most 200 characters"));
-    }
+    let search = crate::page::search(query.q)?;
     let filter = ProductFilter {
         sku: query.sku,
         name: query.name,
-        search: query.q,
+        search,
         page,
         per_page,
     };
@@ -225,6 +223,7 @@ pub(crate) async fn list(
     Ok(Page::<ProductView>::of(views, (page, per_page), total))
 }
 
+/// Creates a product (SKUs are unique per account).
 #[utoipa::path(tag = "Products", request_body = NewProduct,
     responses((status = 201, body = ProductView), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]

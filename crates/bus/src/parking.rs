@@ -123,6 +123,9 @@ pub async fn replay_for(
     let timeout = broker.settings().confirm_timeout;
     let mut moved = 0;
     let mut skipped = Vec::new();
+    // A message its consumer parks again at once can come back during this pass: meeting
+    // one already moved ends the pass instead of cycling it.
+    let mut seen = std::collections::HashSet::new();
     while moved < limit && skipped.len() < SCAN_LIMIT {
         let Some(message) = channel
             .basic_get(parking.clone().into(), BasicGetOptions { no_ack: false })
@@ -135,6 +138,12 @@ pub async fn replay_for(
         if account.is_some_and(|a| owner.as_deref() != Some(a)) {
             skipped.push(delivery.acker);
             continue;
+        }
+        if let Some(id) = delivery.properties.message_id()
+            && !seen.insert(id.as_str().to_owned())
+        {
+            skipped.push(delivery.acker);
+            break;
         }
         let mut kept = FieldTable::default();
         if let Some(h) = delivery.properties.headers() {

@@ -31,7 +31,7 @@ pub async fn run(settings: &Settings, args: StatusArgs) -> anyhow::Result<()> {
                     })
                 })
                 .collect();
-            let failing: Vec<Value> = sklad_db::stock_sync::failing(&mut conn)
+            let failing: Vec<Value> = sklad_db::stock_sync::failing(&mut conn, None)
                 .await?
                 .into_iter()
                 .map(|(account, target, skus, failures, next)| {
@@ -45,7 +45,7 @@ pub async fn run(settings: &Settings, args: StatusArgs) -> anyhow::Result<()> {
                 })
                 .collect();
             let (set_aside, reason) = sklad_db::outbox::set_aside(&mut conn).await?;
-            let waiting: Vec<Value> = sklad_db::order_stock::waiting_counts(&mut conn)
+            let waiting: Vec<Value> = sklad_db::order_stock::waiting_counts(&mut conn, None)
                 .await?
                 .into_iter()
                 .map(|(account, orders, since)| {

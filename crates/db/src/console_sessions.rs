@@ -43,7 +43,10 @@ pub async fn open(
         .select(admin_tokens::expires_at)
         .first(conn)
         .await?;
-    let mut expires_at = Utc::now() + lifetime;
+    // A lifetime too long to add (a setting of centuries) lasts as long as time does here.
+    let mut expires_at = Utc::now()
+        .checked_add_signed(lifetime)
+        .unwrap_or(DateTime::<Utc>::MAX_UTC);
     if let Some(limit) = token_expiry {
         expires_at = expires_at.min(limit);
     }

@@ -412,12 +412,14 @@ pub async fn shipment_facts(
     }))
 }
 
-/// Per account: how many orders wait to ship, and since when the oldest (ops status).
+/// Per account (every one, or one): how many orders wait to ship, and since when the
+/// oldest (ops status).
 pub async fn waiting_counts(
     conn: &mut AsyncPgConnection,
+    account_id: Option<Uuid>,
 ) -> DbResult<Vec<(Uuid, i64, Option<DateTime<Utc>>)>> {
     use diesel::dsl::{count_star, min};
-    Ok(customer_orders::table
+    let mut query = customer_orders::table
         .filter(customer_orders::shipment_waiting_since.is_not_null())
         .group_by(customer_orders::account_id)
         .select((
@@ -425,8 +427,11 @@ pub async fn waiting_counts(
             count_star(),
             min(customer_orders::shipment_waiting_since),
         ))
-        .load(conn)
-        .await?)
+        .into_boxed();
+    if let Some(account) = account_id {
+        query = query.filter(customer_orders::account_id.eq(account));
+    }
+    Ok(query.load(conn).await?)
 }
 
 /// Marks an order as waiting for stock to ship or correct it (`Some(reason)`; the first

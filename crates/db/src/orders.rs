@@ -356,13 +356,7 @@ pub async fn list(
             .map(str::trim)
             .filter(|s| !s.is_empty())
         {
-            let pattern = format!(
-                "%{}%",
-                search
-                    .replace('\\', "\\\\")
-                    .replace('%', "\\%")
-                    .replace('_', "\\_")
-            );
+            let pattern = format!("%{}%", crate::products::escape_like(search));
             let by_id = search.parse::<i64>().ok();
             query = query.filter(
                 customer_orders::keycrm_id
@@ -418,6 +412,29 @@ pub async fn list(
         .load(conn)
         .await?;
     Ok((rows, total))
+}
+
+/// The keyCRM statuses the account's stored orders are in (id and the name keyCRM last gave
+/// it), for filtering without asking keyCRM.
+pub async fn statuses_in_use(
+    conn: &mut AsyncPgConnection,
+    account_id: Uuid,
+) -> DbResult<Vec<(i64, Option<String>)>> {
+    let rows: Vec<(Option<i64>, Option<String>)> = customer_orders::table
+        .filter(customer_orders::account_id.eq(account_id))
+        .filter(customer_orders::status_id.is_not_null())
+        .select((customer_orders::status_id, customer_orders::status_name))
+        .distinct_on(customer_orders::status_id)
+        .order((
+            customer_orders::status_id,
+            customer_orders::keycrm_updated_at.desc().nulls_last(),
+        ))
+        .load(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, name)| id.map(|id| (id, name)))
+        .collect())
 }
 
 /// How an order is named in a URL: sklad's id or keyCRM's.

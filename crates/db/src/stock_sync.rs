@@ -536,9 +536,10 @@ pub async fn fail(
 /// waiting, failures in a row, next try.
 pub async fn failing(
     conn: &mut AsyncPgConnection,
+    account_id: Option<Uuid>,
 ) -> DbResult<Vec<(Uuid, i64, i64, Option<i32>, Option<DateTime<Utc>>)>> {
     use diesel::dsl::{count_star, max, min};
-    Ok(stock_dirty::table
+    let mut query = stock_dirty::table
         .filter(stock_dirty::failures.gt(0))
         .group_by((stock_dirty::account_id, stock_dirty::keycrm_warehouse_id))
         .select((
@@ -548,8 +549,11 @@ pub async fn failing(
             max(stock_dirty::failures),
             min(stock_dirty::due_at),
         ))
-        .load(conn)
-        .await?)
+        .into_boxed();
+    if let Some(account) = account_id {
+        query = query.filter(stock_dirty::account_id.eq(account));
+    }
+    Ok(query.load(conn).await?)
 }
 
 /// Defers claimed pairs after a failed push.

@@ -230,6 +230,9 @@ pub struct SecuritySettings {
     /// own expiry).
     #[serde(with = "humantime_serde")]
     pub console_session_ttl: Duration,
+    /// Mark console cookies `Secure` always (set it when a TLS proxy in front does not say
+    /// `X-Forwarded-Proto: https`); they are `Secure` anyway on requests that arrive as https.
+    pub console_secure_cookies: bool,
 }
 
 impl Default for SecuritySettings {
@@ -237,6 +240,7 @@ impl Default for SecuritySettings {
         Self {
             master_key: None,
             console_session_ttl: Duration::from_secs(12 * 3600),
+            console_secure_cookies: false,
         }
     }
 }

@@ -79,7 +79,7 @@ async fn due(ctx: &Context) -> sklad_db::DbResult<Vec<(Uuid, i64)>> {
     let (dirty, oldest) = sklad_db::stock_sync::dirty_stats(&mut conn, None).await?;
     DIRTY.set(dirty);
     DIRTY_OLDEST_SECONDS.set(oldest.map_or(0, |t| (Utc::now() - t).num_seconds().max(0)));
-    let failing: i64 = sklad_db::stock_sync::failing(&mut conn)
+    let failing: i64 = sklad_db::stock_sync::failing(&mut conn, None)
         .await?
         .iter()
         .map(|(_, _, skus, _, _)| *skus)

@@ -30,7 +30,8 @@ impl FormData {
             .filter(|v| !v.is_empty())
     }
 
-    /// Every non-blank value of `name` (a multi-select, repeated rows).
+    /// Every value of `name`, blanks included (a multi-select; repeated rows, whose blanks
+    /// keep the columns of a row together).
     pub fn all(&self, name: &str) -> Vec<&str> {
         self.0
             .iter()

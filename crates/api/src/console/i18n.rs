@@ -119,7 +119,6 @@ impl Text {
             "production_released" => self.done_production_released,
             "production_cancelled" => self.done_production_cancelled,
             "bom_saved" => self.done_bom_saved,
-            "replayed" => self.done_replayed,
             _ => return None,
         })
     }
@@ -188,6 +187,8 @@ catalogue! {
     health_key_rejected: "keyCRM rejected the saved key: sklad does no keyCRM work for this account until a working key is saved.",
         "keyCRM відхилив збережений ключ: sklad не звертається до keyCRM, доки не буде збережено робочий ключ.";
     health_misconfigured: "The keyCRM address answered like something that is not keyCRM's API.", "За адресою keyCRM відповідає не API keyCRM.";
+    health_more: "Parked messages (with their reasons and a replay button), queues and the keyCRM budget:",
+        "Відкладені повідомлення (з причинами та кнопкою повтору), черги та ліміт запитів keyCRM:";
     health_pushes_failing: "keyCRM warehouses whose stock pushes keep failing", "Склади keyCRM, куди не вдається надіслати залишки";
     sync_title: "Synchronize orders", "Синхронізувати замовлення";
     sync_hint: "Choose keyCRM statuses: every order in them is pulled into Customer Orders. New orders then arrive by the webhook.",
@@ -202,6 +203,7 @@ catalogue! {
     orders_title: "Customer Orders", "Замовлення покупців";
     orders_search: "keyCRM id, number or buyer", "ID keyCRM, номер або покупець";
     orders_show: "Show", "Показати";
+    orders_any_status: "Any status", "Будь-який статус";
     orders_active: "Active", "Активні";
     orders_archived: "Archive", "Архів";
     orders_all: "All", "Усі";
@@ -408,7 +410,7 @@ catalogue! {
     done_production_released: "Released: its components are reserved.", "Запущено: компоненти зарезервовано.";
     done_production_cancelled: "Production order cancelled.", "Виробниче замовлення скасовано.";
     done_bom_saved: "Bill of materials saved as a new version.", "Специфікацію збережено як нову версію.";
-    done_replayed: "Parked messages sent back to be tried again.", "Відкладені повідомлення повернуто на обробку.";
+    done_replayed: "Parked messages sent back to be tried again:", "Відкладених повідомлень повернуто на обробку:";
 }
 
 #[cfg(test)]

@@ -4,11 +4,10 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
-use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::form::{FormData, Posted};
-use super::views::{Choice, choices};
+use super::views::{Choice, DoneQuery, choices, warehouse_choices};
 use super::{Console, ConsoleError, Frame, Notice, Text, render, see_other};
 use crate::ApiState;
 use crate::error::ApiError;
@@ -98,8 +97,6 @@ struct IntegrationPage {
     key_error: Option<String>,
     /// keyCRM warehouses whose stock pushes keep failing.
     failing_pushes: usize,
-    /// This account's parked messages (up to 50 counted), when RabbitMQ could be asked.
-    parked: Option<usize>,
     /// Ship warehouse rules by keyCRM source: the saved ones, then blank rows.
     rules: Vec<RuleRow>,
 }
@@ -110,15 +107,10 @@ pub struct RuleRow {
     pub warehouses: Vec<Choice>,
 }
 
-#[derive(Deserialize)]
-pub struct Done {
-    done: Option<String>,
-}
-
 async fn page(
     state: web::Data<ApiState>,
     console: Console,
-    done: web::Query<Done>,
+    done: web::Query<DoneQuery>,
 ) -> Result<HttpResponse, ConsoleError> {
     let frame = console.frame_done("settings", done.done.as_deref());
     show(&state, &console, frame, None, StatusCode::OK).await
@@ -136,11 +128,9 @@ async fn show(
         let mut conn = state.db.conn().await?;
         let integration = sklad_db::integrations::get(&mut conn, console.account.0).await?;
         let warehouses = sklad_db::warehouses::list(&mut conn, console.account.0).await?;
-        let failing = sklad_db::stock_sync::failing(&mut conn)
+        let failing = sklad_db::stock_sync::failing(&mut conn, Some(console.account.0))
             .await?
-            .into_iter()
-            .filter(|(account, ..)| *account == console.account.0)
-            .count();
+            .len();
         (integration, warehouses, failing)
     };
     let view = state.view(console.account, integration).await?;
@@ -163,19 +153,13 @@ async fn show(
             },
         );
     }
-    let mut warehouse_choices = vec![Choice {
-        value: String::new(),
-        label: t.none.to_owned(),
-        selected: s.ship_warehouse_id.is_none(),
-    }];
-    warehouse_choices.extend(choices(
-        warehouses
-            .iter()
-            .map(|w| (w.id.to_string(), w.name.clone())),
-        &[s.ship_warehouse_id
+    let ship_from = warehouse_choices(
+        t.none,
+        &warehouses,
+        &s.ship_warehouse_id
             .map(|id| id.to_string())
-            .unwrap_or_default()],
-    ));
+            .unwrap_or_default(),
+    );
     let push_quantity = choices(
         [
             ("on_hand".to_owned(), t.push_on_hand.to_owned()),
@@ -183,28 +167,9 @@ async fn show(
         ],
         &[s.push_quantity.to_string()],
     );
-    let account = console.account.0.to_string();
-    let mut parked = Some(0);
-    for spec in sklad_bus::topology::ALL_CONSUMERS {
-        match sklad_bus::parking::list_for(&state.broker, spec.name, Some(&account), 50).await {
-            Ok(listed) => parked = parked.map(|n| n + listed.len()),
-            Err(_) => parked = None,
-        }
-    }
     let rule_row = |source_id: String, warehouse: String| RuleRow {
         source_id,
-        warehouses: std::iter::once(Choice {
-            value: String::new(),
-            label: t.none.to_owned(),
-            selected: warehouse.is_empty(),
-        })
-        .chain(choices(
-            warehouses
-                .iter()
-                .map(|w| (w.id.to_string(), w.name.clone())),
-            std::slice::from_ref(&warehouse),
-        ))
-        .collect(),
+        warehouses: warehouse_choices(t.none, &warehouses, &warehouse),
     };
     let mut rules: Vec<RuleRow> = s
         .ship_source_rules
@@ -222,14 +187,13 @@ async fn show(
         production: statuses.options(&s.production_status_ids),
         statuses_unavailable: statuses.unavailable,
         base_urls,
-        warehouses: warehouse_choices,
+        warehouses: ship_from,
         push_quantity,
         frame,
         t,
         view,
         key_error,
         failing_pushes,
-        parked,
         rules,
     };
     render(&page, status)

@@ -55,23 +55,45 @@ impl Frame {
         }
     }
 
-    /// The language switch's target: the other language, coming back here.
+    /// The language switch's target: the other language, coming back here (or, after a
+    /// form, to the section's screen).
     pub fn switch_href(&self) -> String {
         let other = match self.lang {
             Lang::En => Lang::Uk,
             Lang::Uk => Lang::En,
         };
+        let back = if self.here.is_empty() {
+            section_path(self.section)
+        } else {
+            &self.here
+        };
         format!(
             "/lang/{}?back={}",
             other.code(),
-            url::form_urlencoded::byte_serialize(self.here.as_bytes()).collect::<String>()
+            url::form_urlencoded::byte_serialize(back.as_bytes()).collect::<String>()
         )
+    }
+}
+
+/// The screen a navigation section opens.
+fn section_path(section: &str) -> &'static str {
+    match section {
+        "orders" => "/orders",
+        "products" => "/products",
+        "warehouses" => "/warehouses",
+        "movements" => "/movements",
+        "stock_keycrm" => "/stock/keycrm",
+        "production" => "/production",
+        "sync" => "/sync",
+        "settings" => "/settings/keycrm",
+        "status" => "/status",
+        _ => "/",
     }
 }
 
 /// A message at the top of a page: what just happened, or why it did not.
 pub enum Notice {
-    Done(&'static str),
+    Done(String),
     Failed(String),
 }
 

@@ -6,7 +6,7 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::views::{Choice, Pager, choices};
+use super::views::{Choice, Pager, choices, properties_text};
 use super::{Console, ConsoleError, Frame, Text, render};
 use crate::ApiState;
 use crate::orders::{OrderDetailView, OrderQuery, OrderView};
@@ -22,6 +22,8 @@ pub struct ListQuery {
     q: Option<String>,
     /// `active` (default), `archived` or `all`.
     show: Option<String>,
+    /// A keyCRM status id; empty for every status.
+    status: Option<String>,
     page: Option<i64>,
 }
 
@@ -32,6 +34,7 @@ struct OrdersPage {
     t: &'static Text,
     q: String,
     show: Vec<Choice>,
+    statuses: Vec<Choice>,
     orders: Vec<OrderView>,
     pager: Pager,
     /// No order at all yet (not merely none matching): say how orders arrive.
@@ -58,6 +61,8 @@ async fn list(
         _ => Some(false),
     };
     let q = query.q.unwrap_or_default();
+    let status = query.status.unwrap_or_default();
+    let status_id = status.parse::<i64>().ok();
     let page = query.page.unwrap_or(1).clamp(1, crate::page::MAX_PAGE);
     let found = crate::orders::list(
         &state,
@@ -65,6 +70,7 @@ async fn list(
         OrderQuery {
             archived,
             q: Some(q.clone()).filter(|q| !q.trim().is_empty()),
+            status_id,
             ..OrderQuery::default()
         },
         (page, 50),
@@ -72,18 +78,35 @@ async fn list(
     .await?;
     let empty_account = found.total == 0
         && q.trim().is_empty()
+        && status_id.is_none()
         && crate::orders::list(&state, console.account, OrderQuery::default(), (1, 1))
             .await?
             .total
             == 0;
     let pager = Pager::new(
         "/orders",
-        &[("q", &q), ("show", show)],
+        &[("q", &q), ("show", show), ("status", &status)],
         page,
         found.per_page,
         found.total,
     );
+    let in_use = {
+        let mut conn = state.db.conn().await?;
+        sklad_db::orders::statuses_in_use(&mut conn, console.account.0).await?
+    };
+    let mut statuses = vec![Choice {
+        value: String::new(),
+        label: t.orders_any_status.to_owned(),
+        selected: status_id.is_none(),
+    }];
+    statuses.extend(choices(
+        in_use
+            .into_iter()
+            .map(|(id, name)| (id.to_string(), name.unwrap_or_else(|| format!("#{id}")))),
+        &[status_id.map(|id| id.to_string()).unwrap_or_default()],
+    ));
     let page = OrdersPage {
+        statuses,
         frame: console.frame("orders", None),
         t,
         show: choices(
@@ -113,11 +136,7 @@ struct OrderPage {
 
 impl OrderPage {
     fn properties(&self, line: &crate::orders::LineView) -> String {
-        line.properties
-            .iter()
-            .map(|p| format!("{}: {}", p.name, p.value))
-            .collect::<Vec<_>>()
-            .join(", ")
+        properties_text(&line.properties)
     }
 
     fn production_state(&self, state: &str) -> &'static str {

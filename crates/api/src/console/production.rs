@@ -14,7 +14,7 @@ use uuid::Uuid;
 use super::form::{FormData, Posted};
 use super::integration::failed;
 use super::stock::input;
-use super::views::{Choice, Pager, choices};
+use super::views::{Choice, Pager, choices, typed_number};
 use super::{Console, ConsoleError, Frame, Text, render, see_other};
 use crate::ApiState;
 use crate::error::ApiError;
@@ -177,15 +177,6 @@ async fn product_of(state: &ApiState, console: &Console, sku: &str) -> Result<Uu
         .ok_or_else(|| ApiError::validation(format!("no product with SKU {sku}")))
 }
 
-/// A decimal typed by a person ("1,5" or "1.5") as JSON.
-fn amount(text: &str) -> Result<serde_json::Value, ApiError> {
-    let text = text.replace(',', ".");
-    let parsed: Decimal = text
-        .parse()
-        .map_err(|_| ApiError::validation(format!("{text} is not a quantity")))?;
-    Ok(json!(parsed))
-}
-
 async fn plan(state: web::Data<ApiState>, posted: Posted) -> Result<HttpResponse, ConsoleError> {
     let console = &posted.console;
     let form = &posted.form;
@@ -193,7 +184,7 @@ async fn plan(state: web::Data<ApiState>, posted: Posted) -> Result<HttpResponse
         let product_id = product_of(&state, console, form.get("sku").unwrap_or("")).await?;
         let body = input(json!({
             "product_id": product_id,
-            "quantity": amount(form.get("quantity").unwrap_or(""))?,
+            "quantity": typed_number(form.get("quantity").unwrap_or(""))?,
             "component_warehouse_id": form.get("component_warehouse_id"),
             "output_warehouse_id": form.get("output_warehouse_id"),
             "due_date": form.get("due_date"),
@@ -227,7 +218,7 @@ async fn complete(
 ) -> Result<HttpResponse, ConsoleError> {
     let form = &posted.form;
     let completed = async {
-        let quantity = form.get("quantity").map(amount).transpose()?;
+        let quantity = form.get("quantity").map(typed_number).transpose()?;
         let body: CompleteRequest =
             input(json!({"quantity": quantity, "close": form.checked("close")}))?;
         crate::production::complete(&state, posted.console.account, *id, body).await
@@ -323,10 +314,10 @@ async fn bom_body(
             continue;
         }
         let product_id = product_of(state, console, sku).await?;
-        components.push(json!({"product_id": product_id, "quantity": amount(quantity)?}));
+        components.push(json!({"product_id": product_id, "quantity": typed_number(quantity)?}));
     }
     Ok(json!({
-        "output_quantity": amount(form.get("output_quantity").unwrap_or("1"))?,
+        "output_quantity": typed_number(form.get("output_quantity").unwrap_or("1"))?,
         "note": form.get("note"),
         "components": components,
     }))

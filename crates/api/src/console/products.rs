@@ -12,7 +12,7 @@ use super::form::{FormData, Posted};
 use super::integration::failed;
 use super::production::BomPanel;
 use super::stock::{PageQuery, input};
-use super::views::Pager;
+use super::views::{Pager, properties_text, typed_number};
 use super::{Console, ConsoleError, Frame, Text, render, see_other};
 use crate::ApiState;
 use crate::error::ApiError;
@@ -87,13 +87,9 @@ fn product_body(form: &FormData, with_sku_required: bool) -> Value {
     }
     for field in ["price", "unit_cost"] {
         if let Some(value) = form.get(field) {
-            let value = value.replace(',', ".");
-            body.insert(
-                field.into(),
-                value
-                    .parse::<rust_decimal::Decimal>()
-                    .map_or_else(|_| json!(value), |d| json!(d)),
-            );
+            // Not a number: sent as typed, so the API's own check names the field.
+            let value = typed_number(value).unwrap_or_else(|_| json!(value));
+            body.insert(field.into(), value);
         }
     }
     Value::Object(body)
@@ -138,12 +134,7 @@ struct ProductPage {
 
 impl ProductPage {
     fn properties(&self) -> String {
-        self.product
-            .properties
-            .iter()
-            .map(|p| format!("{}: {}", p.name, p.value))
-            .collect::<Vec<_>>()
-            .join(", ")
+        properties_text(&self.product.properties)
     }
 }
 
@@ -229,7 +220,7 @@ async fn sku_options(
     query: web::Query<SkuQuery>,
 ) -> Result<HttpResponse, ConsoleError> {
     let typed = query.sku.clone().unwrap_or_default();
-    let products = if typed.trim().is_empty() || typed.chars().count() > 200 {
+    let products = if typed.trim().is_empty() || typed.chars().count() > crate::page::MAX_SEARCH {
         Vec::new()
     } else {
         crate::products::list(

@@ -52,7 +52,9 @@ impl Console {
 
     /// The frame with the message a redirect named (`?done=…`), if it is one we know.
     pub fn frame_done(&self, section: &'static str, done: Option<&str>) -> Frame {
-        let notice = done.and_then(|key| self.t().done(key)).map(Notice::Done);
+        let notice = done
+            .and_then(|key| self.t().done(key))
+            .map(|text| Notice::Done(text.to_owned()));
         self.frame(section, notice)
     }
 }
@@ -82,9 +84,15 @@ impl FromRequest for Console {
         let htmx = req.headers().contains_key("HX-Request");
         let state = req.app_data::<web::Data<ApiState>>().cloned();
         let lang = language(req);
-        let here = match req.query_string() {
-            "" => req.path().to_owned(),
-            query => format!("{}?{query}", req.path()),
+        // A form's answer comes back on its POST path, which has no page to return to:
+        // the language switch then goes to the screen's own address.
+        let here = if req.method() != actix_web::http::Method::GET {
+            String::new()
+        } else {
+            match req.query_string() {
+                "" => req.path().to_owned(),
+                query => format!("{}?{query}", req.path()),
+            }
         };
         let span = req
             .extensions()
@@ -129,8 +137,12 @@ fn sign_in_cookie(value: &str, secure: bool) -> Cookie<'static> {
         .finish()
 }
 
-fn is_https(req: &HttpRequest) -> bool {
-    req.connection_info().scheme() == "https"
+/// Whether cookies must be `Secure`: the operator says so, or the request came over https
+/// (directly or, per `X-Forwarded-Proto`/`Forwarded`, through a proxy).
+fn secure(req: &HttpRequest) -> bool {
+    req.app_data::<web::Data<ApiState>>()
+        .is_some_and(|state| state.console_secure_cookies)
+        || req.connection_info().scheme() == "https"
 }
 
 fn sign_in_form(
@@ -150,7 +162,7 @@ fn sign_in_form(
         status,
     )?;
     response
-        .add_cookie(&sign_in_cookie(&csrf, is_https(req)))
+        .add_cookie(&sign_in_cookie(&csrf, secure(req)))
         .map_err(|_| ConsoleError::Api(crate::error::ApiError::internal()))?;
     Ok(response)
 }
@@ -202,11 +214,11 @@ pub async fn sign_in(
     let session = Cookie::build(SESSION_COOKIE, opened.cookie)
         .path("/")
         .http_only(true)
-        .secure(is_https(&req))
+        .secure(secure(&req))
         .same_site(SameSite::Strict)
         .max_age(time::Duration::seconds(max_age))
         .finish();
-    let mut spent = sign_in_cookie("", is_https(&req));
+    let mut spent = sign_in_cookie("", secure(&req));
     spent.make_removal();
     Ok(HttpResponse::SeeOther()
         .insert_header((actix_web::http::header::LOCATION, "/"))
@@ -239,6 +251,18 @@ pub struct Back {
     back: Option<String>,
 }
 
+/// A path of this site a redirect may go to: it starts with one `/` and holds only
+/// characters a path and query need (no control characters, spaces or backslashes, which
+/// browsers strip or reinterpret into another host).
+pub fn is_local_path(path: &str) -> bool {
+    path.starts_with('/')
+        && !path.starts_with("//")
+        && path.len() <= 2000
+        && path
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/_-.?=&%+~".contains(&b))
+}
+
 /// Switches the language and comes back to the page it was chosen on (a path of this site
 /// only: never an open redirect).
 pub async fn switch_language(code: web::Path<String>, back: web::Query<Back>) -> HttpResponse {
@@ -248,7 +272,7 @@ pub async fn switch_language(code: web::Path<String>, back: web::Query<Back>) ->
     let back = back
         .into_inner()
         .back
-        .filter(|b| b.starts_with('/') && !b.starts_with("//") && !b.contains('\\'))
+        .filter(|b| is_local_path(b))
         .unwrap_or_else(|| "/".to_owned());
     let cookie = Cookie::build(LANG_COOKIE, lang.code())
         .path("/")
@@ -259,4 +283,27 @@ pub async fn switch_language(code: web::Path<String>, back: web::Query<Back>) ->
         .insert_header((actix_web::http::header::LOCATION, back))
         .cookie(cookie)
         .finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_local_path;
+
+    #[test]
+    fn only_paths_of_this_site_are_redirect_targets() {
+        assert!(is_local_path("/orders?q=5&show=all"));
+        assert!(is_local_path("/"));
+        for bad in [
+            "//evil.example",
+            "/\t/evil.example",
+            "/\\evil.example",
+            "https://evil.example",
+            "/\n",
+            "/a b",
+            "orders",
+            "",
+        ] {
+            assert!(!is_local_path(bad), "{bad:?}");
+        }
+    }
 }

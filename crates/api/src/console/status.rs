@@ -12,7 +12,6 @@ use sklad_bus::topology::{ALL_CONSUMERS, QueueDepth};
 use super::form::Posted;
 use super::{Console, ConsoleError, Frame, Notice, Text, render, see_other};
 use crate::ApiState;
-use crate::error::ApiError;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/status", web::get().to(page))
@@ -21,6 +20,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 /// The most parked messages listed per consumer.
 const PARKED_SHOWN: usize = 50;
+/// The most parked messages one Replay moves back per consumer.
+const REPLAY_LIMIT: usize = 1000;
 
 /// One parked message as the screen lists it.
 pub struct ParkedRow {
@@ -46,21 +47,25 @@ struct StatusPage {
     failing_pushes: usize,
     queues: Vec<QueueDepth>,
     parked: Vec<ParkedRow>,
-    /// RabbitMQ could not be asked: why.
-    broker_error: Option<String>,
+    /// RabbitMQ could not be asked (the reason is logged, not shown).
+    broker_down: bool,
 }
 
 #[derive(Deserialize)]
-pub struct Done {
-    done: Option<String>,
+pub struct StatusQuery {
+    /// How many parked messages a Replay just moved back.
+    moved: Option<u32>,
 }
 
 async fn page(
     state: web::Data<ApiState>,
     console: Console,
-    done: web::Query<Done>,
+    query: web::Query<StatusQuery>,
 ) -> Result<HttpResponse, ConsoleError> {
-    let frame = console.frame_done("status", done.done.as_deref());
+    let notice = query
+        .moved
+        .map(|n| Notice::Done(format!("{} {n}", console.t().done_replayed)));
+    let frame = console.frame("status", notice);
     show(&state, &console, frame, StatusCode::OK).await
 }
 
@@ -78,21 +83,21 @@ async fn show(
         None => None,
     };
     let reconciled_to = sklad_db::integrations::reconcile_watermark(&mut conn, account).await?;
-    let waiting_orders = sklad_db::order_stock::waiting_counts(&mut conn)
+    let waiting_orders = sklad_db::order_stock::waiting_counts(&mut conn, Some(account))
         .await?
-        .into_iter()
-        .find(|(a, ..)| *a == account)
-        .map_or(0, |(_, orders, _)| orders);
+        .first()
+        .map_or(0, |(_, orders, _)| *orders);
     let (dirty_skus, _) = sklad_db::stock_sync::dirty_stats(&mut conn, Some(account)).await?;
-    let failing_pushes = sklad_db::stock_sync::failing(&mut conn)
+    let failing_pushes = sklad_db::stock_sync::failing(&mut conn, Some(account))
         .await?
-        .into_iter()
-        .filter(|(a, ..)| *a == account)
-        .count();
+        .len();
     drop(conn);
-    let (queues, parked, broker_error) = match broker_view(state, account).await {
-        Ok((queues, parked)) => (queues, parked, None),
-        Err(err) => (Vec::new(), Vec::new(), Some(err)),
+    let (queues, parked, broker_down) = match broker_view(state, account).await {
+        Ok((queues, parked)) => (queues, parked, false),
+        Err(err) => {
+            tracing::warn!(error = %err, "status screen could not ask RabbitMQ");
+            (Vec::new(), Vec::new(), true)
+        }
     };
     let page = StatusPage {
         frame,
@@ -112,7 +117,7 @@ async fn show(
         failing_pushes,
         queues,
         parked,
-        broker_error,
+        broker_down,
     };
     render(&page, status)
 }
@@ -146,22 +151,23 @@ async fn broker_view(
 async fn replay(state: web::Data<ApiState>, posted: Posted) -> Result<HttpResponse, ConsoleError> {
     let console = &posted.console;
     let account = console.account.0.to_string();
+    let mut moved = 0;
     for spec in ALL_CONSUMERS {
         let replayed =
-            sklad_bus::parking::replay_for(&state.broker, spec.name, Some(&account), usize::MAX)
+            sklad_bus::parking::replay_for(&state.broker, spec.name, Some(&account), REPLAY_LIMIT)
                 .await;
-        if let Err(err) = replayed {
-            tracing::warn!(error = %err, consumer = spec.name, "console replay failed");
-            let t = console.t();
-            let error = ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "unavailable",
-                format!("{}: {err}", t.broker_down),
-            );
-            let frame = console.frame("status", Some(Notice::Failed(error.message.clone())));
-            return show(&state, console, frame, error.status).await;
+        match replayed {
+            Ok(n) => moved += n,
+            Err(err) => {
+                tracing::warn!(error = %err, consumer = spec.name, "console replay failed");
+                let frame = console.frame(
+                    "status",
+                    Some(Notice::Failed(console.t().broker_down.to_owned())),
+                );
+                return show(&state, console, frame, StatusCode::SERVICE_UNAVAILABLE).await;
+            }
         }
         tracing::info!(account_id = %account, consumer = spec.name, "parked messages replayed from the console");
     }
-    Ok(see_other("/status", Some("replayed")))
+    Ok(see_other(&format!("/status?moved={moved}"), None))
 }

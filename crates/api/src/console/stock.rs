@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::form::{FormData, Posted};
 use super::integration::failed;
-use super::views::{Choice, Pager, choices};
+use super::views::{Choice, Pager, choices, typed_number};
 use super::{Console, ConsoleError, Frame, Text, render, see_other};
 use crate::ApiState;
 use crate::error::ApiError;
@@ -297,19 +297,12 @@ async fn show_new_movement(
 /// The form as the API's `NewMovement`: rows with a SKU become lines.
 fn movement_body(form: &FormData) -> Result<Value, ApiError> {
     let kind = form.get("kind").unwrap_or("receipt");
-    let quantity_of = |q: &str| -> Result<Value, ApiError> {
-        let q = q.replace(',', ".");
-        let parsed: rust_decimal::Decimal = q
-            .parse()
-            .map_err(|_| ApiError::validation(format!("{q} is not a quantity")))?;
-        Ok(json!(parsed))
-    };
     let mut lines = Vec::new();
     for (sku, quantity) in form.all("sku").into_iter().zip(form.all("quantity")) {
         if sku.is_empty() && quantity.is_empty() {
             continue;
         }
-        lines.push(json!({"sku": sku, "quantity": quantity_of(quantity)?}));
+        lines.push(json!({"sku": sku, "quantity": typed_number(quantity)?}));
     }
     if lines.is_empty() {
         return Err(ApiError::validation(

@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::form::Posted;
 use super::integration::failed;
 use super::stock::input;
-use super::views::{Choice, choices};
+use super::views::{Choice, DoneQuery, choices};
 use super::{Console, ConsoleError, Frame, Notice, Text, render, see_other};
 use crate::ApiState;
 use crate::error::ApiError;
@@ -95,15 +95,10 @@ impl StockPage {
     }
 }
 
-#[derive(Deserialize)]
-pub struct Done {
-    done: Option<String>,
-}
-
 async fn page(
     state: web::Data<ApiState>,
     console: Console,
-    done: web::Query<Done>,
+    done: web::Query<DoneQuery>,
 ) -> Result<HttpResponse, ConsoleError> {
     let frame = console.frame_done("stock_keycrm", done.done.as_deref());
     show(&state, &console, frame, None, StatusCode::OK).await
@@ -262,7 +257,10 @@ async fn reconcile(
     let console = &posted.console;
     match crate::stock_pushes::run_reconcile(&state, console.account).await {
         Ok(report) => {
-            let frame = console.frame("stock_keycrm", Some(Notice::Done(console.t().reconciled)));
+            let frame = console.frame(
+                "stock_keycrm",
+                Some(Notice::Done(console.t().reconciled.to_owned())),
+            );
             show(&state, console, frame, Some(report), StatusCode::OK).await
         }
         Err(err) => refused(&state, console, err).await,

@@ -4,11 +4,10 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
-use serde::Deserialize;
 use uuid::Uuid;
 
 use super::integration::{Statuses, failed};
-use super::views::Choice;
+use super::views::{Choice, DoneQuery};
 use super::{Console, ConsoleError, Frame, Text, render, see_other};
 use crate::ApiState;
 use crate::sync_jobs::SyncJobView;
@@ -76,15 +75,10 @@ struct JobFragment {
     row: JobRow,
 }
 
-#[derive(Deserialize)]
-pub struct Done {
-    done: Option<String>,
-}
-
 async fn page(
     state: web::Data<ApiState>,
     console: Console,
-    done: web::Query<Done>,
+    done: web::Query<DoneQuery>,
 ) -> Result<HttpResponse, ConsoleError> {
     let frame = console.frame_done("sync", done.done.as_deref());
     show(&state, &console, frame, StatusCode::OK).await

@@ -1,6 +1,57 @@
-//! Pieces every screen uses: choices for selects, paging links.
+//! Pieces every screen uses: choices for selects, paging links, the "done" message of a
+//! redirect, numbers as people type them.
 
 use actix_web::web;
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use sklad_domain::nomenclature::Property;
+
+use crate::error::ApiError;
+
+/// `?done=…`: the message a redirect after a form names (see `Text::done`).
+#[derive(Debug, Deserialize)]
+pub struct DoneQuery {
+    pub done: Option<String>,
+}
+
+/// A number as a person types it ("2,5" or "2.5") as JSON for the API's request types,
+/// which then check it like any API input.
+pub fn typed_number(text: &str) -> Result<serde_json::Value, ApiError> {
+    let text = text.trim().replace(',', ".");
+    let parsed: Decimal = text
+        .parse()
+        .map_err(|_| ApiError::validation(format!("{text} is not a number")))?;
+    Ok(serde_json::json!(parsed))
+}
+
+/// Properties as one line: "Colour: white, Size: M".
+pub fn properties_text(properties: &[Property]) -> String {
+    properties
+        .iter()
+        .map(|p| format!("{}: {}", p.name, p.value))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A select of the account's warehouses led by "none".
+pub fn warehouse_choices(
+    none: &str,
+    warehouses: &[sklad_db::warehouses::Warehouse],
+    selected: &str,
+) -> Vec<Choice> {
+    std::iter::once(Choice {
+        value: String::new(),
+        label: none.to_owned(),
+        selected: selected.is_empty(),
+    })
+    .chain(choices(
+        warehouses
+            .iter()
+            .map(|w| (w.id.to_string(), w.name.clone())),
+        &[selected.to_owned()],
+    ))
+    .collect()
+}
 
 /// One option of a select or one checkbox of a list.
 #[derive(Debug, Clone)]
