@@ -247,7 +247,18 @@ async fn the_console_keeps_accounts_apart_and_refuses_forged_forms() {
     browser
         .open(&format!("/orders/{}", first["id"].as_str().unwrap()))
         .await;
-    assert!(browser.page_text().await.contains("no such order"));
+    let refused = browser.page_text().await;
+    assert!(refused.contains("no such order"), "{refused}");
+    assert!(
+        refused.contains("Не вдалося"),
+        "the error page speaks Ukrainian: {refused}"
+    );
+    browser.open("/orders?page=many").await;
+    let refused = browser.page_text().await;
+    assert!(
+        refused.contains("Не вдалося"),
+        "a bad query is a page, not JSON: {refused}"
+    );
     browser.open("/orders?q=9001&show=all").await;
     assert!(browser.has("#orders-empty").await);
 

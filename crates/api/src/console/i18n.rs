@@ -136,6 +136,7 @@ catalogue! {
     csrf_refused: "This form is stale or was not sent by this console. Go back, reload the page and try again.",
         "Форма застаріла або надіслана не з цієї консолі. Поверніться, оновіть сторінку й спробуйте ще раз.";
     back_to_console: "Back to the console", "Повернутися до консолі";
+    something_wrong: "That did not work", "Не вдалося";
     nav_orders: "Customer Orders", "Замовлення покупців";
     nav_products: "Products", "Номенклатура";
     nav_warehouses: "Stock balances", "Залишки";

@@ -153,21 +153,58 @@ impl ResponseError for ConsoleError {
                 let t = lang.text();
                 bare_page(StatusCode::FORBIDDEN, *lang, t.csrf_refused)
             }
-            ConsoleError::Api(err) => bare_page(
-                err.status,
-                Lang::En,
-                &format!("{}: {}", err.code, err.message),
-            ),
+            ConsoleError::Api(err) => failure(err.status, err.message.clone()),
             ConsoleError::Render(err) => {
                 tracing::error!(error = %err, "console template failed");
-                bare_page(
+                failure(
                     StatusCode::INTERNAL_SERVER_ERROR,
-                    Lang::En,
-                    "something went wrong on our side",
+                    "something went wrong on our side".to_owned(),
                 )
             }
         }
     }
+}
+
+/// An error answer whose page [`localize_failures`] renders in the request's language (an
+/// error knows its message, not who asked).
+struct Failure(String);
+
+fn failure(status: StatusCode, message: String) -> HttpResponse {
+    let mut response = bare_page(status, Lang::En, &message);
+    response.extensions_mut().insert(Failure(message));
+    response
+}
+
+/// Renders the console's error pages in the language of the request they answer.
+async fn localize_failures(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
+) -> Result<actix_web::dev::ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
+    let lang = session::language(req.request());
+    let response = next.call(req).await?.map_into_boxed_body();
+    let message = response
+        .response()
+        .extensions()
+        .get::<Failure>()
+        .map(|f| f.0.clone());
+    let Some(message) = message else {
+        return Ok(response);
+    };
+    let status = response.status();
+    Ok(response.into_response(bare_page(status, lang, &message)))
+}
+
+/// A console query or path that does not parse: an error page, not the API's JSON.
+fn console_query_config() -> web::QueryConfig {
+    web::QueryConfig::default().error_handler(|err, _| {
+        ConsoleError::Api(ApiError::bad_request(format!("invalid query: {err}"))).into()
+    })
+}
+
+fn console_path_config() -> web::PathConfig {
+    web::PathConfig::default().error_handler(|err, _| {
+        ConsoleError::Api(ApiError::not_found(format!("invalid path: {err}"))).into()
+    })
 }
 
 #[derive(Template)]
@@ -237,7 +274,10 @@ fn security_headers() -> actix_web::middleware::DefaultHeaders {
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("")
+            .wrap(actix_web::middleware::from_fn(localize_failures))
             .wrap(security_headers())
+            .app_data(console_query_config())
+            .app_data(console_path_config())
             .route("/", web::get().to(home))
             .route("/assets/{name}", web::get().to(asset))
             .route("/lang/{code}", web::get().to(session::switch_language))
