@@ -404,6 +404,12 @@ async fn production_and_parked_messages_from_the_console() {
     )
     .await;
     sign_in(&browser, &app.account.admin_token).await;
+    browser.open("/settings/keycrm").await;
+    let health = browser.text("#health-parked").await;
+    assert!(
+        health.contains(": 1"),
+        "the settings show this account's one: {health}"
+    );
     browser.open("/status").await;
     let parked = browser.text("#parked-list").await;
     assert!(parked.contains(&format!("order/{ours}")), "{parked}");

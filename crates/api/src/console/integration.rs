@@ -97,6 +97,9 @@ struct IntegrationPage {
     key_error: Option<String>,
     /// keyCRM warehouses whose stock pushes keep failing.
     failing_pushes: usize,
+    /// This account's parked messages (up to 50 per consumer counted), when RabbitMQ could
+    /// be asked.
+    parked: Option<usize>,
     /// Ship warehouse rules by keyCRM source: the saved ones, then blank rows.
     rules: Vec<RuleRow>,
 }
@@ -167,6 +170,10 @@ async fn show(
         ],
         &[s.push_quantity.to_string()],
     );
+    let parked = super::status::broker_view(state, console.account.0)
+        .await
+        .ok()
+        .map(|(_, parked)| parked.len());
     let rule_row = |source_id: String, warehouse: String| RuleRow {
         source_id,
         warehouses: warehouse_choices(t.none, &warehouses, &warehouse),
@@ -194,6 +201,7 @@ async fn show(
         view,
         key_error,
         failing_pushes,
+        parked,
         rules,
     };
     render(&page, status)

@@ -123,7 +123,10 @@ async fn show(
 }
 
 /// Queue depths and this account's parked messages, or why RabbitMQ could not be asked.
-async fn broker_view(
+/// A parking queue is browsed only when it holds something (its depth is read without
+/// touching its messages), so an idle installation's pages never take parked messages off
+/// their queue.
+pub async fn broker_view(
     state: &ApiState,
     account: uuid::Uuid,
 ) -> Result<(Vec<QueueDepth>, Vec<ParkedRow>), String> {
@@ -134,7 +137,12 @@ async fn broker_view(
         .map_err(|err| err.to_string())?;
     let mut parked = Vec::new();
     let account = account.to_string();
+    let topology = state.broker.topology();
     for spec in ALL_CONSUMERS {
+        let parking = topology.parking_queue(spec.name);
+        if !queues.iter().any(|q| q.queue == parking && q.messages > 0) {
+            continue;
+        }
         let listed =
             sklad_bus::parking::list_for(&state.broker, spec.name, Some(&account), PARKED_SHOWN)
                 .await
