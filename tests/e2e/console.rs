@@ -568,3 +568,221 @@ async fn every_screen_works_in_firefox_too() {
     browser.shot("receipt-recorded").await;
     browser.close().await;
 }
+
+/// A signed-in HTTP client for the console, without a browser: its session cookie and CSRF
+/// token, read the way a browser would get them.
+struct ConsoleClient {
+    http: reqwest::Client,
+    base: String,
+    cookie: String,
+    csrf: String,
+}
+
+/// The value of the first `name="csrf" value="…"` on a page.
+fn csrf_of(page: &str) -> String {
+    let marker = "name=\"csrf\" value=\"";
+    let start = page.find(marker).expect("a form with a CSRF token") + marker.len();
+    page[start..].split('"').next().unwrap().to_owned()
+}
+
+/// `name=value` of a `Set-Cookie` named `name`.
+fn cookie_of(response: &reqwest::Response, name: &str) -> String {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{name}=")))
+        .and_then(|v| v.split(';').next())
+        .expect("the cookie")
+        .to_owned()
+}
+
+impl ConsoleClient {
+    async fn sign_in(base: &str, token: &str) -> Self {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let form = http.get(format!("{base}/sign-in")).send().await.unwrap();
+        let pre = cookie_of(&form, "sklad_sign_in");
+        let csrf = csrf_of(&form.text().await.unwrap());
+        let signed = http
+            .post(format!("{base}/sign-in"))
+            .header("Cookie", &pre)
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(format!("token={token}&csrf={csrf}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(signed.status(), 303);
+        let cookie = cookie_of(&signed, "sklad_session");
+        let page = http
+            .get(format!("{base}/warehouses"))
+            .header("Cookie", &cookie)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        Self {
+            http,
+            base: base.to_owned(),
+            csrf: csrf_of(&page),
+            cookie,
+        }
+    }
+
+    async fn get(&self, path: &str) -> u16 {
+        self.http
+            .get(format!("{}{path}", self.base))
+            .header("Cookie", &self.cookie)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+
+    /// Posts `fields` (already URL-encoded pairs) with the session's CSRF token.
+    async fn post(&self, path: &str, fields: &str) -> u16 {
+        self.http
+            .post(format!("{}{path}", self.base))
+            .header("Cookie", &self.cookie)
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(format!("csrf={}&{fields}", self.csrf))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+}
+
+/// No console input, however odd (NUL bytes, huge numbers, long or hostile text, ids that
+/// are not ids), gives a 500, and nothing odd is stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn odd_console_input_never_gives_a_500() {
+    let app = TestApp::spawn().await;
+    let warehouse = app.created("/warehouses", json!({"name": "Main"})).await;
+    let warehouse = warehouse["id"].as_str().unwrap().to_owned();
+    let product = app
+        .created("/products", json!({"sku": "ODD-1", "name": "Odd"}))
+        .await;
+    let product = product["id"].as_str().unwrap().to_owned();
+    let console = ConsoleClient::sign_in(&console_url(&app), &app.account.admin_token).await;
+    let long = "x".repeat(20_000);
+    let huge = "9".repeat(60);
+    let gets = [
+        "/orders?q=%00".to_owned(),
+        format!("/orders?q={long}"),
+        format!("/orders?page={huge}"),
+        "/orders?page=-5&show=%3Cscript%3E&status=abc".to_owned(),
+        "/orders/%00".to_owned(),
+        format!("/orders/{huge}"),
+        "/orders/not-an-order/keycrm".to_owned(),
+        format!("/products?q={long}"),
+        "/products/not-a-uuid".to_owned(),
+        "/products/skus?sku=%25%5F%5C".to_owned(),
+        format!("/movements?page={huge}"),
+        "/movements/not-a-uuid".to_owned(),
+        "/movements/new?kind=%00".to_owned(),
+        "/production?state=zzz&page=0".to_owned(),
+        "/sync/not-a-uuid/progress".to_owned(),
+        "/stock/keycrm/preview?read_back=maybe".to_owned(),
+        "/lang/xx?back=%0D%0ALocation:%20//evil".to_owned(),
+        "/lang/en?back=/%09/evil.example".to_owned(),
+        "/status?moved=-5".to_owned(),
+        format!("/warehouses?warehouse={huge}"),
+    ];
+    // The client is signed in, and odd input is refused rather than redirected away.
+    assert_eq!(console.get("/orders").await, 200);
+    assert_eq!(console.get("/products/not-a-uuid").await, 404);
+    assert_eq!(console.post("/warehouses", "name=%00evil").await, 422);
+    let back = console
+        .http
+        .get(format!("{}/lang/en?back=/%09/evil.example", console.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(back.headers()["location"], "/", "no way off the site");
+    for path in &gets {
+        let status = console.get(path).await;
+        assert!(status < 500, "GET {path} answered {status}");
+    }
+    let posts = [
+        ("/warehouses", "name=%00evil".to_owned()),
+        ("/warehouses", format!("name={long}")),
+        (
+            "/movements",
+            format!("kind=receipt&warehouse_id={warehouse}&sku=ODD-1&quantity=1e400"),
+        ),
+        (
+            "/movements",
+            format!("kind=receipt&warehouse_id={warehouse}&sku=ODD-1&quantity={huge}"),
+        ),
+        (
+            "/movements",
+            format!(
+                "kind=transfer&warehouse_id={warehouse}&to_warehouse_id=zzz&sku=ODD-1&quantity=1"
+            ),
+        ),
+        (
+            "/movements",
+            format!("kind=bogus&warehouse_id={warehouse}&sku={long}&quantity=1"),
+        ),
+        ("/products", format!("sku={long}&name=x&price=NaN")),
+        ("/products", format!("sku=ODD-2&name=x&price={huge}")),
+        (
+            &format!("/products/{product}") as &str,
+            "unit_cost=-1e30".to_owned(),
+        ),
+        (
+            "/settings/keycrm",
+            format!("requests_per_minute={huge}&archive_status_ids=abc"),
+        ),
+        (
+            "/settings/keycrm",
+            "base_url=javascript:alert(1)".to_owned(),
+        ),
+        (
+            "/settings/keycrm",
+            "rule_source_id=abc&rule_warehouse_id=zzz".to_owned(),
+        ),
+        ("/stock/keycrm/warehouses", format!("id={huge}&name=x")),
+        (
+            "/stock/keycrm/mapping",
+            "warehouse_id=garbage&keycrm_warehouse_id=1".to_owned(),
+        ),
+        ("/sync", format!("status_ids={huge}")),
+        (
+            "/production",
+            format!(
+                "sku=ODD-1&quantity={huge}&component_warehouse_id={warehouse}&output_warehouse_id={warehouse}"
+            ),
+        ),
+        (
+            &format!("/products/{product}/bom") as &str,
+            "output_quantity=1&sku=NOPE&quantity=1".to_owned(),
+        ),
+        (
+            &format!("/production/{product}/complete") as &str,
+            "quantity=-1".to_owned(),
+        ),
+        ("/status/replay", String::new()),
+    ];
+    for (path, fields) in &posts {
+        let status = console.post(path, fields).await;
+        assert!(status < 500, "POST {path} answered {status}");
+    }
+    let warehouses = app.get_json("/warehouses", &app.account.admin_token).await;
+    assert_eq!(
+        warehouses["total"], 1,
+        "nothing odd was stored: {warehouses}"
+    );
+    let balances = app
+        .get_json("/balances?sku=ODD-1", &app.account.admin_token)
+        .await;
+    assert_eq!(balances["total"], 0, "{balances}");
+}
