@@ -208,6 +208,9 @@ async fn a_new_shop_owner_connects_keycrm_and_stock_reaches_it() {
         .await;
     let report = browser.text("#reconcile-report").await;
     assert!(report.contains("Differences: 0"), "{report}");
+    let progress = browser.text("#reconcile-progress").await;
+    assert!(progress.contains("keyCRM pages read: 1"), "{progress}");
+    browser.shot("reconciled").await;
     browser.open("/stock/keycrm/preview?read_back=true").await;
     browser
         .wait_for_text("Nothing waits to be sent.", None)

@@ -307,6 +307,7 @@ catalogue! {
     reconcile_checked: "SKUs checked", "Перевірено артикулів";
     keycrm_pages: "keyCRM pages read", "Прочитано сторінок keyCRM";
     drift: "Differences", "Розбіжності";
+    drift_hint: "These SKUs are being sent to keyCRM again with sklad's quantities.", "Ці артикули знову надсилаються в keyCRM з кількостями sklad.";
     preview: "Preview", "Попередній перегляд";
     preview_hint: "What the next push would send each keyCRM warehouse; nothing is sent from here.", "Що наступне надсилання передасть кожному складу keyCRM; звідси нічого не надсилається.";
     preview_empty: "Nothing is mapped: map a warehouse first.", "Нічого не зіставлено: спочатку зіставте склад.";

@@ -12,7 +12,7 @@ use super::form::Posted;
 use super::integration::failed;
 use super::stock::input;
 use super::views::{Choice, DoneQuery, choices};
-use super::{Console, ConsoleError, Frame, Notice, Text, render, see_other};
+use super::{Console, ConsoleError, Frame, Text, render, see_other};
 use crate::ApiState;
 use crate::error::ApiError;
 use crate::keycrm_warehouses::{KeycrmWarehouseView, Mapping, MappingEntry};
@@ -47,7 +47,6 @@ struct StockPage {
     keycrm_warehouses: Vec<KeycrmWarehouseView>,
     rows: Vec<MappingRow>,
     pushes: Vec<PushView>,
-    report: Option<ReconcileReport>,
     pending: Pending,
 }
 
@@ -101,14 +100,13 @@ async fn page(
     done: web::Query<DoneQuery>,
 ) -> Result<HttpResponse, ConsoleError> {
     let frame = console.frame_done("stock_keycrm", done.done.as_deref());
-    show(&state, &console, frame, None, StatusCode::OK).await
+    show(&state, &console, frame, StatusCode::OK).await
 }
 
 async fn show(
     state: &ApiState,
     console: &Console,
     frame: Frame,
-    report: Option<ReconcileReport>,
     status: StatusCode,
 ) -> Result<HttpResponse, ConsoleError> {
     let account = console.account.0;
@@ -154,7 +152,6 @@ async fn show(
         keycrm_warehouses,
         rows,
         pushes: pushes.into_iter().map(PushView::from).collect(),
-        report,
         pending,
     };
     render(&page, status)
@@ -167,7 +164,7 @@ async fn refused(
     err: ApiError,
 ) -> Result<HttpResponse, ConsoleError> {
     let frame = console.frame("stock_keycrm", Some(failed(console.t(), &err)));
-    show(state, console, frame, None, err.status).await
+    show(state, console, frame, err.status).await
 }
 
 /// "Send stock balances to keyCRM" on or off (the same operation as the settings API).
@@ -249,22 +246,88 @@ async fn resync(state: web::Data<ApiState>, posted: Posted) -> Result<HttpRespon
     Ok(see_other("/stock/keycrm", Some("resync_started")))
 }
 
-/// Reconcile now: asks keyCRM for its quantities (a page per 50 SKUs) and shows the report.
+#[derive(Template)]
+#[template(path = "reconcile_run.html")]
+struct ReconcileRun {
+    frame: Frame,
+    t: &'static Text,
+}
+
+#[derive(Template)]
+#[template(path = "reconcile_line.html")]
+struct ReconcileLine {
+    t: &'static Text,
+    done: u32,
+    total: Option<u32>,
+}
+
+#[derive(Template)]
+#[template(path = "reconcile_result.html")]
+struct ReconcileResult {
+    t: &'static Text,
+    outcome: Result<ReconcileReport, String>,
+}
+
+/// Reconcile now: reads keyCRM's quantities (a page per 50 SKUs), re-sends what differs and
+/// shows the report. The page is streamed: its top at once, a line per keyCRM page read as
+/// it is read, then the report, so a long pass shows its progress in any browser.
 async fn reconcile(
     state: web::Data<ApiState>,
     posted: Posted,
 ) -> Result<HttpResponse, ConsoleError> {
-    let console = &posted.console;
-    match crate::stock_pushes::run_reconcile(&state, console.account).await {
-        Ok(report) => {
-            let frame = console.frame(
-                "stock_keycrm",
-                Some(Notice::Done(console.t().reconciled.to_owned())),
-            );
-            show(&state, console, frame, Some(report), StatusCode::OK).await
-        }
-        Err(err) => refused(&state, console, err).await,
+    let console = posted.console;
+    let keycrm = match state.client(console.account).await {
+        Ok(keycrm) => keycrm,
+        Err(err) => return refused(&state, &console, err).await,
+    };
+    let t = console.t();
+    let page = ReconcileRun {
+        frame: console.frame("stock_keycrm", None),
+        t,
     }
+    .render()?;
+    let (top, rest) = page.split_once("<!--progress-->").unwrap_or((&page, ""));
+    let (middle, bottom) = rest.split_once("<!--result-->").unwrap_or((rest, ""));
+    let (top, middle, bottom) = (top.to_owned(), middle.to_owned(), bottom.to_owned());
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let _ = tx.send(top);
+    let db = state.db.clone();
+    let account = console.account.0;
+    tokio::spawn(async move {
+        let lines = tx.clone();
+        let outcome =
+            sklad_app::maintenance::reconcile(&db, &keycrm.client, account, |done, total| {
+                if let Ok(line) = (ReconcileLine { t, done, total }).render() {
+                    let _ = lines.send(line);
+                }
+            })
+            .await
+            .map(|report| ReconcileReport {
+                pages: report.pages,
+                checked: report.checked,
+                drift: report.drift,
+            })
+            .map_err(|err| ApiError::from(err).message);
+        let result = ReconcileResult { t, outcome }.render().unwrap_or_default();
+        for part in [middle, result, bottom] {
+            let _ = tx.send(part);
+        }
+    });
+    let body = futures::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|part| {
+            (
+                Ok::<_, actix_web::Error>(actix_web::web::Bytes::from(part)),
+                rx,
+            )
+        })
+    });
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header((
+            actix_web::http::header::CACHE_CONTROL,
+            actix_web::http::header::HeaderValue::from_static("no-store"),
+        ))
+        .streaming(body))
 }
 
 #[derive(Template)]
