@@ -29,7 +29,8 @@ pub struct Console {
     pub account: AccountId,
     pub csrf: String,
     pub lang: Lang,
-    /// The request's path and query, for links that come back here.
+    /// The request's path and query, for links that come back here; empty after a form
+    /// (its POST path has no page), where the section's screen stands in.
     pub here: String,
 }
 
