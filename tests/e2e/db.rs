@@ -109,16 +109,14 @@ async fn the_diesel_schema_matches_the_migrations() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_inbox_remembers_processed_messages_per_consumer() {
-    let db = TestDatabase::create().await.unwrap();
+/// A new account ("shop") in a test database.
+async fn shop(conn: &mut diesel_async::AsyncPgConnection) -> sklad_db::accounts::NewAccount {
     let secrets = sklad_db::SecretBox::from_master_key(Some(
         &sklad_db::SecretBox::generate_master_key().into(),
     ))
     .unwrap();
-    let mut conn = db.db.conn().await.unwrap();
-    let created = sklad_db::accounts::create(
-        &mut conn,
+    sklad_db::accounts::create(
+        conn,
         &secrets,
         "shop",
         &sklad_db::accounts::IntegrationDefaults {
@@ -127,7 +125,14 @@ async fn the_inbox_remembers_processed_messages_per_consumer() {
         },
     )
     .await
-    .unwrap();
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_inbox_remembers_processed_messages_per_consumer() {
+    let db = TestDatabase::create().await.unwrap();
+    let mut conn = db.db.conn().await.unwrap();
+    let created = shop(&mut conn).await;
     let account = created.account.id;
     assert!(
         sklad_db::inbox::record(&mut conn, "order-sync", "m1", account)
@@ -171,22 +176,8 @@ async fn the_inbox_remembers_processed_messages_per_consumer() {
 async fn console_sessions_end_with_their_expiry_and_their_token() {
     use sklad_db::console_sessions::{close, find, open};
     let db = TestDatabase::create().await.unwrap();
-    let secrets = sklad_db::SecretBox::from_master_key(Some(
-        &sklad_db::SecretBox::generate_master_key().into(),
-    ))
-    .unwrap();
     let mut conn = db.db.conn().await.unwrap();
-    let created = sklad_db::accounts::create(
-        &mut conn,
-        &secrets,
-        "shop",
-        &sklad_db::accounts::IntegrationDefaults {
-            base_url: "http://x".into(),
-            requests_per_minute: 60,
-        },
-    )
-    .await
-    .unwrap();
+    let created = shop(&mut conn).await;
     let account = created.account.id;
     let token = created.admin_token;
     let hour = chrono::Duration::hours(1);

@@ -21,9 +21,10 @@ pub fn classify(event: &str) -> WebhookKind {
     }
 }
 
-/// Whether `token` looks like a link token sklad issues (32 random bytes in URL-safe
-/// base64 without padding: 43 characters of `A–Z a–z 0–9 - _`). Anything else is refused
-/// before any lookup, so junk never costs a database query.
+/// Whether `token` looks like a token sklad issues, a webhook link's or an admin token
+/// (32 random bytes in URL-safe base64 without padding: 43 characters of
+/// `A–Z a–z 0–9 - _`). Anything else is refused before any lookup, so junk never costs a
+/// database query.
 pub fn is_token_shaped(token: &str) -> bool {
     token.len() == 43
         && token

@@ -192,12 +192,7 @@ pub async fn sign_in(
         });
     }
     let token = form.token.trim();
-    // Admin tokens are 43 URL-safe base64 characters; anything else is not one.
-    let well_formed = token.len() == 43
-        && token
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    let opened = if well_formed {
+    let opened = if sklad_domain::webhook::is_token_shaped(token) {
         let mut conn = state.db.conn().await?;
         let lifetime = sklad_runtime::settings::delta(state.console_session_ttl);
         sklad_db::console_sessions::open(&mut conn, token, lifetime).await?
