@@ -227,3 +227,58 @@ async fn console_sessions_end_with_their_expiry_and_their_token() {
     assert!(find(&mut conn, &bounded.cookie).await.unwrap().is_none());
     assert!(find(&mut conn, &other.cookie).await.unwrap().is_some());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sku_marked_again_during_its_push_waits_max_delay_from_that_push() {
+    use chrono::{TimeDelta, Utc};
+    use sklad_db::stock_sync::{claim, clear, due, mark};
+    let db = TestDatabase::create().await.unwrap();
+    let mut conn = db.db.conn().await.unwrap();
+    let account = shop(&mut conn).await.account.id;
+    diesel::update(keycrm_integrations::table.find(account))
+        .set(keycrm_integrations::stock_push_enabled.eq(true))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let pair = [(1_i64, "A".to_owned())];
+    mark(&mut conn, account, &pair).await.unwrap();
+    // Dirty for ten minutes (say, its push waited that long for the budget).
+    diesel::update(stock_dirty::table.filter(stock_dirty::account_id.eq(account)))
+        .set(stock_dirty::first_marked_at.eq(Utc::now() - TimeDelta::minutes(10)))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let (never_settles, minute) = (TimeDelta::hours(1), TimeDelta::minutes(1));
+    assert_eq!(
+        due(&mut conn, never_settles, minute, 10).await.unwrap(),
+        [(account, 1)]
+    );
+
+    let claimed_at = Utc::now();
+    let claimed = claim(&mut conn, account, 1, 10, TimeDelta::seconds(30))
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+    // A movement lands while the push is in flight: the pair stays dirty...
+    mark(&mut conn, account, &pair).await.unwrap();
+    assert_eq!(
+        clear(&mut conn, account, 1, &claimed, claimed_at)
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        due(&mut conn, never_settles, TimeDelta::zero(), 10)
+            .await
+            .unwrap(),
+        [(account, 1)]
+    );
+    // ...but what keyCRM has not seen began after the claim, so a steady stream of movements
+    // is pushed once per `max_delay`, not again at once.
+    assert!(
+        due(&mut conn, never_settles, minute, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}

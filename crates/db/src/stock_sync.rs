@@ -476,11 +476,16 @@ pub async fn record_rejected(
 
 /// Clears dirty marks that did not change since they were claimed (their version is the
 /// one read); a pair marked again meanwhile stays dirty and is pushed next round.
+///
+/// What keyCRM has not seen of a surviving pair began after `claimed_at`, so its
+/// `first_marked_at` restarts there: a steady stream of movements is pushed once per
+/// `max_delay`, not back to back at the budget's whole rate.
 pub async fn clear(
     conn: &mut AsyncPgConnection,
     account_id: Uuid,
     keycrm_warehouse_id: i64,
     done: &[Dirty],
+    claimed_at: DateTime<Utc>,
 ) -> DbResult<usize> {
     let mut cleared = 0;
     for pair in done {
@@ -494,7 +499,7 @@ pub async fn clear(
         .execute(conn)
         .await?;
     }
-    // Whatever was marked again is due at once.
+    // Whatever was marked again is due as soon as it settles or waited `max_delay`.
     let skus: Vec<&String> = done.iter().map(|d| &d.sku).collect();
     diesel::update(
         stock_dirty::table
@@ -502,7 +507,10 @@ pub async fn clear(
             .filter(stock_dirty::keycrm_warehouse_id.eq(keycrm_warehouse_id))
             .filter(stock_dirty::sku.eq_any(skus)),
     )
-    .set(stock_dirty::due_at.eq(diesel::dsl::now))
+    .set((
+        stock_dirty::due_at.eq(diesel::dsl::now),
+        stock_dirty::first_marked_at.eq(claimed_at),
+    ))
     .execute(conn)
     .await?;
     Ok(cleared)

@@ -104,6 +104,7 @@ pub async fn push_target(
     }
     let lease = delta(ctx.settings.push_lease);
     loop {
+        let claimed_at = Utc::now();
         let claimed = {
             let mut conn = ctx.db.conn().await?;
             sklad_db::stock_sync::claim(&mut conn, account, keycrm_warehouse, MAX_ITEMS, lease)
@@ -177,7 +178,14 @@ pub async fn push_target(
                     &rejected,
                 )
                 .await?;
-                sklad_db::stock_sync::clear(&mut conn, account, keycrm_warehouse, &claimed).await?;
+                sklad_db::stock_sync::clear(
+                    &mut conn,
+                    account,
+                    keycrm_warehouse,
+                    &claimed,
+                    claimed_at,
+                )
+                .await?;
                 PUSH_SECONDS
                     .with_label_values(&["done"])
                     .observe(started.elapsed().as_secs_f64());
