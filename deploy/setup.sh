@@ -11,7 +11,7 @@ export SKLAD__BROKER__URL="${SKLAD__BROKER__URL:-amqp://guest:guest@127.0.0.1:56
 export SKLAD_TEST_DATABASE_URL="${SKLAD_TEST_DATABASE_URL:-$PG_URL_BASE/postgres}"
 export SKLAD_TEST_AMQP_URL="${SKLAD_TEST_AMQP_URL:-$SKLAD__BROKER__URL}"
 
-log() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
+log() { printf '\033[1m[setup %s]\033[0m %s\n' "$(date +%T)" "$*" >&2; }
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 apt_updated=""
