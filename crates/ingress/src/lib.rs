@@ -66,6 +66,7 @@ impl Application {
                 .default_service(web::to(webhook::route))
         })
         .disable_signals()
+        .workers(settings.ingress.workers)
         .shutdown_timeout(20)
         .listen(listener)?
         .run();
