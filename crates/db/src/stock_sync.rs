@@ -474,12 +474,9 @@ pub async fn record_rejected(
     Ok(())
 }
 
-/// Clears dirty marks that did not change since they were claimed (their version is the
-/// one read); a pair marked again meanwhile stays dirty and is pushed next round.
-///
-/// What keyCRM has not seen of a surviving pair began after `claimed_at`, so its
-/// `first_marked_at` restarts there: a steady stream of movements is pushed once per
-/// `max_delay`, not back to back at the budget's whole rate.
+/// Clears, in one statement, the marks whose version is the one claimed. A pair marked again
+/// meanwhile stays dirty; what keyCRM lacks of it began after `claimed_at`, where its
+/// `first_marked_at` restarts, so a steady stream is pushed once per `max_delay`.
 pub async fn clear(
     conn: &mut AsyncPgConnection,
     account_id: Uuid,
@@ -487,25 +484,25 @@ pub async fn clear(
     done: &[Dirty],
     claimed_at: DateTime<Utc>,
 ) -> DbResult<usize> {
-    let mut cleared = 0;
-    for pair in done {
-        cleared += diesel::delete(
-            stock_dirty::table
-                .filter(stock_dirty::account_id.eq(account_id))
-                .filter(stock_dirty::keycrm_warehouse_id.eq(keycrm_warehouse_id))
-                .filter(stock_dirty::sku.eq(&pair.sku))
-                .filter(stock_dirty::version.eq(pair.version)),
-        )
-        .execute(conn)
-        .await?;
-    }
-    // Whatever was marked again is due as soon as it settles or waited `max_delay`.
-    let skus: Vec<&String> = done.iter().map(|d| &d.sku).collect();
+    use diesel::sql_types::{Array, BigInt, Text};
+    let skus: Vec<&str> = done.iter().map(|d| d.sku.as_str()).collect();
+    let versions: Vec<i64> = done.iter().map(|d| d.version).collect();
+    let cleared = diesel::sql_query(
+        "DELETE FROM stock_dirty d USING unnest($3::text[], $4::bigint[]) AS c(sku, version) \
+         WHERE d.account_id = $1 AND d.keycrm_warehouse_id = $2 \
+         AND d.sku = c.sku AND d.version = c.version",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(account_id)
+    .bind::<BigInt, _>(keycrm_warehouse_id)
+    .bind::<Array<Text>, _>(&skus)
+    .bind::<Array<BigInt>, _>(&versions)
+    .execute(conn)
+    .await?;
     diesel::update(
         stock_dirty::table
             .filter(stock_dirty::account_id.eq(account_id))
             .filter(stock_dirty::keycrm_warehouse_id.eq(keycrm_warehouse_id))
-            .filter(stock_dirty::sku.eq_any(skus)),
+            .filter(stock_dirty::sku.eq_any(&skus)),
     )
     .set((
         stock_dirty::due_at.eq(diesel::dsl::now),
