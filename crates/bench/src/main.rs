@@ -2,12 +2,13 @@
 //!
 //! `sklad-bench ingress` compares the webhook path (HTTP → link lookup, cached → checks →
 //! confirmed publish → 202) with raw confirmed publishes of an event of the same size to the
-//! same broker, at the same concurrency, in alternating rounds, so the ratio shows what
-//! ingress adds.
+//! same broker, at the same concurrency, in alternating rounds (ABBA order), so the ratio
+//! shows what ingress adds.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use anyhow::Context;
 use clap::{Parser, Subcommand};
 use lapin::options::QueuePurgeOptions;
 use sklad_bus::{OutgoingMessage, Publisher};
@@ -340,31 +341,48 @@ async fn ingress(duration: Duration, concurrency: usize, rounds: usize) -> anyho
     );
     let mut raws = Vec::new();
     let mut webhooks = Vec::new();
+    let mut server = ServerTimes::default();
     for round in 1..=rounds {
-        let publisher = publisher.clone();
-        let template = template.clone();
-        let raw = drive(
-            "confirmed publish (raw)",
-            duration,
-            concurrency,
-            move |_| {
+        // Every other round runs its webhook phase first, so neither path always follows
+        // the other's purge.
+        let webhook_first = round % 2 == 0;
+        let mut raw = None;
+        let mut webhook = None;
+        for webhook_turn in [webhook_first, !webhook_first] {
+            if webhook_turn {
+                let before = ServerTimes::read();
+                let connections = connections.clone();
+                webhook = Some(
+                    drive("ingress webhook → 202", duration, concurrency, move |i| {
+                        let connections = connections.clone();
+                        async move { matches!(connections[i].lock().await.send().await, Ok(202)) }
+                    })
+                    .await,
+                );
+                server.add(&ServerTimes::read().since(&before));
+            } else {
                 let publisher = publisher.clone();
-                let mut message = template.clone();
-                async move {
-                    message.message_id = uuid::Uuid::now_v7().to_string();
-                    publisher.publish(&message).await.is_ok()
-                }
-            },
-        )
-        .await;
-        purge(&app).await?;
-        let connections = connections.clone();
-        let webhook = drive("ingress webhook → 202", duration, concurrency, move |i| {
-            let connections = connections.clone();
-            async move { matches!(connections[i].lock().await.send().await, Ok(202)) }
-        })
-        .await;
-        purge(&app).await?;
+                let template = template.clone();
+                raw = Some(
+                    drive(
+                        "confirmed publish (raw)",
+                        duration,
+                        concurrency,
+                        move |_| {
+                            let publisher = publisher.clone();
+                            let mut message = template.clone();
+                            async move {
+                                message.message_id = uuid::Uuid::now_v7().to_string();
+                                publisher.publish(&message).await.is_ok()
+                            }
+                        },
+                    )
+                    .await,
+                );
+            }
+            purge(&app).await?;
+        }
+        let (raw, webhook) = (raw.context("raw phase")?, webhook.context("webhook phase")?);
         raw.print();
         webhook.print();
         println!(
@@ -410,5 +428,76 @@ async fn ingress(duration: Duration, concurrency: usize, rounds: usize) -> anyho
         ms(webhooks.percentile(50.0)) / ms(raw.percentile(50.0)),
         ms(webhooks.percentile(99.0)) / ms(raw.percentile(99.0)),
     );
+    let sent = webhooks.latencies.iter().sum::<Duration>() / webhooks.latencies.len().max(1) as u32;
+    println!(
+        "mean webhook: {:.2} ms at the sender; in ingress {:.2} ms, of which publish → confirm {:.2} ms",
+        ms(sent),
+        server.mean(&server.handled),
+        server.mean(&server.confirmed),
+    );
     Ok(())
+}
+
+/// Ingress's own timing of the webhook phases, from its metrics (it runs in this process):
+/// where a webhook's time goes between the sender, ingress and the broker's confirm.
+#[derive(Debug, Default, Clone, Copy)]
+struct ServerTimes {
+    /// `sklad_ingress_webhook_seconds{outcome="accepted"}`: seconds summed, count.
+    handled: (f64, u64),
+    /// `sklad_broker_publish_seconds{outcome="confirmed"}`.
+    confirmed: (f64, u64),
+}
+
+impl ServerTimes {
+    fn read() -> Self {
+        let mut times = Self::default();
+        for family in prometheus::gather() {
+            let slot = match family.name() {
+                "sklad_ingress_webhook_seconds" => &mut times.handled,
+                "sklad_broker_publish_seconds" => &mut times.confirmed,
+                _ => continue,
+            };
+            for metric in family.get_metric() {
+                let outcome = metric
+                    .get_label()
+                    .iter()
+                    .find(|l| l.name() == "outcome")
+                    .map(|l| l.value());
+                if matches!(outcome, Some("accepted" | "confirmed")) {
+                    let h = metric.get_histogram();
+                    *slot = (h.get_sample_sum(), h.get_sample_count());
+                }
+            }
+        }
+        times
+    }
+
+    fn since(&self, before: &Self) -> Self {
+        Self {
+            handled: (
+                self.handled.0 - before.handled.0,
+                self.handled.1 - before.handled.1,
+            ),
+            confirmed: (
+                self.confirmed.0 - before.confirmed.0,
+                self.confirmed.1 - before.confirmed.1,
+            ),
+        }
+    }
+
+    fn add(&mut self, other: &Self) {
+        self.handled = (
+            self.handled.0 + other.handled.0,
+            self.handled.1 + other.handled.1,
+        );
+        self.confirmed = (
+            self.confirmed.0 + other.confirmed.0,
+            self.confirmed.1 + other.confirmed.1,
+        );
+    }
+
+    /// Mean in milliseconds.
+    fn mean(&self, (sum, count): &(f64, u64)) -> f64 {
+        sum / (*count).max(1) as f64 * 1000.0
+    }
 }
