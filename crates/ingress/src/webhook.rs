@@ -17,7 +17,6 @@ use sklad_domain::webhook::{WebhookKind, classify, is_token_shaped};
 use sklad_events::v1::KeycrmWebhookReceived;
 use sklad_runtime::http::ErrorBody;
 use sklad_runtime::lazy_metric;
-use tracing::Instrument;
 
 use crate::tokens::Tokens;
 
@@ -129,9 +128,14 @@ pub async fn route(
 
 /// `POST /webhooks/keycrm/{token}`.
 ///
-/// Each request gets its webhook id (UUID v7) at once: it names the request's span, the
+/// Each request gets its webhook id (UUID v7) at once: it names the request's log line, the
 /// published message and every later step, so one id found in the logs shows the webhook's
-/// whole way to the stored order. The token is the secret: no span or line carries the path.
+/// whole way to the stored order. The token is the secret: no line carries the path.
+///
+/// ingress writes one line per webhook and opens no span: a span (created, its fields
+/// recorded, entered on every poll, listed on the line) cost ingress about a tenth of its
+/// webhooks/s at `info` (`sklad-bench ingress --logs info`), and there is nothing else
+/// inside a request for it to label.
 async fn receive(
     req: HttpRequest,
     payload: web::Payload,
@@ -139,26 +143,10 @@ async fn receive(
     token: String,
 ) -> HttpResponse {
     let webhook_id = uuid::Uuid::now_v7().to_string();
-    let span = tracing::info_span!(
-        "webhook",
-        webhook_id = %webhook_id,
-        account_id = tracing::field::Empty,
-        keycrm_order_id = tracing::field::Empty,
-    );
-    respond(req, payload, state, token, webhook_id)
-        .instrument(span)
-        .await
-}
-
-async fn respond(
-    req: HttpRequest,
-    payload: web::Payload,
-    state: web::Data<WebhookState>,
-    token: String,
-    webhook_id: String,
-) -> HttpResponse {
     let started = Instant::now();
-    let (outcome, event) = handle(&req, payload, &state, &token, webhook_id).await;
+    let mut seen = Seen::default();
+    let (outcome, event) =
+        handle(&req, payload, &state, &token, webhook_id.clone(), &mut seen).await;
     let label = outcome.label();
     WEBHOOKS
         .with_label_values(&[label, event.as_deref().map(metric_event).unwrap_or("-")])
@@ -166,24 +154,42 @@ async fn respond(
     WEBHOOK_SECONDS
         .with_label_values(&[label])
         .observe(started.elapsed().as_secs_f64());
+    let event = event.as_deref().unwrap_or("-");
     match &outcome {
-        Outcome::Unavailable(why) => {
-            tracing::warn!(outcome = label, reason = %why, "webhook not stored")
-        }
-        Outcome::Accepted { .. } => {
-            tracing::info!(
-                outcome = label,
-                event = event.as_deref().unwrap_or("-"),
-                "webhook stored"
-            )
-        }
-        _ => tracing::info!(
+        Outcome::Unavailable(why) => tracing::warn!(
+            webhook_id,
+            account_id = seen.account_id,
+            keycrm_order_id = seen.order_id,
             outcome = label,
-            event = event.as_deref().unwrap_or("-"),
+            event,
+            reason = %why,
+            "webhook not stored"
+        ),
+        Outcome::Accepted { .. } => tracing::info!(
+            webhook_id,
+            account_id = seen.account_id,
+            keycrm_order_id = seen.order_id,
+            outcome = label,
+            event,
+            "webhook stored"
+        ),
+        _ => tracing::info!(
+            webhook_id,
+            account_id = seen.account_id,
+            keycrm_order_id = seen.order_id,
+            outcome = label,
+            event,
             "webhook answered"
         ),
     }
     outcome.response()
+}
+
+/// What a request learnt on its way, for its log line.
+#[derive(Debug, Default)]
+struct Seen {
+    account_id: Option<String>,
+    order_id: Option<i64>,
 }
 
 /// Bounds the metric's label values: known event names as they are, anything else "other".
@@ -202,6 +208,7 @@ async fn handle(
     state: &WebhookState,
     token: &str,
     webhook_id: String,
+    seen: &mut Seen,
 ) -> (Outcome, Option<String>) {
     // Not a link sklad could have issued: no lookup at all.
     if !is_token_shaped(token) {
@@ -260,9 +267,8 @@ async fn handle(
         .and_then(sklad_domain::time::parse_keycrm_datetime);
     let received_at = Utc::now();
     let account_id = target.account_id.to_string();
-    let span = tracing::Span::current();
-    span.record("account_id", account_id.as_str());
-    span.record("keycrm_order_id", order_id);
+    seen.account_id = Some(account_id.clone());
+    seen.order_id = Some(order_id);
     let event_message = KeycrmWebhookReceived {
         webhook_id: webhook_id.clone(),
         account_id: account_id.clone(),
