@@ -445,8 +445,8 @@ async fn ingress(duration: Duration, concurrency: usize, rounds: usize) -> anyho
     println!(
         "mean webhook: {:.2} ms at the sender; in ingress {:.2} ms, of which publish → confirm {:.2} ms",
         ms(sent),
-        server.mean(&server.handled),
-        server.mean(&server.confirmed),
+        ServerTimes::mean_ms(server.handled),
+        ServerTimes::mean_ms(server.confirmed),
     );
     Ok(())
 }
@@ -509,8 +509,8 @@ impl ServerTimes {
         );
     }
 
-    /// Mean in milliseconds.
-    fn mean(&self, (sum, count): &(f64, u64)) -> f64 {
-        sum / (*count).max(1) as f64 * 1000.0
+    /// The mean of a (seconds summed, count) pair, in milliseconds.
+    fn mean_ms((sum, count): (f64, u64)) -> f64 {
+        sum / count.max(1) as f64 * 1000.0
     }
 }

@@ -474,9 +474,9 @@ pub async fn record_rejected(
     Ok(())
 }
 
-/// Clears, in one statement, the marks whose version is the one claimed. A pair marked again
-/// meanwhile stays dirty; what keyCRM lacks of it began after `claimed_at`, where its
-/// `first_marked_at` restarts, so a steady stream is pushed once per `max_delay`.
+/// Deletes, in one statement, the marks whose version is the one claimed. A pair marked again
+/// meanwhile stays dirty; what keyCRM lacks of it began after `claimed_at`, where a second
+/// statement restarts its `first_marked_at`, so a steady stream is pushed once per `max_delay`.
 pub async fn clear(
     conn: &mut AsyncPgConnection,
     account_id: Uuid,

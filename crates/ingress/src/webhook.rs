@@ -165,21 +165,18 @@ async fn receive(
             reason = %why,
             "webhook not stored"
         ),
-        Outcome::Accepted { .. } => tracing::info!(
-            webhook_id,
-            account_id = seen.account_id,
-            keycrm_order_id = seen.order_id,
-            outcome = label,
-            event,
-            "webhook stored"
-        ),
         _ => tracing::info!(
             webhook_id,
             account_id = seen.account_id,
             keycrm_order_id = seen.order_id,
             outcome = label,
             event,
-            "webhook answered"
+            "{}",
+            if matches!(outcome, Outcome::Accepted { .. }) {
+                "webhook stored"
+            } else {
+                "webhook answered"
+            }
         ),
     }
     outcome.response()
