@@ -82,7 +82,7 @@ async fn wait_settled(app: &TestApp, movement: &Value) {
                 .get_result(&mut conn)
                 .await
                 .ok()?;
-            let (dirty, _) = sklad_db::stock_sync::dirty_stats(&mut conn, Some(app.account.id))
+            let (dirty, _) = sklad_db::push_waiting::dirty_stats(&mut conn, Some(app.account.id))
                 .await
                 .ok()?;
             (seen == 1 && dirty == 0).then_some(())

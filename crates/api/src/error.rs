@@ -213,6 +213,9 @@ impl From<Refused> for ApiError {
             Refused::AlreadyReturned => {
                 Self::conflict("already_returned", "the order was already returned")
             }
+            Refused::AlreadyReversed => {
+                Self::conflict("already_reversed", "the movement was already reversed")
+            }
             err @ Refused::OutOfRange => Self::validation(err.to_string()),
             Refused::Db(db) => db.into(),
         }
@@ -225,6 +228,10 @@ impl From<MovementError> for ApiError {
             MovementError::Invalid(why) => Self::validation(why),
             MovementError::NoSuchOrder => Self::not_found("no such order"),
             err @ MovementError::UnknownSku { .. } => Self::not_found(err.to_string()),
+            MovementError::NoSuchMovement => Self::not_found("no such movement"),
+            err @ MovementError::ThroughDocument(_) => {
+                Self::conflict("reverse_through_document", err.to_string())
+            }
             MovementError::Refused(refused) => refused.into(),
         }
     }

@@ -101,6 +101,7 @@ fn routes() -> Scope<
         .service(movements::create_movement)
         .service(movements::list_movements)
         .service(movements::get_movement)
+        .service(movements::reverse_movement)
         .service(movements::list_balances)
         .service(keycrm_warehouses::list_keycrm_warehouses)
         .service(keycrm_warehouses::add_keycrm_warehouse)

@@ -273,6 +273,10 @@ pub struct MovementView {
     pub kind: MovementKind,
     pub note: Option<String>,
     pub order_id: Option<Uuid>,
+    /// The movement this reversal undoes (`kind` is `reversal`).
+    pub reverses_movement_id: Option<Uuid>,
+    /// The reversal that undid this movement, if one did.
+    pub reversed_by: Option<Uuid>,
     pub created_at: DateTime<Utc>,
     pub lines: Vec<MovementLineView>,
 }
@@ -284,6 +288,8 @@ impl From<Recorded> for MovementView {
             kind: r.movement.kind,
             note: r.movement.note,
             order_id: r.movement.order_id,
+            reverses_movement_id: r.movement.reverses_movement_id,
+            reversed_by: r.reversed_by,
             created_at: r.movement.created_at,
             lines: r
                 .lines
@@ -402,6 +408,37 @@ pub async fn get_movement(
         .await?
         .ok_or_else(|| ApiError::not_found("no such movement"))?;
     Ok(HttpResponse::Ok().json(MovementView::from(found)))
+}
+
+/// Undoes a receipt, write-off, transfer, count or reversal recorded by mistake: records one
+/// new movement of kind `reversal` that negates every line of the original and names it.
+/// The ledger is never edited; a movement is reversed once; the negative-balance rule
+/// applies; keyCRM follows through the usual push.
+#[utoipa::path(tag = "Stock", params(("id" = Uuid, Path)),
+    responses(
+        (status = 201, description = "The reversal", body = MovementView),
+        (status = 404, description = "The account has no such movement", body = ErrorBody),
+        (status = 409, description = "`already_reversed`; `reverse_through_document` (a shipment, return, correction or production movement is undone through its order or production order); `negative_balance`", body = ErrorBody)),
+    security(("bearer" = [])))]
+#[post("/movements/{id}/reverse")]
+pub async fn reverse_movement(
+    state: web::Data<ApiState>,
+    account: AccountId,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let view = reverse(&state, account, id.into_inner()).await?;
+    Ok(HttpResponse::Created().json(view))
+}
+
+/// Reverses a movement (the API's and the console's one way).
+pub(crate) async fn reverse(
+    state: &ApiState,
+    account: AccountId,
+    id: Uuid,
+) -> Result<MovementView, ApiError> {
+    let mut conn = state.db.conn().await?;
+    let recorded = sklad_app::movements::reverse(&mut conn, account.0, id).await?;
+    Ok(MovementView::from(recorded))
 }
 
 /// Filters of `GET /balances`.

@@ -92,6 +92,13 @@ const LINKS: &[(&str, &str, &str, &str, &str)] = &[
         "$response.body#/data/0/id",
     ),
     (
+        "create_movement",
+        "201",
+        "ReverseMovement",
+        "reverse_movement",
+        "$response.body#/id",
+    ),
+    (
         "list_orders",
         "200",
         "GetOrder",

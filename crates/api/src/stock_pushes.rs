@@ -7,7 +7,8 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sklad_db::push_log::Push;
-use sklad_domain::stock::{Drift, PushOutcome};
+use sklad_domain::push::Drift;
+use sklad_domain::stock::PushOutcome;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 

@@ -7,7 +7,8 @@ use futures::TryStreamExt;
 use rust_decimal::Decimal;
 use sklad_db::{Db, DbError};
 use sklad_domain::budget::Priority;
-use sklad_domain::stock::{Drift, KeycrmWarehouseSource, drift, plan_push};
+use sklad_domain::push::{Drift, drift, plan_push};
+use sklad_domain::stock::KeycrmWarehouseSource;
 use sklad_keycrm::{KeycrmClient, KeycrmError};
 use uuid::Uuid;
 

@@ -10,7 +10,9 @@ use sklad_db::order_stock::{self, Holder, ReservingOrder, ShipmentChange};
 use sklad_db::orders::OrderRef;
 use sklad_db::stock::{MovementInput, Recorded, Refused};
 use sklad_domain::reservation;
-use sklad_domain::stock::{LedgerLine, ManualKind, MovementKind, Places, order_correction, plan};
+use sklad_domain::stock::{
+    LedgerLine, ManualKind, MovementKind, Places, ReverseError, order_correction, plan, reversal,
+};
 use uuid::Uuid;
 
 /// A product on a movement line: by id, or by SKU.
@@ -43,6 +45,12 @@ pub enum MovementError {
     /// A line names a SKU the account has no product for.
     #[error("line {line}: no product with SKU {sku}")]
     UnknownSku { line: usize, sku: String },
+    /// The movement to reverse does not exist (or is another account's).
+    #[error("no such movement")]
+    NoSuchMovement,
+    /// The movement belongs to an order's or a production order's document.
+    #[error(transparent)]
+    ThroughDocument(#[from] ReverseError),
     #[error(transparent)]
     Refused(#[from] Refused),
 }
@@ -96,11 +104,49 @@ pub async fn record(
         conn,
         account,
         MovementInput {
+            reverses: None,
             kind,
             note: movement.note,
             order_id: None,
             production_order_id: None,
             idempotency_key: movement.idempotency_key,
+            lines,
+        },
+    )
+    .await?)
+}
+
+/// Undoes a receipt, write-off, transfer, count or reversal recorded by mistake: one new
+/// `reversal` movement negates each of its lines and names it, once per movement (a second
+/// try is `AlreadyReversed`). The negative-balance rule applies as to any movement, and its
+/// event goes out as any movement's, so keyCRM follows through the usual push.
+pub async fn reverse(
+    conn: &mut AsyncPgConnection,
+    account: Uuid,
+    id: Uuid,
+) -> Result<Recorded, MovementError> {
+    let original = sklad_db::stock::load(conn, account, id)
+        .await?
+        .ok_or(MovementError::NoSuchMovement)?;
+    if original.reversed_by.is_some() {
+        return Err(Refused::AlreadyReversed.into());
+    }
+    let deltas: Vec<(Uuid, Uuid, Decimal)> = original
+        .lines
+        .iter()
+        .map(|l| (l.warehouse_id, l.product_id, l.quantity_delta))
+        .collect();
+    let lines = reversal(original.movement.kind, &deltas)?;
+    Ok(sklad_db::stock::record(
+        conn,
+        account,
+        MovementInput {
+            reverses: Some(id),
+            kind: MovementKind::Reversal,
+            note: None,
+            order_id: None,
+            production_order_id: None,
+            idempotency_key: None,
             lines,
         },
     )
@@ -223,6 +269,7 @@ async fn record_for_order(
         conn,
         account,
         MovementInput {
+            reverses: None,
             kind,
             note: Some(note),
             order_id: Some(facts.id),
@@ -274,7 +321,7 @@ pub async fn return_order(
     if facts.shipped_movement_id.is_none() {
         return Err(MovementError::Invalid("the order has not shipped".into()));
     }
-    let taken = sklad_db::stock::taken_by_order(conn, account, facts.id).await?;
+    let taken = sklad_db::order_stock::taken_by_order(conn, account, facts.id).await?;
     let mut lines = Vec::new();
     for (warehouse, product, quantity) in taken {
         if quantity > Decimal::ZERO {
@@ -314,7 +361,7 @@ pub async fn correct_order(
     if facts.shipped_movement_id.is_none() || facts.returned_movement_id.is_some() {
         return Ok(None);
     }
-    let taken = sklad_db::stock::taken_by_order(conn, account, facts.id).await?;
+    let taken = sklad_db::order_stock::taken_by_order(conn, account, facts.id).await?;
     // A shipment leaves one warehouse, and its corrections follow it there.
     let Some(&(warehouse, _, _)) = taken.first() else {
         return Ok(None);

@@ -31,7 +31,7 @@ pub async fn run(settings: &Settings, args: StatusArgs) -> anyhow::Result<()> {
                     })
                 })
                 .collect();
-            let failing: Vec<Value> = sklad_db::stock_sync::failing(&mut conn, None)
+            let failing: Vec<Value> = sklad_db::push_waiting::failing(&mut conn, None)
                 .await?
                 .into_iter()
                 .map(|(account, target, skus, failures, next)| {

@@ -110,7 +110,7 @@ pub async fn run(settings: &Settings, command: StockCommand) -> anyhow::Result<(
     loop {
         let (left, _) = {
             let mut conn = db.conn().await?;
-            sklad_db::stock_sync::dirty_stats(&mut conn, Some(target.account)).await?
+            sklad_db::push_waiting::dirty_stats(&mut conn, Some(target.account)).await?
         };
         let left = u64::try_from(left).unwrap_or(0);
         pushing.set_position(pushing.length().unwrap_or(0).saturating_sub(left));

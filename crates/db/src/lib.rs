@@ -19,6 +19,7 @@ pub mod pool;
 pub mod production;
 pub mod products;
 pub mod push_log;
+pub mod push_waiting;
 pub mod retention;
 pub mod schema;
 pub mod stock;

@@ -20,7 +20,8 @@ use crate::DbResult;
 use crate::orders::OrderRef;
 use crate::outbox::NewOutboxMessage;
 use crate::schema::{
-    balances, customer_order_lines, customer_orders, products, reservations, warehouses,
+    balances, customer_order_lines, customer_orders, movement_lines, movements, products,
+    reservations, warehouses,
 };
 
 /// What an order holds, keyed by (warehouse, product).
@@ -471,4 +472,31 @@ pub async fn set_shipment_waiting(
         }
     };
     Ok(())
+}
+
+/// What an order's movements (its shipment, corrections and return) took so far, per
+/// warehouse and product: positive is out of the warehouse.
+pub async fn taken_by_order(
+    conn: &mut AsyncPgConnection,
+    account_id: Uuid,
+    order_id: Uuid,
+) -> DbResult<Vec<(Uuid, Uuid, Decimal)>> {
+    use diesel::dsl::sum;
+    let rows: Vec<(Uuid, Uuid, Option<Decimal>)> = movement_lines::table
+        .inner_join(movements::table)
+        .filter(movements::account_id.eq(account_id))
+        .filter(movements::order_id.eq(order_id))
+        .group_by((movement_lines::warehouse_id, movement_lines::product_id))
+        .select((
+            movement_lines::warehouse_id,
+            movement_lines::product_id,
+            sum(movement_lines::quantity_delta),
+        ))
+        .order((movement_lines::warehouse_id, movement_lines::product_id))
+        .load(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(warehouse, product, delta)| (warehouse, product, -delta.unwrap_or_default()))
+        .collect())
 }

@@ -278,6 +278,7 @@ diesel::table! {
         idempotency_key -> Nullable<Text>,
         created_at -> Timestamptz,
         production_order_id -> Nullable<Uuid>,
+        reverses_movement_id -> Nullable<Uuid>,
     }
 }
 

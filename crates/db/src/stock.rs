@@ -23,6 +23,8 @@ const IDEMPOTENCY_KEY: &str = "movements_account_id_idempotency_key_key";
 const ONE_SHIPMENT: &str = "movements_one_shipment_per_order";
 /// The unique index that allows one return per customer order.
 const ONE_RETURN: &str = "movements_one_return_per_order";
+/// The unique index that lets a movement be reversed once.
+const ONE_REVERSAL: &str = "movements_one_reversal";
 
 /// A movement to record.
 #[derive(Debug, Clone)]
@@ -36,6 +38,8 @@ pub struct MovementInput {
     pub production_order_id: Option<Uuid>,
     /// A client's key: the same key returns the movement already recorded.
     pub idempotency_key: Option<String>,
+    /// The movement a reversal undoes (each movement is reversed at most once).
+    pub reverses: Option<Uuid>,
     pub lines: Vec<LedgerLine>,
 }
 
@@ -59,6 +63,8 @@ pub enum Refused {
     AlreadyShipped,
     #[error("the order was already returned")]
     AlreadyReturned,
+    #[error("the movement was already reversed")]
+    AlreadyReversed,
     /// A balance would leave what the ledger can hold.
     #[error("a balance would leave the range sklad stores (14 digits before the point)")]
     OutOfRange,
@@ -84,6 +90,8 @@ pub struct Movement {
     pub order_id: Option<Uuid>,
     pub idempotency_key: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// The movement this reversal undoes.
+    pub reverses_movement_id: Option<Uuid>,
 }
 
 /// A ledger line with its product's SKU and name.
@@ -104,6 +112,8 @@ pub struct Recorded {
     pub lines: Vec<Line>,
     /// `false` when the idempotency key returned an earlier movement.
     pub created: bool,
+    /// The reversal that undid this movement, if one did.
+    pub reversed_by: Option<Uuid>,
 }
 
 /// Records a movement (see the module docs), with its `StockMovementRecorded` event in the
@@ -125,36 +135,10 @@ pub async fn record(
         }
         Err(Refused::Db(err)) if err.violates(ONE_SHIPMENT) => Err(Refused::AlreadyShipped),
         Err(Refused::Db(err)) if err.violates(ONE_RETURN) => Err(Refused::AlreadyReturned),
+        Err(Refused::Db(err)) if err.violates(ONE_REVERSAL) => Err(Refused::AlreadyReversed),
         Err(Refused::Db(err)) if err.is_out_of_range() => Err(Refused::OutOfRange),
         other => other,
     }
-}
-
-/// What an order's movements (its shipment, corrections and return) took so far, per
-/// warehouse and product: positive is out of the warehouse.
-pub async fn taken_by_order(
-    conn: &mut AsyncPgConnection,
-    account_id: Uuid,
-    order_id: Uuid,
-) -> DbResult<Vec<(Uuid, Uuid, Decimal)>> {
-    use diesel::dsl::sum;
-    let rows: Vec<(Uuid, Uuid, Option<Decimal>)> = movement_lines::table
-        .inner_join(movements::table)
-        .filter(movements::account_id.eq(account_id))
-        .filter(movements::order_id.eq(order_id))
-        .group_by((movement_lines::warehouse_id, movement_lines::product_id))
-        .select((
-            movement_lines::warehouse_id,
-            movement_lines::product_id,
-            sum(movement_lines::quantity_delta),
-        ))
-        .order((movement_lines::warehouse_id, movement_lines::product_id))
-        .load(conn)
-        .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(warehouse, product, delta)| (warehouse, product, -delta.unwrap_or_default()))
-        .collect())
 }
 
 /// The movement recorded earlier under an idempotency key.
@@ -228,6 +212,7 @@ async fn insert(
                 movements::order_id.eq(input.order_id),
                 movements::production_order_id.eq(input.production_order_id),
                 movements::idempotency_key.eq(&input.idempotency_key),
+                movements::reverses_movement_id.eq(input.reverses),
             ))
             .returning(Movement::as_returning())
             .get_result(conn)
@@ -378,6 +363,7 @@ async fn insert(
             movement,
             lines: recorded,
             created: true,
+            reversed_by: None,
         };
         crate::outbox::enqueue(conn, &movement_event(account_id, &result)).await?;
         Ok(result)
@@ -429,12 +415,29 @@ pub async fn load(
     else {
         return Ok(None);
     };
-    let mut lines = lines_of(conn, &[movement.id]).await?;
-    Ok(Some(Recorded {
-        lines: lines.remove(&movement.id).unwrap_or_default(),
-        movement,
-        created: true,
-    }))
+    Ok(assemble(conn, vec![movement]).await?.pop())
+}
+
+/// Movements with their lines and the reversals that undid them.
+async fn assemble(conn: &mut AsyncPgConnection, found: Vec<Movement>) -> DbResult<Vec<Recorded>> {
+    let ids: Vec<Uuid> = found.iter().map(|m| m.id).collect();
+    let mut lines = lines_of(conn, &ids).await?;
+    let reversals: HashMap<Uuid, Uuid> = movements::table
+        .filter(movements::reverses_movement_id.eq_any(&ids))
+        .select((movements::reverses_movement_id.assume_not_null(), movements::id))
+        .load::<(Uuid, Uuid)>(conn)
+        .await?
+        .into_iter()
+        .collect();
+    Ok(found
+        .into_iter()
+        .map(|movement| Recorded {
+            lines: lines.remove(&movement.id).unwrap_or_default(),
+            reversed_by: reversals.get(&movement.id).copied(),
+            movement,
+            created: true,
+        })
+        .collect())
 }
 
 async fn lines_of(
@@ -514,17 +517,7 @@ pub async fn list(
         .select(Movement::as_select())
         .load(conn)
         .await?;
-    let ids: Vec<Uuid> = found.iter().map(|m| m.id).collect();
-    let mut lines = lines_of(conn, &ids).await?;
-    let recorded = found
-        .into_iter()
-        .map(|movement| Recorded {
-            lines: lines.remove(&movement.id).unwrap_or_default(),
-            movement,
-            created: true,
-        })
-        .collect();
-    Ok((recorded, total))
+    Ok((assemble(conn, found).await?, total))
 }
 
 /// A balance with names.

@@ -1,13 +1,14 @@
 //! What the stock-publisher keeps: the dirty set of (keyCRM warehouse, SKU) pairs to push and
 //! the quantity keyCRM last accepted for each (the log of every push is [`crate::push_log`]).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use diesel::prelude::*;
 use diesel::upsert::excluded;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use rust_decimal::Decimal;
+use sklad_domain::push::keycrm_quantity;
 use sklad_domain::reservation::{PushQuantity, pushed_quantity};
 use uuid::Uuid;
 
@@ -72,21 +73,27 @@ pub async fn mapped(
         .collect())
 }
 
-/// Every SKU with a balance in `warehouse_ids`, as dirty pairs for `keycrm_warehouse_id`
-/// (a mapping changed, so the sums there changed).
+/// Every SKU whose sum `warehouse_ids` change (a mapping changed, so the sums there
+/// changed): each with a balance there, and each product sold from components
+/// (`push_makeable`) made from one of those, found through the reverse BOM index (it may
+/// have no balance of its own).
 pub async fn skus_in(
     conn: &mut AsyncPgConnection,
     account_id: Uuid,
     warehouse_ids: &[Uuid],
 ) -> DbResult<Vec<String>> {
-    Ok(balances::table
+    let held: Vec<(Uuid, String)> = balances::table
         .inner_join(products::table)
         .filter(balances::account_id.eq(account_id))
         .filter(balances::warehouse_id.eq_any(warehouse_ids))
-        .select(products::sku)
+        .select((products::id, products::sku))
         .distinct()
         .load(conn)
-        .await?)
+        .await?;
+    let components: Vec<Uuid> = held.iter().map(|(id, _)| *id).collect();
+    let made = crate::boms::makeable_users(conn, account_id, &components).await?;
+    let skus: BTreeSet<String> = held.into_iter().map(|(_, sku)| sku).chain(made).collect();
+    Ok(skus.into_iter().collect())
 }
 
 /// The SKUs marked dirty for a keyCRM warehouse, in order (what the next push considers).
@@ -111,19 +118,23 @@ pub async fn mark_all_mapped(
     account_id: Uuid,
     forget_accepted: bool,
 ) -> DbResult<usize> {
-    let pairs: Vec<(Option<i64>, String)> = balances::table
-        .inner_join(warehouses::table)
-        .inner_join(products::table)
-        .filter(balances::account_id.eq(account_id))
+    let mapped: Vec<(Uuid, Option<i64>)> = warehouses::table
+        .filter(warehouses::account_id.eq(account_id))
         .filter(warehouses::keycrm_warehouse_id.is_not_null())
-        .select((warehouses::keycrm_warehouse_id, products::sku))
-        .distinct()
+        .select((warehouses::id, warehouses::keycrm_warehouse_id))
         .load(conn)
         .await?;
-    let pairs: Vec<(i64, String)> = pairs
-        .into_iter()
-        .filter_map(|(k, sku)| k.map(|k| (k, sku)))
-        .collect();
+    let mut targets: BTreeMap<i64, Vec<Uuid>> = BTreeMap::new();
+    for (warehouse, target) in mapped {
+        if let Some(target) = target {
+            targets.entry(target).or_default().push(warehouse);
+        }
+    }
+    let mut pairs: Vec<(i64, String)> = Vec::new();
+    for (target, warehouse_ids) in targets {
+        let skus = skus_in(conn, account_id, &warehouse_ids).await?;
+        pairs.extend(skus.into_iter().map(|sku| (target, sku)));
+    }
     if forget_accepted {
         diesel::delete(stock_pushed::table.filter(stock_pushed::account_id.eq(account_id)))
             .execute(conn)
@@ -326,7 +337,8 @@ pub async fn claim(
 /// sklad's quantity per SKU in a keyCRM warehouse: the sum over every sklad warehouse mapped
 /// to it of what each contributes under the account's `push_quantity` policy and the
 /// warehouse's push buffer ([`pushed_quantity`]), plus, for products sold from components
-/// (`push_makeable`), what each can make. SKUs without a balance there are absent (zero).
+/// (`push_makeable`), what each can make; a negative sum is what keyCRM can hold, zero
+/// ([`keycrm_quantity`]). SKUs without a balance there are absent (zero).
 pub async fn sums(
     conn: &mut AsyncPgConnection,
     account_id: Uuid,
@@ -377,7 +389,7 @@ pub async fn sums(
     }
     Ok(sums
         .into_iter()
-        .map(|(sku, q)| (sku, q.normalize()))
+        .map(|(sku, q)| (sku, keycrm_quantity(q).normalize()))
         .collect())
 }
 
@@ -537,30 +549,6 @@ pub async fn fail(
     Ok(())
 }
 
-/// Targets whose pushes keep failing (ops status): account, keyCRM warehouse, SKUs
-/// waiting, failures in a row, next try.
-pub async fn failing(
-    conn: &mut AsyncPgConnection,
-    account_id: Option<Uuid>,
-) -> DbResult<Vec<(Uuid, i64, i64, Option<i32>, Option<DateTime<Utc>>)>> {
-    use diesel::dsl::{count_star, max, min};
-    let mut query = stock_dirty::table
-        .filter(stock_dirty::failures.gt(0))
-        .group_by((stock_dirty::account_id, stock_dirty::keycrm_warehouse_id))
-        .select((
-            stock_dirty::account_id,
-            stock_dirty::keycrm_warehouse_id,
-            count_star(),
-            max(stock_dirty::failures),
-            min(stock_dirty::due_at),
-        ))
-        .into_boxed();
-    if let Some(account) = account_id {
-        query = query.filter(stock_dirty::account_id.eq(account));
-    }
-    Ok(query.load(conn).await?)
-}
-
 /// Defers claimed pairs after a failed push.
 pub async fn defer(
     conn: &mut AsyncPgConnection,
@@ -579,22 +567,4 @@ pub async fn defer(
     .execute(conn)
     .await?;
     Ok(())
-}
-
-/// Dirty pairs (all accounts, or one) and the oldest mark.
-pub async fn dirty_stats(
-    conn: &mut AsyncPgConnection,
-    account_id: Option<Uuid>,
-) -> DbResult<(i64, Option<DateTime<Utc>>)> {
-    let mut query = stock_dirty::table.into_boxed();
-    if let Some(account) = account_id {
-        query = query.filter(stock_dirty::account_id.eq(account));
-    }
-    Ok(query
-        .select((
-            diesel::dsl::count_star(),
-            diesel::dsl::min(stock_dirty::marked_at),
-        ))
-        .first(conn)
-        .await?)
 }

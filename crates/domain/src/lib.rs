@@ -51,6 +51,7 @@ pub mod budget;
 pub mod nomenclature;
 pub mod orders;
 pub mod production;
+pub mod push;
 pub mod reservation;
 pub mod secret;
 pub mod stock;

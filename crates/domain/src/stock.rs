@@ -1,10 +1,8 @@
-//! Stock rules: what a movement does to balances, and what a push to keyCRM must carry.
+//! Stock rules: what a movement does to balances, and how one is undone.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use rust_decimal::Decimal;
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 use uuid::Uuid;
 
 crate::text_enum! {
@@ -28,6 +26,9 @@ crate::text_enum! {
         /// A production order made something: its components leave one warehouse and the
         /// finished goods arrive in another, in one document.
         Production,
+        /// Undoes a receipt, write-off, transfer or count recorded by mistake: every line of
+        /// the original, negated. The ledger is never edited.
+        Reversal,
     }
 }
 
@@ -95,6 +96,8 @@ pub enum MovementError {
     OutOfRange(usize),
     #[error("production movements come from production orders")]
     FromProductionOrders,
+    #[error("reversals come from the movement they undo")]
+    FromReversedMovement,
 }
 
 /// The most lines one movement may have.
@@ -198,6 +201,7 @@ pub fn plan(
         }
         MovementKind::Inventory => each(one()?, Change::SetTo),
         MovementKind::Production => return Err(MovementError::FromProductionOrders),
+        MovementKind::Reversal => return Err(MovementError::FromReversedMovement),
         MovementKind::Transfer => {
             let (Some(from), Some(to)) = (places.from_warehouse_id, places.to_warehouse_id) else {
                 return Err(MovementError::MissingWarehouse(
@@ -244,6 +248,42 @@ pub fn order_correction(
         .collect()
 }
 
+/// Why a movement cannot be reversed by `POST /movements/{id}/reverse`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ReverseError {
+    /// Shipments, returns, corrections and production movements belong to an order's or a
+    /// production order's document: undoing one here would leave that document wrong.
+    #[error("a {0} is undone through its own document (the order or the production order), not by reversal")]
+    ThroughDocument(MovementKind),
+}
+
+/// The ledger lines that undo a movement of `kind` whose lines changed balances by
+/// `deltas` (warehouse, product, change): each change negated, a count included (what the
+/// count added or took away goes back, whatever the balance is now).
+pub fn reversal(
+    kind: MovementKind,
+    deltas: &[(Uuid, Uuid, Decimal)],
+) -> Result<Vec<LedgerLine>, ReverseError> {
+    match kind {
+        MovementKind::Receipt
+        | MovementKind::WriteOff
+        | MovementKind::Transfer
+        | MovementKind::Inventory
+        | MovementKind::Reversal => Ok(deltas
+            .iter()
+            .map(|(warehouse_id, product_id, delta)| LedgerLine {
+                warehouse_id: *warehouse_id,
+                product_id: *product_id,
+                change: Change::By(-*delta),
+            })
+            .collect()),
+        MovementKind::Shipment
+        | MovementKind::Return
+        | MovementKind::Correction
+        | MovementKind::Production => Err(ReverseError::ThroughDocument(kind)),
+    }
+}
+
 /// The change that makes `current` become `counted`.
 pub fn inventory_delta(current: Decimal, counted: Decimal) -> Decimal {
     counted - current
@@ -253,78 +293,6 @@ pub fn inventory_delta(current: Decimal, counted: Decimal) -> Decimal {
 /// lower the balance is always fine (so a negative balance can still be repaired).
 pub fn refuses(new_balance: Decimal, delta: Decimal, allow_negative: bool) -> bool {
     !allow_negative && new_balance < Decimal::ZERO && delta < Decimal::ZERO
-}
-
-/// What a push to one keyCRM warehouse carries.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct PushPlan {
-    /// SKUs whose sum differs from what keyCRM last accepted, with the sum to send.
-    pub send: Vec<(String, Decimal)>,
-    /// SKUs whose sum keyCRM already has: their dirty marks can go without a request.
-    pub unchanged: Vec<String>,
-}
-
-/// Decides a push: `sums` is sklad's summed balance per dirty SKU (missing means zero);
-/// `accepted` is the quantity keyCRM last accepted per SKU (missing: never pushed).
-pub fn plan_push(
-    dirty: &[String],
-    sums: &BTreeMap<String, Decimal>,
-    accepted: &BTreeMap<String, Decimal>,
-) -> PushPlan {
-    let mut plan = PushPlan::default();
-    for sku in dirty {
-        let sum = sums.get(sku).copied().unwrap_or(Decimal::ZERO);
-        match accepted.get(sku) {
-            Some(last) if *last == sum => plan.unchanged.push(sku.clone()),
-            _ => plan.send.push((sku.clone(), sum)),
-        }
-    }
-    plan.send.sort();
-    plan.unchanged.sort();
-    plan
-}
-
-/// How long a push that failed `failures` times in a row waits before the next try: `base`,
-/// doubling, at most `cap`. A push keyCRM keeps refusing slows down instead of spending the
-/// key's budget in a loop.
-pub fn push_backoff(
-    failures: i32,
-    base: std::time::Duration,
-    cap: std::time::Duration,
-) -> std::time::Duration {
-    let doublings = u32::try_from(failures.saturating_sub(1).clamp(0, 30)).unwrap_or(0);
-    base.saturating_mul(1_u32 << doublings).min(cap)
-}
-
-/// A SKU whose quantity in keyCRM differs from sklad's sum.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct Drift {
-    pub keycrm_warehouse_id: i64,
-    pub sku: String,
-    pub keycrm_quantity: Decimal,
-    pub sklad_quantity: Decimal,
-}
-
-/// Compares, for one keyCRM warehouse, keyCRM's quantity with sklad's sum for each SKU both
-/// know (`skus`); a SKU missing on either side holds zero there.
-pub fn drift(
-    keycrm_warehouse_id: i64,
-    skus: &BTreeSet<String>,
-    keycrm: &BTreeMap<String, Decimal>,
-    sklad: &BTreeMap<String, Decimal>,
-) -> Vec<Drift> {
-    skus.iter()
-        .filter_map(|sku| {
-            let theirs = keycrm.get(sku).copied().unwrap_or_default().normalize();
-            let ours = sklad.get(sku).copied().unwrap_or_default().normalize();
-            (theirs != ours).then(|| Drift {
-                keycrm_warehouse_id,
-                sku: sku.clone(),
-                keycrm_quantity: theirs,
-                sklad_quantity: ours,
-            })
-        })
-        .collect()
 }
 
 #[cfg(test)]
@@ -373,6 +341,34 @@ mod tests {
         ));
         let back = plan(MovementKind::Return, Places::one(w), &[(id(1), dec!(2))]).unwrap();
         assert_eq!(back[0].change, Change::By(dec!(2)));
+    }
+
+    #[test]
+    fn a_reversal_negates_every_line_of_a_manual_document_only() {
+        let (w1, w2, p) = (id(1), id(2), id(3));
+        let transfer = [(w1, p, dec!(-2)), (w2, p, dec!(2))];
+        let undo = reversal(MovementKind::Transfer, &transfer).unwrap();
+        assert_eq!(undo[0].change, Change::By(dec!(2)));
+        assert_eq!(undo[1].change, Change::By(dec!(-2)));
+        assert_eq!((undo[0].warehouse_id, undo[1].warehouse_id), (w1, w2));
+        // A count's change goes back as a change, not as a new count.
+        let count = reversal(MovementKind::Inventory, &[(w1, p, dec!(-3))]).unwrap();
+        assert_eq!(count[0].change, Change::By(dec!(3)));
+        for kind in [
+            MovementKind::Shipment,
+            MovementKind::Return,
+            MovementKind::Correction,
+            MovementKind::Production,
+        ] {
+            assert_eq!(
+                reversal(kind, &transfer),
+                Err(ReverseError::ThroughDocument(kind))
+            );
+        }
+        assert_eq!(
+            plan(MovementKind::Reversal, Places::one(w1), &[(p, dec!(1))]),
+            Err(MovementError::FromReversedMovement)
+        );
     }
 
     #[test]
@@ -505,18 +501,6 @@ mod tests {
     }
 
     #[test]
-    fn failing_pushes_back_off_to_a_cap() {
-        use std::time::Duration;
-        let (base, cap) = (Duration::from_secs(5), Duration::from_secs(900));
-        assert_eq!(push_backoff(1, base, cap), Duration::from_secs(5));
-        assert_eq!(push_backoff(2, base, cap), Duration::from_secs(10));
-        assert_eq!(push_backoff(5, base, cap), Duration::from_secs(80));
-        assert_eq!(push_backoff(9, base, cap), cap);
-        assert_eq!(push_backoff(1000, base, cap), cap);
-        assert_eq!(push_backoff(0, base, cap), base);
-    }
-
-    #[test]
     fn places_must_fit_the_kind() {
         let items = [(id(9), dec!(1))];
         assert_eq!(
@@ -539,31 +523,6 @@ mod tests {
     }
 
     #[test]
-    fn drift_compares_what_both_sides_know() {
-        let skus: BTreeSet<String> = ["A", "B", "C"].iter().map(|s| (*s).to_owned()).collect();
-        let keycrm = BTreeMap::from([("A".to_owned(), dec!(5.00)), ("B".to_owned(), dec!(1))]);
-        let sklad = BTreeMap::from([("A".to_owned(), dec!(5)), ("C".to_owned(), dec!(2))]);
-        let found = drift(3, &skus, &keycrm, &sklad);
-        assert_eq!(
-            found,
-            vec![
-                Drift {
-                    keycrm_warehouse_id: 3,
-                    sku: "B".into(),
-                    keycrm_quantity: dec!(1),
-                    sklad_quantity: dec!(0)
-                },
-                Drift {
-                    keycrm_warehouse_id: 3,
-                    sku: "C".into(),
-                    keycrm_quantity: dec!(0),
-                    sklad_quantity: dec!(2)
-                },
-            ]
-        );
-    }
-
-    #[test]
     fn negative_balances_are_refused_unless_allowed() {
         assert!(refuses(dec!(-1), dec!(-3), false));
         assert!(!refuses(dec!(-1), dec!(-3), true));
@@ -571,29 +530,4 @@ mod tests {
         assert!(!refuses(dec!(-5), dec!(2), false), "repairs are fine");
     }
 
-    #[test]
-    fn pushes_skip_what_keycrm_already_has() {
-        let dirty = vec![
-            "A".to_owned(),
-            "B".to_owned(),
-            "C".to_owned(),
-            "D".to_owned(),
-        ];
-        let sums = BTreeMap::from([
-            ("A".to_owned(), dec!(5)),
-            ("B".to_owned(), dec!(3)),
-            ("C".to_owned(), dec!(0)),
-        ]);
-        let accepted = BTreeMap::from([("A".to_owned(), dec!(5)), ("B".to_owned(), dec!(2))]);
-        let plan = plan_push(&dirty, &sums, &accepted);
-        assert_eq!(
-            plan.send,
-            vec![
-                ("B".to_owned(), dec!(3)),
-                ("C".to_owned(), dec!(0)),
-                ("D".to_owned(), dec!(0))
-            ]
-        );
-        assert_eq!(plan.unchanged, vec!["A".to_owned()]);
-    }
 }

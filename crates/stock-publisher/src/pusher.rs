@@ -13,7 +13,8 @@ use chrono::{TimeDelta, Utc};
 use rust_decimal::Decimal;
 use serde_json::{Map, Value, json};
 use sklad_db::push_log::Push;
-use sklad_domain::stock::{PushOutcome, plan_push, push_backoff};
+use sklad_domain::push::{plan_push, push_backoff};
+use sklad_domain::stock::PushOutcome;
 use sklad_keycrm::models::{StockItem, rejected_stock_items};
 use sklad_keycrm::{AccountError, KeycrmClient, KeycrmError};
 use sklad_runtime::heartbeat::Heartbeat;
@@ -76,10 +77,10 @@ pub async fn run(ctx: Arc<Context>, cancel: CancellationToken) {
 
 async fn due(ctx: &Context) -> sklad_db::DbResult<Vec<(Uuid, i64)>> {
     let mut conn = ctx.db.conn().await?;
-    let (dirty, oldest) = sklad_db::stock_sync::dirty_stats(&mut conn, None).await?;
+    let (dirty, oldest) = sklad_db::push_waiting::dirty_stats(&mut conn, None).await?;
     DIRTY.set(dirty);
     DIRTY_OLDEST_SECONDS.set(oldest.map_or(0, |t| (Utc::now() - t).num_seconds().max(0)));
-    let failing: i64 = sklad_db::stock_sync::failing(&mut conn, None)
+    let failing: i64 = sklad_db::push_waiting::failing(&mut conn, None)
         .await?
         .iter()
         .map(|(_, _, skus, _, _)| *skus)

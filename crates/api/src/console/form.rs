@@ -20,6 +20,12 @@ pub fn same_token(a: &str, b: &str) -> bool {
 #[derive(Debug, Default)]
 pub struct FormData(Vec<(String, String)>);
 
+impl From<Vec<(String, String)>> for FormData {
+    fn from(fields: Vec<(String, String)>) -> Self {
+        Self(fields)
+    }
+}
+
 impl FormData {
     /// The first value of `name`, trimmed; `None` when absent or blank.
     pub fn get(&self, name: &str) -> Option<&str> {

@@ -90,6 +90,7 @@ impl Text {
             "return" => self.kind_return,
             "correction" => self.kind_correction,
             "production" => self.kind_production,
+            "reversal" => self.kind_reversal,
             "accepted" => self.push_accepted,
             "rejected" => self.push_rejected,
             "keycrm_offer" => self.origin_keycrm_offer,
@@ -119,6 +120,8 @@ impl Text {
             "production_released" => self.done_production_released,
             "production_cancelled" => self.done_production_cancelled,
             "bom_saved" => self.done_bom_saved,
+            "movement_reversed" => self.done_movement_reversed,
+            "stock_saved" => self.done_stock_saved,
             _ => return None,
         })
     }
@@ -259,7 +262,6 @@ catalogue! {
     new_transfer: "Transfer", "Переміщення";
     new_inventory: "Inventory", "Інвентаризація";
     kind: "Kind", "Вид";
-    change_kind: "Change", "Змінити";
     warehouse: "Warehouse", "Склад";
     from_warehouse: "From warehouse", "Зі складу";
     to_warehouse: "To warehouse", "На склад";
@@ -294,6 +296,7 @@ catalogue! {
         "Склади keyCRM ще невідомі: оновіть список або додайте вручну (keyCRM показує лише склади із залишками).";
     add_by_hand: "Add by hand", "Додати вручну";
     mapping: "Warehouse mapping", "Зіставлення складів";
+    stock_panel_hint: "“Update” saves the switch and the mapping together, as shown.", "«Оновити» зберігає перемикач і зіставлення разом, як показано.";
     mapping_hint: "Map each sklad warehouse to a keyCRM warehouse. Several sklad warehouses mapped to one keyCRM warehouse are summed: keyCRM receives their total.",
         "Зіставте кожен склад sklad зі складом keyCRM. Якщо кілька складів зіставлено з одним складом keyCRM, їхні залишки підсумовуються: keyCRM отримує суму.";
     keycrm_warehouse: "keyCRM warehouse", "Склад keyCRM";
@@ -341,6 +344,16 @@ catalogue! {
     kind_return: "Return", "Повернення";
     kind_correction: "Correction", "Коригування";
     kind_production: "Production", "Виробництво";
+    kind_reversal: "Reversal", "Сторнування";
+    reverse: "Reverse…", "Сторнувати…";
+    reverses: "This reversal undoes", "Це сторнування скасовує";
+    the_original: "the original movement", "початковий рух";
+    reversed_by: "This movement was undone by", "Цей рух скасовано";
+    the_reversal: "its reversal", "сторнуванням";
+    reverse_confirm_title: "Reverse this movement?", "Сторнувати цей рух?";
+    reverse_confirm_hint: "A new movement takes back every change below. This movement stays in the history; keyCRM receives the new balances. It can be done once.",
+        "Новий рух поверне кожну зміну нижче. Цей рух лишиться в історії; keyCRM отримає нові залишки. Це можна зробити один раз.";
+    reverse_confirm: "Yes, reverse it", "Так, сторнувати";
     push_accepted: "Accepted", "Прийнято";
     push_rejected: "Rejected", "Відхилено";
     origin_keycrm_offer: "keyCRM", "keyCRM";
@@ -412,6 +425,8 @@ catalogue! {
     done_production_released: "Released: its components are reserved.", "Запущено: компоненти зарезервовано.";
     done_production_cancelled: "Production order cancelled.", "Виробниче замовлення скасовано.";
     done_bom_saved: "Bill of materials saved as a new version.", "Специфікацію збережено як нову версію.";
+    done_movement_reversed: "Reversed: the balances are back as they were before that movement.", "Сторновано: залишки повернулися до стану перед тим рухом.";
+    done_stock_saved: "Saved: sending and the mapping are as shown.", "Збережено: надсилання і зіставлення такі, як показано.";
     done_replayed: "Parked messages sent back to be tried again:", "Відкладених повідомлень повернуто на обробку:";
 }
 

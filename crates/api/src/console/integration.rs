@@ -131,7 +131,7 @@ async fn show(
         let mut conn = state.db.conn().await?;
         let integration = sklad_db::integrations::get(&mut conn, console.account.0).await?;
         let warehouses = sklad_db::warehouses::list(&mut conn, console.account.0).await?;
-        let failing = sklad_db::stock_sync::failing(&mut conn, Some(console.account.0))
+        let failing = sklad_db::push_waiting::failing(&mut conn, Some(console.account.0))
             .await?
             .len();
         (integration, warehouses, failing)

@@ -87,8 +87,8 @@ async fn show(
         .await?
         .first()
         .map_or(0, |(_, orders, _)| *orders);
-    let (dirty_skus, _) = sklad_db::stock_sync::dirty_stats(&mut conn, Some(account)).await?;
-    let failing_pushes = sklad_db::stock_sync::failing(&mut conn, Some(account))
+    let (dirty_skus, _) = sklad_db::push_waiting::dirty_stats(&mut conn, Some(account)).await?;
+    let failing_pushes = sklad_db::push_waiting::failing(&mut conn, Some(account))
         .await?
         .len();
     drop(conn);

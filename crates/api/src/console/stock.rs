@@ -15,6 +15,7 @@ use super::{Console, ConsoleError, Frame, Text, render, see_other};
 use crate::ApiState;
 use crate::error::ApiError;
 use crate::movements::{BalanceView, MovementView};
+use sklad_domain::stock::MovementKind;
 use crate::warehouses::WarehouseView;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -23,7 +24,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/movements", web::get().to(movements))
         .route("/movements/new", web::get().to(new_movement))
         .route("/movements", web::post().to(create_movement))
-        .route("/movements/{id}", web::get().to(movement));
+        .route("/movements/{id}", web::get().to(movement))
+        .route("/movements/{id}/reverse", web::get().to(confirm_reverse))
+        .route("/movements/{id}/reverse", web::post().to(reverse));
 }
 
 /// The API's request body from a form's JSON: the same types, so the same checks (a wrong
@@ -213,33 +216,24 @@ struct NewMovementPage {
     key: String,
 }
 
-#[derive(Deserialize)]
-pub struct KindQuery {
-    kind: Option<String>,
-}
-
 const KINDS: [&str; 4] = ["receipt", "write_off", "transfer", "inventory"];
 
+/// The form for `?kind=`; when the kind list changes, htmx asks for it again with what was
+/// typed so far (everything but the CSRF token), so the fields fit the kind and nothing typed
+/// is lost. The kind is a field of the form that is posted: what is recorded is what it shows.
 async fn new_movement(
     state: web::Data<ApiState>,
     console: Console,
-    query: web::Query<KindQuery>,
+    query: web::Query<Vec<(String, String)>>,
 ) -> Result<HttpResponse, ConsoleError> {
-    let kind = query
-        .kind
-        .clone()
-        .filter(|k| KINDS.contains(&k.as_str()))
-        .unwrap_or_else(|| "receipt".to_owned());
+    let sent = FormData::from(query.into_inner());
+    let kind = sent
+        .get("kind")
+        .filter(|k| KINDS.contains(k))
+        .unwrap_or("receipt")
+        .to_owned();
     let frame = console.frame("movements", None);
-    show_new_movement(
-        &state,
-        &console,
-        frame,
-        &kind,
-        &FormData::default(),
-        StatusCode::OK,
-    )
-    .await
+    show_new_movement(&state, &console, frame, &kind, &sent, StatusCode::OK).await
 }
 
 async fn show_new_movement(
@@ -356,6 +350,10 @@ struct MovementPage {
     kind: &'static str,
     /// The balances of the movement's products in its warehouses now.
     balances: Vec<BalanceView>,
+    /// Whether "Reverse" is offered.
+    reversible: bool,
+    /// The confirmation step of "Reverse".
+    confirm: bool,
 }
 
 async fn movement(
@@ -385,8 +383,89 @@ async fn movement(
         frame: console.frame_done("movements", query.done.as_deref()),
         t,
         kind: t.label(movement.kind.as_ref()),
+        reversible: reversible(&movement),
         movement,
         balances,
+        confirm: false,
     };
     render(&page, StatusCode::OK)
+}
+
+/// Whether the console offers "Reverse": a manual document not reversed yet.
+fn reversible(movement: &MovementView) -> bool {
+    movement.reversed_by.is_none()
+        && matches!(
+            movement.kind,
+            MovementKind::Receipt
+                | MovementKind::WriteOff
+                | MovementKind::Transfer
+                | MovementKind::Inventory
+                | MovementKind::Reversal
+        )
+}
+
+/// "Reverse" asks first: the movement again, with what its reversal will do and a button
+/// that posts it (a page, not a script's dialog, so it works anywhere and Back is safe).
+async fn confirm_reverse(
+    state: web::Data<ApiState>,
+    console: Console,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ConsoleError> {
+    let mut conn = state.db.conn().await?;
+    let found = sklad_db::stock::load(&mut conn, console.account.0, id.into_inner())
+        .await?
+        .ok_or_else(|| ApiError::not_found("no such movement"))?;
+    let movement = MovementView::from(found);
+    if let Some(reversal) = movement.reversed_by {
+        return Ok(see_other(&format!("/movements/{reversal}"), None));
+    }
+    let t = console.t();
+    let page = MovementPage {
+        frame: console.frame("movements", None),
+        t,
+        kind: t.label(movement.kind.as_ref()),
+        reversible: reversible(&movement),
+        movement,
+        balances: Vec::new(),
+        confirm: true,
+    };
+    render(&page, StatusCode::OK)
+}
+
+/// Records the reversal and shows it; a second press (a double click, Back and again) shows
+/// the reversal already recorded instead of an error.
+async fn reverse(
+    state: web::Data<ApiState>,
+    posted: Posted,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ConsoleError> {
+    let id = id.into_inner();
+    match crate::movements::reverse(&state, posted.console.account, id).await {
+        Ok(view) => Ok(see_other(
+            &format!("/movements/{}", view.id),
+            Some("movement_reversed"),
+        )),
+        Err(err) if err.code == "already_reversed" => {
+            Ok(see_other(&format!("/movements/{id}/reverse"), None))
+        }
+        Err(err) => {
+            let console = &posted.console;
+            let mut conn = state.db.conn().await?;
+            let found = sklad_db::stock::load(&mut conn, console.account.0, id)
+                .await?
+                .ok_or_else(|| ApiError::not_found("no such movement"))?;
+            let movement = MovementView::from(found);
+            let t = console.t();
+            let page = MovementPage {
+                frame: console.frame("movements", Some(failed(t, &err))),
+                t,
+                kind: t.label(movement.kind.as_ref()),
+                reversible: reversible(&movement),
+                movement,
+                balances: Vec::new(),
+                confirm: true,
+            };
+            render(&page, err.status)
+        }
+    }
 }

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
 
-use super::form::Posted;
+use super::form::{FormData, Posted};
 use super::integration::failed;
 use super::stock::input;
 use super::views::{Choice, DoneQuery, choices};
@@ -21,10 +21,9 @@ use crate::warehouses::WarehouseView;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/stock/keycrm", web::get().to(page))
-        .route("/stock/keycrm/switch", web::post().to(switch))
+        .route("/stock/keycrm/settings", web::post().to(save))
         .route("/stock/keycrm/refresh", web::post().to(refresh))
         .route("/stock/keycrm/warehouses", web::post().to(add))
-        .route("/stock/keycrm/mapping", web::post().to(map))
         .route("/stock/keycrm/resync", web::post().to(resync))
         .route("/stock/keycrm/reconcile", web::post().to(reconcile))
         .route("/stock/keycrm/preview", web::get().to(preview))
@@ -63,7 +62,7 @@ impl Pending {
     async fn load(state: &ApiState, console: &Console) -> Result<Self, ApiError> {
         let mut conn = state.db.conn().await?;
         let (skus, _) =
-            sklad_db::stock_sync::dirty_stats(&mut conn, Some(console.account.0)).await?;
+            sklad_db::push_waiting::dirty_stats(&mut conn, Some(console.account.0)).await?;
         Ok(Self {
             t: console.t(),
             skus,
@@ -167,16 +166,35 @@ async fn refused(
     show(state, console, frame, err.status).await
 }
 
-/// "Send stock balances to keyCRM" on or off (the same operation as the settings API).
-async fn switch(state: web::Data<ApiState>, posted: Posted) -> Result<HttpResponse, ConsoleError> {
-    let mut change = serde_json::Map::new();
-    change.insert(
-        "stock_push_enabled".into(),
-        json!(posted.form.checked("stock_push_enabled")),
-    );
-    match sklad_app::integration::update(&state.keycrm, posted.console.account.0, change).await {
-        Ok(_) => Ok(see_other("/stock/keycrm", Some("saved"))),
-        Err(err) => refused(&state, &posted.console, err.into()).await,
+/// The panel's one "Update": "Send stock balances to keyCRM" and the mapping, both as
+/// shown, so no change on the panel is left unsaved. Switching off goes first (a mapping
+/// change then sends nothing); switching on goes last (it sends every mapped SKU's sum
+/// under the new mapping). A refusal shows the panel as it is now, with the reason.
+async fn save(state: web::Data<ApiState>, posted: Posted) -> Result<HttpResponse, ConsoleError> {
+    let account = posted.console.account;
+    let on = posted.form.checked("stock_push_enabled");
+    let switch = |on: bool| {
+        let mut change = serde_json::Map::new();
+        change.insert("stock_push_enabled".into(), json!(on));
+        sklad_app::integration::update(&state.keycrm, account.0, change)
+    };
+    let saved = async {
+        let mapping = mapping_of(&posted.form)?;
+        if !on {
+            switch(false).await?;
+        }
+        if !mapping.is_empty() {
+            crate::keycrm_warehouses::set_mapping(&state, account, Mapping { mapping }).await?;
+        }
+        if on {
+            switch(true).await?;
+        }
+        Ok::<_, ApiError>(())
+    }
+    .await;
+    match saved {
+        Ok(()) => Ok(see_other("/stock/keycrm", Some("stock_saved"))),
+        Err(err) => refused(&state, &posted.console, err).await,
     }
 }
 
@@ -207,38 +225,29 @@ async fn add(state: web::Data<ApiState>, posted: Posted) -> Result<HttpResponse,
     }
 }
 
-/// Saves the mapping: each sklad warehouse to one keyCRM warehouse or none.
-async fn map(state: web::Data<ApiState>, posted: Posted) -> Result<HttpResponse, ConsoleError> {
-    let saved = async {
-        let mut mapping = Vec::new();
-        for (warehouse, target) in posted
-            .form
-            .all("warehouse_id")
-            .into_iter()
-            .zip(posted.form.all("keycrm_warehouse_id"))
-        {
-            let warehouse_id = Uuid::parse_str(warehouse)
-                .map_err(|_| ApiError::validation("unknown warehouse in the form"))?;
-            let keycrm_warehouse_id = match target {
-                "" => None,
-                id => Some(
-                    id.parse::<i64>()
-                        .map_err(|_| ApiError::validation("unknown keyCRM warehouse"))?,
-                ),
-            };
-            mapping.push(MappingEntry {
-                warehouse_id,
-                keycrm_warehouse_id,
-            });
-        }
-        crate::keycrm_warehouses::set_mapping(&state, posted.console.account, Mapping { mapping })
-            .await
+/// The mapping the panel shows: each sklad warehouse to one keyCRM warehouse or none.
+fn mapping_of(form: &FormData) -> Result<Vec<MappingEntry>, ApiError> {
+    let mut mapping = Vec::new();
+    for (warehouse, target) in form
+        .all("warehouse_id")
+        .into_iter()
+        .zip(form.all("keycrm_warehouse_id"))
+    {
+        let warehouse_id = Uuid::parse_str(warehouse)
+            .map_err(|_| ApiError::validation("unknown warehouse in the form"))?;
+        let keycrm_warehouse_id = match target {
+            "" => None,
+            id => Some(
+                id.parse::<i64>()
+                    .map_err(|_| ApiError::validation("unknown keyCRM warehouse"))?,
+            ),
+        };
+        mapping.push(MappingEntry {
+            warehouse_id,
+            keycrm_warehouse_id,
+        });
     }
-    .await;
-    match saved {
-        Ok(_) => Ok(see_other("/stock/keycrm", Some("mapping_saved"))),
-        Err(err) => refused(&state, &posted.console, err).await,
-    }
+    Ok(mapping)
 }
 
 async fn resync(state: web::Data<ApiState>, posted: Posted) -> Result<HttpResponse, ConsoleError> {
