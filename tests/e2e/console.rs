@@ -188,13 +188,13 @@ async fn a_new_shop_owner_connects_keycrm_and_stock_reaches_it() {
     browser.click("#add-keycrm-warehouse button").await;
     browser.wait_for_text("Основний (#1)", None).await;
     browser
-        .select("#mapping-form select[data-warehouse='Main']", "1")
+        .select("#stock-panel select[data-warehouse='Main']", "1")
         .await;
-    browser.click("#save-mapping").await;
-    browser.wait_for_text("Mapping saved", None).await;
     browser.click("#stock_push_enabled").await;
-    browser.click("#save-switch").await;
-    browser.wait_for_text("Saved.", None).await;
+    browser.click("#update-stock").await;
+    browser
+        .wait_for_text("Saved: sending and the mapping", None)
+        .await;
     app.wait_keycrm(1, &[("SH-W-M", 7)]).await;
     browser
         .wait_for_text("Accepted", Some("/stock/keycrm"))
@@ -755,8 +755,13 @@ async fn odd_console_input_never_gives_a_500() {
         ),
         ("/stock/keycrm/warehouses", format!("id={huge}&name=x")),
         (
-            "/stock/keycrm/mapping",
+            "/stock/keycrm/settings",
             "warehouse_id=garbage&keycrm_warehouse_id=1".to_owned(),
+        ),
+        ("/movements/not-a-movement/reverse", String::new()),
+        (
+            "/movements/00000000-0000-0000-0000-000000000000/reverse",
+            String::new(),
         ),
         ("/sync", format!("status_ids={huge}")),
         (

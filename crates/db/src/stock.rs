@@ -424,7 +424,10 @@ async fn assemble(conn: &mut AsyncPgConnection, found: Vec<Movement>) -> DbResul
     let mut lines = lines_of(conn, &ids).await?;
     let reversals: HashMap<Uuid, Uuid> = movements::table
         .filter(movements::reverses_movement_id.eq_any(&ids))
-        .select((movements::reverses_movement_id.assume_not_null(), movements::id))
+        .select((
+            movements::reverses_movement_id.assume_not_null(),
+            movements::id,
+        ))
         .load::<(Uuid, Uuid)>(conn)
         .await?
         .into_iter()

@@ -253,7 +253,9 @@ pub fn order_correction(
 pub enum ReverseError {
     /// Shipments, returns, corrections and production movements belong to an order's or a
     /// production order's document: undoing one here would leave that document wrong.
-    #[error("a {0} is undone through its own document (the order or the production order), not by reversal")]
+    #[error(
+        "a {0} is undone through its own document (the order or the production order), not by reversal"
+    )]
     ThroughDocument(MovementKind),
 }
 
@@ -529,5 +531,4 @@ mod tests {
         assert!(!refuses(dec!(0), dec!(-3), false));
         assert!(!refuses(dec!(-5), dec!(2), false), "repairs are fine");
     }
-
 }

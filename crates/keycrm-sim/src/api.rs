@@ -450,6 +450,12 @@ fn put_stocks(state: &mut State, body: &[u8]) -> Answer {
                         format!("stocks.{i}.quantity"),
                         json!([format!("The stocks.{i}.quantity field is required.")]),
                     );
+                } else if quantity.is_some_and(|q| q.is_sign_negative() && !q.is_zero()) {
+                    // keyCRM keeps its old quantity and answers 422 for the whole request.
+                    errors.insert(
+                        format!("stocks.{i}.quantity"),
+                        json!([format!("The stocks.{i}.quantity must be at least 0.")]),
+                    );
                 }
                 let offer = match (
                     item.get("sku").and_then(Value::as_str),

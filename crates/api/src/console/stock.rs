@@ -15,8 +15,8 @@ use super::{Console, ConsoleError, Frame, Text, render, see_other};
 use crate::ApiState;
 use crate::error::ApiError;
 use crate::movements::{BalanceView, MovementView};
-use sklad_domain::stock::MovementKind;
 use crate::warehouses::WarehouseView;
+use sklad_domain::stock::MovementKind;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/warehouses", web::get().to(warehouses))
