@@ -316,3 +316,216 @@ async fn the_stock_panel_saves_what_it_shows_and_keycrm_hears_no_negative() {
     browser.shot("negative-preview").await;
     browser.close().await;
 }
+
+/// The page's visible text: no scripts, no commands shown as code, no tags.
+fn visible_text(page: &str) -> String {
+    let mut text = page.to_owned();
+    for hidden in ["script", "code", "style", "title"] {
+        let (open, close) = (format!("<{hidden}"), format!("</{hidden}>"));
+        let mut kept = String::new();
+        let mut rest = text.as_str();
+        while let Some(start) = rest.find(&open) {
+            kept.push_str(&rest[..start]);
+            rest = match rest[start..].find(&close) {
+                Some(end) => &rest[start + end + close.len()..],
+                None => "",
+            };
+        }
+        kept.push_str(rest);
+        text = kept;
+    }
+    let mut out = String::new();
+    let mut in_tag = false;
+    for c in text.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => {
+                in_tag = false;
+                out.push(' ');
+            }
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out.replace("&quot;", "\"").replace("&#x27;", "'")
+}
+
+/// Three or more English words in a row: an English sentence (names of things the test
+/// made are Ukrainian, and sklad's own names are allowed).
+fn english_sentence(text: &str) -> Option<String> {
+    const NAMES: [&str; 6] = ["keyCRM", "sklad", "API", "POST", "URL", "ID"];
+    // Addresses and dotted or hyphenated names (a queue, a SKU) are data, not sentences.
+    let words: Vec<&str> = text
+        .split_whitespace()
+        .filter(|w| {
+            !w.contains("://")
+                && !w
+                    .trim_matches(|c: char| !c.is_alphanumeric())
+                    .contains(['.', '-', '_', '/'])
+        })
+        .collect();
+    let text = words.join(" ");
+    let mut run: Vec<&str> = Vec::new();
+    for word in text.split(|c: char| !c.is_alphabetic()) {
+        if word.is_empty() {
+            continue;
+        }
+        let english = word.len() >= 2
+            && word.chars().all(|c| c.is_ascii_alphabetic())
+            && !NAMES.contains(&word);
+        if english {
+            run.push(word);
+            if run.len() >= 3 {
+                return Some(run.join(" "));
+            }
+        } else {
+            run.clear();
+        }
+    }
+    None
+}
+
+/// Every console page, and every form refused for bad input, speaks Ukrainian to a
+/// Ukrainian user: no English sentence anywhere, errors included.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ukrainian_page_never_shows_an_english_sentence() {
+    let app = TestApp::spawn().await;
+    let warehouse = app
+        .created("/warehouses", json!({"name": "Основний"}))
+        .await;
+    let warehouse = warehouse["id"].as_str().unwrap().to_owned();
+    let other = app.created("/warehouses", json!({"name": "Київ"})).await;
+    let other = other["id"].as_str().unwrap().to_owned();
+    let product = app
+        .created("/products", json!({"sku": "UA-1", "name": "Сорочка"}))
+        .await;
+    let product = product["id"].as_str().unwrap().to_owned();
+    let receipt = app
+        .created(
+            "/movements",
+            json!({"kind": "receipt", "warehouse_id": warehouse, "lines": [{"sku": "UA-1", "quantity": 2}]}),
+        )
+        .await;
+    let receipt = receipt["id"].as_str().unwrap().to_owned();
+    let console = crate::console::ConsoleClient::sign_in(
+        &format!("http://127.0.0.1:{}", app.api_port),
+        &app.account.admin_token,
+    )
+    .await;
+    let mut seen = Vec::new();
+    let pages = [
+        "/".to_owned(),
+        "/orders".to_owned(),
+        "/orders?show=archive".to_owned(),
+        "/products".to_owned(),
+        format!("/products/{product}"),
+        "/warehouses".to_owned(),
+        "/movements".to_owned(),
+        "/movements/new".to_owned(),
+        "/movements/new?kind=transfer".to_owned(),
+        "/movements/new?kind=inventory".to_owned(),
+        format!("/movements/{receipt}"),
+        format!("/movements/{receipt}/reverse"),
+        "/stock/keycrm".to_owned(),
+        "/stock/keycrm/preview".to_owned(),
+        "/production".to_owned(),
+        "/sync".to_owned(),
+        "/settings/keycrm".to_owned(),
+        "/settings/keycrm/rotate".to_owned(),
+        "/status".to_owned(),
+        format!("/orders/{}", uuid::Uuid::now_v7()),
+        format!("/movements/{}", uuid::Uuid::now_v7()),
+    ];
+    for path in &pages {
+        let (status, page) = console.get_uk(path).await;
+        assert!(status < 500, "GET {path}: {status}");
+        seen.push((format!("GET {path}"), page));
+    }
+    let line = |kind: &str, sku: &str, quantity: &str| {
+        format!(
+            "kind={kind}&warehouse_id={warehouse}&to_warehouse_id={warehouse}&sku={sku}&quantity={quantity}"
+        )
+    };
+    let posts = [
+        ("/movements", line("write_off", "UA-1", "abc")),
+        ("/movements", line("write_off", "UA-1", "1e3")),
+        ("/movements", line("write_off", "UA-1", "99")),
+        ("/movements", line("receipt", "NOPE", "1")),
+        ("/movements", line("receipt", "UA-1", "0")),
+        ("/movements", line("transfer", "UA-1", "1")),
+        ("/movements", line("inventory", "UA-1", "-1")),
+        ("/movements", line("receipt", "", "")),
+        (
+            "/movements",
+            format!("kind=receipt&warehouse_id={other}&sku=UA-1&quantity=123456789012345678"),
+        ),
+        ("/warehouses", "name=".to_owned()),
+        (
+            "/warehouses",
+            "name=%D0%9E%D1%81%D0%BD%D0%BE%D0%B2%D0%BD%D0%B8%D0%B9".to_owned(),
+        ),
+        ("/products", "sku=&name=".to_owned()),
+        ("/products", "sku=UA-1&name=%D0%A9%D0%B5".to_owned()),
+        (
+            "/products",
+            "sku=UA-2&name=%D0%A9%D0%B5&price=abc".to_owned(),
+        ),
+        (
+            &format!("/products/{product}") as &str,
+            "sku=UA-1&name=&unit_cost=-1".to_owned(),
+        ),
+        ("/stock/keycrm/warehouses", "id=abc&name=x".to_owned()),
+        (
+            "/stock/keycrm/settings",
+            "warehouse_id=garbage&keycrm_warehouse_id=1".to_owned(),
+        ),
+        ("/sync", "status_ids=-1".to_owned()),
+        ("/sync", String::new()),
+        ("/settings/keycrm", "requests_per_minute=0".to_owned()),
+        (
+            "/settings/keycrm",
+            "api_key=wrong-key-0000&enabled=on".to_owned(),
+        ),
+        (
+            "/production",
+            format!(
+                "sku=NOPE&quantity=1&component_warehouse_id={warehouse}&output_warehouse_id={warehouse}"
+            ),
+        ),
+        (
+            "/production",
+            format!(
+                "sku=UA-1&quantity=abc&component_warehouse_id={warehouse}&output_warehouse_id={warehouse}"
+            ),
+        ),
+        (
+            &format!("/products/{product}/bom") as &str,
+            "output_quantity=1&sku=NOPE&quantity=1".to_owned(),
+        ),
+    ];
+    for (path, fields) in &posts {
+        let (status, page) = console.post_uk(path, fields).await;
+        assert!(status < 500, "POST {path} {fields}: {status}");
+        seen.push((format!("POST {path} {fields}"), page));
+    }
+    let mut english = Vec::new();
+    for (what, page) in &seen {
+        if let Some(sentence) = english_sentence(&visible_text(page)) {
+            english.push(format!("{what}: “{sentence}”"));
+        }
+    }
+    assert!(
+        english.is_empty(),
+        "English on Ukrainian pages:\n{}",
+        english.join("\n")
+    );
+    // The refusals are worded, not just generic: the negative balance names its SKU.
+    let (_, refused) = console
+        .post_uk("/movements", &line("write_off", "UA-1", "99"))
+        .await;
+    assert!(
+        visible_text(&refused).contains("UA-1 на складі «Основний» впав би до -97"),
+        "{}",
+        visible_text(&refused)
+    );
+}

@@ -11,7 +11,7 @@ use sklad_keycrm::{AccountError, KeycrmError};
 pub use sklad_runtime::http::ErrorBody;
 
 /// An error with its HTTP status and stable code.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[error("{code}: {message}")]
 pub struct ApiError {
     pub status: StatusCode,
@@ -19,6 +19,8 @@ pub struct ApiError {
     pub message: String,
     /// Seconds for a `Retry-After` header (answers that know when to come back).
     pub retry_after: Option<u64>,
+    /// The values the message names, by name (the console words the code with them).
+    pub params: Vec<(&'static str, String)>,
 }
 
 impl ApiError {
@@ -28,7 +30,22 @@ impl ApiError {
             code,
             message: message.into(),
             retry_after: None,
+            params: Vec::new(),
         }
+    }
+
+    /// Adds a value the message names (`sku`, `warehouse`, `field`...).
+    pub fn with(mut self, name: &'static str, value: impl ToString) -> Self {
+        self.params.push((name, value.to_string()));
+        self
+    }
+
+    /// A value this error names.
+    pub fn param(&self, name: &str) -> Option<&str> {
+        self.params
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.as_str())
     }
 
     pub fn unauthorized() -> Self {
@@ -45,6 +62,17 @@ impl ApiError {
             "validation_failed",
             message,
         )
+    }
+
+    /// A body that does not fit its type: 422 `validation_failed` naming the field (its
+    /// path, `lines[2].quantity`) in the message and as the `field` parameter.
+    pub fn invalid_body(err: serde_path_to_error::Error<serde_json::Error>) -> Self {
+        let path = err.path().to_string();
+        let inner = err.into_inner().to_string();
+        if path.is_empty() || path == "." {
+            return Self::validation(inner);
+        }
+        Self::validation(format!("{path}: {inner}")).with("field", path)
     }
 
     pub fn bad_request(message: impl Into<String>) -> Self {
@@ -101,7 +129,9 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        let mut response = ErrorBody::new(self.code, self.message.clone()).response(self.status);
+        let mut response = ErrorBody::new(self.code, self.message.clone())
+            .with_params(&self.params)
+            .response(self.status);
         if let Some(seconds) = self.retry_after
             && let Ok(value) = actix_web::http::header::HeaderValue::from_str(&seconds.to_string())
         {
@@ -204,9 +234,15 @@ impl From<Refused> for ApiError {
         match err {
             Refused::UnknownWarehouse(id) => Self::not_found(format!("no such warehouse: {id}")),
             Refused::UnknownProduct(id) => Self::not_found(format!("no such product: {id}")),
-            err @ Refused::NegativeBalance { .. } => {
-                Self::conflict("negative_balance", err.to_string())
-            }
+            Refused::NegativeBalance {
+                ref warehouse_name,
+                ref sku,
+                balance,
+                ..
+            } => Self::conflict("negative_balance", err.to_string())
+                .with("sku", sku)
+                .with("warehouse", warehouse_name)
+                .with("balance", balance),
             Refused::AlreadyShipped => {
                 Self::conflict("already_shipped", "the order was already shipped")
             }
@@ -226,13 +262,36 @@ impl From<MovementError> for ApiError {
     fn from(err: MovementError) -> Self {
         match err {
             MovementError::Invalid(why) => Self::validation(why),
+            MovementError::Rule(rule) => rule.into(),
             MovementError::NoSuchOrder => Self::not_found("no such order"),
-            err @ MovementError::UnknownSku { .. } => Self::not_found(err.to_string()),
+            MovementError::UnknownSku { line, ref sku } => {
+                Self::new(StatusCode::NOT_FOUND, "unknown_sku", err.to_string())
+                    .with("line", line)
+                    .with("sku", sku)
+            }
             MovementError::NoSuchMovement => Self::not_found("no such movement"),
             err @ MovementError::ThroughDocument(_) => {
                 Self::conflict("reverse_through_document", err.to_string())
             }
             MovementError::Refused(refused) => refused.into(),
+        }
+    }
+}
+
+impl From<sklad_domain::stock::MovementError> for ApiError {
+    fn from(rule: sklad_domain::stock::MovementError) -> Self {
+        use sklad_domain::stock::MovementError as Rule;
+        let coded = |code| Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, rule.to_string());
+        match rule {
+            Rule::NoLines => coded("no_lines"),
+            Rule::NotPositive(line) => coded("quantity_not_positive").with("line", line),
+            Rule::NegativeCount(line) => coded("count_negative").with("line", line),
+            Rule::ZeroCorrection(line) => coded("zero_correction").with("line", line),
+            Rule::SameWarehouse => coded("same_warehouse"),
+            Rule::MissingWarehouse(field) => coded("missing_warehouse").with("field", field),
+            Rule::TooManyLines => coded("too_many_lines"),
+            Rule::OutOfRange(line) => coded("quantity_out_of_range").with("line", line),
+            Rule::FromProductionOrders | Rule::FromReversedMovement => coded("validation_failed"),
         }
     }
 }

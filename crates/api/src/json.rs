@@ -54,9 +54,9 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
                 return Err(ApiError::validation("text must not contain the NUL character").into());
             }
             whole_numbers_as_integers(&mut value);
-            serde_json::from_value(value)
+            serde_path_to_error::deserialize(value)
                 .map(Json)
-                .map_err(|e| ApiError::validation(e.to_string()).into())
+                .map_err(|e| ApiError::invalid_body(e).into())
         })
     }
 }

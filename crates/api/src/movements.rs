@@ -273,6 +273,8 @@ pub struct MovementView {
     pub kind: MovementKind,
     pub note: Option<String>,
     pub order_id: Option<Uuid>,
+    /// The production order a production movement completes.
+    pub production_order_id: Option<Uuid>,
     /// The movement this reversal undoes (`kind` is `reversal`).
     pub reverses_movement_id: Option<Uuid>,
     /// The reversal that undid this movement, if one did.
@@ -288,6 +290,7 @@ impl From<Recorded> for MovementView {
             kind: r.movement.kind,
             note: r.movement.note,
             order_id: r.movement.order_id,
+            production_order_id: r.movement.production_order_id,
             reverses_movement_id: r.movement.reverses_movement_id,
             reversed_by: r.reversed_by,
             created_at: r.movement.created_at,

@@ -36,9 +36,14 @@ pub struct ManualMovement {
 /// Why a movement was not recorded; nothing changed.
 #[derive(Debug, thiserror::Error)]
 pub enum MovementError {
-    /// The document itself is wrong (no lines, a bad quantity, an unknown SKU...).
+    /// The document itself is wrong (a line with neither product nor SKU, an order with
+    /// nothing to ship...).
     #[error("{0}")]
     Invalid(String),
+    /// The document breaks a stock rule (no lines, a bad quantity, one warehouse for a
+    /// transfer...).
+    #[error(transparent)]
+    Rule(#[from] sklad_domain::stock::MovementError),
     /// The order to ship does not exist.
     #[error("no such order")]
     NoSuchOrder,
@@ -98,8 +103,7 @@ pub async fn record(
         items.push((product, line.quantity));
     }
     let kind = MovementKind::from(movement.kind);
-    let lines =
-        plan(kind, movement.places, &items).map_err(|e| MovementError::Invalid(e.to_string()))?;
+    let lines = plan(kind, movement.places, &items).map_err(MovementError::Rule)?;
     Ok(sklad_db::stock::record(
         conn,
         account,
@@ -234,7 +238,7 @@ pub async fn ship_order(
         ));
     }
     let lines = plan(MovementKind::Shipment, Places::one(warehouse), &items)
-        .map_err(|e| MovementError::Invalid(e.to_string()))?;
+        .map_err(MovementError::Rule)?;
     let done = record_for_order(
         conn,
         account,
@@ -331,7 +335,7 @@ pub async fn return_order(
                     Places::one(warehouse),
                     &[(product, quantity)],
                 )
-                .map_err(|e| MovementError::Invalid(e.to_string()))?,
+                .map_err(MovementError::Rule)?,
             );
         }
     }
@@ -376,7 +380,7 @@ pub async fn correct_order(
         Places::one(warehouse),
         &difference,
     )
-    .map_err(|e| MovementError::Invalid(e.to_string()))?;
+    .map_err(MovementError::Rule)?;
     record_for_order(
         conn,
         account,

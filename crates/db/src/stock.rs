@@ -92,6 +92,8 @@ pub struct Movement {
     pub created_at: DateTime<Utc>,
     /// The movement this reversal undoes.
     pub reverses_movement_id: Option<Uuid>,
+    /// The production order a production movement completes.
+    pub production_order_id: Option<Uuid>,
 }
 
 /// A ledger line with its product's SKU and name.

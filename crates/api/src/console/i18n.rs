@@ -102,6 +102,18 @@ impl Text {
         }
     }
 
+    /// A keyCRM payment status in words; one keyCRM adds later is shown as it came.
+    pub fn payment_status<'a>(&self, status: &'a str) -> &'a str {
+        match status {
+            "paid" => self.payment_paid,
+            "not_paid" => self.payment_not_paid,
+            "part_paid" => self.payment_part_paid,
+            "overpaid" => self.payment_overpaid,
+            "canceled" | "cancelled" => self.payment_canceled,
+            other => other,
+        }
+    }
+
     /// The message a redirect names after a form succeeded (`?done=…`); `None` for a name
     /// we do not know (never echo what a link says).
     pub fn done(&self, name: &str) -> Option<&'static str> {
@@ -128,13 +140,15 @@ impl Text {
 }
 
 catalogue! {
+    lang_code: "en", "uk";
     other_language: "Українська", "English";
     other_language_code: "uk", "en";
     sign_in: "Sign in", "Увійти";
     sign_out: "Sign out", "Вийти";
     admin_token: "Admin token", "Токен адміністратора";
-    admin_token_hint: "Print one with `sklad account token create`. The console remembers you for a while; revoking the token signs you out.",
-        "Створіть його командою `sklad account token create`. Консоль пам'ятає вас деякий час; відкликаний токен завершує сеанс.";
+    admin_token_hint: "The person who runs sklad gives you one (they make it with the command below). The console remembers you for a while; revoking the token signs you out.",
+        "Його видає той, хто обслуговує sklad (створює командою нижче). Консоль пам'ятає вас деякий час; відкликаний токен завершує сеанс.";
+    admin_token_command: "sklad account token create", "sklad account token create";
     sign_in_failed: "This token is not valid (unknown, revoked or expired).", "Цей токен недійсний (невідомий, відкликаний або прострочений).";
     csrf_refused: "This form is stale or was not sent by this console. Go back, reload the page and try again.",
         "Форма застаріла або надіслана не з цієї консолі. Поверніться, оновіть сторінку й спробуйте ще раз.";
@@ -162,12 +176,40 @@ catalogue! {
     receive_payments: "Receive bank transactions about order payments", "Отримувати банківські транзакції про оплати замовлень";
     keep_product_info: "Do not change product information", "Не змінювати інформацію про товари";
     archive_statuses: "Archive statuses", "Статуси архіву";
-    import_statuses: "Import statuses (reconciliation)", "Статуси імпорту (звірка)";
+    import_statuses: "Statuses to re-check", "Статуси для повторної перевірки";
+    import_statuses_hint: "Orders in these statuses are read again from keyCRM every few minutes, so an order whose webhook was lost still arrives.",
+        "Замовлення в цих статусах перечитуються з keyCRM кожні кілька хвилин, тож замовлення, чий вебхук загубився, все одно надійде.";
+    archive_statuses_hint: "An order that reaches one of these is complete and moves to the archive.", "Замовлення в одному з цих статусів завершене й переходить до архіву.";
+    ship_statuses_hint: "An order that reaches one of these leaves the warehouse: its lines are written off.", "Замовлення в одному з цих статусів відвантажується: його рядки списуються зі складу.";
+    reserve_statuses_hint: "An order in one of these holds its goods, so they are not promised twice.", "Замовлення в одному з цих статусів резервує товар, щоб його не пообіцяли двічі.";
+    return_statuses_hint: "A shipped order that reaches one of these comes back: its goods return to the warehouse.", "Відвантажене замовлення в одному з цих статусів повертається: товар повертається на склад.";
+    production_statuses_hint: "An order that reaches one of these plans the production of what stock does not cover.", "Замовлення в одному з цих статусів планує виробництво того, чого бракує на складі.";
+    receive_payments_hint: "Payments of keyCRM orders are stored with their orders.", "Оплати замовлень keyCRM зберігаються разом із замовленнями.";
+    keep_product_info_hint: "A product sklad already has keeps its name and price when an order brings it again.", "Товар, який уже є в sklad, зберігає назву й ціну, коли замовлення приносить його знову.";
+    base_url_hint: "Where keyCRM's API answers; the key is sent nowhere else.", "Адреса API keyCRM; ключ більше нікуди не надсилається.";
+    enable_hint: "Off: sklad neither takes webhooks nor asks keyCRM anything for this account.", "Вимкнено: sklad не приймає вебхуки і нічого не запитує в keyCRM для цього облікового запису.";
+    ship_warehouse_hint: "The warehouse orders leave from, unless a rule below names another.", "Склад, з якого відвантажуються замовлення, якщо правило нижче не вказує інший.";
+    push_quantity_hint: "On hand: everything on the shelf. Available: less what orders hold.", "Фактичний залишок: усе, що на полиці. Доступно: мінус те, що зарезервовано замовленнями.";
+    requests_per_minute_hint: "keyCRM allows 60 a minute per key; sklad shares them between all its work.", "keyCRM дозволяє 60 на хвилину на ключ; sklad розподіляє їх між усією роботою.";
+    group_connection: "Connection", "Підключення";
+    group_orders: "Orders", "Замовлення";
+    group_stock: "Stock", "Склад";
+    group_limits: "Limits", "Обмеження";
+    webhook_step_1: "In keyCRM open Settings → Advanced → Automation and press “Add trigger”.", "У keyCRM відкрийте Налаштування → Розширені → Автоматизація і натисніть «Додати тригер».";
+    webhook_step_2: "Give it a title, for example “sklad”.", "Дайте йому назву, наприклад «sklad».";
+    webhook_step_3: "Values: choose the order statuses sklad must hear about; Time: Immediately.", "Значення: оберіть статуси замовлень, про які має знати sklad; Час: Негайно.";
+    webhook_step_4: "Conditions: the same statuses.", "Умови: ті самі статуси.";
+    webhook_step_5: "Action: “Send Webhook”, method POST.", "Дія: «Надіслати вебхук», метод POST.";
+    webhook_step_6: "Paste the link above (Copy) and save the trigger.", "Вставте посилання вище (Копіювати) і збережіть тригер.";
+    webhook_secret_hint: "Keep the link secret: whoever has it can send sklad order events.", "Тримайте посилання в таємниці: хто його має, може надсилати sklad події замовлень.";
+    rotate_confirm_title: "Replace the webhook link?", "Замінити посилання для вебхука?";
+    rotate_confirm_hint: "The old link stops at once. Paste the new one into keyCRM's trigger (Settings → Advanced → Automation), or keyCRM's events stop reaching sklad.",
+        "Старе посилання перестає працювати одразу. Вставте нове в тригер keyCRM (Налаштування → Розширені → Автоматизація), інакше події keyCRM перестануть надходити до sklad.";
+    rotate_confirm: "Yes, replace it", "Так, замінити";
     ship_statuses: "Ship statuses", "Статуси відвантаження";
     return_statuses: "Return statuses", "Статуси повернення";
     reserve_statuses: "Reserve statuses", "Статуси резерву";
     production_statuses: "Make-to-order statuses", "Статуси виробництва під замовлення";
-    multi_select_hint: "Hold Ctrl (⌘ on a Mac) to choose several.", "Утримуйте Ctrl (⌘ на Mac), щоб обрати кілька.";
     statuses_need_key: "keyCRM's statuses appear here once a key is saved.", "Статуси keyCRM з'являться тут після збереження ключа.";
     statuses_unavailable: "keyCRM's statuses could not be loaded", "Не вдалося завантажити статуси keyCRM";
     ship_warehouse: "Orders ship from", "Замовлення відвантажуються зі складу";
@@ -182,17 +224,15 @@ catalogue! {
     not_saved: "Not saved", "Не збережено";
     none: "— none —", "— немає —";
     webhook_link: "Webhook link", "Посилання для вебхука";
-    webhook_hint: "In keyCRM: Settings → Advanced → Automation → a trigger with the action \"Send Webhook\", POST, to this link. Keep it secret.",
-        "У keyCRM: Налаштування → Розширені → Автоматизація → тригер з дією «Надіслати вебхук», POST, на це посилання. Тримайте його в таємниці.";
-    webhook_none: "No webhook link yet: press \"Rotate\" to make one.", "Посилання ще немає: натисніть «Замінити», щоб створити.";
+    webhook_none: "No webhook link yet: press “Replace the link…” to make one.", "Посилання ще немає: натисніть «Замінити посилання…», щоб створити.";
     copy: "Copy", "Копіювати";
     copied: "Copied", "Скопійовано";
-    rotate: "Rotate", "Замінити";
+    rotate: "Replace the link…", "Замінити посилання…";
     health_key_rejected: "keyCRM rejected the saved key: sklad does no keyCRM work for this account until a working key is saved.",
         "keyCRM відхилив збережений ключ: sklad не звертається до keyCRM, доки не буде збережено робочий ключ.";
     health_misconfigured: "The keyCRM address answered like something that is not keyCRM's API.", "За адресою keyCRM відповідає не API keyCRM.";
-    health_more: "Parked messages (with their reasons and a replay button), queues and the keyCRM budget:",
-        "Відкладені повідомлення (з причинами та кнопкою повтору), черги та ліміт запитів keyCRM:";
+    health_more: "Events sklad could not process, and keyCRM's request limit, are on the page",
+        "Події, які sklad не зміг обробити, і ліміт запитів keyCRM — на сторінці";
     health_pushes_failing: "keyCRM warehouses whose stock pushes keep failing", "Склади keyCRM, куди не вдається надіслати залишки";
     sync_title: "Synchronize orders", "Синхронізувати замовлення";
     sync_hint: "Choose keyCRM statuses: every order in them is pulled into Customer Orders. New orders then arrive by the webhook.",
@@ -326,6 +366,49 @@ catalogue! {
     outcome: "Outcome", "Результат";
     answer: "Answer", "Відповідь";
     unknown: "—", "—";
+    line: "Line", "Рядок";
+    note_order: "A customer order's shipment, return or correction", "Відвантаження, повернення чи коригування замовлення покупця";
+    note_production: "Made by a production order", "Виготовлено за виробничим замовленням";
+    payment_paid: "paid", "оплачено";
+    payment_not_paid: "not paid", "не оплачено";
+    payment_part_paid: "partly paid", "частково оплачено";
+    payment_overpaid: "overpaid", "переплачено";
+    payment_canceled: "cancelled", "скасовано";
+    push_buffer: "Safety stock", "Страховий запас";
+    err_negative_balance: "{sku} in “{warehouse}” would drop to {balance}; this warehouse does not allow negative balances.",
+        "{sku} на складі «{warehouse}» впав би до {balance}; цей склад не дозволяє від'ємних залишків.";
+    err_unknown_sku: "Line {line}: there is no product with SKU {sku}.", "Рядок {line}: немає товару з артикулом {sku}.";
+    err_no_lines: "Add at least one line: a SKU and a quantity.", "Додайте хоча б один рядок: артикул і кількість.";
+    err_quantity_not_positive: "Line {line}: the quantity must be greater than zero.", "Рядок {line}: кількість має бути більшою за нуль.";
+    err_count_negative: "Line {line}: a counted quantity cannot be negative.", "Рядок {line}: пораховану кількість не можна вказати від'ємною.";
+    err_same_warehouse: "A transfer needs two different warehouses.", "Для переміщення потрібні два різні склади.";
+    err_missing_warehouse: "Choose the warehouse.", "Виберіть склад.";
+    err_too_many_lines: "A movement has at most 10 000 lines.", "Рух має щонайбільше 10 000 рядків.";
+    err_quantity_out_of_range: "Line {line}: a quantity has at most 14 digits before the point and 4 after.",
+        "Рядок {line}: кількість має щонайбільше 14 цифр до коми і 4 після.";
+    err_invalid_number: "“{value}” is not a number: write it like 2.5 or 2,5.", "«{value}» — не число: пишіть, наприклад, 2,5 або 2.5.";
+    err_already_reversed: "This movement was already reversed.", "Цей рух уже сторновано.";
+    err_reverse_through_document: "This movement belongs to an order or a production order: undo it there.",
+        "Цей рух належить замовленню або виробничому замовленню: скасуйте його там.";
+    err_already_shipped: "The order was already shipped.", "Замовлення вже відвантажено.";
+    err_already_returned: "The order was already returned.", "Замовлення вже повернуто.";
+    err_sku_exists: "A product with this SKU already exists.", "Товар із таким артикулом уже існує.";
+    err_warehouse_exists: "A warehouse with this name already exists.", "Склад із такою назвою вже існує.";
+    err_keycrm_wrong_url: "This address did not answer as keyCRM does: check the address.", "Ця адреса відповіла не так, як keyCRM: перевірте адресу.";
+    err_keycrm_not_allowed: "This keyCRM address is not allowed on this sklad; ask its administrator.", "Ця адреса keyCRM не дозволена в цьому sklad; зверніться до адміністратора.";
+    err_keycrm_not_configured: "Save a keyCRM API key in Integrations → keyCRM first.", "Спершу збережіть ключ API keyCRM в Інтеграції → keyCRM.";
+    err_keycrm_budget_spent: "keyCRM's request limit for this key is spent for now; try again in a minute.", "Ліміт запитів keyCRM для цього ключа вичерпано; спробуйте за хвилину.";
+    err_keycrm_unavailable: "keyCRM did not answer usefully; try again later.", "keyCRM не відповів як слід; спробуйте пізніше.";
+    err_sync_job_running: "A synchronization is already running; wait for it or cancel it.", "Синхронізація вже триває; дочекайтеся її або скасуйте.";
+    err_short_components: "Not enough components in stock for this.", "Для цього на складі бракує компонентів.";
+    err_bom_cycle: "A component cannot contain the product it is part of.", "Компонент не може містити товар, до якого входить.";
+    err_wrong_state: "This cannot be done in the order's present state.", "У поточному стані замовлення цього зробити не можна.";
+    err_last_token: "The last working admin token cannot be revoked.", "Останній робочий токен адміністратора не можна відкликати.";
+    err_not_found: "Not found: it does not exist or belongs to another account.", "Не знайдено: його немає або воно належить іншому обліковому запису.";
+    err_unavailable: "sklad cannot do this right now; try again in a moment.", "sklad зараз не може цього зробити; спробуйте за хвилину.";
+    err_conflict: "This clashes with what is stored now; reload the page and try again.", "Це суперечить збереженому стану; оновіть сторінку й спробуйте ще раз.";
+    err_check_values: "Check the values entered.", "Перевірте введені значення.";
+    err_field: "Check this value: {field}.", "Перевірте це значення: {field}.";
     state_not_shipped: "Not shipped", "Не відвантажено";
     state_reserved: "Reserved", "Зарезервовано";
     state_waiting: "Waiting for stock", "Очікує товар";

@@ -16,6 +16,7 @@ use crate::integrations::{IntegrationView, KeycrmStatus};
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/settings/keycrm", web::get().to(page))
         .route("/settings/keycrm", web::post().to(save))
+        .route("/settings/keycrm/rotate", web::get().to(confirm_rotate))
         .route("/settings/keycrm/rotate", web::post().to(rotate));
 }
 
@@ -48,7 +49,11 @@ impl Statuses {
             },
             Err(err) => Self {
                 all: Vec::new(),
-                unavailable: Some(format!("{} ({})", t.statuses_unavailable, err.message)),
+                unavailable: Some(format!(
+                    "{} ({})",
+                    t.statuses_unavailable,
+                    super::errors::say(t, &err)
+                )),
             },
         }
     }
@@ -276,7 +281,7 @@ async fn save(state: web::Data<ApiState>, posted: Posted) -> Result<HttpResponse
         Err(err) if err.code == "keycrm_rejected_key" => {
             let t = console.t();
             let frame = console.frame("settings", Some(Notice::Failed(t.not_saved.to_owned())));
-            let message = format!("{} ({})", t.key_rejected, err.message);
+            let message = super::errors::say(t, &err);
             show(&state, console, frame, Some(message), err.status).await
         }
         Err(err) => {
@@ -288,7 +293,23 @@ async fn save(state: web::Data<ApiState>, posted: Posted) -> Result<HttpResponse
 
 /// The message of a refused form: what did not happen, and keyCRM's or sklad's reason.
 pub fn failed(t: &Text, err: &ApiError) -> Notice {
-    Notice::Failed(format!("{}: {}", t.not_saved, err.message))
+    Notice::Failed(format!("{}: {}", t.not_saved, super::errors::say(t, err)))
+}
+
+#[derive(Template)]
+#[template(path = "rotate_confirm.html")]
+struct RotateConfirm {
+    frame: Frame,
+    t: &'static Text,
+}
+
+/// "Rotate…" asks first: the old link stops, so keyCRM's trigger needs the new one.
+async fn confirm_rotate(console: Console) -> Result<HttpResponse, ConsoleError> {
+    let page = RotateConfirm {
+        frame: console.frame("settings", None),
+        t: console.t(),
+    };
+    render(&page, StatusCode::OK)
 }
 
 /// "Rotate": a new webhook link; the old one stops at once.

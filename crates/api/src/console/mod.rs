@@ -9,6 +9,7 @@
 //! Every form carries the session's CSRF token. Text comes from [`i18n`] (English and
 //! Ukrainian), never from the templates.
 
+mod errors;
 mod form;
 mod i18n;
 mod integration;
@@ -153,25 +154,22 @@ impl ResponseError for ConsoleError {
                 let t = lang.text();
                 bare_page(StatusCode::FORBIDDEN, *lang, t.csrf_refused)
             }
-            ConsoleError::Api(err) => failure(err.status, err.message.clone()),
+            ConsoleError::Api(err) => failure(err.clone()),
             ConsoleError::Render(err) => {
                 tracing::error!(error = %err, "console template failed");
-                failure(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "something went wrong on our side".to_owned(),
-                )
+                failure(ApiError::internal())
             }
         }
     }
 }
 
 /// An error answer whose page [`localize_failures`] renders in the request's language (an
-/// error knows its message, not who asked).
-struct Failure(String);
+/// error knows its code, not who asked).
+struct Failure(ApiError);
 
-fn failure(status: StatusCode, message: String) -> HttpResponse {
-    let mut response = bare_page(status, Lang::En, &message);
-    response.extensions_mut().insert(Failure(message));
+fn failure(err: ApiError) -> HttpResponse {
+    let mut response = bare_page(err.status, Lang::En, &errors::say(Lang::En.text(), &err));
+    response.extensions_mut().insert(Failure(err));
     response
 }
 
@@ -186,7 +184,7 @@ async fn localize_failures(
         .response()
         .extensions()
         .get::<Failure>()
-        .map(|f| f.0.clone());
+        .map(|f| errors::say(lang.text(), &f.0));
     let Some(message) = message else {
         return Ok(response);
     };

@@ -32,7 +32,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 /// The API's request body from a form's JSON: the same types, so the same checks (a wrong
 /// value is a 422 with the API's message).
 pub fn input<T: DeserializeOwned>(value: Value) -> Result<T, ApiError> {
-    serde_json::from_value(value).map_err(|err| ApiError::validation(err.to_string()))
+    serde_path_to_error::deserialize(value).map_err(ApiError::invalid_body)
 }
 
 #[derive(Deserialize)]
@@ -143,6 +143,10 @@ struct MovementsPage {
 impl MovementsPage {
     fn kind(&self, m: &MovementView) -> &'static str {
         self.t.label(m.kind.as_ref())
+    }
+
+    fn note(&self, m: &MovementView) -> String {
+        note_of(self.t, m)
     }
 
     fn warehouses_of(&self, m: &MovementView) -> String {
@@ -299,9 +303,7 @@ fn movement_body(form: &FormData) -> Result<Value, ApiError> {
         lines.push(json!({"sku": sku, "quantity": typed_number(quantity)?}));
     }
     if lines.is_empty() {
-        return Err(ApiError::validation(
-            "add at least one line: a SKU and a quantity",
-        ));
+        return Err(sklad_domain::stock::MovementError::NoLines.into());
     }
     let mut body = json!({
         "kind": kind,
@@ -389,6 +391,25 @@ async fn movement(
         confirm: false,
     };
     render(&page, StatusCode::OK)
+}
+
+/// A movement's note in the page's language: sklad's own documents (an order's, a
+/// production order's) are named from what they belong to, not from the English note
+/// stored with them; a person's note is theirs.
+fn note_of(t: &Text, m: &MovementView) -> String {
+    if m.order_id.is_some() {
+        t.note_order.to_owned()
+    } else if m.production_order_id.is_some() {
+        t.note_production.to_owned()
+    } else {
+        m.note.clone().unwrap_or_default()
+    }
+}
+
+impl MovementPage {
+    fn note(&self) -> String {
+        note_of(self.t, &self.movement)
+    }
 }
 
 /// Whether the console offers "Reverse": a manual document not reversed yet.

@@ -316,7 +316,7 @@ async fn reconcile(
                 checked: report.checked,
                 drift: report.drift,
             })
-            .map_err(|err| ApiError::from(err).message);
+            .map_err(|err| super::errors::say(t, &ApiError::from(err)));
         let result = ReconcileResult { t, outcome }.render().unwrap_or_default();
         for part in [middle, result, bottom] {
             let _ = tx.send(part);

@@ -26,10 +26,26 @@ pub struct JobRow {
     pub running: bool,
     /// 0–100 for the progress bar (pages done of pages known).
     pub percent: i64,
+    /// The job's keyCRM statuses by name.
+    pub statuses: String,
+}
+
+/// keyCRM status ids by name: from `known` (id, name), else "#id".
+fn status_names(ids: &[i64], known: &[(i64, Option<String>)]) -> String {
+    ids.iter()
+        .map(|id| {
+            known
+                .iter()
+                .find(|(k, name)| k == id && name.is_some())
+                .and_then(|(_, name)| name.clone())
+                .unwrap_or_else(|| format!("#{id}"))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 impl JobRow {
-    fn of(t: &Text, job: SyncJobView) -> Self {
+    fn of(t: &Text, job: SyncJobView, known: &[(i64, Option<String>)]) -> Self {
         let running = job.state.is_active();
         let percent = match job.pages_total {
             Some(total) if total > 0 => i64::from(job.pages_done) * 100 / i64::from(total),
@@ -37,6 +53,7 @@ impl JobRow {
             _ => 0,
         };
         Self {
+            statuses: status_names(&job.status_ids, known),
             state: t.label(job.state.as_ref()),
             running,
             percent: percent.clamp(0, 100),
@@ -91,13 +108,15 @@ async fn show(
     status: StatusCode,
 ) -> Result<HttpResponse, ConsoleError> {
     let t = console.t();
-    let (has_key, jobs) = {
+    let (has_key, jobs, mut known) = {
         let mut conn = state.db.conn().await?;
         let integration = sklad_db::integrations::get(&mut conn, console.account.0).await?;
         let jobs = sklad_db::sync_jobs::list(&mut conn, console.account.0, 20).await?;
-        (integration.has_api_key(), jobs)
+        let known = sklad_db::orders::statuses_in_use(&mut conn, console.account.0).await?;
+        (integration.has_api_key(), jobs, known)
     };
     let statuses = Statuses::load(state, console, has_key).await;
+    known.splice(0..0, statuses.all.iter().map(|s| (s.id, s.name.clone())));
     let page = SyncPage {
         frame,
         t,
@@ -105,7 +124,7 @@ async fn show(
         statuses_unavailable: statuses.unavailable,
         jobs: jobs
             .into_iter()
-            .map(|j| JobRow::of(t, SyncJobView::from(j)))
+            .map(|j| JobRow::of(t, SyncJobView::from(j), &known))
             .collect(),
     };
     render(&page, status)
@@ -136,9 +155,11 @@ async fn progress(
     console: Console,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ConsoleError> {
-    let job = {
+    let (job, known) = {
         let mut conn = state.db.conn().await?;
-        sklad_db::sync_jobs::get(&mut conn, console.account.0, id.into_inner()).await?
+        let job = sklad_db::sync_jobs::get(&mut conn, console.account.0, id.into_inner()).await?;
+        let known = sklad_db::orders::statuses_in_use(&mut conn, console.account.0).await?;
+        (job, known)
     };
     let Some(job) = job else {
         return Err(crate::error::ApiError::not_found("no such sync job").into());
@@ -148,7 +169,7 @@ async fn progress(
         &JobFragment {
             frame: console.frame("sync", None),
             t,
-            row: JobRow::of(t, SyncJobView::from(job)),
+            row: JobRow::of(t, SyncJobView::from(job), &known),
         },
         StatusCode::OK,
     )

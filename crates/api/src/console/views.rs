@@ -18,9 +18,14 @@ pub struct DoneQuery {
 /// which then check it like any API input.
 pub fn typed_number(text: &str) -> Result<serde_json::Value, ApiError> {
     let text = text.trim().replace(',', ".");
-    let parsed: Decimal = text
-        .parse()
-        .map_err(|_| ApiError::validation(format!("{text} is not a number")))?;
+    let parsed: Decimal = text.parse().map_err(|_| {
+        ApiError::new(
+            actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_number",
+            format!("{text} is not a number"),
+        )
+        .with("value", &text)
+    })?;
     Ok(serde_json::json!(parsed))
 }
 
