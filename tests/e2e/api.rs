@@ -421,6 +421,7 @@ async fn the_openapi_document_describes_the_api() {
         "/integrations/keycrm",
         "/integrations/keycrm/webhook-token/rotate",
         "/keycrm/statuses",
+        "/movements/{id}/reverse",
     ] {
         assert!(doc["paths"][path].is_object(), "{path} missing");
     }
@@ -432,7 +433,7 @@ async fn the_openapi_document_describes_the_api() {
     assert!(doc["components"]["schemas"]["IntegrationView"].is_object());
     // Every route is documented (they are mounted from the same list), kinds are enums and
     // lists share one page shape.
-    assert_eq!(doc["paths"].as_object().unwrap().len(), 33);
+    assert_eq!(doc["paths"].as_object().unwrap().len(), 34);
     let kinds: Vec<&Value> = doc["components"]["schemas"]["NewMovement"]["oneOf"]
         .as_array()
         .unwrap()
