@@ -364,11 +364,8 @@ async fn movement(
     id: web::Path<Uuid>,
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ConsoleError> {
+    let movement = load_movement(&state, &console, id.into_inner()).await?;
     let mut conn = state.db.conn().await?;
-    let found = sklad_db::stock::load(&mut conn, console.account.0, id.into_inner())
-        .await?
-        .ok_or_else(|| ApiError::not_found("no such movement"))?;
-    let movement = MovementView::from(found);
     let mut balances = Vec::new();
     for line in &movement.lines {
         let now = sklad_db::stock::balances(
@@ -410,6 +407,33 @@ impl MovementPage {
     fn note(&self) -> String {
         note_of(self.t, &self.movement)
     }
+
+    /// The confirmation step of "Reverse…" for `movement`.
+    fn confirming(console: &Console, frame: Frame, movement: MovementView) -> Self {
+        let t = console.t();
+        Self {
+            frame,
+            t,
+            kind: t.label(movement.kind.as_ref()),
+            reversible: reversible(&movement),
+            movement,
+            balances: Vec::new(),
+            confirm: true,
+        }
+    }
+}
+
+/// One of the signed-in account's movements (404 for another's or none).
+async fn load_movement(
+    state: &ApiState,
+    console: &Console,
+    id: Uuid,
+) -> Result<MovementView, ApiError> {
+    let mut conn = state.db.conn().await?;
+    let found = sklad_db::stock::load(&mut conn, console.account.0, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("no such movement"))?;
+    Ok(MovementView::from(found))
 }
 
 /// Whether the console offers "Reverse": a manual document not reversed yet.
@@ -432,25 +456,15 @@ async fn confirm_reverse(
     console: Console,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ConsoleError> {
-    let mut conn = state.db.conn().await?;
-    let found = sklad_db::stock::load(&mut conn, console.account.0, id.into_inner())
-        .await?
-        .ok_or_else(|| ApiError::not_found("no such movement"))?;
-    let movement = MovementView::from(found);
+    let movement = load_movement(&state, &console, id.into_inner()).await?;
     if let Some(reversal) = movement.reversed_by {
         return Ok(see_other(&format!("/movements/{reversal}"), None));
     }
-    let t = console.t();
-    let page = MovementPage {
-        frame: console.frame("movements", None),
-        t,
-        kind: t.label(movement.kind.as_ref()),
-        reversible: reversible(&movement),
-        movement,
-        balances: Vec::new(),
-        confirm: true,
-    };
-    render(&page, StatusCode::OK)
+    let frame = console.frame("movements", None);
+    render(
+        &MovementPage::confirming(&console, frame, movement),
+        StatusCode::OK,
+    )
 }
 
 /// Records the reversal and shows it; a second press (a double click, Back and again) shows
@@ -471,22 +485,12 @@ async fn reverse(
         }
         Err(err) => {
             let console = &posted.console;
-            let mut conn = state.db.conn().await?;
-            let found = sklad_db::stock::load(&mut conn, console.account.0, id)
-                .await?
-                .ok_or_else(|| ApiError::not_found("no such movement"))?;
-            let movement = MovementView::from(found);
-            let t = console.t();
-            let page = MovementPage {
-                frame: console.frame("movements", Some(failed(t, &err))),
-                t,
-                kind: t.label(movement.kind.as_ref()),
-                reversible: reversible(&movement),
-                movement,
-                balances: Vec::new(),
-                confirm: true,
-            };
-            render(&page, err.status)
+            let movement = load_movement(&state, console, id).await?;
+            let frame = console.frame("movements", Some(failed(console.t(), &err)));
+            render(
+                &MovementPage::confirming(console, frame, movement),
+                err.status,
+            )
         }
     }
 }
