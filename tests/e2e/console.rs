@@ -59,8 +59,17 @@ async fn a_new_shop_owner_connects_keycrm_and_stock_reaches_it() {
     assert!(browser.text("#sign-in-error").await.contains("not valid"));
     browser.shot("sign-in-refused").await;
 
-    // The first screen is the keyCRM settings, saying what to do.
+    // The first screen is Today, saying what to do first; its link opens the settings.
     sign_in(&browser, &owner.admin_token).await;
+    assert_eq!(browser.path().await, "/");
+    assert!(
+        browser
+            .text("#today-no-key")
+            .await
+            .contains("No keyCRM key yet")
+    );
+    browser.shot("today-new-account").await;
+    browser.click("#today-no-key a").await;
     assert_eq!(browser.path().await, "/settings/keycrm");
     assert!(browser.page_text().await.contains("No keyCRM key yet"));
     browser.shot("settings-empty").await;
@@ -265,6 +274,8 @@ async fn the_console_keeps_accounts_apart_and_refuses_forged_forms() {
     browser.open("/orders?q=9001&show=all").await;
     assert!(browser.has("#orders-empty").await);
 
+    // On a phone the switch sits in the folded menu.
+    browser.click("#menu-button").await;
     browser.click("#lang-switch").await;
     browser.find("#sign-out").await;
     let text = browser.page_text().await;
@@ -313,6 +324,7 @@ async fn the_console_keeps_accounts_apart_and_refuses_forged_forms() {
 
     // Signing out ends the session for good: the old cookie no longer opens anything.
     browser.open("/warehouses").await;
+    browser.click("#menu-button").await;
     browser.click("#sign-out").await;
     browser.find("#sign-in").await;
     browser.open("/orders").await;

@@ -10,6 +10,7 @@ mod cli;
 mod console;
 mod console_traps;
 mod contract;
+mod daily;
 mod db;
 mod drills;
 mod ingress;

@@ -270,6 +270,12 @@ impl From<MovementError> for ApiError {
                     .with("sku", sku)
             }
             MovementError::NoSuchMovement => Self::not_found("no such movement"),
+            MovementError::Short {
+                ref warehouse,
+                ref lines,
+            } => Self::conflict("short_of_stock", err.to_string())
+                .with("warehouse", warehouse)
+                .with("lines", sklad_app::movements::short_list(lines)),
             err @ MovementError::ThroughDocument(_) => {
                 Self::conflict("reverse_through_document", err.to_string())
             }

@@ -27,6 +27,8 @@ pub struct WarehouseView {
     /// Safety stock: keyCRM receives `max(0, balance − push_buffer)` from this warehouse
     /// (0: the balance as it is).
     pub push_buffer: Decimal,
+    /// Archived: out of every form and the mapping; its ledger stays.
+    pub archived: bool,
     pub created_at: DateTime<Utc>,
 }
 
@@ -38,6 +40,7 @@ impl From<Warehouse> for WarehouseView {
             allow_negative: w.allow_negative,
             keycrm_warehouse_id: w.keycrm_warehouse_id,
             push_buffer: w.push_buffer.normalize(),
+            archived: w.archived_at.is_some(),
             created_at: w.created_at,
         }
     }
@@ -62,6 +65,9 @@ pub struct WarehouseChange {
     pub allow_negative: Option<bool>,
     /// Safety stock kept back from keyCRM; changing it re-sends the warehouse's SKUs.
     pub push_buffer: Option<Buffer>,
+    /// `true` archives it (only when it holds no stock and no order ships from it: 409
+    /// `warehouse_has_stock`, `warehouse_ships_orders`); `false` brings it back.
+    pub archived: Option<bool>,
 }
 
 const DUPLICATE: (&str, &str) = ("warehouse_exists", "a warehouse with this name");
@@ -110,7 +116,8 @@ pub(crate) async fn create(
     Ok(WarehouseView::from(created))
 }
 
-/// Renames a warehouse, changes whether it allows negative balances, or its push buffer.
+/// Renames a warehouse, changes whether it allows negative balances or its push buffer,
+/// archives it or brings it back.
 #[utoipa::path(tag = "Stock", request_body = WarehouseChange, params(("id" = Uuid, Path)),
     responses((status = 200, body = WarehouseView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
@@ -121,16 +128,36 @@ pub async fn update_warehouse(
     id: web::Path<Uuid>,
     body: Json<WarehouseChange>,
 ) -> Result<HttpResponse, ApiError> {
+    let view = update(&state, account, id.into_inner(), body.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// Changes a warehouse (the API's and the console's one way).
+pub(crate) async fn update(
+    state: &ApiState,
+    account: AccountId,
+    id: Uuid,
+    body: WarehouseChange,
+) -> Result<WarehouseView, ApiError> {
+    use sklad_app::mapping::WarehouseError;
     let mut conn = state.db.conn().await?;
-    let body = body.into_inner();
     let edit = WarehouseEdit {
         name: body.name.map(|n| n.as_ref().to_owned()),
         allow_negative: body.allow_negative,
         push_buffer: body.push_buffer.map(Buffer::get),
+        archived_at: body.archived.map(|on| on.then(Utc::now)),
     };
-    let updated = sklad_app::mapping::update_warehouse(&mut conn, account.0, id.into_inner(), edit)
+    let updated = sklad_app::mapping::update_warehouse(&mut conn, account.0, id, edit)
         .await
-        .map_err(ApiError::duplicate(DUPLICATE.0, DUPLICATE.1))?
+        .map_err(|err| match err {
+            err @ WarehouseError::HasStock => {
+                ApiError::conflict("warehouse_has_stock", err.to_string())
+            }
+            err @ WarehouseError::ShipsOrders => {
+                ApiError::conflict("warehouse_ships_orders", err.to_string())
+            }
+            WarehouseError::Db(db) => ApiError::duplicate(DUPLICATE.0, DUPLICATE.1)(db),
+        })?
         .ok_or_else(|| ApiError::not_found("no such warehouse"))?;
-    Ok(HttpResponse::Ok().json(WarehouseView::from(updated)))
+    Ok(WarehouseView::from(updated))
 }

@@ -37,19 +37,53 @@ pub async fn set(
     .await
 }
 
+/// Why a warehouse change was refused; nothing changed.
+#[derive(Debug, thiserror::Error)]
+pub enum WarehouseError {
+    /// A warehouse holding stock (or reservations) cannot be archived: its goods would
+    /// vanish from every form.
+    #[error("the warehouse still holds stock; move or write it off first")]
+    HasStock,
+    /// Orders ship from it (the ship warehouse or a source rule names it).
+    #[error("orders ship from this warehouse; choose another in the integration settings first")]
+    ShipsOrders,
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<diesel::result::Error> for WarehouseError {
+    fn from(err: diesel::result::Error) -> Self {
+        WarehouseError::Db(err.into())
+    }
+}
+
 /// Changes a warehouse (see [`sklad_db::warehouses::update`]) in one transaction; a new push
 /// buffer changes what the warehouse contributes to its keyCRM warehouse, so every SKU it
-/// holds is marked there.
+/// holds is marked there. Archiving takes an empty warehouse no order ships from out of
+/// every form and out of the mapping; its ledger stays.
 pub async fn update_warehouse(
     conn: &mut AsyncPgConnection,
     account: Uuid,
     id: Uuid,
     edit: WarehouseEdit,
-) -> DbResult<Option<Warehouse>> {
-    conn.transaction::<_, DbError, _>(async move |conn| {
+) -> Result<Option<Warehouse>, WarehouseError> {
+    conn.transaction::<_, WarehouseError, _>(async move |conn| {
         let Some(before) = sklad_db::warehouses::get(conn, account, id).await? else {
             return Ok(None);
         };
+        let archiving = matches!(edit.archived_at, Some(Some(_))) && before.archived_at.is_none();
+        if archiving {
+            if sklad_db::warehouses::holds_stock(conn, id).await? {
+                return Err(WarehouseError::HasStock);
+            }
+            let settings = sklad_db::integrations::get(conn, account).await?.settings;
+            if settings.warehouses().contains(&id) {
+                return Err(WarehouseError::ShipsOrders);
+            }
+            if before.keycrm_warehouse_id.is_some() {
+                sklad_db::warehouses::set_mapping(conn, account, &[(id, None)]).await?;
+            }
+        }
         let Some(after) = sklad_db::warehouses::update(conn, account, id, edit).await? else {
             return Ok(None);
         };

@@ -12,6 +12,7 @@ use sklad_db::stock::{MovementInput, Recorded, Refused};
 use sklad_domain::reservation;
 use sklad_domain::stock::{
     LedgerLine, ManualKind, MovementKind, Places, ReverseError, order_correction, plan, reversal,
+    shortages,
 };
 use uuid::Uuid;
 
@@ -56,6 +57,13 @@ pub enum MovementError {
     /// The movement belongs to an order's or a production order's document.
     #[error(transparent)]
     ThroughDocument(#[from] ReverseError),
+    /// The warehouse forbids negative balances and holds less than the order needs of
+    /// each of these.
+    #[error("short of stock in {warehouse}: {}", short_list(.lines))]
+    Short {
+        warehouse: String,
+        lines: Vec<ShortLine>,
+    },
     #[error(transparent)]
     Refused(#[from] Refused),
 }
@@ -70,6 +78,78 @@ impl From<diesel::result::Error> for MovementError {
     fn from(err: diesel::result::Error) -> Self {
         sklad_db::DbError::from(err).into()
     }
+}
+
+/// A product an order needs more of than its warehouse holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShortLine {
+    pub sku: String,
+    pub needed: Decimal,
+    pub on_hand: Decimal,
+}
+
+/// `SKU needed / on hand` of each line, language-neutral (the console words the rest).
+pub fn short_list(lines: &[ShortLine]) -> String {
+    lines
+        .iter()
+        .map(|l| format!("{} {} / {}", l.sku, l.needed, l.on_hand))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// What an order lacks in `warehouse` to ship, every short product named (empty when the
+/// warehouse allows negative balances or holds enough). Works in the caller's transaction.
+pub async fn short_lines(
+    conn: &mut AsyncPgConnection,
+    account: Uuid,
+    lines: &[(Uuid, Decimal)],
+    warehouse: Uuid,
+) -> DbResult<(String, Vec<ShortLine>)> {
+    let Some(place) = sklad_db::warehouses::get(conn, account, warehouse).await? else {
+        return Ok((String::new(), Vec::new()));
+    };
+    if place.allow_negative {
+        return Ok((place.name, Vec::new()));
+    }
+    let products: Vec<Uuid> = lines.iter().map(|(p, _)| *p).collect();
+    let held = sklad_db::boms::on_hand(conn, account, warehouse, &products).await?;
+    let short = shortages(lines, &held);
+    let ids: Vec<Uuid> = short.iter().map(|s| s.product_id).collect();
+    let skus = sklad_db::products::skus_of(conn, account, &ids).await?;
+    let lines = short
+        .into_iter()
+        .map(|s| ShortLine {
+            sku: skus.get(&s.product_id).cloned().unwrap_or_default(),
+            needed: s.needed,
+            on_hand: s.on_hand,
+        })
+        .collect();
+    Ok((place.name, lines))
+}
+
+/// Where an order ships from under the account's settings, and what it lacks there (its
+/// lines of nothing skipped): `None` when the account names no ship warehouse for it.
+pub async fn order_shortage(
+    conn: &mut AsyncPgConnection,
+    account: Uuid,
+    facts: &ShipmentFacts,
+) -> DbResult<Option<(Uuid, String, Vec<ShortLine>)>> {
+    let settings = sklad_db::integrations::get(conn, account).await?.settings;
+    let Some(warehouse) = reservation::ship_warehouse(
+        facts.source_id,
+        &settings.ship_source_rules.0,
+        settings.ship_warehouse_id,
+    ) else {
+        return Ok(None);
+    };
+    let lines: Vec<(Uuid, Decimal)> = facts
+        .lines
+        .iter()
+        .filter(|(_, q)| *q > Decimal::ZERO)
+        .copied()
+        .collect();
+    let (name, short) = short_lines(conn, account, &lines, warehouse).await?;
+    Ok(Some((warehouse, name, short)))
 }
 
 /// Records a person's movement. `Recorded::created` is `false` when the idempotency key
@@ -236,6 +316,13 @@ pub async fn ship_order(
         return Err(MovementError::Invalid(
             "the order has no lines to ship".into(),
         ));
+    }
+    let (name, short) = short_lines(conn, account, &items, warehouse).await?;
+    if !short.is_empty() {
+        return Err(MovementError::Short {
+            warehouse: name,
+            lines: short,
+        });
     }
     let lines = plan(MovementKind::Shipment, Places::one(warehouse), &items)
         .map_err(MovementError::Rule)?;

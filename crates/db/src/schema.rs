@@ -265,6 +265,7 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         push_buffer -> Numeric,
+        archived_at -> Nullable<Timestamptz>,
     }
 }
 

@@ -24,6 +24,8 @@ pub struct Warehouse {
     pub updated_at: DateTime<Utc>,
     /// Safety stock: keyCRM receives `max(0, balance − push_buffer)` from this warehouse.
     pub push_buffer: Decimal,
+    /// Archived: out of every form and the mapping, its ledger kept.
+    pub archived_at: Option<DateTime<Utc>>,
 }
 
 /// A keyCRM warehouse sklad knows of.
@@ -70,6 +72,36 @@ pub async fn list(conn: &mut AsyncPgConnection, account_id: Uuid) -> DbResult<Ve
         .await?)
 }
 
+/// The account's warehouses in use (not archived), by name: what forms offer.
+pub async fn list_active(
+    conn: &mut AsyncPgConnection,
+    account_id: Uuid,
+) -> DbResult<Vec<Warehouse>> {
+    Ok(warehouses::table
+        .filter(warehouses::account_id.eq(account_id))
+        .filter(warehouses::archived_at.is_null())
+        .order(warehouses::name.asc())
+        .select(Warehouse::as_select())
+        .load(conn)
+        .await?)
+}
+
+/// Whether any balance of the warehouse is not zero (on hand or reserved).
+pub async fn holds_stock(conn: &mut AsyncPgConnection, id: Uuid) -> DbResult<bool> {
+    use crate::schema::balances;
+    Ok(diesel::select(diesel::dsl::exists(
+        balances::table
+            .filter(balances::warehouse_id.eq(id))
+            .filter(
+                balances::quantity
+                    .ne(Decimal::ZERO)
+                    .or(balances::reserved.ne(Decimal::ZERO)),
+            ),
+    ))
+    .get_result(conn)
+    .await?)
+}
+
 /// One of the account's warehouses.
 pub async fn get(
     conn: &mut AsyncPgConnection,
@@ -92,6 +124,8 @@ pub struct WarehouseEdit {
     pub name: Option<String>,
     pub allow_negative: Option<bool>,
     pub push_buffer: Option<Decimal>,
+    /// `Some(Some(now))` archives, `Some(None)` brings back.
+    pub archived_at: Option<Option<DateTime<Utc>>>,
 }
 
 /// Changes a warehouse's name, negative-balance rule or push buffer.

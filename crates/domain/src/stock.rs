@@ -286,6 +286,40 @@ pub fn reversal(
     }
 }
 
+/// A product a document needs more of than a warehouse holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shortage {
+    pub product_id: Uuid,
+    pub needed: Decimal,
+    pub on_hand: Decimal,
+}
+
+/// Every product of `items` (product, quantity; a product may stand on several lines) whose
+/// total need is more than `on_hand` holds (missing: none): all of them, not the first, so a
+/// person sees at once everything an order waits for. Sorted by product.
+pub fn shortages(
+    items: &[(Uuid, Decimal)],
+    on_hand: &std::collections::HashMap<Uuid, Decimal>,
+) -> Vec<Shortage> {
+    let mut needed: BTreeMap<Uuid, Decimal> = BTreeMap::new();
+    for (product, quantity) in items {
+        if *quantity > Decimal::ZERO {
+            *needed.entry(*product).or_default() += *quantity;
+        }
+    }
+    needed
+        .into_iter()
+        .filter_map(|(product_id, needed)| {
+            let on_hand = on_hand.get(&product_id).copied().unwrap_or_default();
+            (needed > on_hand).then_some(Shortage {
+                product_id,
+                needed: needed.normalize(),
+                on_hand: on_hand.normalize(),
+            })
+        })
+        .collect()
+}
+
 /// The change that makes `current` become `counted`.
 pub fn inventory_delta(current: Decimal, counted: Decimal) -> Decimal {
     counted - current
@@ -371,6 +405,35 @@ mod tests {
             plan(MovementKind::Reversal, Places::one(w1), &[(p, dec!(1))]),
             Err(MovementError::FromReversedMovement)
         );
+    }
+
+    #[test]
+    fn every_short_product_is_named() {
+        let (a, b, c) = (id(1), id(2), id(3));
+        let held = std::collections::HashMap::from([(a, dec!(5)), (b, dec!(1))]);
+        // A on two lines (3 + 4 > 5), B short by one, C held nowhere; a line of 0 needs nothing.
+        let short = shortages(
+            &[
+                (a, dec!(3)),
+                (b, dec!(2)),
+                (a, dec!(4)),
+                (c, dec!(1)),
+                (id(4), dec!(0)),
+            ],
+            &held,
+        );
+        assert_eq!(
+            short
+                .iter()
+                .map(|s| (s.product_id, s.needed, s.on_hand))
+                .collect::<Vec<_>>(),
+            vec![
+                (a, dec!(7), dec!(5)),
+                (b, dec!(2), dec!(1)),
+                (c, dec!(1), dec!(0))
+            ]
+        );
+        assert!(shortages(&[(a, dec!(5))], &held).is_empty());
     }
 
     #[test]

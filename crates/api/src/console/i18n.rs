@@ -134,6 +134,9 @@ impl Text {
             "bom_saved" => self.done_bom_saved,
             "movement_reversed" => self.done_movement_reversed,
             "stock_saved" => self.done_stock_saved,
+            "order_shipped" => self.done_order_shipped,
+            "warehouse_saved" => self.done_warehouse_saved,
+            "warehouse_archived" => self.done_warehouse_archived,
             _ => return None,
         })
     }
@@ -155,6 +158,40 @@ catalogue! {
     back_to_console: "Back to the console", "Повернутися до консолі";
     something_wrong: "That did not work", "Не вдалося";
     nav_orders: "Customer Orders", "Замовлення покупців";
+    nav_today: "Today", "Сьогодні";
+    nav_waiting: "Waiting for stock", "Чекають на товар";
+    menu: "Menu", "Меню";
+    archive: "Archive", "Архівувати";
+    unarchive: "Bring back", "Повернути з архіву";
+    archive_hint: "An archived warehouse leaves every form and the mapping; its history stays. Only an empty warehouse no order ships from can be archived.",
+        "Архівний склад зникає з усіх форм і зіставлення; його історія лишається. Архівувати можна лише порожній склад, з якого не відвантажуються замовлення.";
+    warehouse_archived_hint: "This warehouse is archived: no form offers it.", "Цей склад в архіві: жодна форма його не пропонує.";
+    err_warehouse_has_stock: "The warehouse still holds stock: move it or write it off first.", "На складі ще є товар: спершу перемістіть або спишіть його.";
+    err_warehouse_ships_orders: "Orders ship from this warehouse: choose another in Integrations → keyCRM first.", "З цього складу відвантажуються замовлення: спершу оберіть інший в Інтеграції → keyCRM.";
+    done_warehouse_saved: "Warehouse saved.", "Склад збережено.";
+    done_warehouse_archived: "Warehouse archived.", "Склад заархівовано.";
+    add_row: "Add a row", "Додати рядок";
+    paste_hint: "From a spreadsheet: copy two columns, SKU and quantity, and paste them into the first SKU field; the rows fill in.",
+        "З таблиці: скопіюйте два стовпці, артикул і кількість, і вставте їх у перше поле артикула; рядки заповняться.";
+    waiting_hint: "These orders are in a ship status, but their warehouse does not hold enough yet. They ship by themselves once stock arrives, or by “Ship now” on the order.",
+        "Ці замовлення в статусі відвантаження, але на їхньому складі ще недостатньо товару. Вони відвантажаться самі, щойно товар надійде, або кнопкою «Відвантажити зараз» на замовленні.";
+    waiting_none: "No order is waiting for stock.", "Жодне замовлення не чекає на товар.";
+    waiting_since: "Waiting since", "Чекає з";
+    short_lines: "Short of stock", "Бракує товару";
+    needed: "needed", "потрібно";
+    in_stock: "on hand", "є";
+    ship_from: "Ship from", "Відвантажити зі складу";
+    ship_now: "Ship now", "Відвантажити зараз";
+    orders_any_shipment: "Any shipment state", "Будь-який стан відвантаження";
+    done_order_shipped: "Shipped: the order's lines left the warehouse.", "Відвантажено: рядки замовлення списано зі складу.";
+    today_integration_ok: "keyCRM is connected: orders arrive and stock is sent as set.", "keyCRM підключено: замовлення надходять, залишки надсилаються, як налаштовано.";
+    today_integration_off: "The keyCRM integration is switched off: no orders arrive and no stock is sent.", "Інтеграцію з keyCRM вимкнено: замовлення не надходять, залишки не надсилаються.";
+    today_waiting: "orders waiting for stock", "замовлень чекають на товар";
+    today_failing: "keyCRM warehouses refusing stock", "складів keyCRM не приймають залишки";
+    today_dirty: "SKUs waiting to be sent to keyCRM", "артикулів чекають надсилання в keyCRM";
+    today_planned: "production orders planned", "виробничих замовлень заплановано";
+    today_orders: "customer orders", "замовлень покупців";
+    group_nav_settings: "Settings", "Налаштування";
     nav_products: "Products", "Номенклатура";
     nav_warehouses: "Stock balances", "Залишки";
     nav_movements: "Movements", "Рухи";
@@ -400,6 +437,7 @@ catalogue! {
     err_keycrm_budget_spent: "keyCRM's request limit for this key is spent for now; try again in a minute.", "Ліміт запитів keyCRM для цього ключа вичерпано; спробуйте за хвилину.";
     err_keycrm_unavailable: "keyCRM did not answer usefully; try again later.", "keyCRM не відповів як слід; спробуйте пізніше.";
     err_sync_job_running: "A synchronization is already running; wait for it or cancel it.", "Синхронізація вже триває; дочекайтеся її або скасуйте.";
+    err_short_of_stock: "Not enough in “{warehouse}” (needed / on hand): {lines}.", "Бракує на складі «{warehouse}» (потрібно / є): {lines}.";
     err_short_components: "Not enough components in stock for this.", "Для цього на складі бракує компонентів.";
     err_bom_cycle: "A component cannot contain the product it is part of.", "Компонент не може містити товар, до якого входить.";
     err_wrong_state: "This cannot be done in the order's present state.", "У поточному стані замовлення цього зробити не можна.";

@@ -6,6 +6,7 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde_json::{Map, Value, json};
 
+use super::Section;
 use super::form::{FormData, Posted};
 use super::views::{Choice, DoneQuery, choices, warehouse_choices};
 use super::{Console, ConsoleError, Frame, Notice, Text, render, see_other};
@@ -120,7 +121,7 @@ async fn page(
     console: Console,
     done: web::Query<DoneQuery>,
 ) -> Result<HttpResponse, ConsoleError> {
-    let frame = console.frame_done("settings", done.done.as_deref());
+    let frame = console.frame_done(Section::Settings, done.done.as_deref());
     show(&state, &console, frame, None, StatusCode::OK).await
 }
 
@@ -135,7 +136,7 @@ async fn show(
     let (integration, warehouses, failing_pushes) = {
         let mut conn = state.db.conn().await?;
         let integration = sklad_db::integrations::get(&mut conn, console.account.0).await?;
-        let warehouses = sklad_db::warehouses::list(&mut conn, console.account.0).await?;
+        let warehouses = sklad_db::warehouses::list_active(&mut conn, console.account.0).await?;
         let failing = sklad_db::push_waiting::failing(&mut conn, Some(console.account.0))
             .await?
             .len();
@@ -280,12 +281,15 @@ async fn save(state: web::Data<ApiState>, posted: Posted) -> Result<HttpResponse
         Ok(_) => Ok(see_other("/settings/keycrm", Some("saved"))),
         Err(err) if err.code == "keycrm_rejected_key" => {
             let t = console.t();
-            let frame = console.frame("settings", Some(Notice::Failed(t.not_saved.to_owned())));
+            let frame = console.frame(
+                Section::Settings,
+                Some(Notice::Failed(t.not_saved.to_owned())),
+            );
             let message = super::errors::say(t, &err);
             show(&state, console, frame, Some(message), err.status).await
         }
         Err(err) => {
-            let frame = console.frame("settings", Some(failed(console.t(), &err)));
+            let frame = console.frame(Section::Settings, Some(failed(console.t(), &err)));
             show(&state, console, frame, None, err.status).await
         }
     }
@@ -306,7 +310,7 @@ struct RotateConfirm {
 /// "Rotate…" asks first: the old link stops, so keyCRM's trigger needs the new one.
 async fn confirm_rotate(console: Console) -> Result<HttpResponse, ConsoleError> {
     let page = RotateConfirm {
-        frame: console.frame("settings", None),
+        frame: console.frame(Section::Settings, None),
         t: console.t(),
     };
     render(&page, StatusCode::OK)

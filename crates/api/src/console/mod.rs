@@ -16,11 +16,13 @@ mod integration;
 mod orders;
 mod production;
 mod products;
+mod section;
 mod session;
 mod status;
 mod stock;
 mod stock_keycrm;
 mod sync;
+mod today;
 mod views;
 
 use actix_web::http::StatusCode;
@@ -29,6 +31,7 @@ use actix_web::{HttpResponse, ResponseError, web};
 use askama::Template;
 
 pub use i18n::{Lang, Text};
+pub use section::Section;
 pub use session::Console;
 
 use crate::error::ApiError;
@@ -39,21 +42,22 @@ pub struct Frame {
     pub lang: Lang,
     /// Echoed by every form of the page.
     pub csrf: String,
-    /// The navigation entry to highlight.
-    pub section: &'static str,
+    /// The screen, for the menu.
+    pub section: Section,
     /// This page's path and query: the language switch comes back here.
     pub here: String,
     pub notice: Option<Notice>,
 }
 
 impl Frame {
-    /// `"active"` for the current section's navigation link.
-    pub fn on(&self, section: &str) -> &'static str {
-        if self.section == section {
-            "active"
-        } else {
-            ""
-        }
+    /// The menu's groups.
+    pub fn groups(&self) -> Vec<section::MenuItem> {
+        section::groups(self.t, self.section)
+    }
+
+    /// The screens of the current group.
+    pub fn tabs(&self) -> Vec<section::MenuItem> {
+        section::tabs(self.t, self.section)
     }
 
     /// The language switch's target: the other language, coming back here (or, after a
@@ -64,7 +68,7 @@ impl Frame {
             Lang::Uk => Lang::En,
         };
         let back = if self.here.is_empty() {
-            section_path(self.section)
+            self.section.path()
         } else {
             &self.here
         };
@@ -73,22 +77,6 @@ impl Frame {
             other.code(),
             url::form_urlencoded::byte_serialize(back.as_bytes()).collect::<String>()
         )
-    }
-}
-
-/// The screen a navigation section opens.
-fn section_path(section: &str) -> &'static str {
-    match section {
-        "orders" => "/orders",
-        "products" => "/products",
-        "warehouses" => "/warehouses",
-        "movements" => "/movements",
-        "stock_keycrm" => "/stock/keycrm",
-        "production" => "/production",
-        "sync" => "/sync",
-        "settings" => "/settings/keycrm",
-        "status" => "/status",
-        _ => "/",
     }
 }
 
@@ -116,7 +104,11 @@ impl Notice {
 pub enum ConsoleError {
     /// No live session: off to the sign-in page.
     #[error("sign in first")]
-    SignIn { htmx: bool },
+    SignIn {
+        htmx: bool,
+        /// The page asked for, where sign-in will lead.
+        next: String,
+    },
     /// A form without the session's CSRF token.
     #[error("the form is stale or was not sent by this console")]
     Csrf { lang: Lang },
@@ -144,12 +136,22 @@ impl ResponseError for ConsoleError {
 
     fn error_response(&self) -> HttpResponse {
         match self {
-            ConsoleError::SignIn { htmx: true } => HttpResponse::Unauthorized()
+            ConsoleError::SignIn { htmx: true, .. } => HttpResponse::Unauthorized()
                 .insert_header(("HX-Redirect", "/sign-in"))
                 .finish(),
-            ConsoleError::SignIn { htmx: false } => HttpResponse::SeeOther()
-                .insert_header((header::LOCATION, "/sign-in"))
-                .finish(),
+            ConsoleError::SignIn { htmx: false, next } => {
+                let to = if next.is_empty() || next == "/" || !session::is_local_path(next) {
+                    "/sign-in".to_owned()
+                } else {
+                    format!(
+                        "/sign-in?next={}",
+                        url::form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>()
+                    )
+                };
+                HttpResponse::SeeOther()
+                    .insert_header((header::LOCATION, to))
+                    .finish()
+            }
             ConsoleError::Csrf { lang } => {
                 let t = lang.text();
                 bare_page(StatusCode::FORBIDDEN, *lang, t.csrf_refused)
@@ -276,7 +278,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .wrap(security_headers())
             .app_data(console_query_config())
             .app_data(console_path_config())
-            .route("/", web::get().to(home))
+            .route("/", web::get().to(today::page))
             .route("/assets/{name}", web::get().to(asset))
             .route("/lang/{code}", web::get().to(session::switch_language))
             .route("/sign-in", web::get().to(session::sign_in_page))
@@ -292,21 +294,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(stock_keycrm::configure)
             .configure(views::configure),
     );
-}
-
-/// The landing screen: the keyCRM settings until a key is saved, then Customer Orders.
-async fn home(
-    state: web::Data<crate::ApiState>,
-    console: Console,
-) -> Result<HttpResponse, ConsoleError> {
-    let mut conn = state.db.conn().await?;
-    let integration = sklad_db::integrations::get(&mut conn, console.account.0).await?;
-    let target = if integration.has_api_key() {
-        "/orders"
-    } else {
-        "/settings/keycrm"
-    };
-    Ok(see_other(target, None))
 }
 
 /// The vendored script and the stylesheet, compiled in: the console needs no files at run

@@ -6,14 +6,21 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
+use super::Section;
 use super::views::{Choice, Pager, choices, properties_text};
 use super::{Console, ConsoleError, Frame, Text, render};
 use crate::ApiState;
 use crate::orders::{OrderDetailView, OrderQuery, OrderView};
+use sklad_app::movements::ShortLine;
+use sklad_db::orders::OrderRef;
+use sklad_domain::orders::ShipmentState;
+use strum::VariantNames;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/orders", web::get().to(list))
+        .route("/orders/waiting", web::get().to(waiting))
         .route("/orders/{id}", web::get().to(detail))
+        .route("/orders/{id}/ship", web::post().to(ship))
         .route("/orders/{id}/keycrm", web::get().to(document));
 }
 
@@ -24,6 +31,8 @@ pub struct ListQuery {
     show: Option<String>,
     /// A keyCRM status id; empty for every status.
     status: Option<String>,
+    /// A shipment state (`waiting`...); empty for every state.
+    shipment: Option<String>,
     page: Option<i64>,
 }
 
@@ -35,6 +44,7 @@ struct OrdersPage {
     q: String,
     show: Vec<Choice>,
     statuses: Vec<Choice>,
+    shipments: Vec<Choice>,
     orders: Vec<OrderView>,
     pager: Pager,
     /// No order at all yet (not merely none matching): say how orders arrive.
@@ -63,6 +73,8 @@ async fn list(
     let q = query.q.unwrap_or_default();
     let status = query.status.unwrap_or_default();
     let status_id = status.parse::<i64>().ok();
+    let shipment_text = query.shipment.unwrap_or_default();
+    let shipment = shipment_text.parse::<ShipmentState>().ok();
     let page = query.page.unwrap_or(1).clamp(1, crate::page::MAX_PAGE);
     let found = crate::orders::list(
         &state,
@@ -71,6 +83,7 @@ async fn list(
             archived,
             q: Some(q.clone()).filter(|q| !q.trim().is_empty()),
             status_id,
+            shipment,
             ..OrderQuery::default()
         },
         (page, 50),
@@ -79,13 +92,19 @@ async fn list(
     let empty_account = found.total == 0
         && q.trim().is_empty()
         && status_id.is_none()
+        && shipment.is_none()
         && crate::orders::list(&state, console.account, OrderQuery::default(), (1, 1))
             .await?
             .total
             == 0;
     let pager = Pager::new(
         "/orders",
-        &[("q", &q), ("show", show), ("status", &status)],
+        &[
+            ("q", &q),
+            ("show", show),
+            ("status", &status),
+            ("shipment", &shipment_text),
+        ],
         page,
         found.per_page,
         found.total,
@@ -105,9 +124,21 @@ async fn list(
             .map(|(id, name)| (id.to_string(), name.unwrap_or_else(|| format!("#{id}")))),
         &[status_id.map(|id| id.to_string()).unwrap_or_default()],
     ));
+    let mut shipments = vec![Choice {
+        value: String::new(),
+        label: t.orders_any_shipment.to_owned(),
+        selected: shipment.is_none(),
+    }];
+    shipments.extend(choices(
+        ShipmentState::VARIANTS
+            .iter()
+            .map(|s| ((*s).to_owned(), t.label(s).to_owned())),
+        &[shipment.map(|s| s.as_ref().to_owned()).unwrap_or_default()],
+    ));
     let page = OrdersPage {
         statuses,
-        frame: console.frame("orders", None),
+        shipments,
+        frame: console.frame(Section::Orders, None),
         t,
         show: choices(
             [
@@ -132,6 +163,11 @@ struct OrderPage {
     t: &'static Text,
     order: OrderDetailView,
     shipment: &'static str,
+    /// What the order lacks in its ship warehouse, every line named (empty: nothing).
+    short: Vec<ShortLine>,
+    short_warehouse: String,
+    /// "Ship now": the warehouses, its ship warehouse chosen (empty once shipped).
+    ship_from: Vec<Choice>,
 }
 
 impl OrderPage {
@@ -144,18 +180,180 @@ impl OrderPage {
     }
 }
 
+#[derive(Deserialize)]
+pub struct DoneQuery {
+    done: Option<String>,
+}
+
 async fn detail(
     state: web::Data<ApiState>,
     console: Console,
     id: web::Path<String>,
+    query: web::Query<DoneQuery>,
 ) -> Result<HttpResponse, ConsoleError> {
-    let order = crate::orders::detail(&state, console.account, &id).await?;
+    let frame = console.frame_done(Section::Orders, query.done.as_deref());
+    show_order(&state, &console, frame, &id, StatusCode::OK).await
+}
+
+async fn show_order(
+    state: &ApiState,
+    console: &Console,
+    frame: Frame,
+    id: &str,
+    status: StatusCode,
+) -> Result<HttpResponse, ConsoleError> {
+    let order = crate::orders::detail(state, console.account, id).await?;
     let t = console.t();
+    let (short_warehouse, short, ship_from) = {
+        let mut conn = state.db.conn().await?;
+        let facts = sklad_db::order_stock::shipment_facts(
+            &mut conn,
+            console.account.0,
+            OrderRef::Id(order.order.id),
+        )
+        .await?;
+        match facts.filter(|f| f.shipped_movement_id.is_none()) {
+            Some(facts) => {
+                let found =
+                    sklad_app::movements::order_shortage(&mut conn, console.account.0, &facts)
+                        .await?;
+                let warehouses =
+                    sklad_db::warehouses::list_active(&mut conn, console.account.0).await?;
+                let chosen = found
+                    .as_ref()
+                    .map(|(w, _, _)| w.to_string())
+                    .unwrap_or_default();
+                let ship_from = choices(
+                    warehouses
+                        .iter()
+                        .map(|w| (w.id.to_string(), w.name.clone())),
+                    &[chosen],
+                );
+                let (name, short) = found.map(|(_, n, s)| (n, s)).unwrap_or_default();
+                (name, short, ship_from)
+            }
+            None => (String::new(), Vec::new(), Vec::new()),
+        }
+    };
     let page = OrderPage {
-        frame: console.frame("orders", None),
+        frame,
         t,
         shipment: t.label(order.order.shipment.state.as_ref()),
         order,
+        short,
+        short_warehouse,
+        ship_from,
+    };
+    render(&page, status)
+}
+
+/// "Ship now": the manual shipment the API has (`POST /orders/{id}/ship`), with the
+/// negative-balance rule; a refusal names every short line.
+async fn ship(
+    state: web::Data<ApiState>,
+    posted: super::form::Posted,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ConsoleError> {
+    let console = &posted.console;
+    let shipped = async {
+        let reference = crate::orders::order_ref(&id)?;
+        let warehouse = posted
+            .form
+            .get("warehouse_id")
+            .and_then(|w| uuid::Uuid::parse_str(w).ok())
+            .ok_or(sklad_domain::stock::MovementError::MissingWarehouse(
+                "warehouse_id",
+            ))?;
+        let mut conn = state.db.conn().await?;
+        sklad_app::movements::ship(&mut conn, console.account.0, reference, warehouse)
+            .await
+            .map_err(crate::error::ApiError::from)
+    }
+    .await;
+    match shipped {
+        Ok(_) => Ok(super::see_other(
+            &format!("/orders/{id}"),
+            Some("order_shipped"),
+        )),
+        Err(err) => {
+            let frame = console.frame(
+                Section::Orders,
+                Some(super::integration::failed(console.t(), &err)),
+            );
+            show_order(&state, console, frame, &id, err.status).await
+        }
+    }
+}
+
+/// One order waiting for stock, with every line it lacks.
+pub struct WaitingRow {
+    pub order: OrderView,
+    pub warehouse: String,
+    pub short: Vec<ShortLine>,
+}
+
+#[derive(Template)]
+#[template(path = "waiting.html")]
+struct WaitingPage {
+    frame: Frame,
+    t: &'static Text,
+    rows: Vec<WaitingRow>,
+    pager: Pager,
+}
+
+#[derive(Deserialize)]
+pub struct WaitingQuery {
+    page: Option<i64>,
+}
+
+/// Orders in a ship status that their warehouse cannot cover yet, oldest wait first
+/// being the list's order, each with every short line (read now, not when it began to wait).
+async fn waiting(
+    state: web::Data<ApiState>,
+    console: Console,
+    query: web::Query<WaitingQuery>,
+) -> Result<HttpResponse, ConsoleError> {
+    let page = query.page.unwrap_or(1).clamp(1, crate::page::MAX_PAGE);
+    let found = crate::orders::list(
+        &state,
+        console.account,
+        OrderQuery {
+            shipment: Some(ShipmentState::Waiting),
+            ..OrderQuery::default()
+        },
+        (page, 50),
+    )
+    .await?;
+    let pager = Pager::new("/orders/waiting", &[], page, found.per_page, found.total);
+    let mut rows = Vec::with_capacity(found.data.len());
+    let mut conn = state.db.conn().await?;
+    for order in found.data {
+        let facts = sklad_db::order_stock::shipment_facts(
+            &mut conn,
+            console.account.0,
+            OrderRef::Id(order.id),
+        )
+        .await?;
+        let (warehouse, short) = match facts {
+            Some(facts) => {
+                sklad_app::movements::order_shortage(&mut conn, console.account.0, &facts)
+                    .await?
+                    .map(|(_, name, short)| (name, short))
+                    .unwrap_or_default()
+            }
+            None => Default::default(),
+        };
+        rows.push(WaitingRow {
+            order,
+            warehouse,
+            short,
+        });
+    }
+    let page = WaitingPage {
+        frame: console.frame(Section::Waiting, None),
+        t: console.t(),
+        rows,
+        pager,
     };
     render(&page, StatusCode::OK)
 }

@@ -11,6 +11,7 @@ use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
 
+use super::Section;
 use super::form::{FormData, Posted};
 use super::integration::failed;
 use super::stock::input;
@@ -79,7 +80,7 @@ async fn page(
     console: Console,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ConsoleError> {
-    let frame = console.frame_done("production", query.done.as_deref());
+    let frame = console.frame_done(Section::Production, query.done.as_deref());
     show(&state, &console, frame, &query, StatusCode::OK).await
 }
 
@@ -99,13 +100,16 @@ async fn show(
         let mut conn = state.db.conn().await?;
         let ids: Vec<Uuid> = found.data.iter().map(|o| o.product_id).collect();
         let skus = sklad_db::products::skus_of(&mut conn, console.account.0, &ids).await?;
-        let names: HashMap<Uuid, String> = sklad_db::warehouses::list(&mut conn, console.account.0)
-            .await?
-            .into_iter()
-            .map(|w| (w.id, w.name))
+        let all = sklad_db::warehouses::list(&mut conn, console.account.0).await?;
+        let offered: Vec<(String, String)> = all
+            .iter()
+            .filter(|w| w.archived_at.is_none())
+            .map(|w| (w.id.to_string(), w.name.clone()))
             .collect();
-        (skus, names)
+        let names: HashMap<Uuid, String> = all.into_iter().map(|w| (w.id, w.name)).collect();
+        (skus, (names, offered))
     };
+    let (names, warehouses) = names;
     let name = |id: &Uuid| names.get(id).cloned().unwrap_or_default();
     let rows = found
         .data
@@ -129,11 +133,6 @@ async fn show(
             .map(|s| ((*s).to_owned(), t.label(s).to_owned())),
         &[filter.unwrap_or_default().to_owned()],
     ));
-    let mut warehouses: Vec<(String, String)> = names
-        .iter()
-        .map(|(id, n)| (id.to_string(), n.clone()))
-        .collect();
-    warehouses.sort_by(|a, b| a.1.cmp(&b.1));
     let page = ProductionPage {
         frame,
         t,
@@ -157,7 +156,7 @@ async fn refused(
     console: &Console,
     err: ApiError,
 ) -> Result<HttpResponse, ConsoleError> {
-    let frame = console.frame("production", Some(failed(console.t(), &err)));
+    let frame = console.frame(Section::Production, Some(failed(console.t(), &err)));
     let query = ListQuery {
         state: None,
         page: None,
@@ -337,7 +336,7 @@ async fn save_bom(
     match saved {
         Ok(_) => Ok(see_other(&format!("/products/{}", *id), Some("bom_saved"))),
         Err(err) => {
-            let frame = console.frame("products", Some(failed(console.t(), &err)));
+            let frame = console.frame(Section::Products, Some(failed(console.t(), &err)));
             super::products::show_product(&state, console, frame, *id, err.status).await
         }
     }

@@ -8,6 +8,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use super::Section;
 use super::form::{FormData, Posted};
 use super::integration::failed;
 use super::production::BomPanel;
@@ -42,7 +43,7 @@ async fn products(
     console: Console,
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ConsoleError> {
-    let frame = console.frame_done("products", query.done.as_deref());
+    let frame = console.frame_done(Section::Products, query.done.as_deref());
     show_products(&state, &console, frame, &query, StatusCode::OK).await
 }
 
@@ -111,7 +112,7 @@ async fn create_product(
         )),
         Err(err) => {
             let console = &posted.console;
-            let frame = console.frame("products", Some(failed(console.t(), &err)));
+            let frame = console.frame(Section::Products, Some(failed(console.t(), &err)));
             let query = PageQuery {
                 page: None,
                 q: None,
@@ -144,7 +145,7 @@ async fn product(
     id: web::Path<Uuid>,
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ConsoleError> {
-    let frame = console.frame_done("products", query.done.as_deref());
+    let frame = console.frame_done(Section::Products, query.done.as_deref());
     show_product(&state, &console, frame, id.into_inner(), StatusCode::OK).await
 }
 
@@ -196,7 +197,7 @@ async fn update_product(
         )),
         Err(err) => {
             let console = &posted.console;
-            let frame = console.frame("products", Some(failed(console.t(), &err)));
+            let frame = console.frame(Section::Products, Some(failed(console.t(), &err)));
             show_product(&state, console, frame, id, err.status).await
         }
     }

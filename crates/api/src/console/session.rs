@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use super::form::Posted;
 use super::i18n::{Lang, Text};
-use super::{ConsoleError, Frame, Notice, render, see_other};
+use super::{ConsoleError, Frame, Notice, Section, render, see_other};
 use crate::ApiState;
 use crate::auth::AccountId;
 
@@ -40,7 +40,7 @@ impl Console {
     }
 
     /// The frame of a page in `section`, with `notice` on top.
-    pub fn frame(&self, section: &'static str, notice: Option<Notice>) -> Frame {
+    pub fn frame(&self, section: Section, notice: Option<Notice>) -> Frame {
         Frame {
             t: self.t(),
             lang: self.lang,
@@ -52,7 +52,7 @@ impl Console {
     }
 
     /// The frame with the message a redirect named (`?done=…`), if it is one we know.
-    pub fn frame_done(&self, section: &'static str, done: Option<&str>) -> Frame {
+    pub fn frame_done(&self, section: Section, done: Option<&str>) -> Frame {
         let notice = done
             .and_then(|key| self.t().done(key))
             .map(|text| Notice::Done(text.to_owned()));
@@ -100,12 +100,16 @@ impl FromRequest for Console {
             .get::<tracing_actix_web::RootSpan>()
             .map(|root| (*root).clone());
         Box::pin(async move {
+            let signed_out = || ConsoleError::SignIn {
+                htmx,
+                next: here.clone(),
+            };
             let (Some(cookie), Some(state)) = (cookie, state) else {
-                return Err(ConsoleError::SignIn { htmx });
+                return Err(signed_out());
             };
             let mut conn = state.db.conn().await?;
             let Some(session) = sklad_db::console_sessions::find(&mut conn, &cookie).await? else {
-                return Err(ConsoleError::SignIn { htmx });
+                return Err(signed_out());
             };
             if let Some(span) = span {
                 span.record("account_id", tracing::field::display(session.account_id));
@@ -127,6 +131,8 @@ struct SignInPage {
     lang: Lang,
     csrf: String,
     error: Option<&'static str>,
+    /// The page asked for before signing in, where sign-in leads.
+    next: String,
 }
 
 fn sign_in_cookie(value: &str, secure: bool) -> Cookie<'static> {
@@ -150,6 +156,7 @@ fn sign_in_form(
     req: &HttpRequest,
     status: StatusCode,
     error: Option<&'static str>,
+    next: &str,
 ) -> Result<HttpResponse, ConsoleError> {
     let lang = language(req);
     let csrf = sklad_db::crypto::generate_token();
@@ -159,6 +166,10 @@ fn sign_in_form(
             lang,
             csrf: csrf.clone(),
             error,
+            next: Some(next)
+                .filter(|n| is_local_path(n))
+                .unwrap_or("/")
+                .to_owned(),
         },
         status,
     )?;
@@ -168,15 +179,30 @@ fn sign_in_form(
     Ok(response)
 }
 
+/// Where sign-in leads: the page asked for (`?next=`), or Today.
+#[derive(Deserialize)]
+pub struct Next {
+    next: Option<String>,
+}
+
 /// The sign-in form.
-pub async fn sign_in_page(req: HttpRequest) -> Result<HttpResponse, ConsoleError> {
-    sign_in_form(&req, StatusCode::OK, None)
+pub async fn sign_in_page(
+    req: HttpRequest,
+    next: web::Query<Next>,
+) -> Result<HttpResponse, ConsoleError> {
+    sign_in_form(
+        &req,
+        StatusCode::OK,
+        None,
+        next.next.as_deref().unwrap_or("/"),
+    )
 }
 
 #[derive(Deserialize)]
 pub struct SignInForm {
     token: String,
     csrf: String,
+    next: Option<String>,
 }
 
 /// Opens a session for a working admin token.
@@ -201,7 +227,8 @@ pub async fn sign_in(
     };
     let Some(opened) = opened else {
         let t = language(&req).text();
-        return sign_in_form(&req, StatusCode::UNAUTHORIZED, Some(t.sign_in_failed));
+        let next = form.next.as_deref().unwrap_or("/");
+        return sign_in_form(&req, StatusCode::UNAUTHORIZED, Some(t.sign_in_failed), next);
     };
     tracing::info!(account_id = %opened.session.account_id, "console session opened");
     let max_age = (opened.session.expires_at - chrono::Utc::now())
@@ -216,8 +243,13 @@ pub async fn sign_in(
         .finish();
     let mut spent = sign_in_cookie("", secure(&req));
     spent.make_removal();
+    let next = form
+        .next
+        .as_deref()
+        .filter(|n| is_local_path(n) && !n.starts_with("/sign-"))
+        .unwrap_or("/");
     Ok(HttpResponse::SeeOther()
-        .insert_header((actix_web::http::header::LOCATION, "/"))
+        .insert_header((actix_web::http::header::LOCATION, next))
         .cookie(session)
         .cookie(spent)
         .finish())

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use sklad_bus::parking::Parked;
 use sklad_bus::topology::{ALL_CONSUMERS, QueueDepth};
 
+use super::Section;
 use super::form::Posted;
 use super::{Console, ConsoleError, Frame, Notice, Text, render, see_other};
 use crate::ApiState;
@@ -65,7 +66,7 @@ async fn page(
     let notice = query
         .moved
         .map(|n| Notice::Done(format!("{} {n}", console.t().done_replayed)));
-    let frame = console.frame("status", notice);
+    let frame = console.frame(Section::Status, notice);
     show(&state, &console, frame, StatusCode::OK).await
 }
 
@@ -169,7 +170,7 @@ async fn replay(state: web::Data<ApiState>, posted: Posted) -> Result<HttpRespon
             Err(err) => {
                 tracing::warn!(error = %err, consumer = spec.name, "console replay failed");
                 let frame = console.frame(
-                    "status",
+                    Section::Status,
                     Some(Notice::Failed(console.t().broker_down.to_owned())),
                 );
                 return show(&state, console, frame, StatusCode::SERVICE_UNAVAILABLE).await;

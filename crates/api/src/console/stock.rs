@@ -8,6 +8,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use super::Section;
 use super::form::{FormData, Posted};
 use super::integration::failed;
 use super::views::{Choice, Pager, choices, typed_number};
@@ -21,6 +22,11 @@ use sklad_domain::stock::MovementKind;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/warehouses", web::get().to(warehouses))
         .route("/warehouses", web::post().to(create_warehouse))
+        .route("/warehouses/{id}", web::post().to(edit_warehouse))
+        .route(
+            "/warehouses/{id}/archive",
+            web::post().to(archive_warehouse),
+        )
         .route("/movements", web::get().to(movements))
         .route("/movements/new", web::get().to(new_movement))
         .route("/movements", web::post().to(create_movement))
@@ -52,6 +58,10 @@ struct WarehousesPage {
 }
 
 impl WarehousesPage {
+    fn current(&self) -> Option<&WarehouseView> {
+        self.warehouses.iter().find(|w| Some(w.id) == self.selected)
+    }
+
     fn tab(&self, id: &Uuid) -> &'static str {
         if self.selected == Some(*id) {
             "active"
@@ -66,7 +76,7 @@ async fn warehouses(
     console: Console,
     query: web::Query<Done>,
 ) -> Result<HttpResponse, ConsoleError> {
-    let frame = console.frame_done("warehouses", query.done.as_deref());
+    let frame = console.frame_done(Section::Warehouses, query.done.as_deref());
     show_warehouses(&state, &console, frame, query.warehouse, StatusCode::OK).await
 }
 
@@ -124,8 +134,63 @@ async fn create_warehouse(
         )),
         Err(err) => {
             let console = &posted.console;
-            let frame = console.frame("warehouses", Some(failed(console.t(), &err)));
+            let frame = console.frame(Section::Warehouses, Some(failed(console.t(), &err)));
             show_warehouses(&state, console, frame, None, err.status).await
+        }
+    }
+}
+
+/// Renames a warehouse or changes its negative-balance rule.
+async fn edit_warehouse(
+    state: web::Data<ApiState>,
+    posted: Posted,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ConsoleError> {
+    let form = &posted.form;
+    let change = json!({
+        "name": form.get("name").unwrap_or(""),
+        "allow_negative": form.checked("allow_negative"),
+    });
+    change_warehouse(&state, &posted, id.into_inner(), change, "warehouse_saved").await
+}
+
+/// Archives a warehouse (empty, no order ships from it) or brings it back.
+async fn archive_warehouse(
+    state: web::Data<ApiState>,
+    posted: Posted,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ConsoleError> {
+    let archived = posted.form.get("archived") == Some("true");
+    let done = if archived {
+        "warehouse_archived"
+    } else {
+        "warehouse_saved"
+    };
+    let change = json!({ "archived": archived });
+    change_warehouse(&state, &posted, id.into_inner(), change, done).await
+}
+
+async fn change_warehouse(
+    state: &ApiState,
+    posted: &Posted,
+    id: Uuid,
+    change: Value,
+    done: &str,
+) -> Result<HttpResponse, ConsoleError> {
+    let changed = async {
+        let body = input(change)?;
+        crate::warehouses::update(state, posted.console.account, id, body).await
+    }
+    .await;
+    match changed {
+        Ok(w) => Ok(see_other(
+            &format!("/warehouses?warehouse={}", w.id),
+            Some(done),
+        )),
+        Err(err) => {
+            let console = &posted.console;
+            let frame = console.frame(Section::Warehouses, Some(failed(console.t(), &err)));
+            show_warehouses(state, console, frame, Some(id), err.status).await
         }
     }
 }
@@ -192,7 +257,7 @@ async fn movements(
         .map(|w| (w.id, w.name))
         .collect();
     let page = MovementsPage {
-        frame: console.frame_done("movements", query.done.as_deref()),
+        frame: console.frame_done(Section::Movements, query.done.as_deref()),
         t: console.t(),
         movements: rows.into_iter().map(MovementView::from).collect(),
         warehouse_names,
@@ -201,8 +266,8 @@ async fn movements(
     render(&page, StatusCode::OK)
 }
 
-/// How many line rows a movement form offers.
-const FORM_LINES: usize = 8;
+/// How many line rows a new movement form offers ("Add a row" and pasting add more).
+const FORM_LINES: usize = 5;
 
 #[derive(Template)]
 #[template(path = "movement_new.html")]
@@ -236,7 +301,7 @@ async fn new_movement(
         .filter(|k| KINDS.contains(k))
         .unwrap_or("receipt")
         .to_owned();
-    let frame = console.frame("movements", None);
+    let frame = console.frame(Section::Movements, None);
     show_new_movement(&state, &console, frame, &kind, &sent, StatusCode::OK).await
 }
 
@@ -251,7 +316,7 @@ async fn show_new_movement(
     let t = console.t();
     let warehouses = {
         let mut conn = state.db.conn().await?;
-        sklad_db::warehouses::list(&mut conn, console.account.0).await?
+        sklad_db::warehouses::list_active(&mut conn, console.account.0).await?
     };
     let options = |field: &str| {
         choices(
@@ -263,7 +328,9 @@ async fn show_new_movement(
     };
     let skus = sent.all("sku");
     let quantities = sent.all("quantity");
-    let rows = (0..FORM_LINES)
+    // Every row sent comes back (a refused 30-line invoice keeps its 30 lines), and one more.
+    let count = (skus.len().max(quantities.len()) + 1).max(FORM_LINES);
+    let rows = (0..count)
         .map(|i| {
             (
                 skus.get(i).copied().unwrap_or_default().to_owned(),
@@ -336,7 +403,7 @@ async fn create_movement(
         )),
         Err(err) => {
             let console = &posted.console;
-            let frame = console.frame("movements", Some(failed(console.t(), &err)));
+            let frame = console.frame(Section::Movements, Some(failed(console.t(), &err)));
             let kind = posted.form.get("kind").unwrap_or("receipt").to_owned();
             show_new_movement(&state, console, frame, &kind, &posted.form, err.status).await
         }
@@ -379,7 +446,7 @@ async fn movement(
     }
     let t = console.t();
     let page = MovementPage {
-        frame: console.frame_done("movements", query.done.as_deref()),
+        frame: console.frame_done(Section::Movements, query.done.as_deref()),
         t,
         kind: t.label(movement.kind.as_ref()),
         reversible: reversible(&movement),
@@ -460,7 +527,7 @@ async fn confirm_reverse(
     if let Some(reversal) = movement.reversed_by {
         return Ok(see_other(&format!("/movements/{reversal}"), None));
     }
-    let frame = console.frame("movements", None);
+    let frame = console.frame(Section::Movements, None);
     render(
         &MovementPage::confirming(&console, frame, movement),
         StatusCode::OK,
@@ -486,7 +553,7 @@ async fn reverse(
         Err(err) => {
             let console = &posted.console;
             let movement = load_movement(&state, console, id).await?;
-            let frame = console.frame("movements", Some(failed(console.t(), &err)));
+            let frame = console.frame(Section::Movements, Some(failed(console.t(), &err)));
             render(
                 &MovementPage::confirming(console, frame, movement),
                 err.status,

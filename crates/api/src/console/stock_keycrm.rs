@@ -8,6 +8,7 @@ use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
 
+use super::Section;
 use super::form::{FormData, Posted};
 use super::integration::failed;
 use super::stock::input;
@@ -98,7 +99,7 @@ async fn page(
     console: Console,
     done: web::Query<DoneQuery>,
 ) -> Result<HttpResponse, ConsoleError> {
-    let frame = console.frame_done("stock_keycrm", done.done.as_deref());
+    let frame = console.frame_done(Section::StockKeycrm, done.done.as_deref());
     show(&state, &console, frame, StatusCode::OK).await
 }
 
@@ -117,7 +118,7 @@ async fn show(
             .into_iter()
             .map(KeycrmWarehouseView::from)
             .collect();
-    let warehouses = sklad_db::warehouses::list(&mut conn, account).await?;
+    let warehouses = sklad_db::warehouses::list_active(&mut conn, account).await?;
     let (pushes, _) = sklad_db::push_log::pushes(&mut conn, account, None, 1, 20).await?;
     drop(conn);
     let pending = Pending::load(state, console).await?;
@@ -162,7 +163,7 @@ async fn refused(
     console: &Console,
     err: ApiError,
 ) -> Result<HttpResponse, ConsoleError> {
-    let frame = console.frame("stock_keycrm", Some(failed(console.t(), &err)));
+    let frame = console.frame(Section::StockKeycrm, Some(failed(console.t(), &err)));
     show(state, console, frame, err.status).await
 }
 
@@ -291,7 +292,7 @@ async fn reconcile(
     };
     let t = console.t();
     let page = ReconcileRun {
-        frame: console.frame("stock_keycrm", None),
+        frame: console.frame(Section::StockKeycrm, None),
         t,
     }
     .render()?;
@@ -371,7 +372,7 @@ async fn preview(
     )
     .await?;
     let page = PreviewPage {
-        frame: console.frame("stock_keycrm", None),
+        frame: console.frame(Section::StockKeycrm, None),
         t: console.t(),
         preview,
         read_back,

@@ -6,6 +6,7 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use uuid::Uuid;
 
+use super::Section;
 use super::integration::{Statuses, failed};
 use super::views::{Choice, DoneQuery};
 use super::{Console, ConsoleError, Frame, Text, render, see_other};
@@ -97,7 +98,7 @@ async fn page(
     console: Console,
     done: web::Query<DoneQuery>,
 ) -> Result<HttpResponse, ConsoleError> {
-    let frame = console.frame_done("sync", done.done.as_deref());
+    let frame = console.frame_done(Section::Sync, done.done.as_deref());
     show(&state, &console, frame, StatusCode::OK).await
 }
 
@@ -143,7 +144,7 @@ async fn start(
     match started {
         Ok(_) => Ok(see_other("/sync", Some("sync_started"))),
         Err(err) => {
-            let frame = console.frame("sync", Some(failed(console.t(), &err)));
+            let frame = console.frame(Section::Sync, Some(failed(console.t(), &err)));
             show(&state, console, frame, err.status).await
         }
     }
@@ -167,7 +168,7 @@ async fn progress(
     let t = console.t();
     render(
         &JobFragment {
-            frame: console.frame("sync", None),
+            frame: console.frame(Section::Sync, None),
             t,
             row: JobRow::of(t, SyncJobView::from(job), &known),
         },

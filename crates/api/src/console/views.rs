@@ -18,7 +18,12 @@ pub struct DoneQuery {
 /// which then check it like any API input.
 pub fn typed_number(text: &str) -> Result<serde_json::Value, ApiError> {
     let text = text.trim().replace(',', ".");
-    let parsed: Decimal = text.parse().map_err(|_| {
+    // A person writes 2,5 or 2.5; "1e3" is a typo more often than a thousand.
+    let plain = text
+        .char_indices()
+        .all(|(i, c)| c.is_ascii_digit() || c == '.' || (i == 0 && c == '-'));
+    let parsed: Option<Decimal> = if plain { text.parse().ok() } else { None };
+    let parsed = parsed.ok_or_else(|| {
         ApiError::new(
             actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
             "invalid_number",
@@ -27,6 +32,22 @@ pub fn typed_number(text: &str) -> Result<serde_json::Value, ApiError> {
         .with("value", &text)
     })?;
     Ok(serde_json::json!(parsed))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::typed_number;
+
+    #[test]
+    fn numbers_are_read_as_people_write_them() {
+        assert_eq!(typed_number("2,5").unwrap(), serde_json::json!("2.5"));
+        assert_eq!(typed_number(" 2.5 ").unwrap(), serde_json::json!("2.5"));
+        assert_eq!(typed_number("7").unwrap(), serde_json::json!("7"));
+        for odd in ["1e3", "1E3", "abc", "", "2,5,1", "+3", "0x10", "١٢"] {
+            let err = typed_number(odd).unwrap_err();
+            assert_eq!(err.code, "invalid_number", "{odd}");
+        }
+    }
 }
 
 /// Properties as one line: "Colour: white, Size: M".
