@@ -328,7 +328,7 @@ async fn the_console_keeps_accounts_apart_and_refuses_forged_forms() {
     browser.click("#sign-out").await;
     browser.find("#sign-in").await;
     browser.open("/orders").await;
-    assert_eq!(browser.path().await, "/sign-in");
+    assert_eq!(browser.path().await, "/sign-in?next=%2Forders");
     let replayed = app
         .http
         .get(format!("{base}/orders"))
@@ -370,7 +370,7 @@ async fn the_console_keeps_accounts_apart_and_refuses_forged_forms() {
         .await;
     assert!((200..300).contains(&revoked), "revoked: {revoked}");
     browser.open("/orders").await;
-    assert_eq!(browser.path().await, "/sign-in");
+    assert_eq!(browser.path().await, "/sign-in?next=%2Forders");
     browser.close().await;
 }
 

@@ -752,3 +752,74 @@ async fn a_day_of_invoices_waiting_orders_and_the_menu() {
     phone.shot("phone-menu").await;
     phone.close().await;
 }
+
+/// Times show in the account's time zone with the zone named, money with two decimals and
+/// the account's currency; both are set on Settings → Time and money (and in the API).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn times_and_money_follow_the_account() {
+    let app = TestApp::spawn().await;
+    let warehouse = app
+        .created("/warehouses", json!({"name": "Основний"}))
+        .await;
+    app.created(
+        "/products",
+        json!({"sku": "TM-1", "name": "Чашка", "price": "120.5"}),
+    )
+    .await;
+    app.created(
+        "/movements",
+        json!({"kind": "receipt", "warehouse_id": warehouse["id"], "lines": [{"sku": "TM-1", "quantity": 1}]}),
+    )
+    .await;
+    // The API refuses a zone that is not one, and a currency that is not three letters.
+    for bad in [
+        json!({"time_zone": "Mars/Olympus"}),
+        json!({"currency": "hryvnia"}),
+    ] {
+        let refused = app
+            .answers(Method::PATCH, "/account/display", bad, 422)
+            .await;
+        assert_eq!(refused["error"]["code"], "validation_failed", "{refused}");
+    }
+    let shown = app
+        .get_json("/account/display", &app.account.admin_token)
+        .await;
+    assert_eq!(
+        shown,
+        json!({"time_zone": "Europe/Kyiv", "currency": "UAH"})
+    );
+
+    let browser = Browser::start(
+        "time_and_money",
+        &format!("http://127.0.0.1:{}", app.api_port),
+        "en-US,en",
+        Screen::Desktop,
+    )
+    .await;
+    sign_in(&browser, &app.account.admin_token).await;
+    browser.open("/products").await;
+    assert!(browser.text("#products").await.contains("120.50 UAH"));
+    browser.open("/movements").await;
+    let kyiv = browser.text("#movements").await;
+    assert!(kyiv.contains(" EET") || kyiv.contains(" EEST"), "{kyiv}");
+    browser.open("/settings/account").await;
+    browser.select("#time_zone", "America/New_York").await;
+    browser.fill("#currency", "eur").await;
+    browser.click("#save-account").await;
+    browser.wait_for_text("Saved.", None).await;
+    browser.shot("time-and-money").await;
+    assert_eq!(
+        app.get_json("/account/display", &app.account.admin_token)
+            .await,
+        json!({"time_zone": "America/New_York", "currency": "EUR"})
+    );
+    browser.open("/products").await;
+    assert!(browser.text("#products").await.contains("120.50 EUR"));
+    browser.open("/movements").await;
+    let new_york = browser.text("#movements").await;
+    assert!(
+        new_york.contains(" EST") || new_york.contains(" EDT"),
+        "{new_york}"
+    );
+    browser.close().await;
+}

@@ -4,6 +4,7 @@
 //! extractor), calls one operation and maps its errors. Routes are mounted once, in
 //! [`routes`], which also documents them.
 
+mod account;
 mod admin_tokens;
 mod auth;
 mod console;
@@ -77,6 +78,8 @@ fn routes() -> Scope<
     >,
 > {
     utoipa_actix_web::scope(BASE)
+        .service(account::get_display)
+        .service(account::patch_display)
         .service(admin_tokens::list_admin_tokens)
         .service(admin_tokens::issue_admin_token)
         .service(admin_tokens::revoke_admin_token)

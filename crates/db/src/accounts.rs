@@ -18,6 +18,39 @@ pub struct Account {
     pub created_at: DateTime<Utc>,
 }
 
+/// How an account's times and money are shown: an IANA time zone name and an ISO 4217
+/// currency code (checked by the caller; the table checks their shape).
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, AsChangeset)]
+#[diesel(table_name = accounts)]
+pub struct Display {
+    pub time_zone: String,
+    pub currency: String,
+}
+
+/// The account's [`Display`] (`None`: no such account).
+pub async fn display(conn: &mut AsyncPgConnection, account_id: Uuid) -> DbResult<Option<Display>> {
+    Ok(accounts::table
+        .find(account_id)
+        .select(Display::as_select())
+        .first(conn)
+        .await
+        .optional()?)
+}
+
+/// Saves the account's [`Display`].
+pub async fn set_display(
+    conn: &mut AsyncPgConnection,
+    account_id: Uuid,
+    display: &Display,
+) -> DbResult<Option<Display>> {
+    Ok(diesel::update(accounts::table.find(account_id))
+        .set(display)
+        .returning(Display::as_returning())
+        .get_result(conn)
+        .await
+        .optional()?)
+}
+
 /// What creating an account hands out once: these tokens are never shown again
 /// (the admin token is stored only as a hash).
 #[derive(Debug)]

@@ -161,6 +161,12 @@ catalogue! {
     nav_today: "Today", "Сьогодні";
     nav_waiting: "Waiting for stock", "Чекають на товар";
     menu: "Menu", "Меню";
+    nav_account: "Time and money", "Час і гроші";
+    time_zone: "Time zone", "Часовий пояс";
+    time_zone_hint: "Every time sklad shows is in this zone, named after it.", "Увесь час у sklad показано в цьому поясі, з його назвою.";
+    currency: "Currency", "Валюта";
+    currency_hint: "Three letters, as on a bank statement: UAH, EUR, USD. Amounts show with two decimals.", "Три літери, як у банківській виписці: UAH, EUR, USD. Суми показано з двома знаками після коми.";
+    shown_example: "Now, as pages show it", "Зараз, як показують сторінки";
     archive: "Archive", "Архівувати";
     unarchive: "Bring back", "Повернути з архіву";
     archive_hint: "An archived warehouse leaves every form and the mapping; its history stays. Only an empty warehouse no order ships from can be archived.",

@@ -9,6 +9,7 @@
 //! Every form carries the session's CSRF token. Text comes from [`i18n`] (English and
 //! Ukrainian), never from the templates.
 
+mod account;
 mod errors;
 mod form;
 mod i18n;
@@ -47,9 +48,23 @@ pub struct Frame {
     /// This page's path and query: the language switch comes back here.
     pub here: String,
     pub notice: Option<Notice>,
+    /// The account's time zone and currency.
+    pub shown: session::Shown,
 }
 
 impl Frame {
+    /// A moment in the account's time zone, the zone named (`2026-12-07 09:12 EET`).
+    pub fn at(&self, at: &chrono::DateTime<chrono::Utc>) -> String {
+        at.with_timezone(&self.shown.zone)
+            .format("%Y-%m-%d %H:%M %Z")
+            .to_string()
+    }
+
+    /// An amount of money with two decimals and the account's currency (`1250.50 UAH`).
+    pub fn money(&self, amount: &rust_decimal::Decimal) -> String {
+        format!("{} {}", money_text(*amount), self.shown.currency)
+    }
+
     /// The menu's groups.
     pub fn groups(&self) -> Vec<section::MenuItem> {
         section::groups(self.t, self.section)
@@ -77,6 +92,16 @@ impl Frame {
             other.code(),
             url::form_urlencoded::byte_serialize(back.as_bytes()).collect::<String>()
         )
+    }
+}
+
+/// An amount with two decimals (more when it has them: a price of 0.125 stays exact).
+pub fn money_text(amount: rust_decimal::Decimal) -> String {
+    let normal = amount.normalize();
+    if normal.scale() <= 2 {
+        format!("{:.2}", normal)
+    } else {
+        normal.to_string()
     }
 }
 
@@ -285,6 +310,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/sign-in", web::post().to(session::sign_in))
             .route("/sign-out", web::post().to(session::sign_out))
             .configure(integration::configure)
+            .configure(account::configure)
             .configure(sync::configure)
             .configure(orders::configure)
             .configure(stock::configure)

@@ -175,6 +175,14 @@ impl OrderPage {
         properties_text(&line.properties)
     }
 
+    /// A payment in its own currency when keyCRM names one, else the account's.
+    fn payment_amount(&self, amount: &rust_decimal::Decimal, currency: &Option<String>) -> String {
+        match currency {
+            Some(code) => format!("{} {code}", super::money_text(*amount)),
+            None => self.frame.money(amount),
+        }
+    }
+
     fn production_state(&self, state: &str) -> &'static str {
         self.t.label(state)
     }

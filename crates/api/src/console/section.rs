@@ -17,6 +17,7 @@ pub enum Section {
     StockKeycrm,
     Production,
     Settings,
+    Account,
     Status,
 }
 
@@ -50,6 +51,7 @@ impl Section {
             Section::StockKeycrm => "/stock/keycrm",
             Section::Production => "/production",
             Section::Settings => "/settings/keycrm",
+            Section::Account => "/settings/account",
             Section::Status => "/status",
         }
     }
@@ -63,7 +65,7 @@ impl Section {
                 Group::Stock
             }
             Section::Production => Group::Production,
-            Section::Settings | Section::Status => Group::Settings,
+            Section::Settings | Section::Account | Section::Status => Group::Settings,
         })
     }
 
@@ -79,6 +81,7 @@ impl Section {
             Section::StockKeycrm => t.nav_stock_keycrm,
             Section::Production => t.nav_production,
             Section::Settings => t.nav_settings,
+            Section::Account => t.nav_account,
             Section::Status => t.nav_status,
         }
     }
@@ -103,7 +106,7 @@ impl Group {
                 Section::StockKeycrm,
             ],
             Group::Production => &[Section::Production],
-            Group::Settings => &[Section::Settings, Section::Status],
+            Group::Settings => &[Section::Settings, Section::Account, Section::Status],
         }
     }
 

@@ -32,6 +32,28 @@ pub struct Console {
     /// The request's path and query, for links that come back here; empty after a form
     /// (its POST path has no page), where the section's screen stands in.
     pub here: String,
+    /// How the account's times and money are shown.
+    pub shown: Shown,
+}
+
+/// The account's time zone and currency, as pages show times and amounts.
+#[derive(Debug, Clone)]
+pub struct Shown {
+    pub zone: chrono_tz::Tz,
+    pub currency: String,
+}
+
+impl Shown {
+    fn of(display: Option<sklad_db::accounts::Display>) -> Self {
+        let (zone, currency) = display.map_or_else(
+            || (String::new(), "UAH".to_owned()),
+            |d| (d.time_zone, d.currency),
+        );
+        Self {
+            zone: zone.parse().unwrap_or(chrono_tz::Europe::Kyiv),
+            currency,
+        }
+    }
 }
 
 impl Console {
@@ -48,6 +70,7 @@ impl Console {
             section,
             here: self.here.clone(),
             notice,
+            shown: self.shown.clone(),
         }
     }
 
@@ -114,11 +137,13 @@ impl FromRequest for Console {
             if let Some(span) = span {
                 span.record("account_id", tracing::field::display(session.account_id));
             }
+            let display = sklad_db::accounts::display(&mut conn, session.account_id).await?;
             Ok(Console {
                 account: AccountId(session.account_id),
                 csrf: session.csrf_token,
                 lang,
                 here,
+                shown: Shown::of(display),
             })
         })
     }

@@ -1,0 +1,2 @@
+ALTER TABLE accounts DROP COLUMN currency;
+ALTER TABLE accounts DROP COLUMN time_zone;
