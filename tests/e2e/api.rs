@@ -254,6 +254,41 @@ async fn requests_without_a_valid_admin_token_get_401() {
     assert_eq!(body(unknown).await["error"]["code"], "not_found");
 }
 
+/// The rotation answers only once every ingress dropped the old link: 50 rotations, each
+/// after the old link was remembered by ingress (a 202), then a webhook on the old link at
+/// once: none is taken.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifty_rotations_leave_no_old_link_working() {
+    let app = TestApp::spawn().await;
+    let hook = fixture("webhook-order-change_order_status.A.json");
+    let mut link = app.account.webhook_url.clone();
+    let mut taken = 0;
+    for _ in 0..50 {
+        assert_eq!(app.post_webhook(&link, hook.clone()).await.status(), 202);
+        let rotated = app
+            .api(
+                Method::POST,
+                "/integrations/keycrm/webhook-token/rotate",
+                &app.account.admin_token,
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(rotated.status(), 200);
+        let old = std::mem::replace(
+            &mut link,
+            body(rotated).await["webhook_url"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+        if app.post_webhook(&old, hook.clone()).await.status() != 404 {
+            taken += 1;
+        }
+    }
+    assert_eq!(taken, 0, "webhooks taken on a rotated link");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rotating_the_webhook_token_replaces_the_link_at_once() {
     let app = TestApp::spawn().await;

@@ -157,12 +157,18 @@ pub async fn rotate_webhook_token(
     Ok(HttpResponse::Ok().json(rotate(&state, account).await?))
 }
 
+/// The longest a rotation waits for the ingress processes to drop the old link (one that
+/// stopped answering is no longer waited for once its heartbeat is old).
+const LINK_CHANGE_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// Issues the account's new webhook link (the API's and the console's one way).
 pub(crate) async fn rotate(state: &ApiState, account: AccountId) -> Result<WebhookLink, ApiError> {
     let token = {
         let mut conn = state.db.conn().await?;
         sklad_db::webhook_tokens::issue(&mut conn, &state.secrets, account.0).await?
     };
+    // The answer says the old link is dead: wait until every live ingress has dropped it.
+    sklad_db::token_acks::wait_applied(&state.db, LINK_CHANGE_WAIT).await?;
     tracing::info!(account_id = %account.0, "webhook link rotated");
     Ok(WebhookLink {
         webhook_url: state.webhook_url(&SecretString::from(token)),

@@ -88,6 +88,10 @@ pub async fn update(
         // The reserved SKUs' sums change with the policy; the others do not.
         sklad_db::order_stock::mark_reserved(&mut conn, account).await?;
     }
+    if saved.settings.enabled != current.settings.enabled {
+        // Switched off means no webhook is taken from the answer on, in every ingress.
+        sklad_db::token_acks::wait_applied(clients.db(), std::time::Duration::from_secs(3)).await?;
+    }
     tracing::info!(account_id = %account, "keyCRM integration settings changed");
     Ok(saved)
 }

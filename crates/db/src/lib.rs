@@ -27,6 +27,7 @@ pub mod stock_sync;
 pub mod sync_jobs;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod token_acks;
 pub mod warehouses;
 pub mod webhook_tokens;
 

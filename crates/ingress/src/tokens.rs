@@ -10,6 +10,9 @@
 //!   PostgreSQL `NOTIFY sklad_webhook_tokens` (a trigger sends it): the account's entries are
 //!   dropped. When the listening connection breaks, everything is dropped (a notice may have
 //!   been missed) and the listener reconnects.
+//! - Each notice carries the change's number; the listener records the highest it has
+//!   applied, with a heartbeat ([`sklad_db::token_acks`]), and a rotation answers only once
+//!   every live ingress has applied it: the old link stops at once, everywhere.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -34,6 +37,8 @@ struct Entry {
 /// Token (by SHA-256) → account, with the rules in the module docs.
 pub struct Tokens {
     db: Db,
+    /// This process's listener, as `ingress_listeners` knows it.
+    listener: Uuid,
     cache: Cache<Vec<u8>, Entry>,
     ttl: Duration,
     unknown_ttl: Duration,
@@ -44,6 +49,7 @@ impl Tokens {
     pub fn new(db: Db, settings: &IngressSettings) -> Arc<Self> {
         Arc::new(Self {
             db,
+            listener: Uuid::now_v7(),
             cache: Cache::builder()
                 .max_capacity(200_000)
                 .support_invalidation_closures()
@@ -108,6 +114,31 @@ impl Tokens {
         });
     }
 
+    /// Records that every change up to `change` is applied (0: a heartbeat only).
+    async fn applied(&self, change: i64) {
+        let recorded = async {
+            let mut conn = self.db.conn().await?;
+            sklad_db::token_acks::applied(&mut conn, self.listener, change).await
+        }
+        .await;
+        if let Err(err) = recorded {
+            tracing::warn!(error = %err, "could not record the link changes applied");
+        }
+    }
+
+    /// Applies one notice (`<account> <change>`; a bare account id from before changes
+    /// were numbered) and records it.
+    async fn apply(&self, payload: &str) {
+        let mut parts = payload.split(' ');
+        match parts.next().map(Uuid::parse_str) {
+            Some(Ok(account)) => self.forget(account),
+            _ => self.cache.invalidate_all(),
+        }
+        if let Some(Ok(change)) = parts.next().map(str::parse::<i64>) {
+            self.applied(change).await;
+        }
+    }
+
     /// Listens for changes until `cancel` fires, reconnecting with backoff; see the module
     /// docs.
     pub async fn listen(self: Arc<Self>, cancel: CancellationToken) {
@@ -115,18 +146,32 @@ impl Tokens {
         while !cancel.is_cancelled() {
             match self.db.listen(CHANNEL).await {
                 Ok(mut conn) => {
+                    // Every change up to now: listening began first, so later ones arrive
+                    // as notices.
+                    let caught_up = sklad_db::token_acks::last_change(&mut conn).await;
                     // Whatever happened while nobody listened is unknown.
                     self.cache.invalidate_all();
-                    delay = Duration::from_millis(200);
+                    match caught_up {
+                        Ok(change) => {
+                            self.applied(change).await;
+                            delay = Duration::from_millis(200);
+                        }
+                        // Nothing is remembered now; try again after the delay.
+                        Err(err) => {
+                            tracing::warn!(error = %err, "cannot read the latest link change")
+                        }
+                    }
+                    let mut heartbeat = tokio::time::interval(sklad_db::token_acks::ALIVE / 3);
                     let mut notices = std::pin::pin!(conn.notifications_stream());
                     loop {
                         tokio::select! {
-                            () = cancel.cancelled() => return,
+                            () = cancel.cancelled() => {
+                                self.stopped().await;
+                                return;
+                            }
+                            _ = heartbeat.tick() => self.applied(0).await,
                             notice = notices.next() => match notice {
-                                Some(Ok(notice)) => match Uuid::parse_str(&notice.payload) {
-                                    Ok(account) => self.forget(account),
-                                    Err(_) => self.cache.invalidate_all(),
-                                },
+                                Some(Ok(notice)) => self.apply(&notice.payload).await,
                                 Some(Err(err)) => {
                                     tracing::warn!(error = %err, "lost the token notices; reconnecting");
                                     break;
@@ -145,6 +190,13 @@ impl Tokens {
                 () = tokio::time::sleep(delay) => {}
             }
             delay = (delay * 2).min(Duration::from_secs(10));
+        }
+    }
+
+    /// This listener stops: rotations no longer wait for it.
+    async fn stopped(&self) {
+        if let Ok(mut conn) = self.db.conn().await {
+            let _ = sklad_db::token_acks::gone(&mut conn, self.listener).await;
         }
     }
 }
