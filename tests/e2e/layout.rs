@@ -197,7 +197,7 @@ fn shown_words(template: &str) -> Vec<String> {
 /// from a template (only the names "sklad" and "keyCRM" may stand there).
 #[test]
 fn console_templates_hold_no_words_of_their_own() {
-    let dir = root().join("crates/api/templates");
+    let dir = root().join("crates/console/templates");
     let mut found = Vec::new();
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();

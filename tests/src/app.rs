@@ -157,7 +157,8 @@ impl TestApp {
         let ingress_ops_port = ingress.ops_port();
         settings.ingress.public_url = format!("http://127.0.0.1:{ingress_port}");
         tokio::spawn(ingress.run_until_stopped(cancel.clone()));
-        let api = sklad_api::Application::build(&settings).expect("api builds");
+        let api = sklad_api::Application::build(&settings, Some(sklad_console::configure))
+            .expect("api builds");
         let api_port = api.port();
         tokio::spawn(api.run_until_stopped(cancel.clone()));
         if options.order_sync {

@@ -131,7 +131,7 @@ pub async fn patch_display(
 }
 
 /// Changes the display (the API's and the console's one way).
-pub(crate) async fn change(
+pub async fn change(
     state: &ApiState,
     account: AccountId,
     change: DisplayChange,

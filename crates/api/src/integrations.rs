@@ -67,7 +67,7 @@ impl From<sklad_keycrm::models::OrderStatus> for KeycrmStatus {
 }
 
 impl ApiState {
-    pub(crate) fn webhook_url(&self, token: &SecretString) -> String {
+    pub fn webhook_url(&self, token: &SecretString) -> String {
         format!(
             "{}/webhooks/keycrm/{}",
             self.public_ingress_url.trim_end_matches('/'),
@@ -75,7 +75,7 @@ impl ApiState {
         )
     }
 
-    pub(crate) async fn view(
+    pub async fn view(
         &self,
         account: AccountId,
         integration: Integration,
@@ -162,7 +162,7 @@ pub async fn rotate_webhook_token(
 const LINK_CHANGE_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// Issues the account's new webhook link (the API's and the console's one way).
-pub(crate) async fn rotate(state: &ApiState, account: AccountId) -> Result<WebhookLink, ApiError> {
+pub async fn rotate(state: &ApiState, account: AccountId) -> Result<WebhookLink, ApiError> {
     let token = {
         let mut conn = state.db.conn().await?;
         sklad_db::webhook_tokens::issue(&mut conn, &state.secrets, account.0).await?

@@ -73,7 +73,7 @@ pub async fn add_keycrm_warehouse(
 }
 
 /// Adds (or renames) a keyCRM warehouse by hand (the API's and the console's one way).
-pub(crate) async fn add(
+pub async fn add(
     state: &ApiState,
     account: AccountId,
     body: NewKeycrmWarehouse,
@@ -108,7 +108,7 @@ pub async fn refresh_keycrm_warehouses(
 }
 
 /// "Update the list" (the API's and the console's one way).
-pub(crate) async fn refresh(
+pub async fn refresh(
     state: &ApiState,
     account: AccountId,
 ) -> Result<Page<KeycrmWarehouseView>, ApiError> {
@@ -178,7 +178,7 @@ pub async fn put_mapping(
 
 /// Applies a mapping change and returns the whole mapping (the API's and the console's one
 /// way).
-pub(crate) async fn set_mapping(
+pub async fn set_mapping(
     state: &ApiState,
     account: AccountId,
     change: Mapping,

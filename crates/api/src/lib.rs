@@ -4,24 +4,23 @@
 //! extractor), calls one operation and maps its errors. Routes are mounted once, in
 //! [`routes`], which also documents them.
 
-mod account;
+pub mod account;
 mod admin_tokens;
-mod auth;
-mod console;
-mod error;
+pub mod auth;
+pub mod error;
 mod input;
-mod integrations;
+pub mod integrations;
 mod json;
-mod keycrm_warehouses;
-mod movements;
+pub mod keycrm_warehouses;
+pub mod movements;
 mod openapi;
-mod orders;
-mod page;
-mod production;
-mod products;
-mod stock_pushes;
-mod sync_jobs;
-mod warehouses;
+pub mod orders;
+pub mod page;
+pub mod production;
+pub mod products;
+pub mod stock_pushes;
+pub mod sync_jobs;
+pub mod warehouses;
 
 use std::sync::Arc;
 
@@ -62,7 +61,7 @@ pub struct ApiState {
 
 impl ApiState {
     /// The account's keyCRM client; 409 `keycrm_not_configured` without a saved key.
-    async fn client(&self, account: AccountId) -> Result<AccountClient, ApiError> {
+    pub async fn client(&self, account: AccountId) -> Result<AccountClient, ApiError> {
         Ok(self.keycrm.for_account(account.0).await?)
     }
 }
@@ -146,6 +145,10 @@ pub fn openapi(allowed_base_urls: &[String]) -> utoipa::openapi::OpenApi {
     doc
 }
 
+/// Mounts routes beside `/api/v1` (the console's screens), so the API does not depend on
+/// the crate that serves them.
+pub type Screens = fn(&mut web::ServiceConfig);
+
 /// A bound API server.
 pub struct Application {
     port: u16,
@@ -153,14 +156,19 @@ pub struct Application {
 }
 
 impl Application {
-    /// Builds the pool and binds `api.bind` (port 0 picks one).
-    pub fn build(settings: &Settings) -> anyhow::Result<Self> {
+    /// Builds the pool and binds `api.bind` (port 0 picks one); `screens` mounts what is
+    /// served beside `/api/v1` (the web console, from `sklad-console`).
+    pub fn build(settings: &Settings, screens: Option<Screens>) -> anyhow::Result<Self> {
         let db = Db::new(&settings.database)?;
-        Self::build_with(settings, db)
+        Self::build_with(settings, db, screens)
     }
 
     /// Builds on an existing pool (used by `sklad run` and tests).
-    pub fn build_with(settings: &Settings, db: Db) -> anyhow::Result<Self> {
+    pub fn build_with(
+        settings: &Settings,
+        db: Db,
+        screens: Option<Screens>,
+    ) -> anyhow::Result<Self> {
         let secrets = SecretBox::from_master_key(settings.security.master_key.as_ref())?;
         let state = web::Data::new(ApiState {
             // A person waits on these answers: two quick attempts, at most 5 s for the budget.
@@ -204,7 +212,11 @@ impl Application {
                 .service(routes())
                 .into_app()
                 .app_data(web::FormConfig::default().limit(256 * 1024))
-                .configure(console::configure)
+                .configure(|cfg| {
+                    if let Some(screens) = screens {
+                        screens(cfg);
+                    }
+                })
                 .default_service(web::to(no_route))
         })
         .disable_signals()

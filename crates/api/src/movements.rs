@@ -337,7 +337,7 @@ pub async fn create_movement(
 
 /// Records a movement (the API's and the console's one way); `true` when it is new, not
 /// one recorded earlier with the same idempotency key.
-pub(crate) async fn record(
+pub async fn record(
     state: &ApiState,
     account: AccountId,
     movement: NewMovement,
@@ -434,7 +434,7 @@ pub async fn reverse_movement(
 }
 
 /// Reverses a movement (the API's and the console's one way).
-pub(crate) async fn reverse(
+pub async fn reverse(
     state: &ApiState,
     account: AccountId,
     id: Uuid,

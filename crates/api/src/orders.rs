@@ -231,7 +231,7 @@ pub async fn list_orders(
 }
 
 /// One page of the account's orders (the API's and the console's one way to list them).
-pub(crate) async fn list(
+pub async fn list(
     state: &ApiState,
     account: AccountId,
     query: OrderQuery,
@@ -276,7 +276,7 @@ pub async fn get_order(
 }
 
 /// One order with lines, payments and production (the API's and the console's one way).
-pub(crate) async fn detail(
+pub async fn detail(
     state: &ApiState,
     account: AccountId,
     id: &str,

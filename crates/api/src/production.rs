@@ -131,7 +131,7 @@ pub async fn put_bom(
 }
 
 /// Saves a new BOM version (the API's and the console's one way).
-pub(crate) async fn save_bom(
+pub async fn save_bom(
     state: &ApiState,
     account: AccountId,
     product_id: Uuid,
@@ -179,7 +179,7 @@ pub async fn get_bom(
 }
 
 /// The product's current BOM (the API's and the console's one way).
-pub(crate) async fn current_bom(
+pub async fn current_bom(
     state: &ApiState,
     account: AccountId,
     product_id: Uuid,
@@ -304,7 +304,7 @@ pub async fn create_production_order(
 }
 
 /// Plans a production order (the API's and the console's one way).
-pub(crate) async fn plan(
+pub async fn plan(
     state: &ApiState,
     account: AccountId,
     body: NewProductionOrderRequest,
@@ -348,7 +348,7 @@ pub async fn list_production_orders(
 }
 
 /// One page of production orders (the API's and the console's one way).
-pub(crate) async fn list(
+pub async fn list(
     state: &ApiState,
     account: AccountId,
     in_state: Option<ProductionState>,
@@ -411,7 +411,7 @@ pub async fn release_production_order(
 }
 
 /// Releases a planned order (the API's and the console's one way).
-pub(crate) async fn release(
+pub async fn release(
     state: &ApiState,
     account: AccountId,
     id: Uuid,
@@ -441,7 +441,7 @@ pub async fn cancel_production_order(
 }
 
 /// Cancels a production order (the API's and the console's one way).
-pub(crate) async fn cancel(
+pub async fn cancel(
     state: &ApiState,
     account: AccountId,
     id: Uuid,
@@ -491,7 +491,7 @@ pub async fn complete_production_order(
 }
 
 /// Records what was made (the API's and the console's one way).
-pub(crate) async fn complete(
+pub async fn complete(
     state: &ApiState,
     account: AccountId,
     id: Uuid,

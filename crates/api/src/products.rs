@@ -196,7 +196,7 @@ pub async fn list_products(
 }
 
 /// One page of the nomenclature (the API's and the console's one way to list it).
-pub(crate) async fn list(
+pub async fn list(
     state: &ApiState,
     account: AccountId,
     query: ProductQuery,
@@ -237,7 +237,7 @@ pub async fn create_product(
 }
 
 /// Adds a product by hand (the API's and the console's one way).
-pub(crate) async fn create(
+pub async fn create(
     state: &ApiState,
     account: AccountId,
     product: NewProduct,
@@ -277,7 +277,7 @@ pub async fn update_product(
 }
 
 /// Changes a product (the API's and the console's one way).
-pub(crate) async fn update(
+pub async fn update(
     state: &ApiState,
     account: AccountId,
     id: Uuid,

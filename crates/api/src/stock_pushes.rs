@@ -120,7 +120,7 @@ pub async fn reconcile(
 
 /// Compares keyCRM's quantities with sklad's sums and re-sends what drifted (the API's and
 /// the console's one way).
-pub(crate) async fn run_reconcile(
+pub async fn run_reconcile(
     state: &ApiState,
     account: AccountId,
 ) -> Result<ReconcileReport, ApiError> {
@@ -202,7 +202,7 @@ pub async fn preview(
 }
 
 /// What the next push would send (the API's and the console's one way).
-pub(crate) async fn run_preview(
+pub async fn run_preview(
     state: &ApiState,
     account: AccountId,
     query: PreviewQuery,

@@ -87,7 +87,7 @@ pub async fn start_sync_job(
 }
 
 /// Queues a job for `status_ids` (the API's and the console's one way to start one).
-pub(crate) async fn start(
+pub async fn start(
     state: &ApiState,
     account: AccountId,
     status_ids: Vec<i64>,

@@ -98,7 +98,7 @@ pub async fn create_warehouse(
 }
 
 /// Adds a warehouse (the API's and the console's one way).
-pub(crate) async fn create(
+pub async fn create(
     state: &ApiState,
     account: AccountId,
     warehouse: NewWarehouse,
@@ -133,7 +133,7 @@ pub async fn update_warehouse(
 }
 
 /// Changes a warehouse (the API's and the console's one way).
-pub(crate) async fn update(
+pub async fn update(
     state: &ApiState,
     account: AccountId,
     id: Uuid,

@@ -44,7 +44,11 @@ pub async fn run(settings: Settings, args: RunArgs) -> anyhow::Result<()> {
                 roles.spawn(app.run_until_stopped(cancel.clone()));
             }
             Role::Api => {
-                let app = sklad_api::Application::build_with(&settings, db.clone())?;
+                let app = sklad_api::Application::build_with(
+                    &settings,
+                    db.clone(),
+                    Some(sklad_console::configure),
+                )?;
                 tracing::info!(port = app.port(), "api listening");
                 roles.spawn(app.run_until_stopped(cancel.clone()));
             }

@@ -13,10 +13,10 @@ use super::form::{FormData, Posted};
 use super::integration::failed;
 use super::views::{Choice, Pager, choices, typed_number};
 use super::{Console, ConsoleError, Frame, Text, render, see_other};
-use crate::ApiState;
-use crate::error::ApiError;
-use crate::movements::{BalanceView, MovementView};
-use crate::warehouses::WarehouseView;
+use sklad_api::ApiState;
+use sklad_api::error::ApiError;
+use sklad_api::movements::{BalanceView, MovementView};
+use sklad_api::warehouses::WarehouseView;
 use sklad_domain::stock::MovementKind;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -124,7 +124,7 @@ async fn create_warehouse(
             "name": form.get("name").unwrap_or(""),
             "allow_negative": form.checked("allow_negative"),
         }))?;
-        crate::warehouses::create(&state, posted.console.account, body).await
+        sklad_api::warehouses::create(&state, posted.console.account, body).await
     }
     .await;
     match created {
@@ -179,7 +179,7 @@ async fn change_warehouse(
 ) -> Result<HttpResponse, ConsoleError> {
     let changed = async {
         let body = input(change)?;
-        crate::warehouses::update(state, posted.console.account, id, body).await
+        sklad_api::warehouses::update(state, posted.console.account, id, body).await
     }
     .await;
     match changed {
@@ -242,7 +242,7 @@ async fn movements(
     console: Console,
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ConsoleError> {
-    let page = query.page.unwrap_or(1).clamp(1, crate::page::MAX_PAGE);
+    let page = query.page.unwrap_or(1).clamp(1, sklad_api::page::MAX_PAGE);
     let mut conn = state.db.conn().await?;
     let filter = sklad_db::stock::MovementFilter {
         warehouse_id: None,
@@ -393,7 +393,7 @@ async fn create_movement(
 ) -> Result<HttpResponse, ConsoleError> {
     let recorded = async {
         let body = input(movement_body(&posted.form)?)?;
-        crate::movements::record(&state, posted.console.account, body).await
+        sklad_api::movements::record(&state, posted.console.account, body).await
     }
     .await;
     match recorded {
@@ -542,7 +542,7 @@ async fn reverse(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ConsoleError> {
     let id = id.into_inner();
-    match crate::movements::reverse(&state, posted.console.account, id).await {
+    match sklad_api::movements::reverse(&state, posted.console.account, id).await {
         Ok(view) => Ok(see_other(
             &format!("/movements/{}", view.id),
             Some("movement_reversed"),

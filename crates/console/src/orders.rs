@@ -9,8 +9,8 @@ use serde::Deserialize;
 use super::Section;
 use super::views::{Choice, Pager, choices, properties_text};
 use super::{Console, ConsoleError, Frame, Text, render};
-use crate::ApiState;
-use crate::orders::{OrderDetailView, OrderQuery, OrderView};
+use sklad_api::ApiState;
+use sklad_api::orders::{OrderDetailView, OrderQuery, OrderView};
 use sklad_app::movements::ShortLine;
 use sklad_db::orders::OrderRef;
 use sklad_domain::orders::ShipmentState;
@@ -75,8 +75,8 @@ async fn list(
     let status_id = status.parse::<i64>().ok();
     let shipment_text = query.shipment.unwrap_or_default();
     let shipment = shipment_text.parse::<ShipmentState>().ok();
-    let page = query.page.unwrap_or(1).clamp(1, crate::page::MAX_PAGE);
-    let found = crate::orders::list(
+    let page = query.page.unwrap_or(1).clamp(1, sklad_api::page::MAX_PAGE);
+    let found = sklad_api::orders::list(
         &state,
         console.account,
         OrderQuery {
@@ -93,7 +93,7 @@ async fn list(
         && q.trim().is_empty()
         && status_id.is_none()
         && shipment.is_none()
-        && crate::orders::list(&state, console.account, OrderQuery::default(), (1, 1))
+        && sklad_api::orders::list(&state, console.account, OrderQuery::default(), (1, 1))
             .await?
             .total
             == 0;
@@ -171,7 +171,7 @@ struct OrderPage {
 }
 
 impl OrderPage {
-    fn properties(&self, line: &crate::orders::LineView) -> String {
+    fn properties(&self, line: &sklad_api::orders::LineView) -> String {
         properties_text(&line.properties)
     }
 
@@ -210,7 +210,7 @@ async fn show_order(
     id: &str,
     status: StatusCode,
 ) -> Result<HttpResponse, ConsoleError> {
-    let order = crate::orders::detail(state, console.account, id).await?;
+    let order = sklad_api::orders::detail(state, console.account, id).await?;
     let t = console.t();
     let (short_warehouse, short, ship_from) = {
         let mut conn = state.db.conn().await?;
@@ -264,7 +264,7 @@ async fn ship(
 ) -> Result<HttpResponse, ConsoleError> {
     let console = &posted.console;
     let shipped = async {
-        let reference = crate::orders::order_ref(&id)?;
+        let reference = sklad_api::orders::order_ref(&id)?;
         let warehouse = posted
             .form
             .get("warehouse_id")
@@ -275,7 +275,7 @@ async fn ship(
         let mut conn = state.db.conn().await?;
         sklad_app::movements::ship(&mut conn, console.account.0, reference, warehouse)
             .await
-            .map_err(crate::error::ApiError::from)
+            .map_err(sklad_api::error::ApiError::from)
     }
     .await;
     match shipped {
@@ -321,8 +321,8 @@ async fn waiting(
     console: Console,
     query: web::Query<WaitingQuery>,
 ) -> Result<HttpResponse, ConsoleError> {
-    let page = query.page.unwrap_or(1).clamp(1, crate::page::MAX_PAGE);
-    let found = crate::orders::list(
+    let page = query.page.unwrap_or(1).clamp(1, sklad_api::page::MAX_PAGE);
+    let found = sklad_api::orders::list(
         &state,
         console.account,
         OrderQuery {
@@ -378,7 +378,7 @@ async fn document(
     console: Console,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ConsoleError> {
-    let order = crate::orders::detail(&state, console.account, &id).await?;
+    let order = sklad_api::orders::detail(&state, console.account, &id).await?;
     let document = serde_json::to_string_pretty(&order.keycrm_document)
         .unwrap_or_else(|_| order.keycrm_document.to_string());
     render(&DocumentFragment { document }, StatusCode::OK)

@@ -11,7 +11,7 @@ use super::integration::failed;
 use super::stock::input;
 use super::views::{Choice, DoneQuery, choices};
 use super::{Console, ConsoleError, Frame, Section, Text, render, see_other};
-use crate::ApiState;
+use sklad_api::ApiState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/settings/account", web::get().to(page))
@@ -63,7 +63,7 @@ async fn save(state: web::Data<ApiState>, posted: Posted) -> Result<HttpResponse
             "time_zone": form.get("time_zone").unwrap_or(""),
             "currency": form.get("currency").unwrap_or("").to_uppercase(),
         }))?;
-        crate::account::change(&state, posted.console.account, body).await
+        sklad_api::account::change(&state, posted.console.account, body).await
     }
     .await;
     match saved {

@@ -12,8 +12,8 @@ use serde::Deserialize;
 use super::form::Posted;
 use super::i18n::{Lang, Text};
 use super::{ConsoleError, Frame, Notice, Section, render, see_other};
-use crate::ApiState;
-use crate::auth::AccountId;
+use sklad_api::ApiState;
+use sklad_api::auth::AccountId;
 
 /// The session cookie: a random id, only its hash is stored.
 const SESSION_COOKIE: &str = "sklad_session";
@@ -200,7 +200,7 @@ fn sign_in_form(
     )?;
     response
         .add_cookie(&sign_in_cookie(&csrf, secure(req)))
-        .map_err(|_| ConsoleError::Api(crate::error::ApiError::internal()))?;
+        .map_err(|_| ConsoleError::Api(sklad_api::error::ApiError::internal()))?;
     Ok(response)
 }
 

@@ -9,7 +9,7 @@ use subtle::ConstantTimeEq;
 
 use super::ConsoleError;
 use super::session::Console;
-use crate::error::ApiError;
+use sklad_api::error::ApiError;
 
 /// Constant-time comparison of two tokens.
 pub fn same_token(a: &str, b: &str) -> bool {

@@ -15,10 +15,10 @@ use super::production::BomPanel;
 use super::stock::{PageQuery, input};
 use super::views::{Pager, properties_text, typed_number};
 use super::{Console, ConsoleError, Frame, Text, render, see_other};
-use crate::ApiState;
-use crate::error::ApiError;
-use crate::movements::BalanceView;
-use crate::products::{ProductQuery, ProductView};
+use sklad_api::ApiState;
+use sklad_api::error::ApiError;
+use sklad_api::movements::BalanceView;
+use sklad_api::products::{ProductQuery, ProductView};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/products", web::get().to(products))
@@ -55,8 +55,8 @@ async fn show_products(
     status: StatusCode,
 ) -> Result<HttpResponse, ConsoleError> {
     let q = query.q.clone().unwrap_or_default();
-    let page = query.page.unwrap_or(1).clamp(1, crate::page::MAX_PAGE);
-    let found = crate::products::list(
+    let page = query.page.unwrap_or(1).clamp(1, sklad_api::page::MAX_PAGE);
+    let found = sklad_api::products::list(
         state,
         console.account,
         ProductQuery {
@@ -102,7 +102,7 @@ async fn create_product(
 ) -> Result<HttpResponse, ConsoleError> {
     let created = async {
         let body = input(product_body(&posted.form, true))?;
-        crate::products::create(&state, posted.console.account, body).await
+        sklad_api::products::create(&state, posted.console.account, body).await
     }
     .await;
     match created {
@@ -187,7 +187,7 @@ async fn update_product(
     let id = id.into_inner();
     let updated = async {
         let body = input(product_body(&posted.form, false))?;
-        crate::products::update(&state, posted.console.account, id, body).await
+        sklad_api::products::update(&state, posted.console.account, id, body).await
     }
     .await;
     match updated {
@@ -221,10 +221,11 @@ async fn sku_options(
     query: web::Query<SkuQuery>,
 ) -> Result<HttpResponse, ConsoleError> {
     let typed = query.sku.clone().unwrap_or_default();
-    let products = if typed.trim().is_empty() || typed.chars().count() > crate::page::MAX_SEARCH {
+    let products = if typed.trim().is_empty() || typed.chars().count() > sklad_api::page::MAX_SEARCH
+    {
         Vec::new()
     } else {
-        crate::products::list(
+        sklad_api::products::list(
             &state,
             console.account,
             ProductQuery {

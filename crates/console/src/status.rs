@@ -12,7 +12,7 @@ use sklad_bus::topology::{ALL_CONSUMERS, QueueDepth};
 use super::Section;
 use super::form::Posted;
 use super::{Console, ConsoleError, Frame, Notice, Text, render, see_other};
-use crate::ApiState;
+use sklad_api::ApiState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/status", web::get().to(page))

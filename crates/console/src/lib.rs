@@ -35,7 +35,7 @@ pub use i18n::{Lang, Text};
 pub use section::Section;
 pub use session::Console;
 
-use crate::error::ApiError;
+use sklad_api::error::ApiError;
 
 /// What every page shows around its content.
 pub struct Frame {
@@ -326,12 +326,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 /// time and no build step.
 async fn asset(name: web::Path<String>) -> HttpResponse {
     let (body, kind): (&'static [u8], &str) = match name.as_str() {
-        "htmx.min.js" => (
-            include_bytes!("../../assets/htmx.min.js"),
-            "text/javascript",
-        ),
-        "console.js" => (include_bytes!("../../assets/console.js"), "text/javascript"),
-        "console.css" => (include_bytes!("../../assets/console.css"), "text/css"),
+        "htmx.min.js" => (include_bytes!("../assets/htmx.min.js"), "text/javascript"),
+        "console.js" => (include_bytes!("../assets/console.js"), "text/javascript"),
+        "console.css" => (include_bytes!("../assets/console.css"), "text/css"),
         _ => return HttpResponse::NotFound().finish(),
     };
     HttpResponse::Ok()

@@ -6,7 +6,7 @@
 use actix_web::http::StatusCode;
 
 use super::i18n::Text;
-use crate::error::ApiError;
+use sklad_api::error::ApiError;
 
 /// What a refusal says to the person who made it.
 pub fn say(t: &Text, err: &ApiError) -> String {

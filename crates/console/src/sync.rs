@@ -10,8 +10,8 @@ use super::Section;
 use super::integration::{Statuses, failed};
 use super::views::{Choice, DoneQuery};
 use super::{Console, ConsoleError, Frame, Text, render, see_other};
-use crate::ApiState;
-use crate::sync_jobs::SyncJobView;
+use sklad_api::ApiState;
+use sklad_api::sync_jobs::SyncJobView;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/sync", web::get().to(page))
@@ -138,7 +138,7 @@ async fn start(
 ) -> Result<HttpResponse, ConsoleError> {
     let console = &posted.console;
     let started = match posted.form.ids("status_ids") {
-        Ok(ids) => crate::sync_jobs::start(&state, console.account, ids).await,
+        Ok(ids) => sklad_api::sync_jobs::start(&state, console.account, ids).await,
         Err(err) => Err(err),
     };
     match started {
@@ -163,7 +163,7 @@ async fn progress(
         (job, known)
     };
     let Some(job) = job else {
-        return Err(crate::error::ApiError::not_found("no such sync job").into());
+        return Err(sklad_api::error::ApiError::not_found("no such sync job").into());
     };
     let t = console.t();
     render(
@@ -186,7 +186,7 @@ async fn cancel(
         sklad_db::sync_jobs::cancel(&mut conn, posted.console.account.0, id.into_inner()).await?
     };
     if cancelled.is_none() {
-        return Err(crate::error::ApiError::not_found("no such sync job").into());
+        return Err(sklad_api::error::ApiError::not_found("no such sync job").into());
     }
     Ok(see_other("/sync", Some("sync_cancelled")))
 }

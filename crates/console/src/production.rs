@@ -17,9 +17,9 @@ use super::integration::failed;
 use super::stock::input;
 use super::views::{Choice, Pager, choices, typed_number};
 use super::{Console, ConsoleError, Frame, Text, render, see_other};
-use crate::ApiState;
-use crate::error::ApiError;
-use crate::production::{BomView, CompleteRequest, ProductionOrderView};
+use sklad_api::ApiState;
+use sklad_api::error::ApiError;
+use sklad_api::production::{BomView, CompleteRequest, ProductionOrderView};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/production", web::get().to(page))
@@ -94,8 +94,8 @@ async fn show(
     let t = console.t();
     let filter = query.state.as_deref().filter(|s| STATES.contains(s));
     let in_state = filter.and_then(|s| s.parse().ok());
-    let page = query.page.unwrap_or(1).clamp(1, crate::page::MAX_PAGE);
-    let found = crate::production::list(state, console.account, in_state, (page, 50)).await?;
+    let page = query.page.unwrap_or(1).clamp(1, sklad_api::page::MAX_PAGE);
+    let found = sklad_api::production::list(state, console.account, in_state, (page, 50)).await?;
     let (skus, names) = {
         let mut conn = state.db.conn().await?;
         let ids: Vec<Uuid> = found.data.iter().map(|o| o.product_id).collect();
@@ -189,7 +189,7 @@ async fn plan(state: web::Data<ApiState>, posted: Posted) -> Result<HttpResponse
             "due_date": form.get("due_date"),
             "note": form.get("note"),
         }))?;
-        crate::production::plan(&state, console.account, body).await
+        sklad_api::production::plan(&state, console.account, body).await
     }
     .await;
     match planned {
@@ -204,7 +204,7 @@ async fn release(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ConsoleError> {
     let sub = posted.form.checked("plan_sub_assemblies");
-    match crate::production::release(&state, posted.console.account, *id, sub).await {
+    match sklad_api::production::release(&state, posted.console.account, *id, sub).await {
         Ok(_) => Ok(see_other("/production", Some("production_released"))),
         Err(err) => refused(&state, &posted.console, err).await,
     }
@@ -220,7 +220,7 @@ async fn complete(
         let quantity = form.get("quantity").map(typed_number).transpose()?;
         let body: CompleteRequest =
             input(json!({"quantity": quantity, "close": form.checked("close")}))?;
-        crate::production::complete(&state, posted.console.account, *id, body).await
+        sklad_api::production::complete(&state, posted.console.account, *id, body).await
     }
     .await;
     match completed {
@@ -237,7 +237,7 @@ async fn cancel(
     posted: Posted,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ConsoleError> {
-    match crate::production::cancel(&state, posted.console.account, *id).await {
+    match sklad_api::production::cancel(&state, posted.console.account, *id).await {
         Ok(_) => Ok(see_other("/production", Some("production_cancelled"))),
         Err(err) => refused(&state, &posted.console, err).await,
     }
@@ -256,7 +256,8 @@ impl BomPanel {
         console: &Console,
         product_id: Uuid,
     ) -> Result<Self, ApiError> {
-        let bom = match crate::production::current_bom(state, console.account, product_id).await {
+        let bom = match sklad_api::production::current_bom(state, console.account, product_id).await
+        {
             Ok(bom) => Some(bom),
             Err(err) if err.status == StatusCode::NOT_FOUND => None,
             Err(err) => return Err(err),
@@ -330,7 +331,7 @@ async fn save_bom(
     let console = &posted.console;
     let saved = async {
         let body = input(bom_body(&state, console, &posted.form).await?)?;
-        crate::production::save_bom(&state, console.account, *id, body).await
+        sklad_api::production::save_bom(&state, console.account, *id, body).await
     }
     .await;
     match saved {

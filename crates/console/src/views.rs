@@ -6,7 +6,7 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 use sklad_domain::nomenclature::Property;
 
-use crate::error::ApiError;
+use sklad_api::error::ApiError;
 
 /// `?done=…`: the message a redirect after a form names (see `Text::done`).
 #[derive(Debug, Deserialize)]

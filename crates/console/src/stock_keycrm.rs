@@ -14,11 +14,11 @@ use super::integration::failed;
 use super::stock::input;
 use super::views::{Choice, DoneQuery, choices};
 use super::{Console, ConsoleError, Frame, Text, render, see_other};
-use crate::ApiState;
-use crate::error::ApiError;
-use crate::keycrm_warehouses::{KeycrmWarehouseView, Mapping, MappingEntry};
-use crate::stock_pushes::{Preview, PreviewQuery, PushView, ReconcileReport};
-use crate::warehouses::WarehouseView;
+use sklad_api::ApiState;
+use sklad_api::error::ApiError;
+use sklad_api::keycrm_warehouses::{KeycrmWarehouseView, Mapping, MappingEntry};
+use sklad_api::stock_pushes::{Preview, PreviewQuery, PushView, ReconcileReport};
+use sklad_api::warehouses::WarehouseView;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/stock/keycrm", web::get().to(page))
@@ -185,7 +185,7 @@ async fn save(state: web::Data<ApiState>, posted: Posted) -> Result<HttpResponse
             switch(false).await?;
         }
         if !mapping.is_empty() {
-            crate::keycrm_warehouses::set_mapping(&state, account, Mapping { mapping }).await?;
+            sklad_api::keycrm_warehouses::set_mapping(&state, account, Mapping { mapping }).await?;
         }
         if on {
             switch(true).await?;
@@ -201,7 +201,7 @@ async fn save(state: web::Data<ApiState>, posted: Posted) -> Result<HttpResponse
 
 /// "Update the list" of keyCRM warehouses.
 async fn refresh(state: web::Data<ApiState>, posted: Posted) -> Result<HttpResponse, ConsoleError> {
-    match crate::keycrm_warehouses::refresh(&state, posted.console.account).await {
+    match sklad_api::keycrm_warehouses::refresh(&state, posted.console.account).await {
         Ok(_) => Ok(see_other("/stock/keycrm", Some("list_updated"))),
         Err(err) => refused(&state, &posted.console, err).await,
     }
@@ -217,7 +217,7 @@ async fn add(state: web::Data<ApiState>, posted: Posted) -> Result<HttpResponse,
             .parse()
             .map_err(|_| ApiError::validation("the keyCRM warehouse id is a number"))?;
         let body = input(json!({"id": id, "name": posted.form.get("name").unwrap_or("")}))?;
-        crate::keycrm_warehouses::add(&state, posted.console.account, body).await
+        sklad_api::keycrm_warehouses::add(&state, posted.console.account, body).await
     }
     .await;
     match added {
@@ -362,7 +362,7 @@ async fn preview(
     query: web::Query<PreviewForm>,
 ) -> Result<HttpResponse, ConsoleError> {
     let read_back = query.read_back;
-    let preview = crate::stock_pushes::run_preview(
+    let preview = sklad_api::stock_pushes::run_preview(
         &state,
         console.account,
         PreviewQuery {

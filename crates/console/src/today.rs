@@ -8,7 +8,7 @@ use askama::Template;
 use sklad_domain::production::ProductionState;
 
 use super::{Console, ConsoleError, Frame, Section, Text, render};
-use crate::ApiState;
+use sklad_api::ApiState;
 
 #[derive(Template)]
 #[template(path = "today.html")]
@@ -45,10 +45,10 @@ pub async fn page(
         sklad_db::production::list(&mut conn, account, Some(ProductionState::Planned), (1, 1))
             .await?;
     drop(conn);
-    let orders = crate::orders::list(
+    let orders = sklad_api::orders::list(
         &state,
         console.account,
-        crate::orders::OrderQuery::default(),
+        sklad_api::orders::OrderQuery::default(),
         (1, 1),
     )
     .await?

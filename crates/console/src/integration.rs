@@ -10,9 +10,9 @@ use super::Section;
 use super::form::{FormData, Posted};
 use super::views::{Choice, DoneQuery, choices, warehouse_choices};
 use super::{Console, ConsoleError, Frame, Notice, Text, render, see_other};
-use crate::ApiState;
-use crate::error::ApiError;
-use crate::integrations::{IntegrationView, KeycrmStatus};
+use sklad_api::ApiState;
+use sklad_api::error::ApiError;
+use sklad_api::integrations::{IntegrationView, KeycrmStatus};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/settings/keycrm", web::get().to(page))
@@ -318,6 +318,6 @@ async fn confirm_rotate(console: Console) -> Result<HttpResponse, ConsoleError> 
 
 /// "Rotate": a new webhook link; the old one stops at once.
 async fn rotate(state: web::Data<ApiState>, posted: Posted) -> Result<HttpResponse, ConsoleError> {
-    crate::integrations::rotate(&state, posted.console.account).await?;
+    sklad_api::integrations::rotate(&state, posted.console.account).await?;
     Ok(see_other("/settings/keycrm", Some("rotated")))
 }
