@@ -610,6 +610,9 @@ async fn a_day_of_invoices_waiting_orders_and_the_menu() {
     browser.click("#record").await;
     let refusal = browser.text("#notice").await;
     assert!(refusal.contains("“1e3” is not a number"), "{refusal}");
+    // ...and the refusal stands under the row it is about.
+    let by_row = browser.text("#movement-rows tr.row-error").await;
+    assert!(by_row.contains("“1e3” is not a number"), "{by_row}");
     let kept = browser
         .find("#movement-form input[name='sku']")
         .await

@@ -24,8 +24,13 @@
   });
   // Movement lines: "Add a row" copies the last row, empty; pasting two columns (SKU and
   // quantity, as copied from a spreadsheet) fills as many rows as the paste has, adding rows.
+  function lineRows(tbody) {
+    return tbody.querySelectorAll("tr:not(.row-error)");
+  }
   function addRow(tbody) {
-    var row = tbody.rows[tbody.rows.length - 1].cloneNode(true);
+    var rows = lineRows(tbody);
+    var row = rows[rows.length - 1].cloneNode(true);
+    row.classList.remove("error-row");
     row.querySelectorAll("input").forEach(function (input) { input.value = ""; });
     tbody.appendChild(row);
     if (window.htmx) window.htmx.process(row);
@@ -44,11 +49,11 @@
     if (!/[\t\n;]/.test(text.trim())) return;
     event.preventDefault();
     var tbody = input.closest("tbody");
-    var start = Array.prototype.indexOf.call(tbody.rows, input.closest("tr"));
+    var start = Array.prototype.indexOf.call(lineRows(tbody), input.closest("tr"));
     text.replace(/\r/g, "").split("\n").filter(function (line) { return line.trim() !== ""; })
       .forEach(function (line, n) {
         var cells = line.split(/\t|;/);
-        var row = tbody.rows[start + n] || addRow(tbody);
+        var row = lineRows(tbody)[start + n] || addRow(tbody);
         row.querySelector("input[name=sku]").value = (cells[0] || "").trim();
         row.querySelector("input[name=quantity]").value = (cells[1] || "").trim();
       });

@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::form::Posted;
 use super::integration::failed;
-use super::stock::input;
+use super::views::input;
 use super::views::{Choice, DoneQuery, choices};
 use super::{Console, ConsoleError, Frame, Section, Text, render, see_other};
 use sklad_api::ApiState;

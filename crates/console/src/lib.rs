@@ -25,6 +25,7 @@ mod stock_keycrm;
 mod sync;
 mod today;
 mod views;
+mod warehouses;
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
@@ -314,6 +315,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(sync::configure)
             .configure(orders::configure)
             .configure(stock::configure)
+            .configure(warehouses::configure)
             .configure(products::configure)
             .configure(production::configure)
             .configure(status::configure)

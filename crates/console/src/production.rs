@@ -14,7 +14,7 @@ use uuid::Uuid;
 use super::Section;
 use super::form::{FormData, Posted};
 use super::integration::failed;
-use super::stock::input;
+use super::views::input;
 use super::views::{Choice, Pager, choices, typed_number};
 use super::{Console, ConsoleError, Frame, Text, render, see_other};
 use sklad_api::ApiState;

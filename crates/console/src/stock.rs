@@ -1,198 +1,32 @@
-//! Warehouses and balances, and movements (receipt, write-off, transfer, inventory). Forms become the API's own request bodies, so they pass the same checks.
+//! Movements: the list, the form (receipt, write-off, transfer, inventory) and one movement
+//! with its reversal. Forms become the API's own request bodies, so they pass the same checks.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
-use serde::de::DeserializeOwned;
+
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::Section;
 use super::form::{FormData, Posted};
 use super::integration::failed;
-use super::views::{Choice, Pager, choices, typed_number};
+use super::views::{Choice, Pager, choices, input, typed_number};
 use super::{Console, ConsoleError, Frame, Text, render, see_other};
 use sklad_api::ApiState;
 use sklad_api::error::ApiError;
 use sklad_api::movements::{BalanceView, MovementView};
-use sklad_api::warehouses::WarehouseView;
+
 use sklad_domain::stock::MovementKind;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/warehouses", web::get().to(warehouses))
-        .route("/warehouses", web::post().to(create_warehouse))
-        .route("/warehouses/{id}", web::post().to(edit_warehouse))
-        .route(
-            "/warehouses/{id}/archive",
-            web::post().to(archive_warehouse),
-        )
-        .route("/movements", web::get().to(movements))
+    cfg.route("/movements", web::get().to(movements))
         .route("/movements/new", web::get().to(new_movement))
         .route("/movements", web::post().to(create_movement))
         .route("/movements/{id}", web::get().to(movement))
         .route("/movements/{id}/reverse", web::get().to(confirm_reverse))
         .route("/movements/{id}/reverse", web::post().to(reverse));
-}
-
-/// The API's request body from a form's JSON: the same types, so the same checks (a wrong
-/// value is a 422 with the API's message).
-pub fn input<T: DeserializeOwned>(value: Value) -> Result<T, ApiError> {
-    serde_path_to_error::deserialize(value).map_err(ApiError::invalid_body)
-}
-
-#[derive(Deserialize)]
-pub struct Done {
-    done: Option<String>,
-    warehouse: Option<Uuid>,
-}
-
-#[derive(Template)]
-#[template(path = "warehouses.html")]
-struct WarehousesPage {
-    frame: Frame,
-    t: &'static Text,
-    warehouses: Vec<WarehouseView>,
-    selected: Option<Uuid>,
-    balances: Vec<BalanceView>,
-}
-
-impl WarehousesPage {
-    fn current(&self) -> Option<&WarehouseView> {
-        self.warehouses.iter().find(|w| Some(w.id) == self.selected)
-    }
-
-    fn tab(&self, id: &Uuid) -> &'static str {
-        if self.selected == Some(*id) {
-            "active"
-        } else {
-            ""
-        }
-    }
-}
-
-async fn warehouses(
-    state: web::Data<ApiState>,
-    console: Console,
-    query: web::Query<Done>,
-) -> Result<HttpResponse, ConsoleError> {
-    let frame = console.frame_done(Section::Warehouses, query.done.as_deref());
-    show_warehouses(&state, &console, frame, query.warehouse, StatusCode::OK).await
-}
-
-async fn show_warehouses(
-    state: &ApiState,
-    console: &Console,
-    frame: Frame,
-    selected: Option<Uuid>,
-    status: StatusCode,
-) -> Result<HttpResponse, ConsoleError> {
-    let mut conn = state.db.conn().await?;
-    let warehouses: Vec<WarehouseView> = sklad_db::warehouses::list(&mut conn, console.account.0)
-        .await?
-        .into_iter()
-        .map(WarehouseView::from)
-        .collect();
-    let selected = selected
-        .filter(|id| warehouses.iter().any(|w| w.id == *id))
-        .or_else(|| warehouses.first().map(|w| w.id));
-    let balances = match selected {
-        Some(id) => sklad_db::stock::balances(&mut conn, console.account.0, Some(id), None)
-            .await?
-            .into_iter()
-            .map(BalanceView::from)
-            .collect(),
-        None => Vec::new(),
-    };
-    let page = WarehousesPage {
-        frame,
-        t: console.t(),
-        warehouses,
-        selected,
-        balances,
-    };
-    render(&page, status)
-}
-
-async fn create_warehouse(
-    state: web::Data<ApiState>,
-    posted: Posted,
-) -> Result<HttpResponse, ConsoleError> {
-    let form = &posted.form;
-    let created = async {
-        let body = input(json!({
-            "name": form.get("name").unwrap_or(""),
-            "allow_negative": form.checked("allow_negative"),
-        }))?;
-        sklad_api::warehouses::create(&state, posted.console.account, body).await
-    }
-    .await;
-    match created {
-        Ok(w) => Ok(see_other(
-            &format!("/warehouses?warehouse={}", w.id),
-            Some("warehouse_created"),
-        )),
-        Err(err) => {
-            let console = &posted.console;
-            let frame = console.frame(Section::Warehouses, Some(failed(console.t(), &err)));
-            show_warehouses(&state, console, frame, None, err.status).await
-        }
-    }
-}
-
-/// Renames a warehouse or changes its negative-balance rule.
-async fn edit_warehouse(
-    state: web::Data<ApiState>,
-    posted: Posted,
-    id: web::Path<Uuid>,
-) -> Result<HttpResponse, ConsoleError> {
-    let form = &posted.form;
-    let change = json!({
-        "name": form.get("name").unwrap_or(""),
-        "allow_negative": form.checked("allow_negative"),
-    });
-    change_warehouse(&state, &posted, id.into_inner(), change, "warehouse_saved").await
-}
-
-/// Archives a warehouse (empty, no order ships from it) or brings it back.
-async fn archive_warehouse(
-    state: web::Data<ApiState>,
-    posted: Posted,
-    id: web::Path<Uuid>,
-) -> Result<HttpResponse, ConsoleError> {
-    let archived = posted.form.get("archived") == Some("true");
-    let done = if archived {
-        "warehouse_archived"
-    } else {
-        "warehouse_saved"
-    };
-    let change = json!({ "archived": archived });
-    change_warehouse(&state, &posted, id.into_inner(), change, done).await
-}
-
-async fn change_warehouse(
-    state: &ApiState,
-    posted: &Posted,
-    id: Uuid,
-    change: Value,
-    done: &str,
-) -> Result<HttpResponse, ConsoleError> {
-    let changed = async {
-        let body = input(change)?;
-        sklad_api::warehouses::update(state, posted.console.account, id, body).await
-    }
-    .await;
-    match changed {
-        Ok(w) => Ok(see_other(
-            &format!("/warehouses?warehouse={}", w.id),
-            Some(done),
-        )),
-        Err(err) => {
-            let console = &posted.console;
-            let frame = console.frame(Section::Warehouses, Some(failed(console.t(), &err)));
-            show_warehouses(state, console, frame, Some(id), err.status).await
-        }
-    }
 }
 
 #[derive(Template)]
@@ -278,11 +112,19 @@ struct NewMovementPage {
     kind: String,
     warehouses: Vec<Choice>,
     to_warehouses: Vec<Choice>,
-    /// (sku, quantity) of each row, as sent when a form comes back refused.
-    rows: Vec<(String, String)>,
+    /// Each row as sent when a form comes back refused, with the refusal of its line.
+    rows: Vec<Row>,
     note: String,
     /// The idempotency key of this form: sending it twice records one movement.
     key: String,
+}
+
+/// One line row of the movement form.
+pub struct Row {
+    pub sku: String,
+    pub quantity: String,
+    /// Why this line was refused, shown under it.
+    pub error: Option<String>,
 }
 
 const KINDS: [&str; 4] = ["receipt", "write_off", "transfer", "inventory"];
@@ -302,7 +144,7 @@ async fn new_movement(
         .unwrap_or("receipt")
         .to_owned();
     let frame = console.frame(Section::Movements, None);
-    show_new_movement(&state, &console, frame, &kind, &sent, StatusCode::OK).await
+    show_new_movement(&state, &console, frame, &kind, &sent, None, StatusCode::OK).await
 }
 
 async fn show_new_movement(
@@ -311,6 +153,7 @@ async fn show_new_movement(
     frame: Frame,
     kind: &str,
     sent: &FormData,
+    refused: Option<(usize, String)>,
     status: StatusCode,
 ) -> Result<HttpResponse, ConsoleError> {
     let t = console.t();
@@ -331,11 +174,13 @@ async fn show_new_movement(
     // Every row sent comes back (a refused 30-line invoice keeps its 30 lines), and one more.
     let count = (skus.len().max(quantities.len()) + 1).max(FORM_LINES);
     let rows = (0..count)
-        .map(|i| {
-            (
-                skus.get(i).copied().unwrap_or_default().to_owned(),
-                quantities.get(i).copied().unwrap_or_default().to_owned(),
-            )
+        .map(|i| Row {
+            sku: skus.get(i).copied().unwrap_or_default().to_owned(),
+            quantity: quantities.get(i).copied().unwrap_or_default().to_owned(),
+            error: refused
+                .as_ref()
+                .filter(|(row, _)| *row == i)
+                .map(|(_, why)| why.clone()),
         })
         .collect();
     let page = NewMovementPage {
@@ -359,6 +204,27 @@ async fn show_new_movement(
     render(&page, status)
 }
 
+/// The rows of the form that become lines (the others are empty), by row index.
+fn line_rows(form: &FormData) -> Vec<usize> {
+    form.all("sku")
+        .into_iter()
+        .zip(form.all("quantity"))
+        .enumerate()
+        .filter(|(_, (sku, quantity))| !(sku.is_empty() && quantity.is_empty()))
+        .map(|(row, _)| row)
+        .collect()
+}
+
+/// The row a refusal is about: its line (1-based, over the rows that became lines), or the
+/// row of the SKU it names.
+fn refused_row(form: &FormData, err: &ApiError) -> Option<usize> {
+    if let Some(line) = err.param("line").and_then(|l| l.parse::<usize>().ok()) {
+        return line_rows(form).get(line.checked_sub(1)?).copied();
+    }
+    let sku = err.param("sku")?;
+    form.all("sku").iter().position(|s| *s == sku)
+}
+
 /// The form as the API's `NewMovement`: rows with a SKU become lines.
 fn movement_body(form: &FormData) -> Result<Value, ApiError> {
     let kind = form.get("kind").unwrap_or("receipt");
@@ -367,7 +233,8 @@ fn movement_body(form: &FormData) -> Result<Value, ApiError> {
         if sku.is_empty() && quantity.is_empty() {
             continue;
         }
-        lines.push(json!({"sku": sku, "quantity": typed_number(quantity)?}));
+        let quantity = typed_number(quantity).map_err(|err| err.with("line", lines.len() + 1))?;
+        lines.push(json!({"sku": sku, "quantity": quantity}));
     }
     if lines.is_empty() {
         return Err(sklad_domain::stock::MovementError::NoLines.into());
@@ -405,7 +272,18 @@ async fn create_movement(
             let console = &posted.console;
             let frame = console.frame(Section::Movements, Some(failed(console.t(), &err)));
             let kind = posted.form.get("kind").unwrap_or("receipt").to_owned();
-            show_new_movement(&state, console, frame, &kind, &posted.form, err.status).await
+            let refused = refused_row(&posted.form, &err)
+                .map(|row| (row, super::errors::say(console.t(), &err)));
+            show_new_movement(
+                &state,
+                console,
+                frame,
+                &kind,
+                &posted.form,
+                refused,
+                err.status,
+            )
+            .await
         }
     }
 }

@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::Section;
 use super::form::{FormData, Posted};
 use super::integration::failed;
-use super::stock::input;
+use super::views::input;
 use super::views::{Choice, DoneQuery, choices};
 use super::{Console, ConsoleError, Frame, Text, render, see_other};
 use sklad_api::ApiState;

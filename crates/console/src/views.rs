@@ -4,6 +4,8 @@
 use actix_web::web;
 use rust_decimal::Decimal;
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
 use sklad_domain::nomenclature::Property;
 
 use sklad_api::error::ApiError;
@@ -48,6 +50,12 @@ mod tests {
             assert_eq!(err.code, "invalid_number", "{odd}");
         }
     }
+}
+
+/// The API's request body from a form's JSON: the same types, so the same checks (a wrong
+/// value is a 422 with the API's message).
+pub fn input<T: DeserializeOwned>(value: Value) -> Result<T, ApiError> {
+    serde_path_to_error::deserialize(value).map_err(ApiError::invalid_body)
 }
 
 /// Properties as one line: "Colour: white, Size: M".
