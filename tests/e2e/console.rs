@@ -693,17 +693,28 @@ impl ConsoleClient {
     }
 
     /// Posts `fields` (already URL-encoded pairs) with the session's CSRF token.
+    /// A refused form answers with a redirect to its page (Post/Redirect/Get): the status
+    /// is that page's.
     async fn post(&self, path: &str, fields: &str) -> u16 {
-        self.http
+        let response = self
+            .http
             .post(format!("{}{path}", self.base))
             .header("Cookie", &self.cookie)
             .header("Content-Type", "application/x-www-form-urlencoded")
             .body(format!("csrf={}&{fields}", self.csrf))
             .send()
             .await
-            .unwrap()
-            .status()
-            .as_u16()
+            .unwrap();
+        let to = response
+            .headers()
+            .get("location")
+            .and_then(|l| l.to_str().ok())
+            .filter(|l| l.starts_with("/refused/"))
+            .map(str::to_owned);
+        match to {
+            Some(refused) => self.get(&refused).await,
+            None => response.status().as_u16(),
+        }
     }
 }
 
@@ -747,6 +758,22 @@ async fn odd_console_input_never_gives_a_500() {
     assert_eq!(console.get("/orders").await, 200);
     assert_eq!(console.get("/products/not-a-uuid").await, 404);
     assert_eq!(console.post("/warehouses", "name=%00evil").await, 422);
+    // A refused form's page belongs to the session that posted it.
+    let refused = console
+        .http
+        .post(format!("{}/warehouses", console.base))
+        .header("Cookie", &console.cookie)
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(format!("csrf={}&name=", console.csrf))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 303);
+    let page = refused.headers()["location"].to_str().unwrap().to_owned();
+    assert!(page.starts_with("/refused/"), "{page}");
+    assert_eq!(console.get(&page).await, 422);
+    let another = ConsoleClient::sign_in(&console_url(&app), &app.account.admin_token).await;
+    assert_eq!(another.get(&page).await, 404);
     let back = console
         .http
         .get(format!("{}/lang/en?back=/%09/evil.example", console.base))

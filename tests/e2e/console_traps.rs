@@ -613,6 +613,20 @@ async fn a_day_of_invoices_waiting_orders_and_the_menu() {
     // ...and the refusal stands under the row it is about.
     let by_row = browser.text("#movement-rows tr.row-error").await;
     assert!(by_row.contains("“1e3” is not a number"), "{by_row}");
+    // Post/Redirect/Get: the refusal is a page of its own; reloading it posts nothing
+    // (no "Confirm form resubmission"), and Back returns to the empty form.
+    let refused_at = browser.path().await;
+    assert!(refused_at.starts_with("/refused/"), "{refused_at}");
+    browser.client.refresh().await.unwrap();
+    assert_eq!(browser.path().await, refused_at);
+    assert!(
+        browser
+            .text("#notice")
+            .await
+            .contains("“1e3” is not a number")
+    );
+    browser.client.back().await.unwrap();
+    assert_eq!(browser.path().await, "/movements/new");
     let kept = browser
         .find("#movement-form input[name='sku']")
         .await

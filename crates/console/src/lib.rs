@@ -36,6 +36,7 @@ pub use i18n::{Lang, Text};
 pub use section::Section;
 pub use session::Console;
 
+use sklad_api::ApiState;
 use sklad_api::error::ApiError;
 
 /// What every page shows around its content.
@@ -283,6 +284,92 @@ pub fn see_other(path: &str, done: Option<&str>) -> HttpResponse {
         .finish()
 }
 
+/// The largest refused page kept for Post/Redirect/Get (a bigger one is answered directly).
+const REFUSED_PAGE_LIMIT: usize = 4 * 1024 * 1024;
+
+/// Post/Redirect/Get for refused forms too: a form a signed-in browser posted that comes back
+/// refused (a 4xx page: the form as typed, with the reasons) is kept for that session and
+/// shown after a redirect, so Back and reload never post it again. htmx requests, sign-in
+/// and the CSRF refusal are answered as they are.
+async fn refusals_after_redirect(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
+) -> Result<actix_web::dev::ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
+    let candidate = req.method() == actix_web::http::Method::POST
+        && !req.headers().contains_key("HX-Request")
+        && !req.path().starts_with("/sign-");
+    let cookie = req
+        .cookie(session::SESSION_COOKIE)
+        .map(|c| c.value().to_owned());
+    let state = req.app_data::<web::Data<ApiState>>().cloned();
+    let response = next.call(req).await?.map_into_boxed_body();
+    let status = response.status();
+    let is_page = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    let (Some(cookie), Some(state)) = (cookie, state) else {
+        return Ok(response);
+    };
+    if !candidate
+        || !is_page
+        || !status.is_client_error()
+        || matches!(status, StatusCode::FORBIDDEN | StatusCode::UNAUTHORIZED)
+    {
+        return Ok(response);
+    }
+    let (request, answer) = response.into_parts();
+    let page = match actix_web::body::to_bytes_limited(answer.into_body(), REFUSED_PAGE_LIMIT).await
+    {
+        Ok(Ok(page)) => page,
+        _ => {
+            let too_big = ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                "the form is too large to show again; send fewer lines at a time",
+            );
+            return Ok(actix_web::dev::ServiceResponse::new(
+                request,
+                failure(too_big),
+            ));
+        }
+    };
+    let text = String::from_utf8_lossy(&page).into_owned();
+    let kept = async {
+        let mut conn = state.db.conn().await?;
+        sklad_db::console_sessions::keep_refusal(&mut conn, &cookie, status.as_u16(), &text).await
+    }
+    .await;
+    let answer = match kept {
+        Ok(Some(id)) => see_other(&format!("/refused/{id}"), None),
+        // No session to keep it for, or no database: the page itself.
+        _ => html(status, text),
+    };
+    Ok(actix_web::dev::ServiceResponse::new(request, answer))
+}
+
+/// A refused form's page, for the session that posted it (another gets 404).
+async fn refused_page(
+    req: actix_web::HttpRequest,
+    state: web::Data<ApiState>,
+    _console: Console,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ConsoleError> {
+    let cookie = req
+        .cookie(session::SESSION_COOKIE)
+        .map(|c| c.value().to_owned())
+        .unwrap_or_default();
+    let mut conn = state.db.conn().await?;
+    let (status, page) = sklad_db::console_sessions::refusal(&mut conn, &cookie, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("this page is gone; fill the form again"))?;
+    Ok(html(
+        StatusCode::from_u16(status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY),
+        page,
+    ))
+}
+
 /// The console's headers on every answer under it.
 fn security_headers() -> actix_web::middleware::DefaultHeaders {
     actix_web::middleware::DefaultHeaders::new()
@@ -301,11 +388,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("")
             .wrap(actix_web::middleware::from_fn(localize_failures))
+            .wrap(actix_web::middleware::from_fn(refusals_after_redirect))
             .wrap(security_headers())
             .app_data(console_query_config())
             .app_data(console_path_config())
             .route("/", web::get().to(today::page))
             .route("/assets/{name}", web::get().to(asset))
+            .route("/refused/{id}", web::get().to(refused_page))
             .route("/lang/{code}", web::get().to(session::switch_language))
             .route("/sign-in", web::get().to(session::sign_in_page))
             .route("/sign-in", web::post().to(session::sign_in))

@@ -16,7 +16,7 @@ use sklad_api::ApiState;
 use sklad_api::auth::AccountId;
 
 /// The session cookie: a random id, only its hash is stored.
-const SESSION_COOKIE: &str = "sklad_session";
+pub const SESSION_COOKIE: &str = "sklad_session";
 /// The sign-in form's own CSRF token (double submit): there is no session to hold it yet.
 const SIGN_IN_COOKIE: &str = "sklad_sign_in";
 /// The chosen language, when the owner switched it.

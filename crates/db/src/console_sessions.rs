@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use crate::DbResult;
 use crate::crypto;
-use crate::schema::{admin_tokens, console_sessions};
+use crate::schema::{admin_tokens, console_refusals, console_sessions};
 
 /// A signed-in browser: whose it is and the token its forms must echo.
 #[derive(Debug, Clone)]
@@ -110,4 +110,48 @@ pub async fn close(conn: &mut AsyncPgConnection, cookie: &str) -> DbResult<()> {
         .execute(conn)
         .await?;
     Ok(())
+}
+
+/// Keeps a refused form's page for the session `cookie` names; returns the id it is shown
+/// under (random; stored hashed). `None` when the session is gone.
+pub async fn keep_refusal(
+    conn: &mut AsyncPgConnection,
+    cookie: &str,
+    status: u16,
+    page: &str,
+) -> DbResult<Option<String>> {
+    let id = crypto::generate_token();
+    let kept = diesel::insert_into(console_refusals::table)
+        .values((
+            console_refusals::id_hash.eq(crypto::token_hash(&id)),
+            console_refusals::session_hash.eq(crypto::token_hash(cookie)),
+            console_refusals::status.eq(i16::try_from(status).unwrap_or(400)),
+            console_refusals::page.eq(page),
+        ))
+        .execute(conn)
+        .await;
+    match kept {
+        Ok(_) => Ok(Some(id)),
+        Err(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::ForeignKeyViolation,
+            _,
+        )) => Ok(None),
+        Err(err) => Err(err.into()),
+    }
+}
+
+/// A refused form's page kept for the session `cookie` names: its status and the page.
+pub async fn refusal(
+    conn: &mut AsyncPgConnection,
+    cookie: &str,
+    id: &str,
+) -> DbResult<Option<(u16, String)>> {
+    let found: Option<(i16, String)> = console_refusals::table
+        .filter(console_refusals::id_hash.eq(crypto::token_hash(id)))
+        .filter(console_refusals::session_hash.eq(crypto::token_hash(cookie)))
+        .select((console_refusals::status, console_refusals::page))
+        .first(conn)
+        .await
+        .optional()?;
+    Ok(found.map(|(status, page)| (u16::try_from(status).unwrap_or(400), page)))
 }

@@ -35,6 +35,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    console_refusals (id_hash) {
+        id_hash -> Bytea,
+        session_hash -> Bytea,
+        status -> Int2,
+        page -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     webhook_tokens (id) {
         id -> Uuid,
         account_id -> Uuid,
@@ -431,6 +441,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     accounts,
     admin_tokens,
     console_sessions,
+    console_refusals,
     webhook_tokens,
     keycrm_integrations,
     inbox,
