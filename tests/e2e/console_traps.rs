@@ -613,20 +613,6 @@ async fn a_day_of_invoices_waiting_orders_and_the_menu() {
     // ...and the refusal stands under the row it is about.
     let by_row = browser.text("#movement-rows tr.row-error").await;
     assert!(by_row.contains("“1e3” is not a number"), "{by_row}");
-    // Post/Redirect/Get: the refusal is a page of its own; reloading it posts nothing
-    // (no "Confirm form resubmission"), and Back returns to the empty form.
-    let refused_at = browser.path().await;
-    assert!(refused_at.starts_with("/refused/"), "{refused_at}");
-    browser.client.refresh().await.unwrap();
-    assert_eq!(browser.path().await, refused_at);
-    assert!(
-        browser
-            .text("#notice")
-            .await
-            .contains("“1e3” is not a number")
-    );
-    browser.client.back().await.unwrap();
-    assert_eq!(browser.path().await, "/movements/new");
     let kept = browser
         .find("#movement-form input[name='sku']")
         .await
@@ -639,6 +625,25 @@ async fn a_day_of_invoices_waiting_orders_and_the_menu() {
         invoice["id"],
         "nothing recorded"
     );
+    // Post/Redirect/Get: the refusal is a page of its own; reloading it posts nothing
+    // (no "Confirm form resubmission"), and Back returns to the empty form.
+    let refused_at = browser.path().await;
+    assert!(refused_at.starts_with("/refused/"), "{refused_at}");
+    browser.client.refresh().await.unwrap();
+    assert_eq!(browser.path().await, refused_at);
+    assert!(
+        browser
+            .text("#notice")
+            .await
+            .contains("“1e3” is not a number")
+    );
+    assert_eq!(
+        newest_movement(&app).await["id"],
+        invoice["id"],
+        "the reload posted nothing"
+    );
+    browser.client.back().await.unwrap();
+    assert_eq!(browser.path().await, "/movements/new");
 
     // An order in a ship status that W1 cannot cover: it waits, and the view names both lines.
     let order = app
@@ -838,5 +843,79 @@ async fn times_and_money_follow_the_account() {
         new_york.contains(" EST") || new_york.contains(" EDT"),
         "{new_york}"
     );
+    browser.close().await;
+}
+
+/// A refused form keeps everything typed, and its reason stands next to the field it is
+/// about: a warehouse name that exists, a price that is not one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_form_keeps_what_was_typed_with_the_reason_by_its_field() {
+    let app = TestApp::spawn().await;
+    app.created("/warehouses", json!({"name": "Основний"}))
+        .await;
+    let browser = Browser::start(
+        "refused_forms",
+        &format!("http://127.0.0.1:{}", app.api_port),
+        "uk-UA,uk",
+        Screen::Desktop,
+    )
+    .await;
+    sign_in(&browser, &app.account.admin_token).await;
+
+    browser.open("/warehouses").await;
+    browser.fill("#warehouse-name", "Основний").await;
+    browser
+        .click("#warehouse-form input[name='allow_negative']")
+        .await;
+    browser.click("#create-warehouse").await;
+    browser.find("#notice.error").await;
+    assert!(browser.path().await.starts_with("/refused/"));
+    let kept = browser
+        .find("#warehouse-name")
+        .await
+        .prop("value")
+        .await
+        .unwrap();
+    assert_eq!(kept.as_deref(), Some("Основний"));
+    assert!(
+        browser
+            .find("#warehouse-form input[name='allow_negative']")
+            .await
+            .is_selected()
+            .await
+            .unwrap()
+    );
+    let by_field = browser.text("#warehouse-name + .field-error").await;
+    assert!(
+        by_field.contains("Склад із такою назвою вже існує"),
+        "{by_field}"
+    );
+    browser.shot("warehouse-name-taken").await;
+
+    browser.open("/products").await;
+    browser
+        .fill("#product-form input[name='sku']", "NEW-1")
+        .await;
+    browser
+        .fill("#product-form input[name='name']", "Нова чашка")
+        .await;
+    browser.fill("#new-price", "abc").await;
+    browser.click("#product-form button[type='submit']").await;
+    browser.find("#notice.error").await;
+    for (css, typed) in [
+        ("#product-form input[name='sku']", "NEW-1"),
+        ("#product-form input[name='name']", "Нова чашка"),
+        ("#new-price", "abc"),
+    ] {
+        let value = browser.find(css).await.prop("value").await.unwrap();
+        assert_eq!(value.as_deref(), Some(typed), "{css}");
+    }
+    let by_field = browser.text("#new-price + .field-error").await;
+    assert!(by_field.contains("Ціна"), "{by_field}");
+    browser.shot("price-not-a-number").await;
+    let products = app
+        .get_json("/products?sku=NEW-1", &app.account.admin_token)
+        .await;
+    assert_eq!(products["total"], 0, "nothing saved: {products}");
     browser.close().await;
 }

@@ -111,11 +111,16 @@ impl ApiError {
         )
     }
 
-    /// A unique violation means "already exists" (409 with `code`); anything else as usual.
-    pub fn duplicate(code: &'static str, what: &'static str) -> impl Fn(DbError) -> ApiError {
+    /// A unique violation means "already exists" (409 with `code`, naming the `field` that
+    /// must differ); anything else as usual.
+    pub fn duplicate(
+        code: &'static str,
+        what: &'static str,
+        field: &'static str,
+    ) -> impl Fn(DbError) -> ApiError {
         move |err| {
             if err.is_unique_violation() {
-                ApiError::conflict(code, format!("{what} already exists"))
+                ApiError::conflict(code, format!("{what} already exists")).with("field", field)
             } else {
                 ApiError::from(err)
             }

@@ -258,7 +258,11 @@ pub async fn create(
         },
     )
     .await
-    .map_err(ApiError::duplicate("sku_exists", "a product with this SKU"))?;
+    .map_err(ApiError::duplicate(
+        "sku_exists",
+        "a product with this SKU",
+        "sku",
+    ))?;
     Ok(ProductView::from(created))
 }
 
@@ -287,7 +291,11 @@ pub async fn update(
     let mut conn = state.db.conn().await?;
     let updated = sklad_db::products::update(&mut conn, account.0, id, &change)
         .await
-        .map_err(ApiError::duplicate("sku_exists", "a product with this SKU"))?
+        .map_err(ApiError::duplicate(
+            "sku_exists",
+            "a product with this SKU",
+            "sku",
+        ))?
         .ok_or_else(|| ApiError::not_found("no such product"))?;
     if change.push_makeable.is_some() {
         // What keyCRM receives for it may change: send it again everywhere it is mapped.

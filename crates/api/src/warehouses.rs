@@ -112,7 +112,7 @@ pub async fn create(
         warehouse.push_buffer.map(Buffer::get).unwrap_or_default(),
     )
     .await
-    .map_err(ApiError::duplicate(DUPLICATE.0, DUPLICATE.1))?;
+    .map_err(ApiError::duplicate(DUPLICATE.0, DUPLICATE.1, "name"))?;
     Ok(WarehouseView::from(created))
 }
 
@@ -156,7 +156,7 @@ pub async fn update(
             err @ WarehouseError::ShipsOrders => {
                 ApiError::conflict("warehouse_ships_orders", err.to_string())
             }
-            WarehouseError::Db(db) => ApiError::duplicate(DUPLICATE.0, DUPLICATE.1)(db),
+            WarehouseError::Db(db) => ApiError::duplicate(DUPLICATE.0, DUPLICATE.1, "name")(db),
         })?
         .ok_or_else(|| ApiError::not_found("no such warehouse"))?;
     Ok(WarehouseView::from(updated))

@@ -58,6 +58,73 @@
         row.querySelector("input[name=quantity]").value = (cells[1] || "").trim();
       });
   });
+  // A refused form comes back as a page of its own. What was typed into it is kept in this
+  // tab's session storage when it is sent, and put back when the page says it was refused;
+  // the reason is also shown next to the field it is about.
+  var KEPT = "sklad.form";
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    // The stock panel shows what is saved, never what was only typed.
+    if (!form.id || (form.method || "").toLowerCase() !== "post" || form.getAttribute("data-keep") === "no") return;
+    var fields = [];
+    new FormData(form).forEach(function (value, name) {
+      if (name !== "csrf" && typeof value === "string") fields.push([name, value]);
+    });
+    try {
+      sessionStorage.setItem(KEPT, JSON.stringify({ form: form.id, fields: fields }));
+    } catch (e) { /* storage full or off: nothing is restored */ }
+  });
+  document.addEventListener("DOMContentLoaded", function () {
+    var notice = document.getElementById("notice");
+    var refused = notice && notice.classList.contains("error");
+    var kept = null;
+    try { kept = JSON.parse(sessionStorage.getItem(KEPT) || "null"); } catch (e) { kept = null; }
+    if (!refused) {
+      try { sessionStorage.removeItem(KEPT); } catch (e) { /* nothing kept */ }
+      return;
+    }
+    var form = kept && document.getElementById(kept.form);
+    if (form) {
+      var seen = {};
+      kept.fields.forEach(function (pair) {
+        var name = pair[0], value = pair[1];
+        var inputs = form.querySelectorAll("[name='" + name.replace(/'/g, "") + "']");
+        var n = seen[name] || 0;
+        seen[name] = n + 1;
+        inputs.forEach(function (input) {
+          if (input.type === "checkbox" || input.type === "radio") {
+            if (input.value === value || (value === "on" && input.value === "on")) input.checked = true;
+          } else if (input.tagName === "SELECT" && input.multiple) {
+            Array.prototype.forEach.call(input.options, function (o) { if (o.value === value) o.selected = true; });
+          }
+        });
+        var one = inputs[n];
+        if (one && one.type !== "checkbox" && one.type !== "radio" && !(one.tagName === "SELECT" && one.multiple)
+            && one.type !== "hidden" && one.type !== "password" && one.value === "") {
+          one.value = value;
+        }
+      });
+      // Boxes ticked in what was sent stay ticked; the others were unticked by the person.
+      form.querySelectorAll("input[type=checkbox]").forEach(function (box) {
+        box.checked = kept.fields.some(function (p) { return p[0] === box.name && (p[1] === box.value || p[1] === "on"); });
+      });
+    }
+    var field = notice.getAttribute("data-field");
+    if (field) {
+      // The field of the form that was sent, else the first form's with that name.
+      var name = "[name='" + field.replace(/'/g, "") + "']";
+      var target = (form && form.querySelector(name)) || document.querySelector("form " + name);
+      if (target && !target.closest("tr.error-row")) {
+        target.setAttribute("aria-invalid", "true");
+        var why = document.createElement("p");
+        why.className = "field-error";
+        why.setAttribute("role", "alert");
+        why.textContent = notice.textContent;
+        target.insertAdjacentElement("afterend", why);
+      }
+    }
+  });
+
   // Long actions (reconcile, "update the list") say they are working until the page comes back.
   document.addEventListener("submit", function (event) {
     var form = event.target;

@@ -297,7 +297,10 @@ async fn save(state: web::Data<ApiState>, posted: Posted) -> Result<HttpResponse
 
 /// The message of a refused form: what did not happen, and keyCRM's or sklad's reason.
 pub fn failed(t: &Text, err: &ApiError) -> Notice {
-    Notice::Failed(format!("{}: {}", t.not_saved, super::errors::say(t, err)))
+    Notice::Refused {
+        text: format!("{}: {}", t.not_saved, super::errors::say(t, err)),
+        field: err.param("field").map(str::to_owned),
+    }
 }
 
 #[derive(Template)]

@@ -111,17 +111,32 @@ pub fn money_text(amount: rust_decimal::Decimal) -> String {
 pub enum Notice {
     Done(String),
     Failed(String),
+    /// A refused form: why, and the field it is about (the page's script shows the reason
+    /// next to that field too).
+    Refused {
+        text: String,
+        field: Option<String>,
+    },
 }
 
 impl Notice {
     pub fn is_error(&self) -> bool {
-        matches!(self, Notice::Failed(_))
+        !matches!(self, Notice::Done(_))
     }
 
     pub fn text(&self) -> &str {
         match self {
-            Notice::Done(text) => text,
-            Notice::Failed(text) => text,
+            Notice::Done(text) | Notice::Failed(text) | Notice::Refused { text, .. } => text,
+        }
+    }
+
+    /// The form field a refusal is about (its API name: `name`, `price`, `lines[2].quantity`).
+    pub fn field(&self) -> &str {
+        match self {
+            Notice::Refused {
+                field: Some(field), ..
+            } => field,
+            _ => "",
         }
     }
 }

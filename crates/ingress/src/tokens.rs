@@ -8,8 +8,8 @@
 //!   one query per token and interval.
 //! - Rotating a link or switching an integration tells every ingress at once through
 //!   PostgreSQL `NOTIFY sklad_webhook_tokens` (a trigger sends it): the account's entries are
-//!   dropped. When the listening connection breaks, everything is dropped (a notice may have
-//!   been missed) and the listener reconnects.
+//!   dropped. When the listening connection breaks, the listener reconnects and drops what
+//!   was looked up before the latest change (a notice may have been missed meanwhile).
 //! - Each notice carries the change's number; the listener records the highest it has
 //!   applied, with a heartbeat ([`sklad_db::token_acks`]), and a rotation answers only once
 //!   every live ingress has applied it: the old link stops at once, everywhere.
@@ -32,6 +32,9 @@ pub const CHANNEL: &str = "sklad_webhook_tokens";
 struct Entry {
     target: Option<WebhookTarget>,
     checked: Instant,
+    /// The latest link change when it was looked up: after a gap in the notices, only
+    /// entries older than the changes made meanwhile are dropped.
+    change: i64,
 }
 
 /// Token (by SHA-256) → account, with the rules in the module docs.
@@ -77,16 +80,19 @@ impl Tokens {
         }
         let looked_up = async {
             let mut conn = self.db.conn().await?;
-            sklad_db::webhook_tokens::resolve(&mut conn, token).await
+            let change = sklad_db::token_acks::last_change(&mut conn).await?;
+            let target = sklad_db::webhook_tokens::resolve(&mut conn, token).await?;
+            Ok::<_, DbError>((target, change))
         }
         .await;
         match looked_up {
-            Ok(target) => {
+            Ok((target, change)) => {
                 self.cache.insert(
                     key,
                     Entry {
                         target: target.clone(),
                         checked: Instant::now(),
+                        change,
                     },
                 );
                 Ok(target)
@@ -148,17 +154,20 @@ impl Tokens {
                 Ok(mut conn) => {
                     // Every change up to now: listening began first, so later ones arrive
                     // as notices.
-                    let caught_up = sklad_db::token_acks::last_change(&mut conn).await;
-                    // Whatever happened while nobody listened is unknown.
-                    self.cache.invalidate_all();
-                    match caught_up {
+                    match sklad_db::token_acks::last_change(&mut conn).await {
                         Ok(change) => {
+                            // What was looked up before a change made while nobody listened
+                            // may be stale; the rest is not.
+                            let _ = self
+                                .cache
+                                .invalidate_entries_if(move |_, entry| entry.change < change);
                             self.applied(change).await;
                             delay = Duration::from_millis(200);
                         }
-                        // Nothing is remembered now; try again after the delay.
                         Err(err) => {
-                            tracing::warn!(error = %err, "cannot read the latest link change")
+                            // Whatever happened while nobody listened is unknown.
+                            self.cache.invalidate_all();
+                            tracing::warn!(error = %err, "cannot read the latest link change");
                         }
                     }
                     let mut heartbeat = tokio::time::interval(sklad_db::token_acks::ALIVE / 3);
