@@ -919,3 +919,82 @@ async fn a_refused_form_keeps_what_was_typed_with_the_reason_by_its_field() {
     assert_eq!(products["total"], 0, "nothing saved: {products}");
     browser.close().await;
 }
+
+/// Settings → Integrations → keyCRM in groups, statuses as checkboxes with their names,
+/// keyCRM's trigger explained step by step, and "Replace the link…" asking first; a
+/// synchronization names its statuses.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settings_are_grouped_and_replacing_the_link_asks_first() {
+    let app = TestApp::spawn_with(AppOptions::all_workers()).await;
+    app.sim_generate(3, json!([2]), 7, 0).await;
+    app.run_sync_job(json!([2])).await;
+    let browser = Browser::start(
+        "settings_groups",
+        &format!("http://127.0.0.1:{}", app.api_port),
+        "uk-UA,uk",
+        Screen::Desktop,
+    )
+    .await;
+    sign_in(&browser, &app.account.admin_token).await;
+    browser.open("/settings/keycrm").await;
+    for group in [
+        "#group-connection",
+        "#group-orders",
+        "#group-stock",
+        "#group-limits",
+    ] {
+        browser.find(group).await;
+    }
+    assert!(
+        !browser.has("select[multiple]").await,
+        "no Ctrl-click lists"
+    );
+    let archive = browser.text("#archive_status_ids").await;
+    assert!(archive.contains("Погоджено"), "{archive}");
+    browser
+        .find("#archive_status_ids input[type='checkbox'][value='2']")
+        .await;
+    let steps = browser.text("#webhook-steps").await;
+    assert!(
+        steps.contains("Надіслати вебхук") && steps.contains("POST"),
+        "{steps}"
+    );
+    browser.shot("settings-groups").await;
+
+    // Ticking a status and saving keeps it.
+    browser
+        .click("#archive_status_ids input[type='checkbox'][value='2']")
+        .await;
+    browser.click("#update").await;
+    browser.wait_for_text("Збережено", None).await;
+    let saved = app
+        .get_json("/integrations/keycrm", &app.account.admin_token)
+        .await;
+    assert_eq!(saved["archive_status_ids"], json!([2]), "{saved}");
+
+    // "Replace the link…" asks first; Cancel keeps the link; confirming replaces it.
+    let before = saved["webhook_url"].as_str().unwrap().to_owned();
+    browser.click("#rotate").await;
+    let asked = browser.text("#confirm-rotate").await;
+    assert!(asked.contains("keyCRM"), "{asked}");
+    browser.shot("rotate-confirm").await;
+    browser.click("#confirm-rotate a.button").await;
+    browser.find("#integration-form").await;
+    let same = app
+        .get_json("/integrations/keycrm", &app.account.admin_token)
+        .await;
+    assert_eq!(same["webhook_url"].as_str(), Some(before.as_str()));
+    browser.click("#rotate").await;
+    browser.click("#rotate-confirmed").await;
+    browser.find("#integration-form").await;
+    let after = app
+        .get_json("/integrations/keycrm", &app.account.admin_token)
+        .await;
+    assert_ne!(after["webhook_url"].as_str(), Some(before.as_str()));
+
+    // The synchronization lists its statuses by name.
+    browser.open("/sync").await;
+    let statuses = browser.text(".job-statuses").await;
+    assert_eq!(statuses, "Погоджено");
+    browser.close().await;
+}
