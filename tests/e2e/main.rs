@@ -8,6 +8,7 @@ mod budget;
 mod bus;
 mod cli;
 mod console;
+mod console_day;
 mod console_traps;
 mod contract;
 mod daily;
