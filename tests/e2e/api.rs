@@ -254,6 +254,24 @@ async fn requests_without_a_valid_admin_token_get_401() {
     assert_eq!(body(unknown).await["error"]["code"], "not_found");
 }
 
+/// Rotates the account's webhook link; returns the new one.
+async fn rotate(app: &TestApp) -> String {
+    let rotated = app
+        .api(
+            Method::POST,
+            "/integrations/keycrm/webhook-token/rotate",
+            &app.account.admin_token,
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rotated.status(), 200);
+    body(rotated).await["webhook_url"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 /// The rotation answers only once every ingress dropped the old link: 50 rotations, each
 /// after the old link was remembered by ingress (a 202), then a webhook on the old link at
 /// once: none is taken.
@@ -265,23 +283,7 @@ async fn fifty_rotations_leave_no_old_link_working() {
     let mut taken = 0;
     for _ in 0..50 {
         assert_eq!(app.post_webhook(&link, hook.clone()).await.status(), 202);
-        let rotated = app
-            .api(
-                Method::POST,
-                "/integrations/keycrm/webhook-token/rotate",
-                &app.account.admin_token,
-            )
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(rotated.status(), 200);
-        let old = std::mem::replace(
-            &mut link,
-            body(rotated).await["webhook_url"]
-                .as_str()
-                .unwrap()
-                .to_owned(),
-        );
+        let old = std::mem::replace(&mut link, rotate(&app).await);
         if app.post_webhook(&old, hook.clone()).await.status() != 404 {
             taken += 1;
         }
@@ -296,20 +298,7 @@ async fn rotating_the_webhook_token_replaces_the_link_at_once() {
     let hook = fixture("webhook-order-change_order_status.A.json");
     assert_eq!(app.post_webhook(&old, hook.clone()).await.status(), 202);
 
-    let rotated = app
-        .api(
-            Method::POST,
-            "/integrations/keycrm/webhook-token/rotate",
-            &app.account.admin_token,
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(rotated.status(), 200);
-    let new = body(rotated).await["webhook_url"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let new = rotate(&app).await;
     assert_ne!(new, old);
     assert!(new.starts_with(&format!("{}/webhooks/keycrm/", app.ingress_url())));
 
