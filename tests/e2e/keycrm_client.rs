@@ -325,6 +325,50 @@ async fn an_unreadable_success_body_is_a_decode_error_not_a_retry_loop() {
     assert!(matches!(err, KeycrmError::Decode(_)), "{err:?}");
 }
 
+/// An allowed host answering with a redirect elsewhere is not followed: the key goes
+/// nowhere else, and the answer counts as "not keyCRM" (the integration gets flagged).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redirect_is_not_followed_and_counts_as_not_keycrm() {
+    use wiremock::matchers::any;
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let app = TestApp::spawn().await;
+    let elsewhere = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(200).set_body_string("{}"))
+        .expect(0)
+        .mount(&elsewhere)
+        .await;
+    let allowed = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(
+            ResponseTemplate::new(302)
+                .insert_header("Location", format!("{}/v1/order/status", elsewhere.uri())),
+        )
+        .expect(1)
+        .mount(&allowed)
+        .await;
+    let credentials = KeycrmCredentials {
+        base_url: format!("{}/v1", allowed.uri()),
+        api_key: SecretString::from(SIM_API_KEY.to_owned()),
+        fingerprint: b"fp-redirect".to_vec(),
+        requests_per_minute: 6000,
+    };
+    let keycrm = KeycrmClient::new(
+        sklad_keycrm::client::http_client(&app.settings.keycrm),
+        Budget::new(app.db().clone()),
+        &credentials,
+        RetryPolicy::interactive(),
+    );
+    let err = keycrm
+        .order_statuses_page(1, 50, Priority::Normal)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, KeycrmError::NotKeycrm { status: 302, .. }),
+        "{err:?}"
+    );
+}
+
 /// The order a page carried, which must have been readable.
 fn read(order: sklad_keycrm::PageOrder) -> sklad_keycrm::OrderDocument {
     match order {

@@ -293,3 +293,43 @@ async fn sklad_run_serves_drains_on_sigterm_and_logs_no_secret() {
         );
     }
 }
+
+/// A setting sklad does not have stops the process at start, naming it and the closest real
+/// one, from the environment or the TOML file (every service binary loads its settings the
+/// same way, through `sklad_runtime::init_process`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_setting_stops_the_start_naming_the_closest() {
+    let output = Command::new(env!("CARGO_BIN_EXE_sklad-under-test"))
+        .args(["run"])
+        .env("SKLAD__ORDER_SYNC__RECONCILE_INTERVAL_SECS", "10")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .output()
+        .await
+        .unwrap();
+    assert!(!output.status.success());
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        said.contains("unknown setting SKLAD__ORDER_SYNC__RECONCILE_INTERVAL_SECS")
+            && said.contains("SKLAD__ORDER_SYNC__RECONCILE_INTERVAL "),
+        "{said}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("sklad.toml");
+    std::fs::write(&file, "[ingress]\nbnid = \"127.0.0.1:0\"\n").unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_sklad-under-test"))
+        .args(["--config", file.to_str().unwrap(), "run"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .output()
+        .await
+        .unwrap();
+    assert!(!output.status.success());
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        said.contains("unknown setting ingress.bnid") && said.contains("ingress.bind "),
+        "{said}"
+    );
+}

@@ -53,10 +53,7 @@ impl Tokens {
         Arc::new(Self {
             db,
             listener: Uuid::now_v7(),
-            cache: Cache::builder()
-                .max_capacity(200_000)
-                .support_invalidation_closures()
-                .build(),
+            cache: Cache::builder().max_capacity(200_000).build(),
             ttl: settings.token_cache_ttl,
             unknown_ttl: settings.unknown_token_ttl,
             max_stale: settings.token_cache_max_stale,
@@ -112,12 +109,26 @@ impl Tokens {
     /// Forgets what is remembered about `account` (and every unknown token: a new link
     /// may have been issued).
     fn forget(&self, account: Uuid) {
-        let _ = self.cache.invalidate_entries_if(move |_, entry| {
+        self.drop_where(|entry| {
             entry
                 .target
                 .as_ref()
                 .is_none_or(|t| t.account_id == account)
         });
+    }
+
+    /// Drops, now, every entry `stale` picks (moka's own predicate invalidation is applied
+    /// lazily by insertion time, which can take an entry stored in the same instant).
+    fn drop_where(&self, stale: impl Fn(&Entry) -> bool) {
+        let keys: Vec<Arc<Vec<u8>>> = self
+            .cache
+            .iter()
+            .filter(|(_, entry)| stale(entry))
+            .map(|(key, _)| key)
+            .collect();
+        for key in keys {
+            self.cache.invalidate(key.as_ref());
+        }
     }
 
     /// Records that every change up to `change` is applied (0: a heartbeat only).
@@ -158,9 +169,7 @@ impl Tokens {
                         Ok(change) => {
                             // What was looked up before a change made while nobody listened
                             // may be stale; the rest is not.
-                            let _ = self
-                                .cache
-                                .invalidate_entries_if(move |_, entry| entry.change < change);
+                            self.drop_where(|entry| entry.change < change);
                             self.applied(change).await;
                             delay = Duration::from_millis(200);
                         }

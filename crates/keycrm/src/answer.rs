@@ -73,6 +73,8 @@ impl KeycrmClient {
             // means the base URL is wrong, and must never mark an order deleted.
             StatusCode::NOT_FOUND if parsed.is_some() => Err(KeycrmError::NotFound),
             StatusCode::NOT_FOUND => Err(not_keycrm()),
+            // keyCRM's API does not redirect: a 3xx means the base URL is not keyCRM's.
+            s if s.is_redirection() => Err(not_keycrm()),
             StatusCode::UNPROCESSABLE_ENTITY => Err(KeycrmError::Validation(
                 String::from_utf8_lossy(&body[..body.len().min(MAX_REFUSAL_BYTES)]).into_owned(),
             )),

@@ -35,9 +35,12 @@ pub struct Credentials {
     pub requests_per_minute: u32,
 }
 
-/// Builds the process-wide HTTP client for keyCRM.
+/// Builds the process-wide HTTP client for keyCRM. It follows no redirect: keyCRM's API
+/// answers where it is asked, so a 3xx is a misconfiguration (flagged like an answer that
+/// is not keyCRM's), and the key is never carried to a host nobody allowed.
 pub fn http_client(settings: &KeycrmSettings) -> reqwest::Client {
     reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
         .timeout(settings.request_timeout)
         .connect_timeout(settings.request_timeout.min(Duration::from_secs(5)))
         .user_agent(concat!("sklad/", env!("CARGO_PKG_VERSION")))

@@ -388,6 +388,10 @@ impl Default for LogSettings {
     }
 }
 
+/// Settings never serialized (so absent from [`Settings::reference`]), which are settings all
+/// the same.
+const SECRETS: &[&str] = &["SKLAD__SECURITY__MASTER_KEY"];
+
 /// Keys whose environment values are comma-separated lists.
 const LIST_KEYS: &[&str] = &["broker.retry_delays", "keycrm.allowed_base_urls"];
 
@@ -410,6 +414,31 @@ impl Settings {
             .into_iter()
             .filter(|(k, _)| k.starts_with("SKLAD__"))
             .collect();
+        // A setting sklad does not have changes nothing; say so before anything starts.
+        let known = Self::reference();
+        let names: Vec<&str> = known
+            .iter()
+            .map(|(name, _)| name.as_str())
+            .chain(SECRETS.iter().copied())
+            .collect();
+        for variable in env.keys() {
+            if let Some(refusal) = unknown(&variable.to_uppercase(), &names) {
+                anyhow::bail!("{refusal}");
+            }
+        }
+        if let Some(path) = file {
+            let table: serde_json::Value = Config::builder()
+                .add_source(File::from(path).format(FileFormat::Toml).required(true))
+                .build()?
+                .try_deserialize()?;
+            let mut keys = Vec::new();
+            flatten("SKLAD", &table, &mut keys);
+            for (key, _) in keys {
+                if let Some(refusal) = unknown(&key, &names) {
+                    anyhow::bail!("{} (in {})", toml_words(&refusal), path.display());
+                }
+            }
+        }
         let mut environment = Environment::with_prefix("SKLAD")
             .prefix_separator("__")
             .separator("__")
@@ -443,6 +472,43 @@ impl Settings {
         }
         out
     }
+}
+
+/// `None` when `name` (`SKLAD__SECTION__KEY`) is a setting; else the refusal naming it and
+/// the closest real one.
+fn unknown(name: &str, known: &[&str]) -> Option<String> {
+    if known.contains(&name) {
+        return None;
+    }
+    let closest = known
+        .iter()
+        .min_by_key(|k| strsim::levenshtein(k, name))
+        .copied()
+        .unwrap_or("SKLAD__LOG__FILTER");
+    Some(format!(
+        "unknown setting {name}: sklad has no such setting; the closest is {closest} (see the README's settings table)"
+    ))
+}
+
+/// A refusal about `SKLAD__SECTION__KEY` names in the TOML file's terms (`section.key`).
+fn toml_words(refusal: &str) -> String {
+    refusal
+        .split(' ')
+        .map(
+            |word| match word.trim_end_matches(':').strip_prefix("SKLAD__") {
+                Some(name) => {
+                    let dotted = name.to_lowercase().replace("__", ".");
+                    if word.ends_with(':') {
+                        format!("{dotted}:")
+                    } else {
+                        dotted
+                    }
+                }
+                None => word.to_owned(),
+            },
+        )
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn flatten(prefix: &str, value: &serde_json::Value, out: &mut Vec<(String, String)>) {
@@ -502,98 +568,5 @@ mod durations {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn defaults_load_without_file_or_env() {
-        let s = Settings::load_with(None, Vec::new()).unwrap();
-        assert_eq!(s.ingress.max_body_bytes, 256 * 1024);
-        assert_eq!(s.keycrm.default_requests_per_minute, 60);
-        assert_eq!(s.keycrm.default_base_url, "https://openapi.keycrm.app/v1");
-        assert_eq!(
-            s.broker.retry_delays,
-            vec![
-                Duration::from_secs(1),
-                Duration::from_secs(10),
-                Duration::from_secs(60)
-            ]
-        );
-        assert_eq!(s.stock_publisher.push_lease, Duration::from_secs(30));
-        assert!(s.security.master_key.is_none());
-        assert!(s.broker.queue_expires.is_none());
-    }
-
-    #[test]
-    fn file_then_env_override_defaults() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("sklad.toml");
-        std::fs::write(
-            &path,
-            "[ingress]\nmax_body_bytes = 1024\nbind = \"0.0.0.0:9000\"\n[security]\nmaster_key = \"from-file\"\n[order_sync]\ncoalesce = \"2s\"\n",
-        )
-        .unwrap();
-        let env = vec![
-            ("SKLAD__INGRESS__BIND".to_owned(), "127.0.0.1:1".to_owned()),
-            (
-                "SKLAD__BROKER__RETRY_DELAYS".to_owned(),
-                "5ms,6ms".to_owned(),
-            ),
-            ("SKLAD__BROKER__QUEUE_EXPIRES".to_owned(), "1m".to_owned()),
-            (
-                "SKLAD__STOCK_PUBLISHER__SETTLE".to_owned(),
-                "250ms".to_owned(),
-            ),
-            ("OTHER__INGRESS__BIND".to_owned(), "ignored".to_owned()),
-        ];
-        let s = Settings::load_with(Some(&path), env).unwrap();
-        assert_eq!(s.ingress.max_body_bytes, 1024);
-        assert_eq!(s.ingress.bind, "127.0.0.1:1");
-        assert_eq!(
-            s.broker.retry_delays,
-            vec![Duration::from_millis(5), Duration::from_millis(6)]
-        );
-        assert_eq!(s.broker.queue_expires, Some(Duration::from_secs(60)));
-        assert_eq!(s.order_sync.coalesce, Duration::from_secs(2));
-        assert_eq!(s.stock_publisher.settle, Duration::from_millis(250));
-        assert_eq!(s.security.master_key.unwrap().expose_secret(), "from-file");
-    }
-
-    #[test]
-    fn ingress_needs_a_worker() {
-        let env = |n: &str| vec![("SKLAD__INGRESS__WORKERS".to_owned(), n.to_owned())];
-        assert!(Settings::load_with(None, env("0")).is_err());
-        assert_eq!(
-            Settings::load_with(None, env("3")).unwrap().ingress.workers,
-            3
-        );
-    }
-
-    #[test]
-    fn a_duration_without_a_unit_is_refused() {
-        let env = vec![("SKLAD__RELAY__POLL".to_owned(), "100".to_owned())];
-        assert!(Settings::load_with(None, env).is_err());
-    }
-
-    #[test]
-    fn the_readme_documents_every_setting() {
-        let readme =
-            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md"))
-                .unwrap();
-        let reference = Settings::reference();
-        assert!(reference.len() > 30, "{reference:?}");
-        for (env, default) in reference {
-            let row = format!("| `{env}` | `{default}` |");
-            assert!(readme.contains(&row), "README lacks the row {row}");
-        }
-        assert!(readme.contains("SKLAD__SECURITY__MASTER_KEY"));
-    }
-
-    #[test]
-    fn secrets_do_not_show_in_debug_output() {
-        let s = Settings::load_with(None, Vec::new()).unwrap();
-        let debug = format!("{s:?}");
-        assert!(!debug.contains("guest:guest"), "{debug}");
-        assert!(!debug.contains("postgres:postgres"), "{debug}");
-    }
-}
+#[path = "settings_tests.rs"]
+mod tests;
