@@ -89,6 +89,7 @@ pub async fn update(
         sklad_db::order_stock::mark_reserved(&mut conn, account).await?;
     }
     if saved.settings.enabled != current.settings.enabled {
+        drop(conn);
         // Switched off means no webhook is taken from the answer on, in every ingress.
         sklad_db::token_acks::wait_applied(clients.db(), std::time::Duration::from_secs(3)).await?;
     }

@@ -50,12 +50,15 @@
     event.preventDefault();
     var tbody = input.closest("tbody");
     var start = Array.prototype.indexOf.call(lineRows(tbody), input.closest("tr"));
+    // Two columns fill SKU and quantity; one column fills only the column pasted into.
+    var names = input.name === "sku" ? ["sku", "quantity"] : ["quantity"];
     text.replace(/\r/g, "").split("\n").filter(function (line) { return line.trim() !== ""; })
       .forEach(function (line, n) {
         var cells = line.split(/\t|;/);
         var row = lineRows(tbody)[start + n] || addRow(tbody);
-        row.querySelector("input[name=sku]").value = (cells[0] || "").trim();
-        row.querySelector("input[name=quantity]").value = (cells[1] || "").trim();
+        names.forEach(function (name, i) {
+          if (cells[i] !== undefined) row.querySelector("input[name=" + name + "]").value = cells[i].trim();
+        });
       });
   });
   // A refused form comes back as a page of its own. What was typed into it is kept in this
@@ -71,7 +74,7 @@
       if (name !== "csrf" && typeof value === "string") fields.push([name, value]);
     });
     try {
-      sessionStorage.setItem(KEPT, JSON.stringify({ form: form.id, fields: fields }));
+      sessionStorage.setItem(KEPT, JSON.stringify({ form: form.id, action: form.action, fields: fields }));
     } catch (e) { /* storage full or off: nothing is restored */ }
   });
   document.addEventListener("DOMContentLoaded", function () {
@@ -84,11 +87,13 @@
       return;
     }
     var form = kept && document.getElementById(kept.form);
+    // Only into the very form that was sent (another product's form has another action).
+    if (form && form.action !== kept.action) form = null;
     if (form) {
       var seen = {};
       kept.fields.forEach(function (pair) {
         var name = pair[0], value = pair[1];
-        var inputs = form.querySelectorAll("[name='" + name.replace(/'/g, "") + "']");
+        var inputs = form.querySelectorAll("[name=\"" + CSS.escape(name) + "\"]");
         var n = seen[name] || 0;
         seen[name] = n + 1;
         inputs.forEach(function (input) {
@@ -112,7 +117,7 @@
     var field = notice.getAttribute("data-field");
     if (field) {
       // The field of the form that was sent, else the first form's with that name.
-      var name = "[name='" + field.replace(/'/g, "") + "']";
+      var name = "[name=\"" + CSS.escape(field) + "\"]";
       var target = (form && form.querySelector(name)) || document.querySelector("form " + name);
       if (target && !target.closest("tr.error-row")) {
         target.setAttribute("aria-invalid", "true");

@@ -310,9 +310,12 @@ async fn refusals_after_redirect(
     req: actix_web::dev::ServiceRequest,
     next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
 ) -> Result<actix_web::dev::ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
+    // The keyCRM settings page shows the live webhook link, a secret stored only encrypted:
+    // its refusals are answered directly, never kept.
     let candidate = req.method() == actix_web::http::Method::POST
         && !req.headers().contains_key("HX-Request")
-        && !req.path().starts_with("/sign-");
+        && !req.path().starts_with("/sign-")
+        && !req.path().starts_with("/settings/keycrm");
     let cookie = req
         .cookie(session::SESSION_COOKIE)
         .map(|c| c.value().to_owned());

@@ -131,7 +131,18 @@ pub async fn keep_refusal(
         .execute(conn)
         .await;
     match kept {
-        Ok(_) => Ok(Some(id)),
+        Ok(_) => {
+            // A session keeps its latest few refusals (Back reaches no further in practice).
+            diesel::sql_query(
+                "DELETE FROM console_refusals WHERE session_hash = $1 AND id_hash NOT IN \
+                 (SELECT id_hash FROM console_refusals WHERE session_hash = $1 \
+                  ORDER BY created_at DESC LIMIT 20)",
+            )
+            .bind::<diesel::sql_types::Bytea, _>(crypto::token_hash(cookie))
+            .execute(conn)
+            .await?;
+            Ok(Some(id))
+        }
         Err(diesel::result::Error::DatabaseError(
             diesel::result::DatabaseErrorKind::ForeignKeyViolation,
             _,

@@ -18,6 +18,7 @@ const PRUNABLE: &[(&str, &str, &str)] = &[
     ("stock_pushes", "started_at", "TRUE"),
     ("sync_jobs", "finished_at", "finished_at IS NOT NULL"),
     ("console_sessions", "expires_at", "TRUE"),
+    ("console_refusals", "created_at", "TRUE"),
 ];
 
 /// Deletes up to `batch` rows older than `before` from each table; returns how many went in

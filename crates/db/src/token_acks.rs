@@ -76,10 +76,10 @@ pub async fn lagging(conn: &mut AsyncPgConnection, change: i64) -> DbResult<i64>
 /// rotation commits, the old link is refused everywhere once this returns `true`.
 pub async fn wait_applied(db: &Db, limit: Duration) -> DbResult<bool> {
     let deadline = tokio::time::Instant::now() + limit;
-    let mut conn = db.conn().await?;
-    let change = last_change(&mut conn).await?;
+    let change = last_change(&mut *db.conn().await?).await?;
     loop {
-        if lagging(&mut conn, change).await? == 0 {
+        // A connection per look: the wait never holds one from the pool.
+        if lagging(&mut *db.conn().await?, change).await? == 0 {
             return Ok(true);
         }
         if tokio::time::Instant::now() >= deadline {

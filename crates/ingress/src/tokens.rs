@@ -149,7 +149,7 @@ impl Tokens {
         let mut parts = payload.split(' ');
         match parts.next().map(Uuid::parse_str) {
             Some(Ok(account)) => self.forget(account),
-            _ => self.cache.invalidate_all(),
+            _ => self.drop_where(|_| true),
         }
         if let Some(Ok(change)) = parts.next().map(str::parse::<i64>) {
             self.applied(change).await;
@@ -175,7 +175,7 @@ impl Tokens {
                         }
                         Err(err) => {
                             // Whatever happened while nobody listened is unknown.
-                            self.cache.invalidate_all();
+                            self.drop_where(|_| true);
                             tracing::warn!(error = %err, "cannot read the latest link change");
                         }
                     }
