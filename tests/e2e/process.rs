@@ -299,12 +299,11 @@ async fn sklad_run_serves_drains_on_sigterm_and_logs_no_secret() {
 /// same way, through `sklad_runtime::init_process`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unknown_setting_stops_the_start_naming_the_closest() {
-    let output = Command::new(env!("CARGO_BIN_EXE_sklad-under-test"))
-        .args(["run"])
-        .env("SKLAD__ORDER_SYNC__RECONCILE_INTERVAL_SECS", "10")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
+    let misspelt = [(
+        "SKLAD__ORDER_SYNC__RECONCILE_INTERVAL_SECS".to_owned(),
+        "10".to_owned(),
+    )];
+    let output = crate::cli::sklad(&misspelt, &["run"])
         .output()
         .await
         .unwrap();
@@ -318,11 +317,7 @@ async fn an_unknown_setting_stops_the_start_naming_the_closest() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("sklad.toml");
     std::fs::write(&file, "[ingress]\nbnid = \"127.0.0.1:0\"\n").unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_sklad-under-test"))
-        .args(["--config", file.to_str().unwrap(), "run"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
+    let output = crate::cli::sklad(&[], &["--config", file.to_str().unwrap(), "run"])
         .output()
         .await
         .unwrap();

@@ -127,14 +127,14 @@ pub async fn short_lines(
     Ok((place.name, lines))
 }
 
-/// Where an order ships from under the account's settings, and what it lacks there (its
+/// Where an order ships from under the account's `settings`, and what it lacks there (its
 /// lines of nothing skipped): `None` when the account names no ship warehouse for it.
 pub async fn order_shortage(
     conn: &mut AsyncPgConnection,
     account: Uuid,
+    settings: &sklad_db::integrations::IntegrationSettings,
     facts: &ShipmentFacts,
 ) -> DbResult<Option<(Uuid, String, Vec<ShortLine>)>> {
-    let settings = sklad_db::integrations::get(conn, account).await?.settings;
     let Some(warehouse) = reservation::ship_warehouse(
         facts.source_id,
         &settings.ship_source_rules.0,

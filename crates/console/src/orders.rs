@@ -222,9 +222,16 @@ async fn show_order(
         .await?;
         match facts.filter(|f| f.shipped_movement_id.is_none()) {
             Some(facts) => {
-                let found =
-                    sklad_app::movements::order_shortage(&mut conn, console.account.0, &facts)
-                        .await?;
+                let settings = sklad_db::integrations::get(&mut conn, console.account.0)
+                    .await?
+                    .settings;
+                let found = sklad_app::movements::order_shortage(
+                    &mut conn,
+                    console.account.0,
+                    &settings,
+                    &facts,
+                )
+                .await?;
                 let warehouses =
                     sklad_db::warehouses::list_active(&mut conn, console.account.0).await?;
                 let chosen = found
@@ -335,6 +342,10 @@ async fn waiting(
     let pager = Pager::new("/orders/waiting", &[], page, found.per_page, found.total);
     let mut rows = Vec::with_capacity(found.data.len());
     let mut conn = state.db.conn().await?;
+    // One read of the settings for the whole page, not one per order.
+    let settings = sklad_db::integrations::get(&mut conn, console.account.0)
+        .await?
+        .settings;
     for order in found.data {
         let facts = sklad_db::order_stock::shipment_facts(
             &mut conn,
@@ -343,12 +354,15 @@ async fn waiting(
         )
         .await?;
         let (warehouse, short) = match facts {
-            Some(facts) => {
-                sklad_app::movements::order_shortage(&mut conn, console.account.0, &facts)
-                    .await?
-                    .map(|(_, name, short)| (name, short))
-                    .unwrap_or_default()
-            }
+            Some(facts) => sklad_app::movements::order_shortage(
+                &mut conn,
+                console.account.0,
+                &settings,
+                &facts,
+            )
+            .await?
+            .map(|(_, name, short)| (name, short))
+            .unwrap_or_default(),
             None => Default::default(),
         };
         rows.push(WaitingRow {
