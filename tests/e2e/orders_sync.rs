@@ -167,6 +167,7 @@ async fn shuffled_duplicate_webhooks_give_one_order_in_its_newest_state() {
         stock: Default::default(),
         receive_payments: false,
         keep_product_info: false,
+        one_time_products_track_stock: false,
         archive_status_ids: vec![],
     };
     let mut conn = app.db().conn().await.unwrap();

@@ -152,6 +152,8 @@ text_input!("A SKU, unique per account: 1–200 characters, not blank (stored tr
     Sku, max = 200, blank_ok = false, field = "sku");
 text_input!("A unit of measure, e.g. `pcs`: at most 50 characters."
     Unit, max = 50, blank_ok = true, field = "unit");
+text_input!("A barcode as printed (EAN, UPC, own codes): at most 100 characters; empty clears it."
+    Barcode, max = 100, blank_ok = true, field = "barcode");
 text_input!("A note: at most 2000 characters."
     Note, max = 2000, blank_ok = true, field = "note");
 text_input!("A key chosen by the client that makes the request safe to repeat: 1–200 characters, not blank."

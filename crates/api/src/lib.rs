@@ -19,6 +19,7 @@ pub mod page;
 pub mod production;
 pub mod products;
 pub mod stock_pushes;
+pub mod catalogue;
 pub mod sync_jobs;
 pub mod warehouses;
 
@@ -97,6 +98,10 @@ fn routes() -> Scope<
         .service(sync_jobs::get_sync_job)
         .service(sync_jobs::cancel_sync_job)
         .service(sync_jobs::request_reconcile)
+        .service(catalogue::start_catalogue_import)
+        .service(catalogue::list_catalogue_imports)
+        .service(catalogue::get_catalogue_import)
+        .service(catalogue::cancel_catalogue_import)
         .service(warehouses::list_warehouses)
         .service(warehouses::create_warehouse)
         .service(warehouses::update_warehouse)

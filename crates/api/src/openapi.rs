@@ -134,6 +134,20 @@ const LINKS: &[(&str, &str, &str, &str, &str)] = &[
         "$response.body#/data/0/id",
     ),
     (
+        "start_catalogue_import",
+        "202",
+        "GetCatalogueImport",
+        "get_catalogue_import",
+        "$response.body#/id",
+    ),
+    (
+        "start_catalogue_import",
+        "202",
+        "CancelCatalogueImport",
+        "cancel_catalogue_import",
+        "$response.body#/id",
+    ),
+    (
         "issue_admin_token",
         "201",
         "RevokeAdminToken",

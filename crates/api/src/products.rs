@@ -13,7 +13,7 @@ use uuid::Uuid;
 use crate::ApiState;
 use crate::auth::AccountId;
 use crate::error::{ApiError, ErrorBody};
-use crate::input::{Name, Price, PropertyName, PropertyValue, Sku, Unit};
+use crate::input::{Barcode, Name, Price, PropertyName, PropertyValue, Sku, Unit};
 use crate::json::Json;
 use crate::orders::normalize;
 use crate::page::{Page, Paging};
@@ -56,6 +56,12 @@ pub struct ProductView {
     pub unit: Option<String>,
     pub keycrm_offer_id: Option<i64>,
     pub keycrm_product_id: Option<i64>,
+    pub barcode: Option<String>,
+    /// Counted in warehouses. A product that is not (a service, gift wrap) never reserves,
+    /// ships, waits, corrects, returns or reaches keyCRM's stock.
+    pub tracks_stock: bool,
+    /// keyCRM archived its offer or product.
+    pub archived: bool,
     pub origin: Origin,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -78,6 +84,9 @@ impl From<Product> for ProductView {
             unit: p.unit,
             keycrm_offer_id: p.keycrm_offer_id,
             keycrm_product_id: p.keycrm_product_id,
+            barcode: product.barcode,
+            tracks_stock: p.tracks_stock,
+            archived: product.archived_at.is_some(),
             origin: p.origin,
             created_at: product.created_at,
             updated_at: product.updated_at,
@@ -100,7 +109,12 @@ pub struct NewProduct {
     pub sku: Sku,
     pub name: Name,
     pub price: Option<Price>,
+    /// What one unit costs; BOM costs roll up from it.
+    pub unit_cost: Option<Price>,
     pub unit: Option<Unit>,
+    pub barcode: Option<Barcode>,
+    /// Counted in warehouses (default true); false for a service.
+    pub tracks_stock: Option<bool>,
     /// Properties (colour, size...), in order; at most 50.
     #[schema(max_items = 50)]
     #[serde(default, deserialize_with = "crate::input::some_objects")]
@@ -119,6 +133,10 @@ pub struct ProductUpdate {
     /// Sold from components: keyCRM receives on-hand + what can be made from its BOM.
     pub push_makeable: Option<bool>,
     pub unit: Option<Unit>,
+    /// Empty clears it.
+    pub barcode: Option<Barcode>,
+    /// Counted in warehouses; false for a service (its order lines never touch stock).
+    pub tracks_stock: Option<bool>,
     /// Properties (colour, size...), in order; at most 50. They replace the old ones.
     #[schema(max_items = 50)]
     #[serde(default, deserialize_with = "crate::input::some_objects")]
@@ -134,9 +152,11 @@ impl From<NewProduct> for ProductUpdate {
             sku: Some(p.sku),
             name: Some(p.name),
             price: p.price,
-            unit_cost: None,
+            unit_cost: p.unit_cost,
             push_makeable: None,
             unit: p.unit,
+            barcode: p.barcode,
+            tracks_stock: p.tracks_stock,
             properties: p.properties,
         }
     }
@@ -163,6 +183,8 @@ impl ProductUpdate {
             unit_cost: self.unit_cost.map(Price::get),
             push_makeable: self.push_makeable,
             unit: self.unit.map(Unit::into_inner),
+            tracks_stock: self.tracks_stock,
+            barcode: self.barcode.map(|b| Some(b.into_inner()).filter(|b| !b.is_empty())),
             properties: self.properties.map(|list| {
                 let list: Vec<Property> = list
                     .into_iter()
@@ -252,6 +274,9 @@ pub async fn create(
             name: change.name.unwrap_or_default(),
             price: change.price,
             unit: change.unit,
+            unit_cost: change.unit_cost,
+            barcode: change.barcode.flatten(),
+            tracks_stock: change.tracks_stock.unwrap_or(true),
             properties: change
                 .properties
                 .unwrap_or_else(|| Value::Array(Vec::new())),
@@ -297,7 +322,7 @@ pub async fn update(
             "sku",
         ))?
         .ok_or_else(|| ApiError::not_found("no such product"))?;
-    if change.push_makeable.is_some() {
+    if change.push_makeable.is_some() || change.tracks_stock.is_some() {
         // What keyCRM receives for it may change: send it again everywhere it is mapped.
         sklad_db::stock_sync::mark_everywhere(&mut conn, account.0, &updated.fields.sku).await?;
     }

@@ -4,7 +4,7 @@ use actix_web::{HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sklad_db::sync_jobs::{StartError, SyncJob};
-use sklad_domain::orders::{KeycrmId, SyncJobState, is_keycrm_id};
+use sklad_domain::orders::{JobKind, KeycrmId, SyncJobState, is_keycrm_id};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -124,7 +124,7 @@ pub async fn list_sync_jobs(
     account: AccountId,
 ) -> Result<HttpResponse, ApiError> {
     let mut conn = state.db.conn().await?;
-    let jobs = sklad_db::sync_jobs::list(&mut conn, account.0, 50).await?;
+    let jobs = sklad_db::sync_jobs::list(&mut conn, account.0, JobKind::Orders, 50).await?;
     Ok(HttpResponse::Ok().json(Page::<SyncJobView>::whole(jobs)))
 }
 
@@ -142,7 +142,7 @@ pub async fn get_sync_job(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let mut conn = state.db.conn().await?;
-    let job = sklad_db::sync_jobs::get(&mut conn, account.0, id.into_inner())
+    let job = sklad_db::sync_jobs::get(&mut conn, account.0, JobKind::Orders, id.into_inner())
         .await?
         .ok_or_else(|| ApiError::not_found("no such sync job"))?;
     Ok(HttpResponse::Ok().json(SyncJobView::from(job)))
@@ -163,7 +163,7 @@ pub async fn cancel_sync_job(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let mut conn = state.db.conn().await?;
-    let job = sklad_db::sync_jobs::cancel(&mut conn, account.0, id.into_inner())
+    let job = sklad_db::sync_jobs::cancel(&mut conn, account.0, JobKind::Orders, id.into_inner())
         .await?
         .ok_or_else(|| ApiError::not_found("no such sync job"))?;
     Ok(HttpResponse::Ok().json(SyncJobView::from(job)))

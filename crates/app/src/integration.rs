@@ -157,6 +157,7 @@ mod tests {
             push_quantity: PushQuantity::OnHand,
             ship_source_rules: Default::default(),
             production_status_ids: vec![],
+            one_time_products_track_stock: false,
         }
     }
 

@@ -37,6 +37,9 @@ pub async fn run(plan: Plan) -> anyhow::Result<()> {
         price: None,
         unit: None,
         properties: serde_json::json!([]),
+        unit_cost: None,
+        barcode: None,
+        tracks_stock: true,
     };
     let started = Instant::now();
     let mut raw = Vec::new();

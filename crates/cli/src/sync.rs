@@ -5,7 +5,7 @@ use std::time::Duration;
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use sklad_db::Db;
-use sklad_domain::orders::SyncJobState;
+use sklad_domain::orders::{JobKind, SyncJobState};
 use sklad_runtime::Settings;
 use uuid::Uuid;
 
@@ -52,7 +52,7 @@ pub async fn run(settings: &Settings, command: SyncCommand) -> anyhow::Result<()
     loop {
         let current = {
             let mut conn = db.conn().await?;
-            sklad_db::sync_jobs::get(&mut conn, args.account, job.id)
+            sklad_db::sync_jobs::get(&mut conn, args.account, JobKind::Orders, job.id)
                 .await?
                 .ok_or_else(|| anyhow::anyhow!("the job disappeared"))?
         };

@@ -12,6 +12,7 @@ use super::views::{Choice, DoneQuery};
 use super::{Console, ConsoleError, Frame, Text, render, see_other};
 use sklad_api::ApiState;
 use sklad_api::sync_jobs::SyncJobView;
+use sklad_domain::orders::JobKind;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/sync", web::get().to(page))
@@ -112,7 +113,7 @@ async fn show(
     let (has_key, jobs, mut known) = {
         let mut conn = state.db.conn().await?;
         let integration = sklad_db::integrations::get(&mut conn, console.account.0).await?;
-        let jobs = sklad_db::sync_jobs::list(&mut conn, console.account.0, 20).await?;
+        let jobs = sklad_db::sync_jobs::list(&mut conn, console.account.0, JobKind::Orders, 20).await?;
         let known = sklad_db::orders::statuses_in_use(&mut conn, console.account.0).await?;
         (integration.has_api_key(), jobs, known)
     };
@@ -158,7 +159,7 @@ async fn progress(
 ) -> Result<HttpResponse, ConsoleError> {
     let (job, known) = {
         let mut conn = state.db.conn().await?;
-        let job = sklad_db::sync_jobs::get(&mut conn, console.account.0, id.into_inner()).await?;
+        let job = sklad_db::sync_jobs::get(&mut conn, console.account.0, JobKind::Orders, id.into_inner()).await?;
         let known = sklad_db::orders::statuses_in_use(&mut conn, console.account.0).await?;
         (job, known)
     };
@@ -183,7 +184,7 @@ async fn cancel(
 ) -> Result<HttpResponse, ConsoleError> {
     let cancelled = {
         let mut conn = state.db.conn().await?;
-        sklad_db::sync_jobs::cancel(&mut conn, posted.console.account.0, id.into_inner()).await?
+        sklad_db::sync_jobs::cancel(&mut conn, posted.console.account.0, JobKind::Orders, id.into_inner()).await?
     };
     if cancelled.is_none() {
         return Err(sklad_api::error::ApiError::not_found("no such sync job").into());

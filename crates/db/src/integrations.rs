@@ -87,6 +87,9 @@ pub struct IntegrationSettings {
     /// product; cancelled with the order); needs `ship_warehouse_id`.
     #[schema(value_type = Vec<KeycrmId>, max_items = 1000)]
     pub production_status_ids: Vec<i64>,
+    /// Whether products typed in by hand on keyCRM orders (services, gift wrap, engraving)
+    /// track stock when sklad first sees them; each product's own `tracks_stock` decides after.
+    pub one_time_products_track_stock: bool,
 }
 
 /// [`IntegrationSettings::ship_source_rules`], stored as jsonb.
@@ -231,6 +234,8 @@ pub struct Integration {
     pub misconfigured_at: Option<DateTime<Utc>>,
     /// What keyCRM (or whatever answered) said when the integration was flagged.
     pub flag_answer: Option<String>,
+    /// When keyCRM's quantities were last taken over into the ledger.
+    pub stock_taken_over_at: Option<DateTime<Utc>>,
 }
 
 impl Integration {
@@ -368,6 +373,16 @@ pub async fn save(
         crate::budget::set_rate(conn, fingerprint, saved.settings.requests_per_minute).await?;
     }
     Ok(saved)
+}
+
+/// Records that keyCRM's quantities were taken over (switching sending on needs no
+/// confirmation afterwards).
+pub async fn mark_taken_over(conn: &mut AsyncPgConnection, account_id: Uuid) -> DbResult<()> {
+    diesel::update(keycrm_integrations::table.find(account_id))
+        .set(keycrm_integrations::stock_taken_over_at.eq(diesel::dsl::now))
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
 /// The saved API key, decrypted, or `None` when none is saved.

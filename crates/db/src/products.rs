@@ -26,6 +26,9 @@ pub struct Product {
     pub push_makeable: bool,
     /// Its current BOM, if it is made.
     pub current_bom_id: Option<Uuid>,
+    pub barcode: Option<String>,
+    /// keyCRM archived its offer (or product).
+    pub archived_at: Option<DateTime<Utc>>,
 }
 
 /// A product's own fields: what is inserted, and what keyCRM may update.
@@ -44,6 +47,9 @@ pub struct NewProduct {
     pub keycrm_product_id: Option<i64>,
     #[diesel(deserialize_as = String, serialize_as = String)]
     pub origin: Origin,
+    /// Lines of a product that does not track stock (a service) never reserve, ship, wait,
+    /// correct, return or reach keyCRM's stock.
+    pub tracks_stock: bool,
 }
 
 /// Inserts the product or, when its SKU exists, updates it from keyCRM, unless `keep_info`
@@ -168,6 +174,9 @@ pub struct ManualProduct {
     pub price: Option<Decimal>,
     pub unit: Option<String>,
     pub properties: Value,
+    pub unit_cost: Option<Decimal>,
+    pub barcode: Option<String>,
+    pub tracks_stock: bool,
 }
 
 /// Creates a product by hand. A taken SKU is a unique violation the caller reports.
@@ -177,7 +186,7 @@ pub async fn create_manual(
     product: &ManualProduct,
 ) -> DbResult<Product> {
     Ok(diesel::insert_into(products::table)
-        .values(NewProduct {
+        .values((NewProduct {
             id: Uuid::now_v7(),
             account_id,
             sku: product.sku.clone(),
@@ -189,7 +198,8 @@ pub async fn create_manual(
             keycrm_offer_id: None,
             keycrm_product_id: None,
             origin: Origin::Manual,
-        })
+            tracks_stock: product.tracks_stock,
+        }, products::unit_cost.eq(product.unit_cost), products::barcode.eq(&product.barcode)))
         .returning(Product::as_returning())
         .get_result(conn)
         .await?)
@@ -207,6 +217,9 @@ pub struct ProductChange {
     pub push_makeable: Option<bool>,
     pub unit: Option<String>,
     pub properties: Option<Value>,
+    pub tracks_stock: Option<bool>,
+    /// `Some(None)` clears it.
+    pub barcode: Option<Option<String>>,
 }
 
 /// Changes one of the account's products.
@@ -270,4 +283,174 @@ pub async fn exists(
     wanted.sort();
     wanted.dedup();
     Ok(skus_of(conn, account_id, &wanted).await?.len() == wanted.len())
+}
+
+/// One offer of keyCRM's catalogue as a product.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CatalogueItem {
+    pub sku: String,
+    pub name: String,
+    pub base_name: String,
+    pub properties: Value,
+    pub price: Option<Decimal>,
+    pub unit_cost: Option<Decimal>,
+    pub unit: Option<String>,
+    pub barcode: Option<String>,
+    pub keycrm_offer_id: Option<i64>,
+    pub keycrm_product_id: Option<i64>,
+    pub archived: bool,
+}
+
+/// What an import did to products.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Imported {
+    pub created: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+}
+
+/// The fields an import compares and writes.
+#[derive(Debug, Clone, PartialEq, Queryable)]
+struct CatalogueFields {
+    name: String,
+    base_name: String,
+    properties: Value,
+    price: Option<Decimal>,
+    unit_cost: Option<Decimal>,
+    unit: Option<String>,
+    barcode: Option<String>,
+    keycrm_offer_id: Option<i64>,
+    keycrm_product_id: Option<i64>,
+    archived: bool,
+}
+
+/// Creates or updates one product per catalogue item, by SKU; a product whose fields
+/// already say what keyCRM says is left alone and counted as unchanged, so a second import
+/// changes nothing. With `keep_info` ("do not change product information") a product sklad
+/// already has only gains the keyCRM ids it lacked. Call inside a transaction.
+pub async fn import_catalogue(
+    conn: &mut AsyncPgConnection,
+    account_id: Uuid,
+    items: &[CatalogueItem],
+    keep_info: bool,
+) -> DbResult<Imported> {
+    let skus: Vec<&str> = items.iter().map(|i| i.sku.as_str()).collect();
+    let existing: std::collections::HashMap<String, (Uuid, CatalogueFields, Option<DateTime<Utc>>)> =
+        products::table
+            .filter(products::account_id.eq(account_id))
+            .filter(products::sku.eq_any(&skus))
+            .select((
+                products::sku,
+                products::id,
+                (
+                    products::name,
+                    products::base_name,
+                    products::properties,
+                    products::price,
+                    products::unit_cost,
+                    products::unit,
+                    products::barcode,
+                    products::keycrm_offer_id,
+                    products::keycrm_product_id,
+                    products::archived_at.is_not_null(),
+                ),
+                products::archived_at,
+            ))
+            .load::<(String, Uuid, CatalogueFields, Option<DateTime<Utc>>)>(conn)
+            .await?
+            .into_iter()
+            .map(|(sku, id, fields, at)| (sku, (id, fields, at)))
+            .collect();
+    let mut done = Imported::default();
+    let mut seen = std::collections::HashSet::new();
+    for item in items {
+        if !seen.insert(item.sku.as_str()) {
+            // The same SKU twice in keyCRM: the first offer names the product.
+            done.unchanged += 1;
+            continue;
+        }
+        let wanted = CatalogueFields {
+            name: item.name.clone(),
+            base_name: item.base_name.clone(),
+            properties: item.properties.clone(),
+            price: item.price.map(|p| p.normalize()),
+            unit_cost: item.unit_cost.map(|c| c.normalize()),
+            unit: item.unit.clone(),
+            barcode: item.barcode.clone(),
+            keycrm_offer_id: item.keycrm_offer_id,
+            keycrm_product_id: item.keycrm_product_id,
+            archived: item.archived,
+        };
+        let Some((id, current, archived_at)) = existing.get(&item.sku) else {
+            diesel::insert_into(products::table)
+                .values((
+                    NewProduct {
+                        id: Uuid::now_v7(),
+                        account_id,
+                        sku: item.sku.clone(),
+                        name: wanted.name.clone(),
+                        base_name: wanted.base_name.clone(),
+                        properties: wanted.properties.clone(),
+                        price: wanted.price,
+                        unit: wanted.unit.clone(),
+                        keycrm_offer_id: wanted.keycrm_offer_id,
+                        keycrm_product_id: wanted.keycrm_product_id,
+                        origin: Origin::KeycrmOffer,
+                        tracks_stock: true,
+                    },
+                    products::unit_cost.eq(wanted.unit_cost),
+                    products::barcode.eq(&wanted.barcode),
+                    products::archived_at.eq(item.archived.then(Utc::now)),
+                ))
+                .execute(conn)
+                .await?;
+            done.created += 1;
+            continue;
+        };
+        let wanted = if keep_info {
+            CatalogueFields {
+                keycrm_offer_id: current.keycrm_offer_id.or(wanted.keycrm_offer_id),
+                keycrm_product_id: current.keycrm_product_id.or(wanted.keycrm_product_id),
+                ..current.clone()
+            }
+        } else {
+            let mut wanted = wanted;
+            // Stored decimals compare by value: 10 and 10.00 are the same price.
+            if wanted.price.map(|p| p.normalize()) == current.price.map(|p| p.normalize()) {
+                wanted.price = current.price;
+            }
+            if wanted.unit_cost.map(|p| p.normalize()) == current.unit_cost.map(|p| p.normalize())
+            {
+                wanted.unit_cost = current.unit_cost;
+            }
+            wanted
+        };
+        if &wanted == current {
+            done.unchanged += 1;
+            continue;
+        }
+        let archived_at = match (wanted.archived, archived_at) {
+            (true, Some(at)) => Some(*at),
+            (true, None) => Some(Utc::now()),
+            (false, _) => None,
+        };
+        diesel::update(products::table.find(id))
+            .set((
+                products::name.eq(&wanted.name),
+                products::base_name.eq(&wanted.base_name),
+                products::properties.eq(&wanted.properties),
+                products::price.eq(wanted.price),
+                products::unit_cost.eq(wanted.unit_cost),
+                products::unit.eq(&wanted.unit),
+                products::barcode.eq(&wanted.barcode),
+                products::keycrm_offer_id.eq(wanted.keycrm_offer_id),
+                products::keycrm_product_id.eq(wanted.keycrm_product_id),
+                products::archived_at.eq(archived_at),
+                products::updated_at.eq(diesel::dsl::now),
+            ))
+            .execute(conn)
+            .await?;
+        done.updated += 1;
+    }
+    Ok(done)
 }

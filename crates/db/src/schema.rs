@@ -83,6 +83,8 @@ diesel::table! {
         push_quantity -> Text,
         ship_source_rules -> Jsonb,
         production_status_ids -> Array<Int8>,
+        one_time_products_track_stock -> Bool,
+        stock_taken_over_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -139,6 +141,9 @@ diesel::table! {
         unit_cost -> Nullable<Numeric>,
         current_bom_id -> Nullable<Uuid>,
         push_makeable -> Bool,
+        barcode -> Nullable<Text>,
+        archived_at -> Nullable<Timestamptz>,
+        tracks_stock -> Bool,
     }
 }
 
@@ -253,6 +258,11 @@ diesel::table! {
         updated_at -> Timestamptz,
         started_at -> Nullable<Timestamptz>,
         finished_at -> Nullable<Timestamptz>,
+        kind -> Text,
+        periodic -> Bool,
+        created -> Int4,
+        updated -> Int4,
+        unchanged -> Int4,
     }
 }
 
@@ -292,6 +302,7 @@ diesel::table! {
         created_at -> Timestamptz,
         production_order_id -> Nullable<Uuid>,
         reverses_movement_id -> Nullable<Uuid>,
+        origin -> Nullable<Text>,
     }
 }
 

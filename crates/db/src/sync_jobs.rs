@@ -1,5 +1,6 @@
-//! "Synchronize orders" jobs: progress lives here, so a job resumes where it stopped after a
-//! worker dies (its lease runs out and another worker takes it on).
+//! Jobs that page through keyCRM ("Synchronize orders", catalogue imports): progress lives
+//! here, so a job resumes where it stopped after a worker dies (its lease runs out and
+//! another worker takes it on). One job of each kind per account is active at a time.
 
 use chrono::{DateTime, TimeDelta, Utc};
 use diesel::prelude::*;
@@ -7,7 +8,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::schema::sync_jobs;
-use sklad_domain::orders::SyncJobState;
+use sklad_domain::orders::{JobKind, SyncJobState};
 
 /// The states of a job that holds the account's one active slot.
 const ACTIVE: [&str; 2] = ["queued", "running"];
@@ -36,6 +37,14 @@ pub struct SyncJob {
     pub updated_at: DateTime<Utc>,
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
+    #[diesel(deserialize_as = String)]
+    pub kind: JobKind,
+    /// Queued by the periodic catalogue pass, not by a person.
+    pub periodic: bool,
+    /// Catalogue imports: products created, updated and left as they were.
+    pub created: i32,
+    pub updated: i32,
+    pub unchanged: i32,
 }
 
 impl SyncJob {
@@ -66,20 +75,37 @@ pub enum StartError {
     Db(#[from] DbError),
 }
 
-/// Queues a job for the account: needs a saved API key, and at most one job per account
-/// runs at a time (a unique index holds that even under races).
+/// Queues a "Synchronize orders" job for the account: needs a saved API key, and at most one
+/// such job per account runs at a time (a unique index holds that even under races).
 pub async fn start(
     conn: &mut AsyncPgConnection,
     account_id: Uuid,
     status_ids: &[i64],
 ) -> Result<SyncJob, StartError> {
-    use diesel::result::{DatabaseErrorKind, Error};
     let mut status_ids = status_ids.to_vec();
     status_ids.sort_unstable();
     status_ids.dedup();
     if status_ids.is_empty() || status_ids.iter().any(|s| *s <= 0) {
         return Err(StartError::NoStatuses);
     }
+    queue(conn, account_id, JobKind::Orders, &status_ids).await
+}
+
+/// Queues a catalogue import for the account (same rules as [`start`]).
+pub async fn start_catalogue(
+    conn: &mut AsyncPgConnection,
+    account_id: Uuid,
+) -> Result<SyncJob, StartError> {
+    queue(conn, account_id, JobKind::Catalogue, &[]).await
+}
+
+async fn queue(
+    conn: &mut AsyncPgConnection,
+    account_id: Uuid,
+    kind: JobKind,
+    status_ids: &[i64],
+) -> Result<SyncJob, StartError> {
+    use diesel::result::{DatabaseErrorKind, Error};
     let integration = crate::integrations::get(conn, account_id).await?;
     if integration.api_key_fingerprint.is_none() {
         return Err(StartError::NoApiKey);
@@ -88,8 +114,9 @@ pub async fn start(
         .values((
             sync_jobs::id.eq(Uuid::now_v7()),
             sync_jobs::account_id.eq(account_id),
-            sync_jobs::status_ids.eq(&status_ids),
+            sync_jobs::status_ids.eq(status_ids),
             sync_jobs::state.eq(SyncJobState::Queued.as_ref()),
+            sync_jobs::kind.eq(kind.as_ref()),
         ))
         .returning(SyncJob::as_returning())
         .get_result(conn)
@@ -97,7 +124,7 @@ pub async fn start(
     match inserted {
         Ok(job) => Ok(job),
         Err(Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
-            let running = list(conn, account_id, 20)
+            let running = list(conn, account_id, kind, 20)
                 .await?
                 .into_iter()
                 .find(SyncJob::is_active)
@@ -108,14 +135,42 @@ pub async fn start(
     }
 }
 
-/// One of the account's jobs.
+/// Queues a periodic catalogue import for every account that imported its catalogue once,
+/// has a usable key, and started no catalogue import within `interval`. Returns how many.
+pub async fn queue_due_catalogue(
+    conn: &mut AsyncPgConnection,
+    interval: TimeDelta,
+) -> DbResult<usize> {
+    let seconds = interval.num_seconds().max(1);
+    Ok(diesel::sql_query(
+        "INSERT INTO sync_jobs (id, account_id, status_ids, state, kind, periodic) \
+         SELECT gen_random_uuid(), i.account_id, '{}', 'queued', 'catalogue', true \
+         FROM keycrm_integrations i \
+         WHERE i.api_key_fingerprint IS NOT NULL AND i.enabled \
+           AND i.key_rejected_at IS NULL AND i.misconfigured_at IS NULL \
+           AND EXISTS (SELECT 1 FROM sync_jobs d WHERE d.account_id = i.account_id \
+                       AND d.kind = 'catalogue' AND d.state = 'done') \
+           AND NOT EXISTS (SELECT 1 FROM sync_jobs r WHERE r.account_id = i.account_id \
+                       AND r.kind = 'catalogue' \
+                       AND (r.state IN ('queued', 'running') \
+                            OR r.created_at > now() - make_interval(secs => $1))) \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind::<diesel::sql_types::Double, _>(seconds as f64)
+    .execute(conn)
+    .await?)
+}
+
+/// One of the account's jobs of `kind`.
 pub async fn get(
     conn: &mut AsyncPgConnection,
     account_id: Uuid,
+    kind: JobKind,
     id: Uuid,
 ) -> DbResult<Option<SyncJob>> {
     Ok(sync_jobs::table
         .filter(sync_jobs::account_id.eq(account_id))
+        .filter(sync_jobs::kind.eq(kind.as_ref()))
         .filter(sync_jobs::id.eq(id))
         .select(SyncJob::as_select())
         .first(conn)
@@ -123,14 +178,16 @@ pub async fn get(
         .optional()?)
 }
 
-/// The account's jobs, newest first.
+/// The account's jobs of `kind`, newest first.
 pub async fn list(
     conn: &mut AsyncPgConnection,
     account_id: Uuid,
+    kind: JobKind,
     limit: i64,
 ) -> DbResult<Vec<SyncJob>> {
     Ok(sync_jobs::table
         .filter(sync_jobs::account_id.eq(account_id))
+        .filter(sync_jobs::kind.eq(kind.as_ref()))
         .order(sync_jobs::created_at.desc())
         .limit(limit)
         .select(SyncJob::as_select())
@@ -142,11 +199,13 @@ pub async fn list(
 pub async fn cancel(
     conn: &mut AsyncPgConnection,
     account_id: Uuid,
+    kind: JobKind,
     id: Uuid,
 ) -> DbResult<Option<SyncJob>> {
     diesel::update(
         sync_jobs::table
             .filter(sync_jobs::account_id.eq(account_id))
+            .filter(sync_jobs::kind.eq(kind.as_ref()))
             .filter(sync_jobs::id.eq(id))
             .filter(sync_jobs::state.eq_any(ACTIVE)),
     )
@@ -157,7 +216,7 @@ pub async fn cancel(
     ))
     .execute(conn)
     .await?;
-    get(conn, account_id, id).await
+    get(conn, account_id, kind, id).await
 }
 
 /// Takes the oldest runnable job whose lease is free (never taken, or its worker stopped
@@ -205,7 +264,7 @@ pub async fn claim_next(
 }
 
 /// A page's effect on a job.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct PageDone {
     pub page: i32,
     pub orders: i32,
@@ -213,6 +272,10 @@ pub struct PageDone {
     pub orders_total: Option<i32>,
     pub requests: i32,
     pub last_page: bool,
+    /// Catalogue imports: what the page did to products.
+    pub created: i32,
+    pub updated: i32,
+    pub unchanged: i32,
 }
 
 /// Records a finished page (in the transaction that stored its orders) and renews the
@@ -240,6 +303,9 @@ pub async fn record_page(
         sync_jobs::pages_total.eq(done.pages_total),
         sync_jobs::orders_total.eq(done.orders_total),
         sync_jobs::requests.eq(sync_jobs::requests + done.requests),
+        sync_jobs::created.eq(sync_jobs::created + done.created),
+        sync_jobs::updated.eq(sync_jobs::updated + done.updated),
+        sync_jobs::unchanged.eq(sync_jobs::unchanged + done.unchanged),
         sync_jobs::failures.eq(0),
         sync_jobs::lease_until.eq(now + lease),
         sync_jobs::updated_at.eq(now),

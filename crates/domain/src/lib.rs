@@ -54,6 +54,7 @@ pub mod production;
 pub mod push;
 pub mod reservation;
 pub mod secret;
+pub mod spreadsheet;
 pub mod stock;
 pub mod time;
 pub mod webhook;

@@ -65,6 +65,16 @@ crate::text_enum! {
     }
 }
 
+crate::text_enum! {
+    /// What a job reads from keyCRM, page by page.
+    pub enum JobKind {
+        /// "Synchronize orders": the orders in chosen statuses.
+        Orders,
+        /// The catalogue: every offer with its product (moving in, then periodically).
+        Catalogue,
+    }
+}
+
 impl SyncJobState {
     /// Queued or running: one such job per account at a time.
     pub fn is_active(self) -> bool {

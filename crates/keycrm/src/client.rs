@@ -17,7 +17,7 @@ use crate::answer::DEFAULT_RATE_LIMIT_WAIT;
 use crate::budget::{Budget, BudgetKey};
 use crate::error::KeycrmError;
 use crate::metrics::{REQUEST_SECONDS, REQUESTS};
-use crate::models::{OfferStock, Order, OrderStatus, Page, PaymentMethod, StockItem, StockUpdate};
+use crate::models::{Offer, OfferStock, Order, OrderStatus, Page, PaymentMethod, StockItem, StockUpdate};
 use crate::pages::{PageOrder, collect, order_document, page_query, pages};
 
 /// keyCRM's maximum page size.
@@ -223,6 +223,40 @@ impl KeycrmClient {
         })
     }
 
+    /// Pages of the catalogue (`GET /offers?include=product`, 50 each) from `first_page` on;
+    /// each row is an offer, or why it could not be read.
+    pub fn offer_pages(
+        &self,
+        first_page: u32,
+        priority: Priority,
+    ) -> impl Stream<Item = Result<Page<Result<Offer, String>>, KeycrmError>> + '_ {
+        pages(first_page, move |page| {
+            self.offers_page(page, MAX_PAGE_SIZE, priority)
+        })
+    }
+
+    /// One page of offers with their products.
+    pub async fn offers_page(
+        &self,
+        page: u32,
+        limit: u32,
+        priority: Priority,
+    ) -> Result<Page<Result<Offer, String>>, KeycrmError> {
+        let mut query = page_query(page, limit);
+        query.push(("include", "product".into()));
+        let page: Page<Value> = self
+            .call(Call {
+                method: Method::GET,
+                path: "offers".into(),
+                query,
+                body: None,
+                endpoint: "GET /offers",
+                priority,
+            })
+            .await?;
+        Ok(page.map(|raw| serde_json::from_value::<Offer>(raw).map_err(|e| e.to_string())))
+    }
+
     /// One order with lines, offers, payments, status and buyer.
     pub async fn order(&self, id: i64, priority: Priority) -> Result<OrderDocument, KeycrmError> {
         let raw: Value = self
@@ -273,31 +307,19 @@ impl KeycrmClient {
                 priority,
             })
             .await?;
-        let data = page
-            .data
-            .into_iter()
-            .map(|raw| {
-                let id = raw.get("id").and_then(|id| {
-                    id.as_i64()
-                        .or_else(|| id.as_str().and_then(|s| s.trim().parse().ok()))
-                });
-                match order_document(raw) {
-                    Ok(doc) => PageOrder::Read(Box::new(doc)),
-                    Err(err) => PageOrder::Unreadable {
-                        id,
-                        reason: err.to_string(),
-                    },
-                }
-            })
-            .collect();
-        Ok(Page {
-            total: page.total,
-            current_page: page.current_page,
-            per_page: page.per_page,
-            last_page: page.last_page,
-            next_page_url: page.next_page_url,
-            data,
-        })
+        Ok(page.map(|raw| {
+            let id = raw.get("id").and_then(|id| {
+                id.as_i64()
+                    .or_else(|| id.as_str().and_then(|s| s.trim().parse().ok()))
+            });
+            match order_document(raw) {
+                Ok(doc) => PageOrder::Read(Box::new(doc)),
+                Err(err) => PageOrder::Unreadable {
+                    id,
+                    reason: err.to_string(),
+                },
+            }
+        }))
     }
 
     /// One page of offer stocks; with `details` each row lists per-warehouse quantities.

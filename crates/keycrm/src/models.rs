@@ -41,6 +41,18 @@ impl<T> Page<T> {
         self.next_page_url.as_deref().is_some_and(|u| !u.is_empty())
     }
 
+    /// The same page with each row turned into something else.
+    pub fn map<U>(self, row: impl FnMut(T) -> U) -> Page<U> {
+        Page {
+            total: self.total,
+            current_page: self.current_page,
+            per_page: self.per_page,
+            last_page: self.last_page,
+            next_page_url: self.next_page_url,
+            data: self.data.into_iter().map(row).collect(),
+        }
+    }
+
     /// Number of pages, when the envelope says.
     pub fn page_count(&self) -> Option<i64> {
         self.last_page.or_else(|| {
@@ -197,6 +209,38 @@ pub struct Offer {
     /// Variant properties such as colour and size, in keyCRM's order.
     #[serde(default = "Vec::new", deserialize_with = "lenient::list")]
     pub properties: Vec<Property>,
+    /// Not in keyCRM's spec for offers, but sent by some accounts; the product's flag is the
+    /// documented one.
+    #[serde(default, deserialize_with = "lenient::boolean")]
+    pub is_archived: Option<bool>,
+    /// The offer's product (`include=product` on `GET /offers`).
+    #[serde(default, deserialize_with = "lenient::object")]
+    pub product: Option<OfferProduct>,
+}
+
+impl Offer {
+    /// Archived when keyCRM says so for the offer or its product.
+    pub fn archived(&self) -> bool {
+        self.is_archived == Some(true)
+            || self
+                .product
+                .as_ref()
+                .is_some_and(|p| p.is_archived == Some(true))
+    }
+}
+
+/// The product an offer belongs to, as `include=product` gives it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct OfferProduct {
+    #[serde(default, deserialize_with = "lenient::int")]
+    pub id: Option<i64>,
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub name: Option<String>,
+    /// The unit the product is counted in ("шт", "кг").
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub unit_type: Option<String>,
+    #[serde(default, deserialize_with = "lenient::boolean")]
+    pub is_archived: Option<bool>,
 }
 
 /// A name/value property (offer or line).

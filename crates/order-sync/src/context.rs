@@ -16,6 +16,9 @@ pub struct Context {
     pub settings: OrderSyncSettings,
     /// Wakes the fetcher when the consumer queued work in this process.
     pub fetch_wanted: Notify,
+    /// `catalogue.refresh_interval`: how old an account's last catalogue import may get
+    /// before the periodic pass queues another (zero: never).
+    pub catalogue_refresh: Duration,
 }
 
 impl Context {

@@ -5,7 +5,8 @@
 //!   and queues the order for fetching (coalescing repeated events), then acks;
 //! - the fetcher serves that queue within the account's keyCRM budget, one order at a time
 //!   or in pages of 50 when many are waiting;
-//! - the job runner pages through "Synchronize orders" jobs, resumably;
+//! - the job runner pages through "Synchronize orders" jobs and catalogue imports, resumably,
+//!   and queues the periodic catalogue refresh;
 //! - the reconciler pulls orders updated since the last pass, so no change is missed even if
 //!   keyCRM never delivered its webhook;
 //! - the shipping loop tries orders waiting to ship (a line was short) again.
@@ -13,6 +14,7 @@
 //! All of them write through [`upsert::apply`]: one transaction per order, never letting an
 //! older keyCRM `updated_at` overwrite a newer one.
 
+mod catalogue;
 mod consumer;
 mod context;
 mod failures;
@@ -58,6 +60,7 @@ impl Worker {
             publisher: Publisher::new(broker.clone()),
             settings: settings.order_sync.clone(),
             fetch_wanted: Notify::new(),
+            catalogue_refresh: settings.catalogue.refresh_interval,
             db: db.clone(),
         });
         let service = ConsumerService::build(

@@ -6,7 +6,7 @@ use serde_json::json;
 use sklad_db::orders::{NewPayment, OrderFields, OrderLine, Upserted};
 use sklad_db::products::NewProduct;
 use sklad_db::{DbError, DbResult};
-use sklad_domain::nomenclature::{self, LineFacts, Property};
+use sklad_domain::nomenclature::{self, LineFacts, Origin, Property};
 use sklad_domain::orders::is_archived;
 use sklad_domain::reservation::{ShipSourceRule, ship_warehouse};
 use sklad_keycrm::OrderDocument;
@@ -20,6 +20,8 @@ use crate::metrics::ORDERS;
 pub struct Switches {
     pub receive_payments: bool,
     pub keep_product_info: bool,
+    /// New one-time products track stock.
+    pub one_time_products_track_stock: bool,
     pub archive_status_ids: Vec<i64>,
     /// How stock follows the order's status.
     pub stock: StockRules,
@@ -54,6 +56,7 @@ impl From<&sklad_db::integrations::Integration> for Switches {
         Self {
             receive_payments: settings.receive_payments,
             keep_product_info: settings.keep_product_info,
+            one_time_products_track_stock: settings.one_time_products_track_stock,
             archive_status_ids: settings.archive_status_ids.clone(),
             stock: StockRules {
                 ship_status_ids: settings.ship_status_ids.clone(),
@@ -93,14 +96,8 @@ pub async fn apply(
             let upserted =
                 sklad_db::orders::upsert(conn, account, &order_fields(&doc), archived).await?;
             if !matches!(upserted, Upserted::Stale(_)) {
-                let lines = write_products(
-                    conn,
-                    account,
-                    upserted.id(),
-                    order,
-                    switches.keep_product_info,
-                )
-                .await?;
+                let lines =
+                    write_products(conn, account, upserted.id(), order, &switches).await?;
                 sklad_db::orders::replace_lines(conn, upserted.id(), &lines).await?;
                 if switches.receive_payments {
                     sklad_db::orders::upsert_payments(
@@ -193,7 +190,7 @@ async fn write_products(
     account: Uuid,
     order_id: Uuid,
     order: &Order,
-    keep_info: bool,
+    switches: &Switches,
 ) -> DbResult<Vec<OrderLine>> {
     let identities: Vec<_> = order.products.iter().map(identify).collect();
     let mut by_sku: Vec<(&str, usize)> = identities
@@ -218,8 +215,12 @@ async fn write_products(
             keycrm_offer_id: offer.and_then(|o| o.id),
             keycrm_product_id: offer.and_then(|o| o.product_id),
             origin: identity.origin,
+            tracks_stock: identity.origin != Origin::KeycrmOneTime
+                || switches.one_time_products_track_stock,
         };
-        product_ids[i] = sklad_db::products::upsert_from_keycrm(conn, &product, keep_info).await?;
+        product_ids[i] =
+            sklad_db::products::upsert_from_keycrm(conn, &product, switches.keep_product_info)
+                .await?;
     }
     Ok(order
         .products

@@ -24,9 +24,28 @@ pub struct Settings {
     pub stock_publisher: StockPublisherSettings,
     pub relay: RelaySettings,
     pub keycrm: KeycrmSettings,
+    pub catalogue: CatalogueSettings,
     pub retention: RetentionSettings,
     pub security: SecuritySettings,
     pub log: LogSettings,
+}
+
+/// keyCRM's catalogue in sklad (order-sync runs the imports).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct CatalogueSettings {
+    /// How often an account that imported its catalogue once gets it imported again, so
+    /// offers added in keyCRM appear in sklad (`0s` switches the periodic pass off).
+    #[serde(with = "humantime_serde")]
+    pub refresh_interval: Duration,
+}
+
+impl Default for CatalogueSettings {
+    fn default() -> Self {
+        Self {
+            refresh_interval: Duration::from_secs(24 * 3600),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -272,6 +291,7 @@ impl Default for Settings {
             stock_publisher: StockPublisherSettings::default(),
             relay: RelaySettings::default(),
             keycrm: KeycrmSettings::default(),
+            catalogue: CatalogueSettings::default(),
             retention: RetentionSettings::default(),
             security: SecuritySettings::default(),
             log: LogSettings::default(),
