@@ -89,6 +89,7 @@ async fn ten_thousand_movements_over_a_thousand_skus_take_a_handful_of_requests(
             let mut conn = db.conn().await.unwrap();
             for n in (worker..10_000).step_by(4) {
                 let input = MovementInput {
+                    origin: None,
                     reverses: None,
                     kind: MovementKind::Receipt,
                     note: None,
@@ -622,6 +623,7 @@ async fn a_retry_racing_the_first_request_gets_the_first_movement() {
             &mut conn,
             account,
             MovementInput {
+                origin: None,
                 reverses: None,
                 kind: MovementKind::Receipt,
                 note: None,

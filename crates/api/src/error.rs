@@ -4,6 +4,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use sklad_app::integration::SettingsError;
 use sklad_app::maintenance::MaintenanceError;
+use sklad_app::takeover::TakeOverError;
 use sklad_app::movements::MovementError;
 use sklad_db::DbError;
 use sklad_db::stock::Refused;
@@ -228,8 +229,33 @@ impl From<SettingsError> for ApiError {
         match err {
             SettingsError::Malformed(why) => Self::validation(format!("invalid settings: {why}")),
             SettingsError::Invalid(why) => Self::validation(why),
+            SettingsError::NotTakenOver { uncounted } => {
+                Self::conflict("stock_not_taken_over", err.to_string()).with("uncounted", uncounted)
+            }
             SettingsError::Keycrm(err) => err.into(),
             SettingsError::Db(err) => err.into(),
+        }
+    }
+}
+
+impl From<TakeOverError> for ApiError {
+    fn from(err: TakeOverError) -> Self {
+        match err {
+            TakeOverError::NothingMapped => Self::conflict("nothing_mapped", err.to_string()),
+            TakeOverError::NeedsInto {
+                keycrm_warehouse_id,
+                ..
+            } => Self::validation(err.to_string())
+                .with("keycrm_warehouse_id", keycrm_warehouse_id),
+            TakeOverError::NotMapped(id) => {
+                Self::validation(err.to_string()).with("keycrm_warehouse_id", id)
+            }
+            TakeOverError::IntoNotMapped { warehouse_id, .. } => {
+                Self::validation(err.to_string()).with("warehouse_id", warehouse_id)
+            }
+            TakeOverError::Keycrm(err) => err.into(),
+            TakeOverError::Refused(err) => err.into(),
+            TakeOverError::Db(err) => err.into(),
         }
     }
 }

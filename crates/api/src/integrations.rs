@@ -126,6 +126,7 @@ pub async fn get_integration(
         (status = 200, body = IntegrationView),
         (status = 400, description = "Malformed JSON, a wrong type or an unknown field", body = ErrorBody),
         (status = 401, body = ErrorBody),
+        (status = 409, description = "`stock_not_taken_over`: switching sending on would replace quantities keyCRM holds for SKUs sklad never counted (`params.uncounted` says how many); take them over first or confirm with `overwrite_uncounted`", body = ErrorBody),
         (status = 422, description = "Invalid value, or keyCRM rejected the key", body = ErrorBody),
         (status = 429, description = "The keyCRM request budget of this API key is spent for now; `Retry-After` says when to come back", body = ErrorBody),
         (status = 502, description = "keyCRM could not be asked about the key", body = ErrorBody),

@@ -21,6 +21,7 @@ pub mod products;
 pub mod stock_pushes;
 pub mod catalogue;
 pub mod sync_jobs;
+pub mod take_over;
 pub mod warehouses;
 
 use std::sync::Arc;
@@ -118,6 +119,7 @@ fn routes() -> Scope<
         .service(stock_pushes::list_pushes)
         .service(stock_pushes::resync)
         .service(stock_pushes::reconcile)
+        .service(take_over::take_over)
         .service(stock_pushes::preview)
         .service(production::put_bom)
         .service(production::get_bom)

@@ -279,6 +279,9 @@ pub struct MovementView {
     pub reverses_movement_id: Option<Uuid>,
     /// The reversal that undid this movement, if one did.
     pub reversed_by: Option<Uuid>,
+    /// Where it came from when not from a form or an order: `keycrm_take_over` (the opening
+    /// count of moving in) or `spreadsheet`.
+    pub origin: Option<sklad_domain::stock::MovementOrigin>,
     pub created_at: DateTime<Utc>,
     pub lines: Vec<MovementLineView>,
 }
@@ -293,6 +296,7 @@ impl From<Recorded> for MovementView {
             production_order_id: r.movement.production_order_id,
             reverses_movement_id: r.movement.reverses_movement_id,
             reversed_by: r.reversed_by,
+            origin: r.movement.origin.as_deref().and_then(|o| o.parse().ok()),
             created_at: r.movement.created_at,
             lines: r
                 .lines

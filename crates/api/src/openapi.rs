@@ -467,6 +467,15 @@ impl PartialSchema for IntegrationUpdate {
                     ))
                     .into(),
             );
+            object.properties.insert(
+                "overwrite_uncounted".into(),
+                ObjectBuilder::new()
+                    .schema_type(SchemaType::Array(vec![Type::Boolean, Type::Null]))
+                    .description(Some(
+                        "A confirmation for this request only (never stored): switching `stock_push_enabled` on sends sklad's quantities, zeros included, even for SKUs keyCRM holds that sklad never counted. Without it (and without a take-over) that switch answers 409 `stock_not_taken_over`.",
+                    ))
+                    .into(),
+            );
         }
         schema
     }

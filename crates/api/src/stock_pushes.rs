@@ -104,11 +104,26 @@ pub async fn resync(
 pub struct ReconcileReport {
     pub pages: u32,
     pub checked: usize,
+    /// SKUs that differed and are being sent again.
     pub drift: Vec<Drift>,
+    /// SKUs that differ but sklad never counted in a warehouse mapped there: left as keyCRM
+    /// has them (take keyCRM's quantities over, or count them).
+    pub uncounted: Vec<Drift>,
+}
+
+impl From<sklad_app::maintenance::Report> for ReconcileReport {
+    fn from(report: sklad_app::maintenance::Report) -> Self {
+        Self {
+            pages: report.pages,
+            checked: report.checked,
+            drift: report.drift,
+            uncounted: report.uncounted,
+        }
+    }
 }
 
 /// Reads keyCRM's per-warehouse stocks back and re-pushes every SKU that differs from
-/// sklad's sums.
+/// sklad's sums, except SKUs sklad never counted there (listed in `uncounted`).
 #[utoipa::path(tag = "Stock push", responses((status = 200, body = ReconcileReport), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, description = "The keyCRM request budget of this API key is spent for now; `Retry-After` says when to come back", body = ErrorBody), (status = 502, body = ErrorBody)), security(("bearer" = [])))]
 #[post("/stock/reconcile")]
 pub async fn reconcile(
@@ -127,11 +142,7 @@ pub async fn run_reconcile(
     let keycrm = state.client(account).await?;
     let report =
         sklad_app::maintenance::reconcile(&state.db, &keycrm.client, account.0, |_, _| {}).await?;
-    Ok(ReconcileReport {
-        pages: report.pages,
-        checked: report.checked,
-        drift: report.drift,
-    })
+    Ok(ReconcileReport::from(report))
 }
 
 /// Options of the preview.

@@ -17,6 +17,11 @@ pub enum SettingsError {
     /// A value breaks a rule.
     #[error("{0}")]
     Invalid(String),
+    /// Switching sending on would replace keyCRM quantities sklad never counted.
+    #[error(
+        "keyCRM holds {uncounted} SKUs sklad has never counted; take keyCRM's quantities over first (POST /stock/take-over), or confirm with overwrite_uncounted: true that sklad's quantities, zeros included, should replace them"
+    )]
+    NotTakenOver { uncounted: usize },
     /// keyCRM rejected the key, or could not be asked.
     #[error(transparent)]
     Keycrm(#[from] KeycrmError),
@@ -24,9 +29,11 @@ pub enum SettingsError {
     Db(#[from] DbError),
 }
 
-/// Applies `change` (any subset of [`IntegrationSettings`]' fields, plus `api_key`) to the
-/// account's settings. A new key is checked with keyCRM before it is saved; switching
-/// "send stock balances" on marks every mapped SKU to be pushed.
+/// Applies `change` (any subset of [`IntegrationSettings`]' fields, plus `api_key` and the
+/// one-request confirmation `overwrite_uncounted`) to the account's settings. A new key is
+/// checked with keyCRM before it is saved; switching "send stock balances" on marks every
+/// mapped SKU to be pushed, and is refused while keyCRM holds SKUs sklad never counted
+/// (unless a take-over was done or `overwrite_uncounted` confirms it).
 pub async fn update(
     clients: &Clients,
     account: Uuid,
@@ -36,6 +43,15 @@ pub async fn update(
         None | Some(Value::Null) => None,
         Some(Value::String(key)) => Some(checked_key(&key)?),
         Some(_) => return Err(SettingsError::Malformed("api_key must be a string".into())),
+    };
+    let overwrite_uncounted = match change.remove("overwrite_uncounted") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(yes)) => yes,
+        Some(_) => {
+            return Err(SettingsError::Malformed(
+                "overwrite_uncounted must be true or false".into(),
+            ));
+        }
     };
     let mut conn = clients.db().conn().await?;
     let current = sklad_db::integrations::get(&mut conn, account).await?;
@@ -72,6 +88,30 @@ pub async fn update(
         clients
             .verify(&settings.base_url, key, settings.requests_per_minute)
             .await?;
+    }
+    if settings.stock_push_enabled
+        && !current.settings.stock_push_enabled
+        && !overwrite_uncounted
+        && current.stock_taken_over_at.is_none()
+    {
+        drop(conn);
+        let keycrm = clients.for_account(account).await.map_err(|e| match e {
+            sklad_keycrm::AccountError::Db(db) => SettingsError::Db(db),
+            other => SettingsError::Invalid(other.to_string()),
+        })?;
+        let uncounted = crate::takeover::uncounted(clients.db(), &keycrm.client, account)
+            .await
+            .map_err(|e| match e {
+                crate::takeover::TakeOverError::Keycrm(k) => SettingsError::Keycrm(k),
+                crate::takeover::TakeOverError::Db(db) => SettingsError::Db(db),
+                other => SettingsError::Invalid(other.to_string()),
+            })?;
+        if !uncounted.is_empty() {
+            return Err(SettingsError::NotTakenOver {
+                uncounted: uncounted.len(),
+            });
+        }
+        conn = clients.db().conn().await?;
     }
     let saved = sklad_db::integrations::save(
         &mut conn,

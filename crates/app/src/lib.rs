@@ -9,3 +9,4 @@ pub mod maintenance;
 pub mod mapping;
 pub mod movements;
 pub mod production;
+pub mod takeover;

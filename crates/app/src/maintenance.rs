@@ -21,7 +21,8 @@ pub enum MaintenanceError {
     Db(#[from] DbError),
 }
 
-/// What a reconciliation found; every drifted SKU was marked to be pushed again.
+/// What a reconciliation found; every drifted SKU sklad has counted was marked to be pushed
+/// again.
 #[derive(Debug, Clone, Default)]
 pub struct Report {
     /// keyCRM pages read.
@@ -29,6 +30,9 @@ pub struct Report {
     /// (keyCRM warehouse, SKU) pairs compared.
     pub checked: usize,
     pub drift: Vec<Drift>,
+    /// Drifted SKUs sklad never counted where they drifted: left as keyCRM has them (take
+    /// keyCRM's quantities over, or count them, to settle them).
+    pub uncounted: Vec<Drift>,
 }
 
 /// Marks every SKU of every mapped warehouse to be pushed, even if keyCRM had it already.
@@ -40,7 +44,9 @@ pub async fn resync(db: &Db, account: Uuid) -> Result<usize, DbError> {
 
 /// Reads keyCRM's per-warehouse stocks (every page of `GET /offers/stocks?filter[details]=true`)
 /// for the keyCRM warehouses sklad pushes to, compares them with sklad's sums, and marks
-/// every SKU that differs to be pushed again. SKUs sklad has no product for are left alone.
+/// every SKU that differs to be pushed again. SKUs sklad has no product for are left alone,
+/// and so are SKUs keyCRM holds that sklad never counted there (reported as `uncounted`):
+/// sklad's zero for them is not a count.
 /// `progress(pages_done, pages_total)` is called after each page.
 pub async fn reconcile(
     db: &Db,
@@ -69,10 +75,31 @@ pub async fn reconcile(
         .into_keys()
         .collect();
     let known_list: Vec<String> = known.iter().cloned().collect();
+    let known_held: BTreeMap<i64, BTreeMap<String, Decimal>> = keycrm
+        .iter()
+        .map(|(target, held)| {
+            let held = held
+                .iter()
+                .filter(|(sku, _)| known.contains(*sku))
+                .map(|(sku, q)| (sku.clone(), *q))
+                .collect();
+            (*target, held)
+        })
+        .collect();
+    let uncounted: BTreeSet<(i64, String)> =
+        crate::takeover::uncounted_in(&mut conn, account, &known_held)
+            .await?
+            .into_iter()
+            .map(|u| (u.keycrm_warehouse_id, u.sku))
+            .collect();
     for target in &targets {
         let sums = sklad_db::stock_sync::sums(&mut conn, account, *target, &known_list).await?;
         let empty = BTreeMap::new();
-        let found = drift(*target, &known, keycrm.get(target).unwrap_or(&empty), &sums);
+        let (found, never_counted): (Vec<Drift>, Vec<Drift>) =
+            drift(*target, &known, keycrm.get(target).unwrap_or(&empty), &sums)
+                .into_iter()
+                .partition(|d| !uncounted.contains(&(*target, d.sku.clone())));
+        report.uncounted.extend(never_counted);
         report.checked += known.len();
         let drifted: Vec<String> = found.iter().map(|d| d.sku.clone()).collect();
         if !drifted.is_empty() {
@@ -87,14 +114,14 @@ pub async fn reconcile(
 
 /// keyCRM's stock as read back: quantity per keyCRM warehouse and SKU (a SKU without a row
 /// there holds zero), every SKU seen, and the pages read.
-struct KeycrmStocks {
-    quantities: BTreeMap<i64, BTreeMap<String, Decimal>>,
-    skus: Vec<String>,
-    pages: u32,
+pub(crate) struct KeycrmStocks {
+    pub(crate) quantities: BTreeMap<i64, BTreeMap<String, Decimal>>,
+    pub(crate) skus: Vec<String>,
+    pub(crate) pages: u32,
 }
 
 /// Reads every page of `GET /offers/stocks?filter[details]=true`, keeping the rows of `targets`.
-async fn read_stocks(
+pub(crate) async fn read_stocks(
     client: &KeycrmClient,
     targets: &BTreeSet<i64>,
     priority: Priority,

@@ -188,6 +188,7 @@ pub async fn record(
         conn,
         account,
         MovementInput {
+            origin: None,
             reverses: None,
             kind,
             note: movement.note,
@@ -225,6 +226,7 @@ pub async fn reverse(
         conn,
         account,
         MovementInput {
+            origin: None,
             reverses: Some(id),
             kind: MovementKind::Reversal,
             note: None,
@@ -360,6 +362,7 @@ async fn record_for_order(
         conn,
         account,
         MovementInput {
+            origin: None,
             reverses: None,
             kind,
             note: Some(note),

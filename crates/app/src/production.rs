@@ -430,6 +430,7 @@ pub async fn complete(
             conn,
             account,
             MovementInput {
+                origin: None,
                 reverses: None,
                 kind: MovementKind::Production,
                 note: Some(format!("production order {}", order.id)),

@@ -312,11 +312,7 @@ async fn reconcile(
                 }
             })
             .await
-            .map(|report| ReconcileReport {
-                pages: report.pages,
-                checked: report.checked,
-                drift: report.drift,
-            })
+            .map(ReconcileReport::from)
             .map_err(|err| super::errors::say(t, &ApiError::from(err)));
         let result = ReconcileResult { t, outcome }.render().unwrap_or_default();
         for part in [middle, result, bottom] {

@@ -390,8 +390,11 @@ pub async fn shipment_facts(
     else {
         return Ok(None);
     };
+    // Lines of products that do not track stock (services) never touch stock.
     let lines = customer_order_lines::table
+        .inner_join(products::table.on(products::id.eq(customer_order_lines::product_id)))
         .filter(customer_order_lines::order_id.eq(id))
+        .filter(products::tracks_stock)
         .order(customer_order_lines::position.asc())
         .select((
             customer_order_lines::product_id,
@@ -475,7 +478,8 @@ pub async fn set_shipment_waiting(
 }
 
 /// What an order's movements (its shipment, corrections and return) took so far, per
-/// warehouse and product: positive is out of the warehouse.
+/// warehouse and product: positive is out of the warehouse. Products that no longer track
+/// stock are left out: their lines are neither corrected nor returned.
 pub async fn taken_by_order(
     conn: &mut AsyncPgConnection,
     account_id: Uuid,
@@ -484,6 +488,8 @@ pub async fn taken_by_order(
     use diesel::dsl::sum;
     let rows: Vec<(Uuid, Uuid, Option<Decimal>)> = movement_lines::table
         .inner_join(movements::table)
+        .inner_join(products::table.on(products::id.eq(movement_lines::product_id)))
+        .filter(products::tracks_stock)
         .filter(movements::account_id.eq(account_id))
         .filter(movements::order_id.eq(order_id))
         .group_by((movement_lines::warehouse_id, movement_lines::product_id))

@@ -454,3 +454,22 @@ pub async fn import_catalogue(
     }
     Ok(done)
 }
+
+/// For the SKUs that exist: product id and whether it tracks stock.
+pub async fn stock_facts_by_sku(
+    conn: &mut AsyncPgConnection,
+    account_id: Uuid,
+    skus: &[String],
+) -> DbResult<std::collections::HashMap<String, (Uuid, bool)>> {
+    let mut found = std::collections::HashMap::new();
+    for chunk in skus.chunks(5000) {
+        let rows: Vec<(String, Uuid, bool)> = products::table
+            .filter(products::account_id.eq(account_id))
+            .filter(products::sku.eq_any(chunk))
+            .select((products::sku, products::id, products::tracks_stock))
+            .load(conn)
+            .await?;
+        found.extend(rows.into_iter().map(|(sku, id, t)| (sku, (id, t))));
+    }
+    Ok(found)
+}

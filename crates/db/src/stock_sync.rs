@@ -17,13 +17,28 @@ use crate::schema::{
     balances, keycrm_integrations, products, stock_dirty, stock_pushed, warehouses,
 };
 
-/// Marks `(keyCRM warehouse, SKU)` pairs dirty; each mark raises the pair's version.
+/// Marks `(keyCRM warehouse, SKU)` pairs dirty; each mark raises the pair's version. SKUs of
+/// products that do not track stock (services) are never sent, so never marked.
 pub async fn mark(
     conn: &mut AsyncPgConnection,
     account_id: Uuid,
     pairs: &[(i64, String)],
 ) -> DbResult<usize> {
-    let mut pairs = pairs.to_vec();
+    let skus: BTreeSet<&String> = pairs.iter().map(|(_, sku)| sku).collect();
+    let untracked: BTreeSet<String> = products::table
+        .filter(products::account_id.eq(account_id))
+        .filter(products::sku.eq_any(skus))
+        .filter(products::tracks_stock.eq(false))
+        .select(products::sku)
+        .load::<String>(conn)
+        .await?
+        .into_iter()
+        .collect();
+    let mut pairs: Vec<(i64, String)> = pairs
+        .iter()
+        .filter(|(_, sku)| !untracked.contains(sku))
+        .cloned()
+        .collect();
     pairs.sort();
     pairs.dedup();
     for chunk in pairs.chunks(1000) {

@@ -56,5 +56,6 @@ pub mod reservation;
 pub mod secret;
 pub mod spreadsheet;
 pub mod stock;
+pub mod takeover;
 pub mod time;
 pub mod webhook;

@@ -33,6 +33,16 @@ crate::text_enum! {
 }
 
 crate::text_enum! {
+    /// Where a movement came from, when not from a person's form or an order.
+    pub enum MovementOrigin {
+        /// The opening count that took over keyCRM's quantities.
+        KeycrmTakeOver,
+        /// A counts spreadsheet.
+        Spreadsheet,
+    }
+}
+
+crate::text_enum! {
     /// The kinds a person records by hand (`POST /movements`); shipments come from orders.
     pub enum ManualKind {
         Receipt,

@@ -341,30 +341,38 @@ fn list_offers(state: &State, params: &HashMap<String, String>) -> Answer {
         .get("filter[sku]")
         .map(|s| s.split(',').map(|x| x.trim().to_owned()).collect());
     let with_product = includes(params).iter().any(|i| i == "product");
-    paged(
-        params,
-        "offers",
-        |_| true,
-        |s: &State| {
-            s.offers
-            .values()
-            .filter(|o| skus.as_ref().is_none_or(|list| list.contains(&o.sku)))
-            .map(|o| {
-                let mut v = json!({
-                    "id": o.id, "product_id": o.product_id, "sku": o.sku, "barcode": null,
-                    "price": crate::loose::decimal(o.id, "price", o.price), "purchased_price": 0,
-                    "quantity": crate::loose::decimal(o.id, "quantity", s.offer_stock(o.id)),
-                    "properties": o.properties, "is_archived": false,
-                });
-                if with_product
-                    && let Some(obj) = v.as_object_mut() {
-                        obj.insert("product".into(), json!({"id": o.product_id, "name": o.name}));
-                    }
-                v
-            })
-            .collect()
-        },
-        state,
+    offer_page(params, "offers", state, skus, |s, o| {
+        o.render(s.offer_stock(o.id), with_product)
+    })
+}
+
+/// A page of offers (those `skus` lists, or all), rendering only the page's own.
+fn offer_page(
+    params: &HashMap<String, String>,
+    path: &str,
+    state: &State,
+    skus: Option<Vec<String>>,
+    render: impl Fn(&State, &crate::state::Offer) -> Value,
+) -> Answer {
+    let (page, limit) = match paging(params) {
+        Ok(p) => p,
+        Err(answer) => return answer,
+    };
+    let all: Vec<&crate::state::Offer> = state
+        .offers
+        .values()
+        .filter(|o| skus.as_ref().is_none_or(|list| list.contains(&o.sku)))
+        .collect();
+    let items: Vec<Value> = all
+        .iter()
+        .skip((page - 1) * limit)
+        .take(limit)
+        .map(|o| render(state, o))
+        .collect();
+    Answer::Json(
+        StatusCode::OK,
+        page_envelope(path, items, all.len(), page, limit),
+        None,
     )
 }
 
@@ -375,19 +383,9 @@ fn list_stocks(state: &State, params: &HashMap<String, String>) -> Answer {
     let skus: Option<Vec<String>> = params
         .get("filter[offers_sku]")
         .map(|s| s.split(',').map(|x| x.trim().to_owned()).collect());
-    paged(
-        params,
-        "offers/stocks",
-        |_| true,
-        |s: &State| {
-            s.offers
-                .values()
-                .filter(|o| skus.as_ref().is_none_or(|list| list.contains(&o.sku)))
-                .map(|o| s.render_offer_stock(o, details))
-                .collect()
-        },
-        state,
-    )
+    offer_page(params, "offers/stocks", state, skus, |s, o| {
+        s.render_offer_stock(o, details)
+    })
 }
 
 fn put_stocks(state: &mut State, body: &[u8]) -> Answer {

@@ -23,6 +23,9 @@ struct Args {
     /// Generate this many demo orders at start (statuses 1–4).
     #[arg(long, default_value_t = 0)]
     demo_orders: usize,
+    /// Generate a catalogue of this many offers at start, with stock in warehouses 1 and 2.
+    #[arg(long, default_value_t = 0)]
+    catalogue: usize,
 }
 
 #[actix_web::main]
@@ -34,6 +37,15 @@ async fn main() -> anyhow::Result<()> {
         running.api_url(),
         running.control_url()
     );
+    if args.catalogue > 0 {
+        let spec = keycrm_sim::state::CatalogueSpec {
+            offers: args.catalogue,
+            warehouses: vec![1, 2],
+            seed: 7,
+            stock_max: 50,
+        };
+        running.sim.lock().generate_catalogue(&spec);
+    }
     if args.demo_orders > 0 {
         let control = running.control_url();
         let count = args.demo_orders;

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::Sim;
-use crate::state::{Faults, Offer, Property, State, Status, Warehouse};
+use crate::state::{CatalogueSpec, Faults, Offer, Property, State, Status, Warehouse};
 pub use webhooks::fire;
 
 /// Mounts the control API.
@@ -30,6 +30,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/statuses", web::put().to(put_statuses))
             .route("/warehouses", web::put().to(put_warehouses))
             .route("/offers", web::post().to(post_offers))
+            .route("/catalogue/generate", web::post().to(generate_catalogue))
             .configure(orders::configure)
             .configure(webhooks::configure)
             .route("/webhook-deliveries", web::get().to(get_deliveries))
@@ -121,6 +122,14 @@ struct OfferSpec {
     price: Decimal,
     #[serde(default)]
     properties: Vec<Property>,
+    #[serde(default)]
+    purchased_price: Decimal,
+    #[serde(default)]
+    barcode: Option<String>,
+    #[serde(default)]
+    unit: Option<String>,
+    #[serde(default)]
+    archived: bool,
 }
 
 async fn post_offers(sim: web::Data<Sim>, specs: web::Json<Vec<OfferSpec>>) -> HttpResponse {
@@ -135,11 +144,23 @@ async fn post_offers(sim: web::Data<Sim>, specs: web::Json<Vec<OfferSpec>>) -> H
             name: spec.name,
             price: spec.price,
             properties: spec.properties,
+            purchased_price: spec.purchased_price,
+            barcode: spec.barcode,
+            unit: spec.unit,
+            archived: spec.archived,
         };
         state.offers.insert(id, offer.clone());
         created.push(offer);
     }
     HttpResponse::Ok().json(created)
+}
+
+async fn generate_catalogue(
+    sim: web::Data<Sim>,
+    spec: web::Json<CatalogueSpec>,
+) -> HttpResponse {
+    let added = sim.lock().generate_catalogue(&spec);
+    HttpResponse::Ok().json(json!({"offers": added}))
 }
 
 async fn get_deliveries(sim: web::Data<Sim>) -> HttpResponse {

@@ -273,11 +273,6 @@ fn ensure_catalogue(state: &mut State) {
                 state.offers.insert(
                     id,
                     Offer {
-                        id,
-                        product_id,
-                        sku,
-                        name: name.to_owned(),
-                        price: price.parse().unwrap_or_default(),
                         properties: vec![
                             Property {
                                 name: "Колір".into(),
@@ -288,6 +283,13 @@ fn ensure_catalogue(state: &mut State) {
                                 value: size.into(),
                             },
                         ],
+                        ..Offer::plain(
+                            id,
+                            product_id,
+                            sku,
+                            name.to_owned(),
+                            price.parse().unwrap_or_default(),
+                        )
                     },
                 );
             }
