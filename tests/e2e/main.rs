@@ -18,6 +18,7 @@ mod ingress;
 mod input;
 mod keycrm_client;
 mod layout;
+mod moving_in;
 mod order_stock;
 mod orders;
 mod orders_sync;

@@ -4,8 +4,8 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use sklad_app::integration::SettingsError;
 use sklad_app::maintenance::MaintenanceError;
-use sklad_app::takeover::TakeOverError;
 use sklad_app::movements::MovementError;
+use sklad_app::takeover::TakeOverError;
 use sklad_db::DbError;
 use sklad_db::stock::Refused;
 use sklad_keycrm::{AccountError, KeycrmError};
@@ -245,8 +245,7 @@ impl From<TakeOverError> for ApiError {
             TakeOverError::NeedsInto {
                 keycrm_warehouse_id,
                 ..
-            } => Self::validation(err.to_string())
-                .with("keycrm_warehouse_id", keycrm_warehouse_id),
+            } => Self::validation(err.to_string()).with("keycrm_warehouse_id", keycrm_warehouse_id),
             TakeOverError::NotMapped(id) => {
                 Self::validation(err.to_string()).with("keycrm_warehouse_id", id)
             }

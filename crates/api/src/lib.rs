@@ -7,6 +7,7 @@
 pub mod account;
 mod admin_tokens;
 pub mod auth;
+pub mod catalogue;
 pub mod error;
 mod input;
 pub mod integrations;
@@ -19,7 +20,6 @@ pub mod page;
 pub mod production;
 pub mod products;
 pub mod stock_pushes;
-pub mod catalogue;
 pub mod sync_jobs;
 pub mod take_over;
 pub mod warehouses;

@@ -182,6 +182,9 @@ pub struct LineView {
     pub discount: Option<Decimal>,
     /// Line-level properties (what this sale carried, e.g. engraving text).
     pub properties: Vec<Property>,
+    /// The product is counted in warehouses; a line of one that is not (a service) never
+    /// reserves, ships, waits, corrects, returns or reaches keyCRM's stock.
+    pub tracks_stock: bool,
 }
 
 /// A payment (bank transaction) of an order.
@@ -299,6 +302,7 @@ pub async fn detail(
             .lines
             .into_iter()
             .map(|l| LineView {
+                tracks_stock: !detail.not_stocked.contains(&l.product_id),
                 position: l.position,
                 product_id: l.product_id,
                 name: l.name,

@@ -184,7 +184,9 @@ impl ProductUpdate {
             push_makeable: self.push_makeable,
             unit: self.unit.map(Unit::into_inner),
             tracks_stock: self.tracks_stock,
-            barcode: self.barcode.map(|b| Some(b.into_inner()).filter(|b| !b.is_empty())),
+            barcode: self
+                .barcode
+                .map(|b| Some(b.into_inner()).filter(|b| !b.is_empty())),
             properties: self.properties.map(|list| {
                 let list: Vec<Property> = list
                     .into_iter()

@@ -157,7 +157,11 @@ pub async fn run(
 ) -> Result<TakeOverReport, ApiError> {
     let mut into = BTreeMap::new();
     for (key, warehouse) in request.into {
-        let id = key.trim().parse::<i64>().ok().filter(|id| is_keycrm_id(*id));
+        let id = key
+            .trim()
+            .parse::<i64>()
+            .ok()
+            .filter(|id| is_keycrm_id(*id));
         let Some(id) = id else {
             return Err(ApiError::validation(format!(
                 "into: `{}` is not a keyCRM warehouse id",

@@ -101,7 +101,14 @@ pub async fn take_over(
             .await?
             .into_iter()
             .map(|(sku, (_, tracks))| {
-                (sku, if tracks { Known::Stocked } else { Known::NotStocked })
+                (
+                    sku,
+                    if tracks {
+                        Known::Stocked
+                    } else {
+                        Known::NotStocked
+                    },
+                )
             })
             .collect();
     let read_quantities = read.quantities;
@@ -135,8 +142,8 @@ pub async fn take_over(
                 );
                 let mut movement_id = None;
                 if !dry_run {
-                    movement_id = record(conn, account, *target, *warehouse, &planned.lines, keycrm)
-                        .await?;
+                    movement_id =
+                        record(conn, account, *target, *warehouse, &planned.lines, keycrm).await?;
                 }
                 out.push(TargetTakeOver {
                     keycrm_warehouse_id: *target,

@@ -113,7 +113,8 @@ async fn show(
     let (has_key, jobs, mut known) = {
         let mut conn = state.db.conn().await?;
         let integration = sklad_db::integrations::get(&mut conn, console.account.0).await?;
-        let jobs = sklad_db::sync_jobs::list(&mut conn, console.account.0, JobKind::Orders, 20).await?;
+        let jobs =
+            sklad_db::sync_jobs::list(&mut conn, console.account.0, JobKind::Orders, 20).await?;
         let known = sklad_db::orders::statuses_in_use(&mut conn, console.account.0).await?;
         (integration.has_api_key(), jobs, known)
     };
@@ -159,7 +160,13 @@ async fn progress(
 ) -> Result<HttpResponse, ConsoleError> {
     let (job, known) = {
         let mut conn = state.db.conn().await?;
-        let job = sklad_db::sync_jobs::get(&mut conn, console.account.0, JobKind::Orders, id.into_inner()).await?;
+        let job = sklad_db::sync_jobs::get(
+            &mut conn,
+            console.account.0,
+            JobKind::Orders,
+            id.into_inner(),
+        )
+        .await?;
         let known = sklad_db::orders::statuses_in_use(&mut conn, console.account.0).await?;
         (job, known)
     };
@@ -184,7 +191,13 @@ async fn cancel(
 ) -> Result<HttpResponse, ConsoleError> {
     let cancelled = {
         let mut conn = state.db.conn().await?;
-        sklad_db::sync_jobs::cancel(&mut conn, posted.console.account.0, JobKind::Orders, id.into_inner()).await?
+        sklad_db::sync_jobs::cancel(
+            &mut conn,
+            posted.console.account.0,
+            JobKind::Orders,
+            id.into_inner(),
+        )
+        .await?
     };
     if cancelled.is_none() {
         return Err(sklad_api::error::ApiError::not_found("no such sync job").into());

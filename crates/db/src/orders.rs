@@ -450,6 +450,8 @@ pub struct OrderDetail {
     pub order: CustomerOrder,
     pub lines: Vec<OrderLine>,
     pub payments: Vec<Payment>,
+    /// Products of the lines that do not track stock (their lines never touch stock).
+    pub not_stocked: std::collections::BTreeSet<Uuid>,
 }
 
 /// One of the account's orders with lines and payments, read in one snapshot (a concurrent
@@ -480,6 +482,15 @@ pub async fn find(
                 .select(OrderLine::as_select())
                 .load(conn)
                 .await?;
+            let product_ids: Vec<Uuid> = lines.iter().map(|l| l.product_id).collect();
+            let not_stocked = crate::schema::products::table
+                .filter(crate::schema::products::id.eq_any(&product_ids))
+                .filter(crate::schema::products::tracks_stock.eq(false))
+                .select(crate::schema::products::id)
+                .load::<Uuid>(conn)
+                .await?
+                .into_iter()
+                .collect();
             let payments = payments::table
                 .filter(payments::order_id.eq(order.id))
                 .order((
@@ -493,6 +504,7 @@ pub async fn find(
                 order,
                 lines,
                 payments,
+                not_stocked,
             }))
         })
         .await

@@ -186,20 +186,24 @@ pub async fn create_manual(
     product: &ManualProduct,
 ) -> DbResult<Product> {
     Ok(diesel::insert_into(products::table)
-        .values((NewProduct {
-            id: Uuid::now_v7(),
-            account_id,
-            sku: product.sku.clone(),
-            name: product.name.clone(),
-            base_name: product.name.clone(),
-            properties: product.properties.clone(),
-            price: product.price,
-            unit: product.unit.clone(),
-            keycrm_offer_id: None,
-            keycrm_product_id: None,
-            origin: Origin::Manual,
-            tracks_stock: product.tracks_stock,
-        }, products::unit_cost.eq(product.unit_cost), products::barcode.eq(&product.barcode)))
+        .values((
+            NewProduct {
+                id: Uuid::now_v7(),
+                account_id,
+                sku: product.sku.clone(),
+                name: product.name.clone(),
+                base_name: product.name.clone(),
+                properties: product.properties.clone(),
+                price: product.price,
+                unit: product.unit.clone(),
+                keycrm_offer_id: None,
+                keycrm_product_id: None,
+                origin: Origin::Manual,
+                tracks_stock: product.tracks_stock,
+            },
+            products::unit_cost.eq(product.unit_cost),
+            products::barcode.eq(&product.barcode),
+        ))
         .returning(Product::as_returning())
         .get_result(conn)
         .await?)
@@ -335,32 +339,34 @@ pub async fn import_catalogue(
     keep_info: bool,
 ) -> DbResult<Imported> {
     let skus: Vec<&str> = items.iter().map(|i| i.sku.as_str()).collect();
-    let existing: std::collections::HashMap<String, (Uuid, CatalogueFields, Option<DateTime<Utc>>)> =
-        products::table
-            .filter(products::account_id.eq(account_id))
-            .filter(products::sku.eq_any(&skus))
-            .select((
-                products::sku,
-                products::id,
-                (
-                    products::name,
-                    products::base_name,
-                    products::properties,
-                    products::price,
-                    products::unit_cost,
-                    products::unit,
-                    products::barcode,
-                    products::keycrm_offer_id,
-                    products::keycrm_product_id,
-                    products::archived_at.is_not_null(),
-                ),
-                products::archived_at,
-            ))
-            .load::<(String, Uuid, CatalogueFields, Option<DateTime<Utc>>)>(conn)
-            .await?
-            .into_iter()
-            .map(|(sku, id, fields, at)| (sku, (id, fields, at)))
-            .collect();
+    let existing: std::collections::HashMap<
+        String,
+        (Uuid, CatalogueFields, Option<DateTime<Utc>>),
+    > = products::table
+        .filter(products::account_id.eq(account_id))
+        .filter(products::sku.eq_any(&skus))
+        .select((
+            products::sku,
+            products::id,
+            (
+                products::name,
+                products::base_name,
+                products::properties,
+                products::price,
+                products::unit_cost,
+                products::unit,
+                products::barcode,
+                products::keycrm_offer_id,
+                products::keycrm_product_id,
+                products::archived_at.is_not_null(),
+            ),
+            products::archived_at,
+        ))
+        .load::<(String, Uuid, CatalogueFields, Option<DateTime<Utc>>)>(conn)
+        .await?
+        .into_iter()
+        .map(|(sku, id, fields, at)| (sku, (id, fields, at)))
+        .collect();
     let mut done = Imported::default();
     let mut seen = std::collections::HashSet::new();
     for item in items {
@@ -419,8 +425,7 @@ pub async fn import_catalogue(
             if wanted.price.map(|p| p.normalize()) == current.price.map(|p| p.normalize()) {
                 wanted.price = current.price;
             }
-            if wanted.unit_cost.map(|p| p.normalize()) == current.unit_cost.map(|p| p.normalize())
-            {
+            if wanted.unit_cost.map(|p| p.normalize()) == current.unit_cost.map(|p| p.normalize()) {
                 wanted.unit_cost = current.unit_cost;
             }
             wanted

@@ -144,8 +144,16 @@ mod tests {
     #[test]
     fn one_warehouse_becomes_what_keycrm_holds_and_a_second_run_changes_nothing() {
         let keycrm = map(&[("A", dec!(40)), ("B", dec!(25))]);
-        let first = plan(&keycrm, &stocked(&["A", "B"]), &map(&[("A", dec!(5))]), &map(&[]));
-        let changes: Vec<_> = first.changes().map(|l| (l.sku.as_str(), l.change)).collect();
+        let first = plan(
+            &keycrm,
+            &stocked(&["A", "B"]),
+            &map(&[("A", dec!(5))]),
+            &map(&[]),
+        );
+        let changes: Vec<_> = first
+            .changes()
+            .map(|l| (l.sku.as_str(), l.change))
+            .collect();
         assert_eq!(changes, vec![("A", dec!(35)), ("B", dec!(25))]);
         let after = map(&[("A", dec!(40)), ("B", dec!(25))]);
         let second = plan(&keycrm, &stocked(&["A", "B"]), &after, &map(&[]));
@@ -170,8 +178,15 @@ mod tests {
         known.insert("WRAP".into(), Known::NotStocked);
         let got = plan(&keycrm, &known, &map(&[("OLD", dec!(7))]), &map(&[]));
         assert_eq!(got.lines.len(), 1);
-        assert_eq!((got.lines[0].sku.as_str(), got.lines[0].change), ("OLD", dec!(-7)));
-        let reasons: Vec<_> = got.skipped.iter().map(|s| (s.sku.as_str(), s.reason)).collect();
+        assert_eq!(
+            (got.lines[0].sku.as_str(), got.lines[0].change),
+            ("OLD", dec!(-7))
+        );
+        let reasons: Vec<_> = got
+            .skipped
+            .iter()
+            .map(|s| (s.sku.as_str(), s.reason))
+            .collect();
         assert_eq!(
             reasons,
             vec![

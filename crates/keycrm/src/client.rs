@@ -17,7 +17,9 @@ use crate::answer::DEFAULT_RATE_LIMIT_WAIT;
 use crate::budget::{Budget, BudgetKey};
 use crate::error::KeycrmError;
 use crate::metrics::{REQUEST_SECONDS, REQUESTS};
-use crate::models::{Offer, OfferStock, Order, OrderStatus, Page, PaymentMethod, StockItem, StockUpdate};
+use crate::models::{
+    Offer, OfferStock, Order, OrderStatus, Page, PaymentMethod, StockItem, StockUpdate,
+};
 use crate::pages::{PageOrder, collect, order_document, page_query, pages};
 
 /// keyCRM's maximum page size.

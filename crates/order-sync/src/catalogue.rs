@@ -54,8 +54,8 @@ pub(crate) async fn run(
         let mut conn = ctx.db.conn().await?;
         let step = conn
             .transaction::<_, DbError, _>(async move |conn| {
-                let done = sklad_db::products::import_catalogue(conn, account, &items, keep_info)
-                    .await?;
+                let done =
+                    sklad_db::products::import_catalogue(conn, account, &items, keep_info).await?;
                 let count = |n: usize| i32::try_from(n).unwrap_or(i32::MAX);
                 let page = PageDone {
                     page: number,

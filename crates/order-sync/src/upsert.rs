@@ -96,8 +96,7 @@ pub async fn apply(
             let upserted =
                 sklad_db::orders::upsert(conn, account, &order_fields(&doc), archived).await?;
             if !matches!(upserted, Upserted::Stale(_)) {
-                let lines =
-                    write_products(conn, account, upserted.id(), order, &switches).await?;
+                let lines = write_products(conn, account, upserted.id(), order, &switches).await?;
                 sklad_db::orders::replace_lines(conn, upserted.id(), &lines).await?;
                 if switches.receive_payments {
                     sklad_db::orders::upsert_payments(

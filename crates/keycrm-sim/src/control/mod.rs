@@ -155,10 +155,7 @@ async fn post_offers(sim: web::Data<Sim>, specs: web::Json<Vec<OfferSpec>>) -> H
     HttpResponse::Ok().json(created)
 }
 
-async fn generate_catalogue(
-    sim: web::Data<Sim>,
-    spec: web::Json<CatalogueSpec>,
-) -> HttpResponse {
+async fn generate_catalogue(sim: web::Data<Sim>, spec: web::Json<CatalogueSpec>) -> HttpResponse {
     let added = sim.lock().generate_catalogue(&spec);
     HttpResponse::Ok().json(json!({"offers": added}))
 }
