@@ -415,3 +415,223 @@ async fn a_service_on_an_order_never_blocks_its_shipment_nor_reaches_keycrm_stoc
         .await;
     assert_eq!(changed["tracks_stock"], true, "{changed}");
 }
+
+/// Sends a CSV file to the API; returns the status and the JSON answer.
+async fn send_sheet(app: &TestApp, path: &str, text: &str) -> (u16, Value) {
+    let response = app
+        .api(Method::POST, path, &app.account.admin_token)
+        .header("content-type", "text/csv")
+        .body(text.to_owned())
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spreadsheets_bring_products_and_counts_in_all_or_nothing() {
+    let app = TestApp::spawn().await;
+    let warehouse = app.created("/warehouses", json!({"name": "Склад 1"})).await;
+    let excel = "\u{feff}sku;name;unit;price;unit_cost;barcode;tracks_stock\r\n\
+                 SP-1;\"Сорочка; біла\";шт;450,50;200;4820001;так\r\n\
+                 SP-2;Пакування;;0;;;ні\r\n";
+    let (status, dry) = send_sheet(&app, "/products/import?dry_run=true", excel).await;
+    assert_eq!(status, 200, "{dry}");
+    assert_eq!(
+        (&dry["created"], &dry["dry_run"]),
+        (&json!(2), &json!(true))
+    );
+    let none = app.get_json("/products", &app.account.admin_token).await;
+    assert_eq!(none["total"], 0, "a dry run saves nothing: {none}");
+    let (status, done) = send_sheet(&app, "/products/import", excel).await;
+    assert_eq!((status, &done["created"]), (200, &json!(2)), "{done}");
+    let shirt = product(&app, "SP-1").await;
+    assert_eq!(shirt["name"], "Сорочка; біла");
+    assert_eq!(shirt["price"], "450.5");
+    assert_eq!(shirt["unit_cost"], "200");
+    assert_eq!(shirt["barcode"], "4820001");
+    assert_eq!(product(&app, "SP-2").await["tracks_stock"], false);
+    let (_, again) = send_sheet(&app, "/products/import", excel).await;
+    assert_eq!(again["unchanged"], 2, "{again}");
+
+    // One bad line: nothing saved, the line named.
+    let bad = "sku,name,price\nSP-3,Fine,1\nSP-4,Bad,abc\n";
+    let (status, refused) = send_sheet(&app, "/products/import", bad).await;
+    assert_eq!(status, 422, "{refused}");
+    assert_eq!(refused["error"]["params"]["line"], "3", "{refused}");
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("line 3, price"),
+        "{refused}"
+    );
+    assert_eq!(product(&app, "SP-3").await, Value::Null);
+
+    // Out again, for Excel.
+    let export = app
+        .api(
+            Method::GET,
+            "/products/export?format=excel",
+            &app.account.admin_token,
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(export.status(), 200);
+    let text = export.text().await.unwrap();
+    assert!(
+        text.starts_with('\u{feff}'),
+        "Excel reads Cyrillic right with a BOM"
+    );
+    assert!(
+        text.contains("SP-1;\"Сорочка; біла\";шт;450,5;200;4820001;true"),
+        "{text}"
+    );
+
+    // Counts: the warehouse by name, decimal commas, one inventory per warehouse.
+    let counts = "sku;warehouse;quantity\nSP-1;склад 1;12,5\n";
+    let (_, preview) = send_sheet(&app, "/stock/counts/import?dry_run=true", counts).await;
+    assert_eq!(
+        preview["data"][0]["lines"][0]["change"], "12.5",
+        "{preview}"
+    );
+    assert_eq!(preview["movements"], 0, "{preview}");
+    let (status, counted) = send_sheet(&app, "/stock/counts/import", counts).await;
+    assert_eq!(
+        (status, &counted["movements"]),
+        (200, &json!(1)),
+        "{counted}"
+    );
+    let id = counted["data"][0]["movement_id"].as_str().unwrap();
+    let movement = app
+        .get_json(&format!("/movements/{id}"), &app.account.admin_token)
+        .await;
+    assert_eq!(
+        (&movement["kind"], &movement["origin"]),
+        (&json!("inventory"), &json!("spreadsheet"))
+    );
+    let balance = app
+        .get_json(
+            &format!(
+                "/balances?warehouse_id={}&sku=SP-1",
+                warehouse["id"].as_str().unwrap()
+            ),
+            &app.account.admin_token,
+        )
+        .await;
+    assert_eq!(balance["data"][0]["on_hand"], "12.5", "{balance}");
+    let (_, repeated) = send_sheet(&app, "/stock/counts/import", counts).await;
+    assert_eq!(
+        repeated["movements"], 0,
+        "the same count again records nothing"
+    );
+    // Every bad line is named: first what the file itself says wrong, then what this
+    // account lacks.
+    for (file, parts) in [
+        (
+            "sku,warehouse,quantity\nSP-1,Склад 1,-1\nSP-1,Склад 1,x\n",
+            vec![
+                "line 2, quantity: negative",
+                "line 3, quantity: not_a_number",
+            ],
+        ),
+        (
+            "sku,warehouse,quantity\nSP-2,Склад 1,1\nSP-1,Нема,1\nNOPE,Склад 1,1\n",
+            vec![
+                "line 2, sku: not_stocked",
+                "line 3, warehouse: unknown_warehouse",
+                "line 4, sku: unknown_sku",
+            ],
+        ),
+    ] {
+        let (status, refused) = send_sheet(&app, "/stock/counts/import", file).await;
+        assert_eq!(status, 422, "{refused}");
+        let message = refused["error"]["message"].as_str().unwrap();
+        for part in parts {
+            assert!(message.contains(part), "{part} in {message}");
+        }
+    }
+    let still = app
+        .get_json("/movements?sku=SP-1", &app.account.admin_token)
+        .await;
+    assert_eq!(still["total"], 1, "refused files record nothing: {still}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_moves_a_shop_in() {
+    let app = TestApp::spawn_with(AppOptions::all_workers()).await;
+    let w1 = shop_moving_in(&app).await;
+    let env = sklad_tests::process_env(&app, &[]);
+    let account = app.account.id.to_string();
+    let run = |args: Vec<String>| {
+        let env = env.clone();
+        async move {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let out = crate::cli::sklad(&env, &args).output().await.unwrap();
+            let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+            assert!(out.status.success(), "{args:?}: {stdout} {out:?}");
+            stdout
+        }
+    };
+    let args = |list: &[&str]| list.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+    let imported = run(args(&["catalogue", "import", "--account", &account])).await;
+    assert!(
+        imported.contains("catalogue import done: 0 created, 2 updated"),
+        "{imported}"
+    );
+    let dry = run(args(&[
+        "stock",
+        "take-over",
+        "--account",
+        &account,
+        "--dry-run",
+    ]))
+    .await;
+    assert!(dry.contains("TO-A") && dry.contains("dry run"), "{dry}");
+    let none = app
+        .get_json(
+            &format!("/balances?warehouse_id={w1}"),
+            &app.account.admin_token,
+        )
+        .await;
+    assert_eq!(none["total"], 0, "{none}");
+    let into = format!("1={w1}");
+    let done = run(args(&[
+        "stock",
+        "take-over",
+        "--account",
+        &account,
+        "--into",
+        &into,
+    ]))
+    .await;
+    assert!(done.contains("opening count"), "{done}");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("counts.csv");
+    std::fs::write(&file, "sku;warehouse;quantity\nTO-A;W1;39\n").unwrap();
+    let counted = run(args(&[
+        "stock",
+        "count",
+        "import",
+        "--account",
+        &account,
+        file.to_str().unwrap(),
+    ]))
+    .await;
+    assert!(counted.contains("W1: 1 lines, 1 change"), "{counted}");
+    let balance = app
+        .get_json(
+            &format!("/balances?warehouse_id={w1}&sku=TO-A"),
+            &app.account.admin_token,
+        )
+        .await;
+    assert_eq!(balance["data"][0]["on_hand"], "39", "{balance}");
+    let exported = run(args(&["products", "export", "--account", &account])).await;
+    assert!(
+        exported.starts_with("sku,name,unit,price,unit_cost,barcode,tracks_stock\n"),
+        "{exported}"
+    );
+    assert!(exported.contains("\nTO-A,"), "{exported}");
+}

@@ -19,6 +19,7 @@ pub mod orders;
 pub mod page;
 pub mod production;
 pub mod products;
+pub mod spreadsheets;
 pub mod stock_pushes;
 pub mod sync_jobs;
 pub mod take_over;
@@ -91,6 +92,9 @@ fn routes() -> Scope<
         .service(orders::list_orders)
         .service(orders::get_order)
         .service(movements::ship_order)
+        .service(spreadsheets::export_products)
+        .service(spreadsheets::import_products)
+        .service(spreadsheets::import_counts)
         .service(products::list_products)
         .service(products::create_product)
         .service(products::update_product)

@@ -94,24 +94,33 @@ pub async fn update(
         && !overwrite_uncounted
         && current.stock_taken_over_at.is_none()
     {
-        drop(conn);
-        let keycrm = clients.for_account(account).await.map_err(|e| match e {
-            sklad_keycrm::AccountError::Db(db) => SettingsError::Db(db),
-            other => SettingsError::Invalid(other.to_string()),
-        })?;
-        let uncounted = crate::takeover::uncounted(clients.db(), &keycrm.client, account)
-            .await
-            .map_err(|e| match e {
-                crate::takeover::TakeOverError::Keycrm(k) => SettingsError::Keycrm(k),
-                crate::takeover::TakeOverError::Db(db) => SettingsError::Db(db),
-                other => SettingsError::Invalid(other.to_string()),
-            })?;
-        if !uncounted.is_empty() {
-            return Err(SettingsError::NotTakenOver {
-                uncounted: uncounted.len(),
-            });
+        let client = match &api_key {
+            Some(key) => {
+                Some(clients.for_key(&settings.base_url, key, settings.requests_per_minute)?)
+            }
+            None => match clients.for_account(account).await {
+                Ok(keycrm) => Some(keycrm.client),
+                Err(sklad_keycrm::AccountError::Db(db)) => return Err(SettingsError::Db(db)),
+                // No key: nothing can be read from keyCRM, nor sent to it.
+                Err(_) => None,
+            },
+        };
+        if let Some(client) = client {
+            drop(conn);
+            let uncounted = crate::takeover::uncounted(clients.db(), &client, account)
+                .await
+                .map_err(|e| match e {
+                    crate::takeover::TakeOverError::Keycrm(k) => SettingsError::Keycrm(k),
+                    crate::takeover::TakeOverError::Db(db) => SettingsError::Db(db),
+                    other => SettingsError::Invalid(other.to_string()),
+                })?;
+            if !uncounted.is_empty() {
+                return Err(SettingsError::NotTakenOver {
+                    uncounted: uncounted.len(),
+                });
+            }
+            conn = clients.db().conn().await?;
         }
-        conn = clients.db().conn().await?;
     }
     let saved = sklad_db::integrations::save(
         &mut conn,

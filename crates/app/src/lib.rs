@@ -9,4 +9,5 @@ pub mod maintenance;
 pub mod mapping;
 pub mod movements;
 pub mod production;
+pub mod spreadsheets;
 pub mod takeover;

@@ -125,7 +125,7 @@ pub async fn take_over(
             for (target, (warehouse, keeps)) in &choices {
                 let mut all = keeps.clone();
                 all.push(*warehouse);
-                let held = sklad_db::stock::on_hand_by_sku(conn, account, &all).await?;
+                let held = sklad_db::counts::on_hand_by_sku(conn, account, &all).await?;
                 let mut others: BTreeMap<String, Decimal> = BTreeMap::new();
                 for keep in keeps {
                     for (sku, q) in held.get(keep).into_iter().flatten() {
@@ -188,7 +188,7 @@ async fn record(
     let recorded = if counts.is_empty() {
         None
     } else {
-        sklad_db::stock::record_counts(
+        sklad_db::counts::record_counts(
             conn,
             account,
             warehouse,
@@ -281,7 +281,7 @@ pub async fn uncounted_in(
             .filter(|(_, q)| !q.is_zero())
             .map(|(sku, _)| sku.clone())
             .collect();
-        let counted = sklad_db::stock::counted_skus(conn, account, &mapped, &skus).await?;
+        let counted = sklad_db::counts::counted_skus(conn, account, &mapped, &skus).await?;
         out.extend(
             skus.into_iter()
                 .filter(|sku| !counted.contains(sku))

@@ -2,6 +2,7 @@
 
 mod account;
 mod integration;
+mod moving_in;
 mod parked;
 mod production;
 mod run;
@@ -42,9 +43,15 @@ enum Command {
     /// "Synchronize orders" from keyCRM, with a progress bar.
     #[command(subcommand)]
     Sync(sync::SyncCommand),
-    /// Repair keyCRM's stock: resync everything, or reconcile what drifted.
+    /// Repair keyCRM's stock (resync, reconcile), take keyCRM's stock over, import counts.
     #[command(subcommand)]
     Stock(stock::StockCommand),
+    /// keyCRM's catalogue in sklad.
+    #[command(subcommand)]
+    Catalogue(moving_in::CatalogueCommand),
+    /// Products as CSV, in and out.
+    #[command(subcommand)]
+    Products(moving_in::ProductsCommand),
     /// Show whether PostgreSQL and RabbitMQ answer, queue depths and parked messages.
     Status(status::StatusArgs),
     /// List or replay messages a consumer parked.
@@ -91,6 +98,8 @@ pub async fn main() -> anyhow::Result<()> {
         Command::Run(args) => run::run(settings, args).await,
         Command::Sync(command) => sync::run(&settings, command).await,
         Command::Stock(command) => stock::run(&settings, command).await,
+        Command::Catalogue(command) => moving_in::catalogue(&settings, command).await,
+        Command::Products(command) => moving_in::products(&settings, command).await,
         Command::Status(args) => status::run(&settings, args).await,
         Command::Parked(command) => parked::run(&settings, command).await,
         Command::Bom(command) => production::bom(&settings, command).await,

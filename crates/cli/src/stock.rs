@@ -1,5 +1,6 @@
 //! `sklad stock resync|reconcile`: repair keyCRM's stock, with progress bars;
-//! `sklad stock preview`: what would be sent, sending nothing.
+//! `sklad stock preview`: what would be sent, sending nothing; `sklad stock take-over` and
+//! `sklad stock count import` live in [`crate::moving_in`].
 
 use std::time::Duration;
 
@@ -18,6 +19,19 @@ pub enum StockCommand {
     Reconcile(Target),
     /// What the next push would send each keyCRM warehouse; sends nothing.
     Preview(PreviewArgs),
+    /// Moving in: make sklad's balances keyCRM's quantities (one opening count per
+    /// warehouse); sends keyCRM nothing.
+    TakeOver(crate::moving_in::TakeOverArgs),
+    /// Counted stock from a spreadsheet.
+    #[command(subcommand)]
+    Count(CountCommand),
+}
+
+#[derive(Subcommand)]
+pub enum CountCommand {
+    /// Record a CSV file of counts (`sku,warehouse,quantity`; the warehouse by name): one
+    /// inventory movement per warehouse. All or nothing.
+    Import(crate::moving_in::ImportArgs),
 }
 
 #[derive(Args)]
@@ -57,6 +71,10 @@ pub async fn run(settings: &Settings, command: StockCommand) -> anyhow::Result<(
     let db = Db::new(&settings.database)?;
     let (target, marked) = match command {
         StockCommand::Preview(args) => return preview(settings, &db, args).await,
+        StockCommand::TakeOver(args) => return crate::moving_in::take_over(settings, args).await,
+        StockCommand::Count(CountCommand::Import(args)) => {
+            return crate::moving_in::count_import(settings, args).await;
+        }
         StockCommand::Resync(target) => {
             ensure_push_on(&db, target.account).await?;
             let marked = sklad_app::maintenance::resync(&db, target.account).await?;

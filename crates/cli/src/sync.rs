@@ -5,6 +5,7 @@ use std::time::Duration;
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use sklad_db::Db;
+use sklad_db::sync_jobs::SyncJob;
 use sklad_domain::orders::{JobKind, SyncJobState};
 use sklad_runtime::Settings;
 use uuid::Uuid;
@@ -43,16 +44,46 @@ pub async fn run(settings: &Settings, command: SyncCommand) -> anyhow::Result<()
     if args.no_wait {
         return Ok(());
     }
+    let current = follow(&db, args.account, JobKind::Orders, job.id, "orders").await?;
+    println!(
+        "sync job {}: {} orders in {} keyCRM requests{}",
+        current.state,
+        current.orders_done,
+        current.requests,
+        current
+            .last_error
+            .as_ref()
+            .map(|e| format!("; last error: {e}"))
+            .unwrap_or_default()
+    );
+    anyhow::ensure!(
+        current.state == SyncJobState::Done,
+        "the sync job ended {}",
+        current.state
+    );
+    Ok(())
+}
+
+/// Follows a job with a progress bar until it ends; returns it as it ended.
+pub(crate) async fn follow(
+    db: &Db,
+    account: Uuid,
+    kind: JobKind,
+    id: Uuid,
+    unit: &str,
+) -> anyhow::Result<SyncJob> {
     let bar = ProgressBar::new_spinner();
     bar.set_style(
-        ProgressStyle::with_template("{spinner} {msg} [{bar:40}] {pos}/{len} orders ({elapsed})")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
+        ProgressStyle::with_template(&format!(
+            "{{spinner}} {{msg}} [{{bar:40}}] {{pos}}/{{len}} {unit} ({{elapsed}})"
+        ))
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> "),
     );
     loop {
         let current = {
             let mut conn = db.conn().await?;
-            sklad_db::sync_jobs::get(&mut conn, args.account, JobKind::Orders, job.id)
+            sklad_db::sync_jobs::get(&mut conn, account, kind, id)
                 .await?
                 .ok_or_else(|| anyhow::anyhow!("the job disappeared"))?
         };
@@ -71,22 +102,7 @@ pub async fn run(settings: &Settings, command: SyncCommand) -> anyhow::Result<()
         ));
         if !current.is_active() {
             bar.finish();
-            println!(
-                "sync job {}: {} orders in {} keyCRM requests{}",
-                current.state,
-                current.orders_done,
-                current.requests,
-                current
-                    .last_error
-                    .map(|e| format!("; last error: {e}"))
-                    .unwrap_or_default()
-            );
-            anyhow::ensure!(
-                current.state == SyncJobState::Done,
-                "the sync job ended {}",
-                current.state
-            );
-            return Ok(());
+            return Ok(current);
         }
         bar.tick();
         tokio::time::sleep(Duration::from_millis(500)).await;

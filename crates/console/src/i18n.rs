@@ -197,6 +197,14 @@ catalogue! {
     today_dirty: "SKUs waiting to be sent to keyCRM", "артикулів чекають надсилання в keyCRM";
     today_planned: "production orders planned", "виробничих замовлень заплановано";
     today_orders: "customer orders", "замовлень покупців";
+    getting_started: "Getting started", "Початок роботи";
+    step_key: "Save the keyCRM API key", "Збережіть API-ключ keyCRM";
+    step_webhook: "Receive the first webhook from keyCRM's automation", "Отримайте перший вебхук від автоматизації keyCRM";
+    step_catalogue: "Import the catalogue from keyCRM", "Імпортуйте каталог із keyCRM";
+    step_mapped: "Map warehouses to keyCRM warehouses", "Зіставте склади зі складами keyCRM";
+    step_taken_over: "Take keyCRM's quantities over", "Перенесіть залишки з keyCRM";
+    step_sending: "Switch sending stock balances to keyCRM on", "Увімкніть передавання залишків у keyCRM";
+    step_done: "done", "зроблено";
     group_nav_settings: "Settings", "Налаштування";
     nav_products: "Products", "Номенклатура";
     nav_warehouses: "Stock balances", "Залишки";

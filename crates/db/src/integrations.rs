@@ -236,6 +236,8 @@ pub struct Integration {
     pub flag_answer: Option<String>,
     /// When keyCRM's quantities were last taken over into the ledger.
     pub stock_taken_over_at: Option<DateTime<Utc>>,
+    /// When keyCRM's automation first reached sklad.
+    pub first_webhook_at: Option<DateTime<Utc>>,
 }
 
 impl Integration {
@@ -382,6 +384,19 @@ pub async fn mark_taken_over(conn: &mut AsyncPgConnection, account_id: Uuid) -> 
         .set(keycrm_integrations::stock_taken_over_at.eq(diesel::dsl::now))
         .execute(conn)
         .await?;
+    Ok(())
+}
+
+/// Notes the account's first webhook (a no-op, writing nothing, once noted).
+pub async fn note_webhook(conn: &mut AsyncPgConnection, account_id: Uuid) -> DbResult<()> {
+    diesel::update(
+        keycrm_integrations::table
+            .find(account_id)
+            .filter(keycrm_integrations::first_webhook_at.is_null()),
+    )
+    .set(keycrm_integrations::first_webhook_at.eq(diesel::dsl::now))
+    .execute(conn)
+    .await?;
     Ok(())
 }
 

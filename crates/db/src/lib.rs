@@ -7,6 +7,7 @@ pub mod accounts;
 pub mod boms;
 pub mod budget;
 pub mod console_sessions;
+pub mod counts;
 pub mod crypto;
 pub mod fetches;
 pub mod inbox;

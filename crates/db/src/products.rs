@@ -478,3 +478,156 @@ pub async fn stock_facts_by_sku(
     }
     Ok(found)
 }
+
+/// A product as a spreadsheet row gives it: `None` leaves a field as it is (a new product
+/// gets nothing there; `tracks_stock` true).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SheetProduct {
+    pub sku: String,
+    pub name: String,
+    pub unit: Option<String>,
+    pub price: Option<Decimal>,
+    pub unit_cost: Option<Decimal>,
+    pub barcode: Option<String>,
+    pub tracks_stock: Option<bool>,
+}
+
+/// Creates or changes one product per row, by SKU; a product that already says what its row
+/// says is counted as unchanged. Call inside a transaction (an import is all or nothing).
+pub async fn upsert_sheet(
+    conn: &mut AsyncPgConnection,
+    account_id: Uuid,
+    rows: &[SheetProduct],
+) -> DbResult<Imported> {
+    type Current = (
+        Uuid,
+        String,
+        Option<String>,
+        Option<Decimal>,
+        Option<Decimal>,
+        Option<String>,
+        bool,
+    );
+    let mut done = Imported::default();
+    for chunk in rows.chunks(1000) {
+        let skus: Vec<&str> = chunk.iter().map(|r| r.sku.as_str()).collect();
+        let existing: std::collections::HashMap<String, Current> = products::table
+            .filter(products::account_id.eq(account_id))
+            .filter(products::sku.eq_any(&skus))
+            .select((
+                products::sku,
+                (
+                    products::id,
+                    products::name,
+                    products::unit,
+                    products::price,
+                    products::unit_cost,
+                    products::barcode,
+                    products::tracks_stock,
+                ),
+            ))
+            .load::<(String, Current)>(conn)
+            .await?
+            .into_iter()
+            .collect();
+        for row in chunk {
+            let Some((id, name, unit, price, unit_cost, barcode, tracks)) = existing.get(&row.sku)
+            else {
+                diesel::insert_into(products::table)
+                    .values((
+                        NewProduct {
+                            id: Uuid::now_v7(),
+                            account_id,
+                            sku: row.sku.clone(),
+                            name: row.name.clone(),
+                            base_name: row.name.clone(),
+                            properties: Value::Array(Vec::new()),
+                            price: row.price,
+                            unit: row.unit.clone(),
+                            keycrm_offer_id: None,
+                            keycrm_product_id: None,
+                            origin: Origin::Manual,
+                            tracks_stock: row.tracks_stock.unwrap_or(true),
+                        },
+                        products::unit_cost.eq(row.unit_cost),
+                        products::barcode.eq(&row.barcode),
+                    ))
+                    .execute(conn)
+                    .await?;
+                done.created += 1;
+                continue;
+            };
+            let same = |a: Option<Decimal>, b: Option<Decimal>| {
+                a.is_none() || a.map(|d| d.normalize()) == b.map(|d| d.normalize())
+            };
+            let unchanged = row.name == *name
+                && (row.unit.is_none() || row.unit == *unit)
+                && same(row.price, *price)
+                && same(row.unit_cost, *unit_cost)
+                && (row.barcode.is_none() || row.barcode == *barcode)
+                && row.tracks_stock.is_none_or(|t| t == *tracks);
+            if unchanged {
+                done.unchanged += 1;
+                continue;
+            }
+            diesel::update(products::table.find(id))
+                .set((
+                    products::name.eq(&row.name),
+                    products::base_name.eq(&row.name),
+                    products::unit.eq(row.unit.clone().or(unit.clone())),
+                    products::price.eq(row.price.or(*price)),
+                    products::unit_cost.eq(row.unit_cost.or(*unit_cost)),
+                    products::barcode.eq(row.barcode.clone().or(barcode.clone())),
+                    products::tracks_stock.eq(row.tracks_stock.unwrap_or(*tracks)),
+                    products::updated_at.eq(diesel::dsl::now),
+                ))
+                .execute(conn)
+                .await?;
+            done.updated += 1;
+        }
+    }
+    Ok(done)
+}
+
+/// Every product of the account as a spreadsheet gives it back, by SKU.
+pub async fn all_for_sheet(
+    conn: &mut AsyncPgConnection,
+    account_id: Uuid,
+) -> DbResult<Vec<SheetProduct>> {
+    let rows: Vec<(
+        String,
+        String,
+        Option<String>,
+        Option<Decimal>,
+        Option<Decimal>,
+        Option<String>,
+        bool,
+    )> = products::table
+        .filter(products::account_id.eq(account_id))
+        .order(products::sku.asc())
+        .select((
+            products::sku,
+            products::name,
+            products::unit,
+            products::price,
+            products::unit_cost,
+            products::barcode,
+            products::tracks_stock,
+        ))
+        .load(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(sku, name, unit, price, unit_cost, barcode, tracks)| SheetProduct {
+                sku,
+                name,
+                unit,
+                price,
+                unit_cost,
+                barcode,
+                tracks_stock: Some(tracks),
+            },
+        )
+        .collect())
+}

@@ -85,6 +85,7 @@ diesel::table! {
         production_status_ids -> Array<Int8>,
         one_time_products_track_stock -> Bool,
         stock_taken_over_at -> Nullable<Timestamptz>,
+        first_webhook_at -> Nullable<Timestamptz>,
     }
 }
 

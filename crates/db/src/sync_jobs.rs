@@ -370,3 +370,18 @@ pub async fn state(conn: &mut AsyncPgConnection, id: Uuid) -> DbResult<String> {
         .first(conn)
         .await?)
 }
+
+/// When the account's last job of `kind` finished every page (none: never).
+pub async fn last_done(
+    conn: &mut AsyncPgConnection,
+    account_id: Uuid,
+    kind: JobKind,
+) -> DbResult<Option<DateTime<Utc>>> {
+    Ok(sync_jobs::table
+        .filter(sync_jobs::account_id.eq(account_id))
+        .filter(sync_jobs::kind.eq(kind.as_ref()))
+        .filter(sync_jobs::state.eq(SyncJobState::Done.as_ref()))
+        .select(diesel::dsl::max(sync_jobs::finished_at))
+        .first::<Option<DateTime<Utc>>>(conn)
+        .await?)
+}

@@ -18,6 +18,16 @@ use std::str::FromStr;
 
 use rust_decimal::Decimal;
 
+crate::text_enum! {
+    /// How an exported file is written.
+    pub enum SheetFormat {
+        /// `,` between cells, `.` in numbers.
+        Plain,
+        /// Ukrainian Excel: `;` between cells, `,` in numbers, a byte-order mark first.
+        Excel,
+    }
+}
+
 /// Products columns, in export order.
 pub const PRODUCT_COLUMNS: [&str; 7] = [
     "sku",

@@ -1,4 +1,7 @@
 //! Stock rules: what a movement does to balances, and how one is undone.
+//!
+//! Why this file is long: the movement rules and their unit tests (about half the file)
+//! read best side by side.
 
 use std::collections::BTreeMap;
 

@@ -8,6 +8,7 @@
 //! (latency, 5xx, dropped connections, forced 429s) and shows what was received.
 
 pub mod api;
+pub mod catalogue;
 pub mod control;
 pub mod loose;
 pub mod state;

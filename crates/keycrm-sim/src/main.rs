@@ -38,7 +38,7 @@ async fn main() -> anyhow::Result<()> {
         running.control_url()
     );
     if args.catalogue > 0 {
-        let spec = keycrm_sim::state::CatalogueSpec {
+        let spec = keycrm_sim::catalogue::CatalogueSpec {
             offers: args.catalogue,
             warehouses: vec![1, 2],
             seed: 7,

@@ -119,6 +119,20 @@ impl Clients {
         api_key: &SecretString,
         requests_per_minute: i32,
     ) -> Result<(), KeycrmError> {
+        self.for_key(base_url, api_key, requests_per_minute)?
+            .order_statuses_page(1, 1, Priority::Normal)
+            .await
+            .map(|_| ())
+    }
+
+    /// A client for a key not saved yet (a settings change checks it before saving), with
+    /// quick retries: someone is waiting for the answer.
+    pub fn for_key(
+        &self,
+        base_url: &str,
+        api_key: &SecretString,
+        requests_per_minute: i32,
+    ) -> Result<KeycrmClient, KeycrmError> {
         self.check(base_url)?;
         let credentials = Credentials {
             base_url: base_url.to_owned(),
@@ -126,10 +140,7 @@ impl Clients {
             api_key: api_key.clone(),
             requests_per_minute: rate(requests_per_minute),
         };
-        self.build(&credentials, RetryPolicy::interactive())
-            .order_statuses_page(1, 1, Priority::Normal)
-            .await
-            .map(|_| ())
+        Ok(self.build(&credentials, RetryPolicy::interactive()))
     }
 
     fn build(&self, credentials: &Credentials, retry: RetryPolicy) -> KeycrmClient {

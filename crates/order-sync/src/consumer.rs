@@ -63,6 +63,7 @@ impl Handler for WebhookHandler {
                     if !sklad_db::inbox::record(conn, CONSUMER, &message_id, account).await? {
                         return Ok(Queued::Duplicate);
                     }
+                    sklad_db::integrations::note_webhook(conn, account).await?;
                     let stored = sklad_db::orders::stored_version(conn, account, order_id).await?;
                     if already_applied(stored.flatten(), updated_at) {
                         return Ok(Queued::AlreadyApplied);

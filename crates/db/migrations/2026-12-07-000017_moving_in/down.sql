@@ -6,5 +6,5 @@ ALTER TABLE sync_jobs DROP COLUMN kind, DROP COLUMN periodic, DROP COLUMN create
     DROP COLUMN updated, DROP COLUMN unchanged;
 ALTER TABLE movements DROP COLUMN origin;
 ALTER TABLE keycrm_integrations DROP COLUMN one_time_products_track_stock,
-    DROP COLUMN stock_taken_over_at;
+    DROP COLUMN stock_taken_over_at, DROP COLUMN first_webhook_at;
 ALTER TABLE products DROP COLUMN barcode, DROP COLUMN archived_at, DROP COLUMN tracks_stock;

@@ -12,7 +12,11 @@ UPDATE products SET tracks_stock = false WHERE origin = 'keycrm_one_time';
 ALTER TABLE keycrm_integrations
     ADD COLUMN one_time_products_track_stock boolean NOT NULL DEFAULT false,
     -- When keyCRM's quantities were last taken over: switching sending on needs no confirmation after.
-    ADD COLUMN stock_taken_over_at timestamptz;
+    ADD COLUMN stock_taken_over_at timestamptz,
+    -- When keyCRM's automation first reached sklad (the getting-started checklist ticks it).
+    ADD COLUMN first_webhook_at timestamptz;
+UPDATE keycrm_integrations i
+   SET first_webhook_at = (SELECT min(processed_at) FROM inbox WHERE inbox.account_id = i.account_id);
 
 -- Where a movement came from when not from a person's form or an order.
 ALTER TABLE movements

@@ -13,7 +13,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::Sim;
-use crate::state::{CatalogueSpec, Faults, Offer, Property, State, Status, Warehouse};
+use crate::catalogue::CatalogueSpec;
+use crate::state::{Faults, Offer, Property, State, Status, Warehouse};
 pub use webhooks::fire;
 
 /// Mounts the control API.
