@@ -9,6 +9,7 @@ mod bus;
 mod cli;
 mod console;
 mod console_day;
+mod console_moving_in;
 mod console_traps;
 mod contract;
 mod daily;

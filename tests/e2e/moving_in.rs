@@ -144,7 +144,7 @@ async fn a_keycrm_catalogue_comes_in_once_and_a_second_import_changes_nothing() 
 
 /// keyCRM holds 40 of TO-A and 25 of TO-B in warehouse 1; sklad knows both products and
 /// maps W1 there, but has counted nothing.
-async fn shop_moving_in(app: &TestApp) -> String {
+pub(crate) async fn shop_moving_in(app: &TestApp) -> String {
     app.sim_control(
         Method::PUT,
         "/warehouses",

@@ -77,9 +77,13 @@ impl From<SheetError> for ApiError {
         match err {
             SheetError::Lines(ref lines) => {
                 let first = lines.first().map_or(1, |l| l.line);
-                ApiError::validation(format!("the spreadsheet was not imported: {err}"))
-                    .with("line", first)
-                    .with("errors", lines.len())
+                ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "spreadsheet_invalid",
+                    format!("the spreadsheet was not imported: {err}"),
+                )
+                .with("line", first)
+                .with("errors", lines.len())
             }
             SheetError::Refused(refused) => refused.into(),
             SheetError::Db(db) => db.into(),
@@ -117,7 +121,7 @@ async fn text(payload: web::Payload) -> Result<String, ApiError> {
         (status = 400, description = "Not UTF-8 text", body = ErrorBody),
         (status = 401, body = ErrorBody),
         (status = 413, body = ErrorBody),
-        (status = 422, description = "Bad lines, each named in the message (`params.line`: the first)", body = ErrorBody),
+        (status = 422, description = "`spreadsheet_invalid`: bad lines, each named in the message (`params.line`: the first)", body = ErrorBody),
     ),
     security(("bearer" = [])),
 )]
@@ -181,7 +185,7 @@ pub async fn export_products(
         (status = 400, description = "Not UTF-8 text", body = ErrorBody),
         (status = 401, body = ErrorBody),
         (status = 413, body = ErrorBody),
-        (status = 422, description = "Bad lines (unknown SKU or warehouse, a product that is not stocked, a bad number), each named in the message", body = ErrorBody),
+        (status = 422, description = "`spreadsheet_invalid`: bad lines (unknown SKU or warehouse, a product that is not stocked, a bad number), each named in the message", body = ErrorBody),
     ),
     security(("bearer" = [])),
 )]

@@ -140,4 +140,16 @@
     var button = form.querySelector("button");
     if (button) button.disabled = true;
   });
+  // Spreadsheets: a chosen CSV file is read into the form's text field, so the same form
+  // works by choosing a file or by pasting.
+  document.addEventListener("change", function (event) {
+    var input = event.target;
+    if (!input.matches || !input.matches("input[type=file][data-fills]")) return;
+    var field = document.getElementById(input.getAttribute("data-fills"));
+    var file = input.files && input.files[0];
+    if (!field || !file) return;
+    var reader = new FileReader();
+    reader.onload = function () { field.value = String(reader.result || ""); };
+    reader.readAsText(file, "utf-8");
+  });
 })();

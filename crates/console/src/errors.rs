@@ -34,6 +34,11 @@ pub fn say(t: &Text, err: &ApiError) -> String {
         "keycrm_budget_spent" => t.err_keycrm_budget_spent,
         "keycrm_unavailable" => t.err_keycrm_unavailable,
         "sync_job_running" => t.err_sync_job_running,
+        "catalogue_import_running" => t.err_catalogue_import_running,
+        "stock_not_taken_over" => t.err_stock_not_taken_over,
+        "nothing_mapped" => t.take_over_unmapped,
+        // Worded line by line in the page's language where it was made.
+        "spreadsheet_invalid" => return err.message.clone(),
         "short_components" => t.err_short_components,
         "short_of_stock" => t.err_short_of_stock,
         "warehouse_has_stock" => t.err_warehouse_has_stock,

@@ -38,6 +38,13 @@ impl FormData {
 
     /// Every value of `name`, blanks included (a multi-select; repeated rows, whose blanks
     /// keep the columns of a row together).
+    /// Every field whose name starts with `prefix`, as (rest of the name, value).
+    pub fn prefixed<'a>(&'a self, prefix: &'a str) -> impl Iterator<Item = (&'a str, &'a str)> {
+        self.0
+            .iter()
+            .filter_map(move |(k, v)| Some((k.strip_prefix(prefix)?, v.as_str())))
+    }
+
     pub fn all(&self, name: &str) -> Vec<&str> {
         self.0
             .iter()

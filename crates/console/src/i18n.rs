@@ -114,6 +114,44 @@ impl Text {
         }
     }
 
+    /// Why a take-over left a SKU alone, in words.
+    pub fn skip_reason(&self, reason: &str) -> &'static str {
+        match reason {
+            "unknown_sku" => self.skip_unknown_sku,
+            "not_stocked" => self.skip_not_stocked,
+            "negative_in_keycrm" => self.skip_negative_in_keycrm,
+            "others_hold_more" => self.skip_others_hold_more,
+            "out_of_range" => self.skip_out_of_range,
+            _ => self.unknown,
+        }
+    }
+
+    /// A spreadsheet problem's code in words.
+    pub fn sheet_problem(&self, code: &str) -> &'static str {
+        match code {
+            "required" => self.sheet_required,
+            "too_long" => self.sheet_too_long,
+            "not_a_number" => self.sheet_not_a_number,
+            "negative" => self.sheet_negative,
+            "too_precise" => self.sheet_too_precise,
+            "too_large" => self.sheet_too_large,
+            "not_a_yes_no" => self.sheet_not_a_yes_no,
+            "duplicate_sku" => self.sheet_duplicate_sku,
+            "duplicate_count" => self.sheet_duplicate_count,
+            "unknown_column" => self.sheet_unknown_column,
+            "missing_column" => self.sheet_missing_column,
+            "duplicate_column" => self.sheet_duplicate_column,
+            "too_many_cells" => self.sheet_too_many_cells,
+            "too_many_rows" => self.sheet_too_many_rows,
+            "empty" => self.sheet_empty,
+            "control_character" => self.sheet_control_character,
+            "unknown_warehouse" => self.sheet_unknown_warehouse,
+            "unknown_sku" => self.sheet_unknown_sku,
+            "not_stocked" => self.sheet_not_stocked,
+            _ => self.sheet_malformed,
+        }
+    }
+
     /// The message a redirect names after a form succeeded (`?done=…`); `None` for a name
     /// we do not know (never echo what a link says).
     pub fn done(&self, name: &str) -> Option<&'static str> {
@@ -137,6 +175,11 @@ impl Text {
             "order_shipped" => self.done_order_shipped,
             "warehouse_saved" => self.done_warehouse_saved,
             "warehouse_archived" => self.done_warehouse_archived,
+            "catalogue_started" => self.done_catalogue_started,
+            "catalogue_cancelled" => self.done_catalogue_cancelled,
+            "products_imported" => self.done_products_imported,
+            "counts_recorded" => self.done_counts_recorded,
+            "taken_over" => self.done_taken_over,
             _ => return None,
         })
     }
@@ -205,6 +248,86 @@ catalogue! {
     step_taken_over: "Take keyCRM's quantities over", "Перенесіть залишки з keyCRM";
     step_sending: "Switch sending stock balances to keyCRM on", "Увімкніть передавання залишків у keyCRM";
     step_done: "done", "зроблено";
+    done_catalogue_started: "The catalogue import started; its progress is below.", "Імпорт каталогу розпочато; його хід показано нижче.";
+    done_catalogue_cancelled: "The catalogue import was cancelled; pages already read stay imported.", "Імпорт каталогу скасовано; уже прочитані сторінки збережено.";
+    done_products_imported: "Products saved from the spreadsheet.", "Товари з таблиці збережено.";
+    done_counts_recorded: "The counts were recorded: one inventory per warehouse.", "Підрахунок записано: одна інвентаризація на склад.";
+    done_taken_over: "keyCRM's quantities are sklad's opening count now. Nothing was sent to keyCRM.", "Залишки keyCRM тепер є початковими залишками sklad. У keyCRM нічого не надіслано.";
+    catalogue_title: "keyCRM catalogue", "Каталог keyCRM";
+    catalogue_hint: "Brings every keyCRM offer in as a product (name with colour and size, price, purchase price, barcode). Importing again changes only what changed in keyCRM; new offers also arrive by themselves once a day.", "Переносить кожну пропозицію keyCRM як товар (назва з кольором і розміром, ціна, закупівельна ціна, штрихкод). Повторний імпорт змінює лише те, що змінилося в keyCRM; нові пропозиції також надходять самі раз на добу.";
+    catalogue_import: "Import the catalogue from keyCRM", "Імпортувати каталог із keyCRM";
+    catalogue_periodic: "daily refresh", "щоденне оновлення";
+    catalogue_created: "new", "нових";
+    catalogue_updated: "changed", "змінено";
+    catalogue_unchanged: "unchanged", "без змін";
+    sheets_title: "Spreadsheets", "Таблиці";
+    sheets_hint: "Excel files saved as CSV: Ukrainian Excel's semicolons and decimal commas are read too. Nothing is saved until you have seen what changes.", "Файли Excel, збережені як CSV: крапки з комою та десяткові коми українського Excel теж читаються. Нічого не зберігається, доки ви не побачите зміни.";
+    sheets_export_excel: "Download products for Excel", "Завантажити товари для Excel";
+    sheets_export_plain: "Download products (CSV)", "Завантажити товари (CSV)";
+    sheets_products: "Products from a spreadsheet", "Товари з таблиці";
+    sheets_counts: "Counted stock from a spreadsheet", "Підраховані залишки з таблиці";
+    sheets_choose: "Choose a CSV file", "Виберіть файл CSV";
+    sheets_or_paste: "or paste its contents", "або вставте його вміст";
+    sheets_check: "Check the file", "Перевірити файл";
+    sheets_preview_title: "What the spreadsheet changes", "Що змінить таблиця";
+    sheets_rows: "rows", "рядків";
+    sheets_counted: "counted", "підраховано";
+    sheets_confirm_hint: "Nothing is saved yet. Save to apply exactly this.", "Ще нічого не збережено. Збережіть, щоб застосувати саме це.";
+    sheets_save: "Save", "Зберегти";
+    take_over_title: "Take keyCRM's quantities over", "Перенести залишки з keyCRM";
+    take_over_hint: "For a shop moving in: sklad reads what keyCRM holds in each mapped warehouse and records it as the opening count (one inventory per warehouse). keyCRM is sent nothing.", "Для магазину, що переходить у sklad: sklad читає залишки keyCRM у кожному зіставленому складі й записує їх як початкові (одна інвентаризація на склад). У keyCRM нічого не надсилається.";
+    take_over_done_at: "keyCRM's quantities were taken over", "Залишки keyCRM перенесено";
+    take_over_unmapped: "No warehouse is mapped to a keyCRM warehouse yet.", "Жоден склад ще не зіставлено зі складом keyCRM.";
+    take_over_into: "The warehouse that is counted", "Склад, який буде підраховано";
+    take_over_show: "Show what would change", "Показати, що зміниться";
+    take_over_preview: "What would change", "Що зміниться";
+    take_over_keeps: "Keeps what it holds", "Залишає свої залишки";
+    take_over_sklad: "sklad", "sklad";
+    take_over_keycrm: "keyCRM", "keyCRM";
+    take_over_change: "change", "зміна";
+    take_over_skipped: "Left as they are", "Залишено без змін";
+    take_over_changing: "SKUs that change", "Артикулів зміниться";
+    take_over_agree: "Already agree", "Уже збігаються";
+    take_over_confirm_hint: "Nothing is recorded yet. Taking over records exactly this.", "Ще нічого не записано. Перенесення запише саме це.";
+    take_over_confirm: "Take these quantities over", "Перенести ці залишки";
+    skip_unknown_sku: "sklad has no such product; import the catalogue first", "у sklad немає такого товару; спершу імпортуйте каталог";
+    skip_not_stocked: "the product is not counted in warehouses", "товар не обліковується на складах";
+    skip_negative_in_keycrm: "keyCRM holds less than zero", "у keyCRM менше нуля";
+    skip_others_hold_more: "the other warehouses already hold more", "інші склади вже мають більше";
+    skip_out_of_range: "keyCRM's quantity cannot be stored", "кількість keyCRM не можна зберегти";
+    err_stock_not_taken_over: "keyCRM holds {uncounted} SKUs sklad has never counted. Sending now would replace keyCRM's quantities with sklad's, zeros included.", "У keyCRM є {uncounted} артикулів, яких sklad ще не підраховував. Якщо надсилати зараз, кількості keyCRM буде замінено кількостями sklad, зокрема нулями.";
+    err_catalogue_import_running: "A catalogue import is already running; its progress is on the Products screen.", "Імпорт каталогу вже триває; його хід показано на екрані «Номенклатура».";
+    uncounted_choice: "Sending is still off. Choose how to go on:", "Передавання досі вимкнене. Виберіть, як продовжити:";
+    stock_tracking: "Stock", "Облік залишків";
+    sheet_line: "line", "рядок";
+    sheet_required: "is empty", "порожня";
+    sheet_too_long: "is too long", "задовга";
+    sheet_not_a_number: "is not a number", "не число";
+    sheet_negative: "is below zero", "менше нуля";
+    sheet_too_precise: "has more than 4 decimal places", "має понад 4 знаки після коми";
+    sheet_too_large: "is too large", "завелике";
+    sheet_not_a_yes_no: "is not yes or no", "не «так» чи «ні»";
+    sheet_duplicate_sku: "repeats a SKU of an earlier line", "повторює артикул попереднього рядка";
+    sheet_duplicate_count: "repeats a SKU and warehouse of an earlier line", "повторює артикул і склад попереднього рядка";
+    sheet_unknown_column: "is not a column sklad reads", "не колонка, яку читає sklad";
+    sheet_missing_column: "column is missing", "колонки немає";
+    sheet_duplicate_column: "column appears twice", "колонка повторюється";
+    sheet_too_many_cells: "has more cells than the header", "має більше клітинок, ніж заголовок";
+    sheet_too_many_rows: "the file has too many rows (at most 20 000)", "у файлі забагато рядків (щонайбільше 20 000)";
+    sheet_empty: "the file is empty", "файл порожній";
+    sheet_control_character: "holds a control character", "містить керівний символ";
+    sheet_unknown_warehouse: "no warehouse has this name", "складу з такою назвою немає";
+    sheet_unknown_sku: "sklad has no product with this SKU", "у sklad немає товару з таким артикулом";
+    sheet_not_stocked: "the product is not counted in warehouses", "товар не обліковується на складах";
+    sheet_malformed: "cannot be read", "не читається";
+    uncounted_take_over: "Take keyCRM's quantities first", "Спершу перенести залишки з keyCRM";
+    uncounted_send: "sklad's quantities are right: send them", "Кількості sklad правильні: надсилати їх";
+    not_stocked: "not stocked", "не обліковується";
+    tracks_stock: "Counted in warehouses", "Обліковується на складах";
+    tracks_stock_hint: "Off for a service (engraving, gift wrap): its order lines never reserve, ship, wait or reach keyCRM's stock.", "Вимкніть для послуги (гравіювання, пакування): її рядки замовлень не резервуються, не відвантажуються, не чекають і не потрапляють у залишки keyCRM.";
+    barcode: "Barcode", "Штрихкод";
+    archived_in_keycrm: "archived in keyCRM", "в архіві keyCRM";
+    reconcile_uncounted: "Never counted in sklad, left as keyCRM has them", "Ще не підраховані в sklad, залишено як у keyCRM";
     group_nav_settings: "Settings", "Налаштування";
     nav_products: "Products", "Номенклатура";
     nav_warehouses: "Stock balances", "Залишки";

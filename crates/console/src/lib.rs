@@ -14,6 +14,7 @@ mod errors;
 mod form;
 mod i18n;
 mod integration;
+mod moving_in;
 mod orders;
 mod production;
 mod products;
@@ -423,6 +424,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(orders::configure)
             .configure(stock::configure)
             .configure(warehouses::configure)
+            .configure(moving_in::configure)
             .configure(products::configure)
             .configure(production::configure)
             .configure(status::configure)

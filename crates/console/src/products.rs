@@ -37,6 +37,8 @@ struct ProductsPage {
     q: String,
     products: Vec<ProductView>,
     pager: Pager,
+    /// The keyCRM catalogue and spreadsheet cards.
+    cards: String,
 }
 
 async fn products(
@@ -48,7 +50,7 @@ async fn products(
     show_products(&state, &console, frame, &query, StatusCode::OK).await
 }
 
-async fn show_products(
+pub(super) async fn show_products(
     state: &ApiState,
     console: &Console,
     frame: Frame,
@@ -67,7 +69,9 @@ async fn show_products(
         (page, 50),
     )
     .await?;
+    let cards = super::moving_in::products_cards(state, console).await?;
     let page = ProductsPage {
+        cards,
         frame,
         t: console.t(),
         pager: Pager::new("/products", &[("q", &q)], page, 50, found.total),
@@ -86,6 +90,15 @@ fn product_body(form: &FormData, with_sku_required: bool) -> Value {
         } else if with_sku_required && field != "unit" {
             body.insert(field.into(), json!(""));
         }
+    }
+    if let Some(barcode) = form.get("barcode") {
+        body.insert("barcode".into(), json!(barcode));
+    } else if form.get("tracks_stock_shown").is_some() {
+        // The edit form showed the field and it was emptied: clear it.
+        body.insert("barcode".into(), json!(""));
+    }
+    if form.get("tracks_stock_shown").is_some() {
+        body.insert("tracks_stock".into(), json!(form.checked("tracks_stock")));
     }
     for field in ["price", "unit_cost"] {
         if let Some(value) = form.get(field) {

@@ -48,6 +48,8 @@ struct StockPage {
     rows: Vec<MappingRow>,
     pushes: Vec<PushView>,
     pending: Pending,
+    /// Sending was refused: keyCRM holds this many SKUs sklad never counted.
+    uncounted: Option<String>,
 }
 
 /// What still waits to be sent to keyCRM: the screen refreshes it every few seconds, so a
@@ -109,6 +111,18 @@ async fn show(
     frame: Frame,
     status: StatusCode,
 ) -> Result<HttpResponse, ConsoleError> {
+    show_with(state, console, frame, status, None).await
+}
+
+/// The panel; `uncounted`: sending was just refused because keyCRM holds that many SKUs
+/// sklad never counted, so the panel offers the two ways on.
+async fn show_with(
+    state: &ApiState,
+    console: &Console,
+    frame: Frame,
+    status: StatusCode,
+    uncounted: Option<String>,
+) -> Result<HttpResponse, ConsoleError> {
     let account = console.account.0;
     let mut conn = state.db.conn().await?;
     let integration = sklad_db::integrations::get(&mut conn, account).await?;
@@ -153,18 +167,21 @@ async fn show(
         rows,
         pushes: pushes.into_iter().map(PushView::from).collect(),
         pending,
+        uncounted,
     };
     render(&page, status)
 }
 
 /// Renders the screen with a refused action's reason.
-async fn refused(
+pub(super) async fn refused(
     state: &ApiState,
     console: &Console,
     err: ApiError,
 ) -> Result<HttpResponse, ConsoleError> {
     let frame = console.frame(Section::StockKeycrm, Some(failed(console.t(), &err)));
-    show(state, console, frame, err.status).await
+    let uncounted = (err.code == "stock_not_taken_over")
+        .then(|| err.param("uncounted").unwrap_or("?").to_owned());
+    show_with(state, console, frame, err.status, uncounted).await
 }
 
 /// The panel's one "Update": "Send stock balances to keyCRM" and the mapping, both as
