@@ -635,3 +635,47 @@ async fn the_cli_moves_a_shop_in() {
     );
     assert!(exported.contains("\nTO-A,"), "{exported}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offers_added_in_keycrm_arrive_by_the_periodic_refresh() {
+    let app = TestApp::spawn_with(AppOptions {
+        configure: Some(|s| s.catalogue.refresh_interval = Duration::from_secs(1)),
+        ..AppOptions::all_workers()
+    })
+    .await;
+    app.sim_control(
+        Method::POST,
+        "/offers",
+        json!([{"sku": "PR-1", "name": "First", "price": 5}]),
+    )
+    .await;
+    let first = import_catalogue(&app).await;
+    assert_eq!(first["created"], 1, "{first}");
+    app.sim_control(
+        Method::POST,
+        "/offers",
+        json!([{"sku": "PR-2", "name": "Added later", "price": 7}]),
+    )
+    .await;
+    let arrived = eventually(
+        Duration::from_secs(60),
+        "the new offer as a product",
+        || async {
+            let found = product(&app, "PR-2").await;
+            (!found.is_null()).then_some(found)
+        },
+    )
+    .await;
+    assert_eq!(arrived["name"], "Added later", "{arrived}");
+    let imports = app
+        .get_json("/catalogue-imports", &app.account.admin_token)
+        .await;
+    assert!(
+        imports["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|j| j["periodic"] == true),
+        "{imports}"
+    );
+}

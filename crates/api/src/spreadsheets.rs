@@ -135,13 +135,19 @@ pub async fn import_products(
     let text = text(body).await?;
     let done = sklad_app::spreadsheets::import_products(&state.db, account.0, &text, query.dry_run)
         .await?;
-    Ok(HttpResponse::Ok().json(ProductsImportReport {
-        dry_run: done.dry_run,
-        rows: done.rows,
-        created: done.imported.created,
-        updated: done.imported.updated,
-        unchanged: done.imported.unchanged,
-    }))
+    Ok(HttpResponse::Ok().json(ProductsImportReport::from(done)))
+}
+
+impl From<sklad_app::spreadsheets::ProductsImport> for ProductsImportReport {
+    fn from(done: sklad_app::spreadsheets::ProductsImport) -> Self {
+        Self {
+            dry_run: done.dry_run,
+            rows: done.rows,
+            created: done.imported.created,
+            updated: done.imported.updated,
+            unchanged: done.imported.unchanged,
+        }
+    }
 }
 
 /// Every product as a CSV file, by SKU (the same columns the import reads).
@@ -160,7 +166,16 @@ pub async fn export_products(
     account: AccountId,
     query: web::Query<ExportQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let dialect = match query.format {
+    download(&state, account, query.format).await
+}
+
+/// Every product as a CSV download (the API's and the console's one way).
+pub async fn download(
+    state: &ApiState,
+    account: AccountId,
+    format: Option<SheetFormat>,
+) -> Result<HttpResponse, ApiError> {
+    let dialect = match format {
         Some(SheetFormat::Excel) => Dialect::EXCEL_UK,
         _ => Dialect::PLAIN,
     };

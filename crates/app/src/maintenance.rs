@@ -56,11 +56,7 @@ pub async fn reconcile(
 ) -> Result<Report, MaintenanceError> {
     let targets: BTreeSet<i64> = {
         let mut conn = db.conn().await?;
-        sklad_db::warehouses::list(&mut conn, account)
-            .await?
-            .into_iter()
-            .filter_map(|w| w.keycrm_warehouse_id)
-            .collect()
+        sklad_db::warehouses::mapped_targets(&mut conn, account).await?
     };
     let mut report = Report::default();
     if targets.is_empty() {

@@ -303,11 +303,7 @@ pub async fn uncounted(
 ) -> Result<Vec<Uncounted>, TakeOverError> {
     let targets: BTreeSet<i64> = {
         let mut conn = db.conn().await?;
-        sklad_db::warehouses::list(&mut conn, account)
-            .await?
-            .into_iter()
-            .filter_map(|w| w.keycrm_warehouse_id)
-            .collect()
+        sklad_db::warehouses::mapped_targets(&mut conn, account).await?
     };
     if targets.is_empty() {
         return Ok(Vec::new());

@@ -15,6 +15,7 @@ use sklad_bus::{OutgoingMessage, Publisher};
 use sklad_events::v1::KeycrmWebhookReceived;
 use sklad_tests::{TestApp, fixture};
 
+mod catalogue;
 mod http;
 mod orders;
 mod production;
@@ -88,6 +89,20 @@ enum Bench {
         components: usize,
         #[arg(long, default_value_t = 50)]
         repeat: usize,
+    },
+    /// Moving a big shop in: a catalogue import's keyCRM requests against the pages it reads,
+    /// webhook → order latency during the import against the same stream alone, and a
+    /// take-over's time after the read.
+    Catalogue {
+        #[arg(long, default_value_t = 10_000)]
+        offers: usize,
+        /// The key's requests per minute (keyCRM's own is 60; a 1/s webhook stream alone
+        /// spends all of that, so the default leaves the import room).
+        #[arg(long, default_value_t = 300)]
+        requests_per_minute: u32,
+        /// Seconds of the webhook stream measured alone first.
+        #[arg(long, default_value_t = 30)]
+        baseline_seconds: u64,
     },
     /// Webhooks/s and latency of ingress vs. raw confirmed publishes of the same message.
     Ingress {
@@ -164,6 +179,18 @@ async fn main() -> anyhow::Result<()> {
                 finished,
                 components,
                 repeat,
+            })
+            .await
+        }
+        Bench::Catalogue {
+            offers,
+            requests_per_minute,
+            baseline_seconds,
+        } => {
+            catalogue::run(catalogue::Plan {
+                offers,
+                requests_per_minute,
+                baseline_seconds,
             })
             .await
         }

@@ -65,7 +65,12 @@ fn order_requests(app: &TestApp) -> (usize, usize) {
     (pages, singles)
 }
 
-async fn generate(app: &TestApp, count: usize, status: i64, seed: u64) -> anyhow::Result<Vec<i64>> {
+pub(crate) async fn generate(
+    app: &TestApp,
+    count: usize,
+    status: i64,
+    seed: u64,
+) -> anyhow::Result<Vec<i64>> {
     let answer = app
         .sim_control(
             Method::POST,
@@ -80,7 +85,7 @@ async fn generate(app: &TestApp, count: usize, status: i64, seed: u64) -> anyhow
 }
 
 /// When each of `ids` first appeared in sklad.
-async fn arrivals(
+pub(crate) async fn arrivals(
     app: &TestApp,
     ids: &[i64],
     deadline: Duration,
@@ -101,7 +106,7 @@ async fn arrivals(
     }
 }
 
-fn latencies(
+pub(crate) fn latencies(
     fired: &HashMap<i64, DateTime<Utc>>,
     arrived: &HashMap<i64, DateTime<Utc>>,
 ) -> Vec<Duration> {
@@ -115,7 +120,7 @@ fn latencies(
         .collect()
 }
 
-fn report_latency(name: &str, lat: &[Duration], expected: usize) {
+pub(crate) fn report_latency(name: &str, lat: &[Duration], expected: usize) {
     println!(
         "{name:<34} {:>5}/{expected} orders   p50 {:>8.1} ms   p99 {:>8.1} ms",
         lat.len(),

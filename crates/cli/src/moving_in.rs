@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
-use indicatif::{ProgressBar, ProgressStyle};
 use sklad_db::{Db, SecretBox};
 use sklad_domain::orders::{JobKind, SyncJobState};
 use sklad_domain::spreadsheet::Dialect;
@@ -132,12 +131,7 @@ pub async fn take_over(settings: &Settings, args: TakeOverArgs) -> anyhow::Resul
         .for_account(args.account)
         .await?;
     let into: BTreeMap<i64, Uuid> = args.into.into_iter().collect();
-    let pages = ProgressBar::new(0);
-    pages.set_style(
-        ProgressStyle::with_template("reading keyCRM stocks [{bar:40}] page {pos}/{len}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
-    );
+    let pages = crate::stock::bar(0, "reading keyCRM stocks [{bar:40}] page {pos}/{len}");
     let done = sklad_app::takeover::take_over(
         &db,
         &keycrm.client,

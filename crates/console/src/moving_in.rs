@@ -19,7 +19,7 @@ use sklad_api::error::ApiError;
 use sklad_api::spreadsheets::{CountsImportReport, ProductsImportReport};
 use sklad_api::take_over::{TakeOverReport, TakeOverRequest};
 use sklad_domain::orders::JobKind;
-use sklad_domain::spreadsheet::{Dialect, SheetFormat};
+use sklad_domain::spreadsheet::SheetFormat;
 
 /// The largest pasted or chosen spreadsheet a form carries.
 const SHEET_FORM_BYTES: usize = sklad_api::spreadsheets::MAX_SHEET_BYTES + 64 * 1024;
@@ -225,19 +225,7 @@ async fn export(
     console: Console,
     query: web::Query<ExportQuery>,
 ) -> Result<HttpResponse, ConsoleError> {
-    let dialect = match query.format {
-        Some(SheetFormat::Excel) => Dialect::EXCEL_UK,
-        _ => Dialect::PLAIN,
-    };
-    let csv =
-        sklad_app::spreadsheets::export_products(&state.db, console.account.0, dialect).await?;
-    Ok(HttpResponse::Ok()
-        .content_type("text/csv; charset=utf-8")
-        .insert_header((
-            actix_web::http::header::CONTENT_DISPOSITION,
-            "attachment; filename=\"products.csv\"",
-        ))
-        .body(csv))
+    Ok(sklad_api::spreadsheets::download(&state, console.account, query.format).await?)
 }
 
 /// What a spreadsheet would do, with the confirmation that does it.
@@ -253,83 +241,94 @@ struct SheetPreview {
     counts: Option<CountsImportReport>,
 }
 
-fn csv_of(form: &FormData) -> String {
-    form.get("csv").unwrap_or("").to_owned()
+/// The two spreadsheets the console takes.
+#[derive(Debug, Clone, Copy)]
+enum Sheet {
+    Products,
+    Counts,
+}
+
+impl Sheet {
+    /// Where its confirmation posts.
+    fn action(self) -> &'static str {
+        match self {
+            Sheet::Products => "/products/import",
+            Sheet::Counts => "/stock/counts",
+        }
+    }
+}
+
+/// Checks (`dry_run`: shows what would change, with the confirmation) or saves a pasted or
+/// chosen spreadsheet; a refusal names every bad line in the page's language.
+async fn sheet(
+    state: &ApiState,
+    posted: Posted,
+    sheet: Sheet,
+    dry_run: bool,
+) -> Result<HttpResponse, ConsoleError> {
+    use sklad_app::spreadsheets::{import_counts, import_products};
+    let console = &posted.console;
+    let account = console.account.0;
+    let csv = posted.form.get("csv").unwrap_or("").to_owned();
+    let done = match sheet {
+        Sheet::Products => import_products(&state.db, account, &csv, dry_run)
+            .await
+            .map(|done| (Some(ProductsImportReport::from(done)), None)),
+        Sheet::Counts => import_counts(&state.db, account, &csv, dry_run)
+            .await
+            .map(|done| {
+                (
+                    None,
+                    Some(sklad_api::spreadsheets::counts_report(dry_run, done)),
+                )
+            }),
+    };
+    match done {
+        Err(err) => products_refused(state, console, sheet_refusal(console.t(), err)).await,
+        Ok(_) if !dry_run => Ok(match sheet {
+            Sheet::Products => see_other("/products", Some("products_imported")),
+            Sheet::Counts => see_other("/movements", Some("counts_recorded")),
+        }),
+        Ok((products, counts)) => render(
+            &SheetPreview {
+                frame: console.frame(Section::Products, None),
+                t: console.t(),
+                csv,
+                action: sheet.action(),
+                products,
+                counts,
+            },
+            StatusCode::OK,
+        ),
+    }
 }
 
 async fn products_preview(
     state: web::Data<ApiState>,
     posted: Posted,
 ) -> Result<HttpResponse, ConsoleError> {
-    let console = &posted.console;
-    let csv = csv_of(&posted.form);
-    match sklad_app::spreadsheets::import_products(&state.db, console.account.0, &csv, true).await {
-        Ok(done) => render(
-            &SheetPreview {
-                frame: console.frame(Section::Products, None),
-                t: console.t(),
-                csv,
-                action: "/products/import",
-                products: Some(ProductsImportReport {
-                    dry_run: true,
-                    rows: done.rows,
-                    created: done.imported.created,
-                    updated: done.imported.updated,
-                    unchanged: done.imported.unchanged,
-                }),
-                counts: None,
-            },
-            StatusCode::OK,
-        ),
-        Err(err) => products_refused(&state, console, sheet_refusal(console.t(), err)).await,
-    }
+    sheet(&state, posted, Sheet::Products, true).await
 }
 
 async fn products_import(
     state: web::Data<ApiState>,
     posted: Posted,
 ) -> Result<HttpResponse, ConsoleError> {
-    let console = &posted.console;
-    let csv = csv_of(&posted.form);
-    match sklad_app::spreadsheets::import_products(&state.db, console.account.0, &csv, false).await
-    {
-        Ok(_) => Ok(see_other("/products", Some("products_imported"))),
-        Err(err) => products_refused(&state, console, sheet_refusal(console.t(), err)).await,
-    }
+    sheet(&state, posted, Sheet::Products, false).await
 }
 
 async fn counts_preview(
     state: web::Data<ApiState>,
     posted: Posted,
 ) -> Result<HttpResponse, ConsoleError> {
-    let console = &posted.console;
-    let csv = csv_of(&posted.form);
-    match sklad_app::spreadsheets::import_counts(&state.db, console.account.0, &csv, true).await {
-        Ok(counted) => render(
-            &SheetPreview {
-                frame: console.frame(Section::Products, None),
-                t: console.t(),
-                csv,
-                action: "/stock/counts",
-                products: None,
-                counts: Some(sklad_api::spreadsheets::counts_report(true, counted)),
-            },
-            StatusCode::OK,
-        ),
-        Err(err) => products_refused(&state, console, sheet_refusal(console.t(), err)).await,
-    }
+    sheet(&state, posted, Sheet::Counts, true).await
 }
 
 async fn counts_import(
     state: web::Data<ApiState>,
     posted: Posted,
 ) -> Result<HttpResponse, ConsoleError> {
-    let console = &posted.console;
-    let csv = csv_of(&posted.form);
-    match sklad_app::spreadsheets::import_counts(&state.db, console.account.0, &csv, false).await {
-        Ok(_) => Ok(see_other("/movements", Some("counts_recorded"))),
-        Err(err) => products_refused(&state, console, sheet_refusal(console.t(), err)).await,
-    }
+    sheet(&state, posted, Sheet::Counts, false).await
 }
 
 /// A keyCRM warehouse the take-over counts into, and the sklad warehouses to choose from

@@ -589,20 +589,24 @@ pub async fn upsert_sheet(
     Ok(done)
 }
 
+/// A product's spreadsheet columns as read: sku, name, unit, price, unit cost, barcode,
+/// tracks stock.
+type SheetRow = (
+    String,
+    String,
+    Option<String>,
+    Option<Decimal>,
+    Option<Decimal>,
+    Option<String>,
+    bool,
+);
+
 /// Every product of the account as a spreadsheet gives it back, by SKU.
 pub async fn all_for_sheet(
     conn: &mut AsyncPgConnection,
     account_id: Uuid,
 ) -> DbResult<Vec<SheetProduct>> {
-    let rows: Vec<(
-        String,
-        String,
-        Option<String>,
-        Option<Decimal>,
-        Option<Decimal>,
-        Option<String>,
-        bool,
-    )> = products::table
+    let rows: Vec<SheetRow> = products::table
         .filter(products::account_id.eq(account_id))
         .order(products::sku.asc())
         .select((

@@ -232,3 +232,15 @@ pub async fn list_keycrm(
         .load(conn)
         .await?)
 }
+
+/// The keyCRM warehouses the account's warehouses are mapped to (what sklad sends to).
+pub async fn mapped_targets(
+    conn: &mut AsyncPgConnection,
+    account_id: Uuid,
+) -> DbResult<std::collections::BTreeSet<i64>> {
+    Ok(list(conn, account_id)
+        .await?
+        .into_iter()
+        .filter_map(|w| w.keycrm_warehouse_id)
+        .collect())
+}

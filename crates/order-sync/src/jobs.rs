@@ -27,7 +27,9 @@ pub async fn run(ctx: Arc<Context>, cancel: CancellationToken) {
         if ctx.catalogue_refresh > std::time::Duration::ZERO
             && tokio::time::Instant::now() >= next_catalogue_pass
         {
-            next_catalogue_pass = tokio::time::Instant::now() + ctx.poll().max(CATALOGUE_PASS);
+            // At most a minute apart, more often when the interval itself is shorter.
+            let every = ctx.catalogue_refresh.min(CATALOGUE_PASS).max(ctx.poll());
+            next_catalogue_pass = tokio::time::Instant::now() + every;
             queue_catalogue_refresh(&ctx).await;
         }
         let claimed = match ctx.db.conn().await {
@@ -52,7 +54,7 @@ pub async fn run(ctx: Arc<Context>, cancel: CancellationToken) {
     }
 }
 
-/// How often the periodic catalogue pass looks for accounts due a refresh.
+/// How often, at most, the periodic catalogue pass looks for accounts due a refresh.
 const CATALOGUE_PASS: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Queues a catalogue import for each account whose last one is older than
