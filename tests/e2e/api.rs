@@ -457,7 +457,7 @@ async fn the_openapi_document_describes_the_api() {
     assert!(doc["components"]["schemas"]["IntegrationView"].is_object());
     // Every route is documented (they are mounted from the same list), kinds are enums and
     // lists share one page shape.
-    assert_eq!(doc["paths"].as_object().unwrap().len(), 39);
+    assert_eq!(doc["paths"].as_object().unwrap().len(), 41);
     let kinds: Vec<&Value> = doc["components"]["schemas"]["NewMovement"]["oneOf"]
         .as_array()
         .unwrap()

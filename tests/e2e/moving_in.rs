@@ -436,7 +436,7 @@ async fn spreadsheets_bring_products_and_counts_in_all_or_nothing() {
     let excel = "\u{feff}sku;name;unit;price;unit_cost;barcode;tracks_stock\r\n\
                  SP-1;\"Сорочка; біла\";шт;450,50;200;4820001;так\r\n\
                  SP-2;Пакування;;0;;;ні\r\n";
-    let (status, dry) = send_sheet(&app, "/products/import?dry_run=true", excel).await;
+    let (status, dry) = send_sheet(&app, "/spreadsheets/products?dry_run=true", excel).await;
     assert_eq!(status, 200, "{dry}");
     assert_eq!(
         (&dry["created"], &dry["dry_run"]),
@@ -444,7 +444,7 @@ async fn spreadsheets_bring_products_and_counts_in_all_or_nothing() {
     );
     let none = app.get_json("/products", &app.account.admin_token).await;
     assert_eq!(none["total"], 0, "a dry run saves nothing: {none}");
-    let (status, done) = send_sheet(&app, "/products/import", excel).await;
+    let (status, done) = send_sheet(&app, "/spreadsheets/products", excel).await;
     assert_eq!((status, &done["created"]), (200, &json!(2)), "{done}");
     let shirt = product(&app, "SP-1").await;
     assert_eq!(shirt["name"], "Сорочка; біла");
@@ -452,12 +452,12 @@ async fn spreadsheets_bring_products_and_counts_in_all_or_nothing() {
     assert_eq!(shirt["unit_cost"], "200");
     assert_eq!(shirt["barcode"], "4820001");
     assert_eq!(product(&app, "SP-2").await["tracks_stock"], false);
-    let (_, again) = send_sheet(&app, "/products/import", excel).await;
+    let (_, again) = send_sheet(&app, "/spreadsheets/products", excel).await;
     assert_eq!(again["unchanged"], 2, "{again}");
 
     // One bad line: nothing saved, the line named.
     let bad = "sku,name,price\nSP-3,Fine,1\nSP-4,Bad,abc\n";
-    let (status, refused) = send_sheet(&app, "/products/import", bad).await;
+    let (status, refused) = send_sheet(&app, "/spreadsheets/products", bad).await;
     assert_eq!(status, 422, "{refused}");
     assert_eq!(refused["error"]["params"]["line"], "3", "{refused}");
     assert!(
@@ -473,7 +473,7 @@ async fn spreadsheets_bring_products_and_counts_in_all_or_nothing() {
     let export = app
         .api(
             Method::GET,
-            "/products/export?format=excel",
+            "/spreadsheets/products?format=excel",
             &app.account.admin_token,
         )
         .send()
@@ -492,13 +492,13 @@ async fn spreadsheets_bring_products_and_counts_in_all_or_nothing() {
 
     // Counts: the warehouse by name, decimal commas, one inventory per warehouse.
     let counts = "sku;warehouse;quantity\nSP-1;склад 1;12,5\n";
-    let (_, preview) = send_sheet(&app, "/stock/counts/import?dry_run=true", counts).await;
+    let (_, preview) = send_sheet(&app, "/spreadsheets/counts?dry_run=true", counts).await;
     assert_eq!(
         preview["data"][0]["lines"][0]["change"], "12.5",
         "{preview}"
     );
     assert_eq!(preview["movements"], 0, "{preview}");
-    let (status, counted) = send_sheet(&app, "/stock/counts/import", counts).await;
+    let (status, counted) = send_sheet(&app, "/spreadsheets/counts", counts).await;
     assert_eq!(
         (status, &counted["movements"]),
         (200, &json!(1)),
@@ -522,7 +522,7 @@ async fn spreadsheets_bring_products_and_counts_in_all_or_nothing() {
         )
         .await;
     assert_eq!(balance["data"][0]["on_hand"], "12.5", "{balance}");
-    let (_, repeated) = send_sheet(&app, "/stock/counts/import", counts).await;
+    let (_, repeated) = send_sheet(&app, "/spreadsheets/counts", counts).await;
     assert_eq!(
         repeated["movements"], 0,
         "the same count again records nothing"
@@ -546,7 +546,7 @@ async fn spreadsheets_bring_products_and_counts_in_all_or_nothing() {
             ],
         ),
     ] {
-        let (status, refused) = send_sheet(&app, "/stock/counts/import", file).await;
+        let (status, refused) = send_sheet(&app, "/spreadsheets/counts", file).await;
         assert_eq!(status, 422, "{refused}");
         let message = refused["error"]["message"].as_str().unwrap();
         for part in parts {

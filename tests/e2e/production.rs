@@ -700,3 +700,71 @@ async fn boms_round_trip_through_csv_and_production_runs_from_the_cli() {
         "{listed}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_accounts_warehouse_or_product_is_not_found_in_production() {
+    let app = TestApp::spawn().await;
+    let ours = app
+        .created("/products", json!({"sku": "NF-1", "name": "Ours"}))
+        .await;
+    let part = app
+        .created("/products", json!({"sku": "NF-2", "name": "Part"}))
+        .await;
+    let w = app.created("/warehouses", json!({"name": "Ours"})).await;
+    let other = app.create_account("another shop", false).await;
+    let theirs = |path: &'static str, body: Value| {
+        let app = &app;
+        let token = other.admin_token.clone();
+        async move {
+            app.api(Method::POST, path, &token)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let their_product = theirs("/products", json!({"sku": "NF-T", "name": "Theirs"})).await;
+    let their_warehouse = theirs("/warehouses", json!({"name": "Theirs"})).await;
+    let id = ours["id"].as_str().unwrap();
+    app.answers(
+        Method::PUT,
+        &format!("/products/{id}/bom"),
+        json!({"output_quantity": 1, "components": [{"product_id": their_product["id"], "quantity": 1}]}),
+        404,
+    )
+    .await;
+    app.answers(
+        Method::PUT,
+        &format!("/products/{id}/bom"),
+        json!({"output_quantity": 1, "components": [{"product_id": part["id"], "quantity": 1}]}),
+        201,
+    )
+    .await;
+    let status = app
+        .status(
+            Method::GET,
+            &format!(
+                "/products/{id}/makeable?warehouse_id={}",
+                their_warehouse["id"].as_str().unwrap()
+            ),
+            &app.account.admin_token,
+        )
+        .await;
+    assert_eq!(status, 404);
+    for (product, component, output) in [
+        (&ours["id"], &their_warehouse["id"], &w["id"]),
+        (&ours["id"], &w["id"], &their_warehouse["id"]),
+        (&their_product["id"], &w["id"], &w["id"]),
+    ] {
+        app.answers(
+            Method::POST,
+            "/production-orders",
+            json!({"product_id": product, "quantity": 1, "component_warehouse_id": component, "output_warehouse_id": output}),
+            404,
+        )
+        .await;
+    }
+}

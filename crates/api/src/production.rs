@@ -117,8 +117,8 @@ impl From<ProductionError> for ApiError {
     responses(
         (status = 201, body = BomView),
         (status = 401, body = ErrorBody),
-        (status = 404, description = "No such product", body = ErrorBody),
-        (status = 422, description = "A component listed twice, the product itself, an unknown component, or a loop (`bom_cycle`)", body = ErrorBody)),
+        (status = 404, description = "No such product, or a component that is not a product of this account", body = ErrorBody),
+        (status = 422, description = "A component listed twice, the product itself, or a loop (`bom_cycle`)", body = ErrorBody)),
     security(("bearer" = [])))]
 #[put("/products/{id}/bom")]
 pub async fn put_bom(
@@ -213,8 +213,8 @@ pub struct MakeableView {
     responses(
         (status = 200, body = MakeableView),
         (status = 401, body = ErrorBody),
-        (status = 404, description = "No such product", body = ErrorBody),
-        (status = 422, description = "Not a warehouse of this account", body = ErrorBody)),
+        (status = 404, description = "No such product, or no such warehouse in this account", body = ErrorBody),
+        (status = 422, description = "A malformed query", body = ErrorBody)),
     security(("bearer" = [])))]
 #[get("/products/{id}/makeable")]
 pub async fn makeable(
@@ -292,7 +292,8 @@ impl From<ProductionOrder> for ProductionOrderView {
     responses(
         (status = 201, body = ProductionOrderView),
         (status = 401, body = ErrorBody),
-        (status = 422, description = "The product has no BOM, or a warehouse is not the account's", body = ErrorBody)),
+        (status = 404, description = "No such product or warehouse in this account", body = ErrorBody),
+        (status = 422, description = "The product has no BOM, or a quantity out of range", body = ErrorBody)),
     security(("bearer" = [])))]
 #[post("/production-orders")]
 pub async fn create_production_order(

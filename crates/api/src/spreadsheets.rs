@@ -113,7 +113,7 @@ async fn text(payload: web::Payload) -> Result<String, ApiError> {
 /// tracks_stock` (header on line 1; `sku` and `name` required, the others optional, in any
 /// order; an empty cell leaves that field as it is). All or nothing.
 #[utoipa::path(
-    tag = "Products",
+    tag = "Spreadsheets",
     params(DryRun),
     request_body(content = String, content_type = "text/csv", description = "The CSV file (`,` or `;` between cells; `.` or `,` in numbers)"),
     responses(
@@ -125,7 +125,7 @@ async fn text(payload: web::Payload) -> Result<String, ApiError> {
     ),
     security(("bearer" = [])),
 )]
-#[post("/products/import")]
+#[post("/spreadsheets/products")]
 pub async fn import_products(
     state: web::Data<ApiState>,
     account: AccountId,
@@ -152,7 +152,7 @@ impl From<sklad_app::spreadsheets::ProductsImport> for ProductsImportReport {
 
 /// Every product as a CSV file, by SKU (the same columns the import reads).
 #[utoipa::path(
-    tag = "Products",
+    tag = "Spreadsheets",
     params(ExportQuery),
     responses(
         (status = 200, content_type = "text/csv", body = String),
@@ -160,7 +160,7 @@ impl From<sklad_app::spreadsheets::ProductsImport> for ProductsImportReport {
     ),
     security(("bearer" = [])),
 )]
-#[get("/products/export")]
+#[get("/spreadsheets/products")]
 pub async fn export_products(
     state: web::Data<ApiState>,
     account: AccountId,
@@ -192,7 +192,7 @@ pub async fn download(
 /// Records counted stock from a CSV file: `sku,warehouse,quantity` (the warehouse by its
 /// name), one `inventory` movement per warehouse (`origin: spreadsheet`). All or nothing.
 #[utoipa::path(
-    tag = "Movements",
+    tag = "Spreadsheets",
     params(DryRun),
     request_body(content = String, content_type = "text/csv", description = "The CSV file (`,` or `;` between cells; `.` or `,` in numbers)"),
     responses(
@@ -204,7 +204,7 @@ pub async fn download(
     ),
     security(("bearer" = [])),
 )]
-#[post("/stock/counts/import")]
+#[post("/spreadsheets/counts")]
 pub async fn import_counts(
     state: web::Data<ApiState>,
     account: AccountId,

@@ -119,8 +119,8 @@ pub async fn save_bom(
         }
         let ids: Vec<Uuid> = lines.iter().map(|(id, _, _)| *id).collect();
         if !sklad_db::products::exists(conn, account, &ids).await? {
-            return Err(ProductionError::Invalid(
-                "a component is not a product of this account".into(),
+            return Err(ProductionError::NotFound(
+                "a component is not a product of this account",
             ));
         }
         let rule = production::Bom {
@@ -224,9 +224,7 @@ pub async fn makeable(
         .await?
         .is_none()
     {
-        return Err(ProductionError::Invalid(format!(
-            "warehouse {warehouse} is not a warehouse of this account"
-        )));
+        return Err(ProductionError::NotFound("no such warehouse"));
     }
     Ok(sklad_db::boms::makeable_in(conn, account, product, warehouse).await?)
 }
@@ -258,10 +256,11 @@ pub async fn plan(
             .await?
             .is_none()
         {
-            return Err(ProductionError::Invalid(format!(
-                "warehouse {warehouse} is not a warehouse of this account"
-            )));
+            return Err(ProductionError::NotFound("no such warehouse"));
         }
+    }
+    if !sklad_db::products::exists(conn, account, &[order.product_id]).await? {
+        return Err(ProductionError::NotFound("no such product"));
     }
     let bom_id = sklad_db::boms::current_of(conn, account, order.product_id)
         .await?

@@ -7,11 +7,11 @@ use std::collections::{BTreeMap, HashMap};
 use diesel::result::Error as DieselError;
 use diesel_async::AsyncConnection;
 use rust_decimal::Decimal;
-use sklad_db::products::{Imported, SheetProduct};
+use sklad_db::product_imports::{Imported, SheetProduct};
 use sklad_db::stock::Refused;
 use sklad_db::{Db, DbError};
 use sklad_domain::spreadsheet::{
-    Dialect, LineError, ProductRow, parse_counts, parse_products, write_products,
+    Dialect, LineError, ProductRow, parse_counts, parse_products, quoted, write_products,
 };
 use sklad_domain::stock::MovementOrigin;
 use uuid::Uuid;
@@ -44,8 +44,7 @@ pub fn describe(errors: &[LineError]) -> String {
             }
             text.push_str(&format!(": {}", e.code));
             if let Some(value) = &e.value {
-                let shown: String = value.chars().take(60).collect();
-                text.push_str(&format!(" (`{shown}`)"));
+                text.push_str(&format!(" (`{}`)", quoted(value, 60)));
             }
             text
         })
@@ -126,7 +125,7 @@ pub async fn import_products(
     let mut conn = db.conn().await?;
     let outcome = conn
         .transaction::<_, Applied, _>(async move |conn| {
-            let done = sklad_db::products::upsert_sheet(conn, account, &sheet)
+            let done = sklad_db::product_imports::upsert_sheet(conn, account, &sheet)
                 .await
                 .map_err(Applied::Failed)?;
             if dry_run {
@@ -151,7 +150,7 @@ pub async fn import_products(
 /// Every product of the account as a products file.
 pub async fn export_products(db: &Db, account: Uuid, dialect: Dialect) -> Result<String, DbError> {
     let mut conn = db.conn().await?;
-    let rows: Vec<ProductRow> = sklad_db::products::all_for_sheet(&mut conn, account)
+    let rows: Vec<ProductRow> = sklad_db::product_imports::all_for_sheet(&mut conn, account)
         .await?
         .into_iter()
         .enumerate()

@@ -1,5 +1,8 @@
 //! The console's words in English and Ukrainian. Each entry names both, so a language
 //! can never miss one (it would not compile); templates only ever read [`Text`].
+//!
+//! Why this file is long: it is the catalogue of every word the console shows, in both
+//! languages side by side; splitting it would scatter a translator's work.
 
 /// A language the console speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -265,6 +268,8 @@ catalogue! {
     sheets_export_excel: "Download products for Excel", "Завантажити товари для Excel";
     sheets_export_plain: "Download products (CSV)", "Завантажити товари (CSV)";
     sheets_products: "Products from a spreadsheet", "Товари з таблиці";
+    sheets_product_columns: "Columns: sku, name, unit, price, unit_cost, barcode, tracks_stock", "Колонки: sku, name, unit, price, unit_cost, barcode, tracks_stock";
+    sheets_count_columns: "Columns: sku, warehouse, quantity (the warehouse by its name)", "Колонки: sku, warehouse, quantity (склад за назвою)";
     sheets_counts: "Counted stock from a spreadsheet", "Підраховані залишки з таблиці";
     sheets_choose: "Choose a CSV file", "Виберіть файл CSV";
     sheets_or_paste: "or paste its contents", "або вставте його вміст";

@@ -225,6 +225,21 @@ async fn localize_failures(
 ) -> Result<actix_web::dev::ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
     let lang = session::language(req.request());
     let response = next.call(req).await?.map_into_boxed_body();
+    let signed_out = response
+        .response()
+        .error()
+        .and_then(|e| e.as_error::<ConsoleError>())
+        .is_some_and(|e| matches!(e, ConsoleError::SignIn { .. }));
+    if signed_out {
+        // Not a failure: someone not signed in is sent to sign in. Answered without the
+        // error attached, so the request log records a redirect, not an error.
+        tracing::info!(path = %response.request().path(), "not signed in: sent to sign in");
+        let mut plain = HttpResponse::build(response.status()).finish();
+        for (name, value) in response.headers() {
+            plain.headers_mut().append(name.clone(), value.clone());
+        }
+        return Ok(response.into_response(plain));
+    }
     let message = response
         .response()
         .extensions()

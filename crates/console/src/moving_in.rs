@@ -383,7 +383,7 @@ fn sheet_refusal(t: &Text, err: sklad_app::spreadsheets::SheetError) -> ApiError
                     }
                     text.push_str(&format!(": {}", t.sheet_problem(l.code)));
                     if let Some(value) = &l.value {
-                        let shown: String = value.chars().take(60).collect();
+                        let shown = sklad_domain::spreadsheet::quoted(value, 60);
                         text.push_str(&format!(" («{shown}»)"));
                     }
                     text

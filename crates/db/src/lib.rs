@@ -17,6 +17,7 @@ pub mod order_stock;
 pub mod orders;
 pub mod outbox;
 pub mod pool;
+pub mod product_imports;
 pub mod production;
 pub mod products;
 pub mod push_log;

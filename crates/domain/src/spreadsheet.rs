@@ -108,6 +108,22 @@ impl Dialect {
     };
 }
 
+/// A cell's value as an error may quote it: at most `max` characters, control characters
+/// (NUL included) written as `\u{..}`, so a message never carries what it quotes raw.
+pub fn quoted(value: &str, max: usize) -> String {
+    value
+        .chars()
+        .take(max)
+        .map(|c| {
+            if c.is_control() {
+                format!("\\u{{{:x}}}", u32::from(c))
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
 /// Reads a products file: every row, or every error.
 pub fn parse_products(text: &str) -> Result<Vec<ProductRow>, Vec<LineError>> {
     let mut skus = HashSet::new();
@@ -542,6 +558,12 @@ fn read<T>(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_quoted_value_carries_no_control_character() {
+        assert_eq!(quoted("a\0b\u{18}c", 10), "a\\u{0}b\\u{18}c");
+        assert_eq!(quoted("абв", 2), "аб");
+    }
+
     use super::*;
 
     fn d(s: &str) -> Decimal {

@@ -7,7 +7,7 @@ use diesel_async::AsyncConnection;
 use futures::TryStreamExt;
 use serde_json::json;
 use sklad_db::DbError;
-use sklad_db::products::CatalogueItem;
+use sklad_db::product_imports::CatalogueItem;
 use sklad_db::sync_jobs::{PageDone, SyncJob};
 use sklad_domain::nomenclature::{self, LineFacts, Property};
 use sklad_keycrm::models::Offer;
@@ -55,7 +55,8 @@ pub(crate) async fn run(
         let step = conn
             .transaction::<_, DbError, _>(async move |conn| {
                 let done =
-                    sklad_db::products::import_catalogue(conn, account, &items, keep_info).await?;
+                    sklad_db::product_imports::import_catalogue(conn, account, &items, keep_info)
+                        .await?;
                 let count = |n: usize| i32::try_from(n).unwrap_or(i32::MAX);
                 let page = PageDone {
                     page: number,
