@@ -13,6 +13,14 @@ async fn ingress_takes_webhooks_for_links_it_has_seen_while_postgres_is_down() {
         ..AppOptions::default()
     })
     .await;
+    // Ingress has heard every link change of the set-up (a notice arriving after the
+    // first webhook's lookup would make it forget the link it just learned).
+    assert!(
+        sklad_db::token_acks::wait_applied(app.db(), Duration::from_secs(10))
+            .await
+            .unwrap(),
+        "ingress applied the set-up's link changes"
+    );
     let body = fixture("webhook-order-change_order_status.A.json");
     assert_eq!(app.webhook_status(body.clone()).await, 202);
 
@@ -114,6 +122,14 @@ async fn a_thirty_second_postgres_outage_parks_nothing_and_loses_nothing() {
                 .await,
         );
     }
+    // Ingress has heard every link change of the set-up (a notice arriving after the
+    // warm-up's lookup would make it forget the link it just learned).
+    assert!(
+        sklad_db::token_acks::wait_applied(app.db(), Duration::from_secs(10))
+            .await
+            .unwrap(),
+        "ingress applied the set-up's link changes"
+    );
     let first = ids[0];
     app.sim_status(first, 2).await;
     app.wait_for_order(first, "warm-up order", |o| o["status_id"] == 2)

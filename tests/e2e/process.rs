@@ -222,6 +222,18 @@ async fn sklad_run_serves_drains_on_sigterm_and_logs_no_secret() {
     .await;
     assert_eq!(order["lines"][0]["name"], "Свічка");
 
+    // Someone not signed in opens the console: sent to sign in, logged as that, no error.
+    let plain = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let signed_out = plain
+        .get(format!("http://127.0.0.1:{api_port}/orders"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_out.status(), 303);
+
     // SIGTERM: stop accepting, finish, exit cleanly.
     let pid = run.id().unwrap().to_string();
     let killed = Command::new("kill")
@@ -271,6 +283,23 @@ async fn sklad_run_serves_drains_on_sigterm_and_logs_no_secret() {
     assert!(
         log.contains("shutdown signal received"),
         "SIGTERM was handled"
+    );
+    let redirect_lines: Vec<Value> = lines
+        .iter()
+        .filter(|l| l.contains("not signed in: sent to sign in"))
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    assert_eq!(redirect_lines.len(), 1, "{log}");
+    assert_eq!(
+        redirect_lines[0]["level"], "INFO",
+        "{:?}",
+        redirect_lines[0]
+    );
+    assert!(
+        !lines
+            .iter()
+            .any(|l| l.contains("\"ERROR\"") && l.contains("/orders")),
+        "a visitor who is not signed in is no error: {log}"
     );
 
     // One webhook followed by its id: received, taken off the queue, fetched from keyCRM,

@@ -268,8 +268,10 @@ catalogue! {
     sheets_export_excel: "Download products for Excel", "Завантажити товари для Excel";
     sheets_export_plain: "Download products (CSV)", "Завантажити товари (CSV)";
     sheets_products: "Products from a spreadsheet", "Товари з таблиці";
-    sheets_product_columns: "Columns: sku, name, unit, price, unit_cost, barcode, tracks_stock", "Колонки: sku, name, unit, price, unit_cost, barcode, tracks_stock";
-    sheets_count_columns: "Columns: sku, warehouse, quantity (the warehouse by its name)", "Колонки: sku, warehouse, quantity (склад за назвою)";
+    sheets_columns: "Columns", "Колонки";
+    sheets_product_columns: "sku, name, unit, price, unit_cost, barcode, tracks_stock", "sku, name, unit, price, unit_cost, barcode, tracks_stock";
+    sheets_count_columns: "sku, warehouse, quantity", "sku, warehouse, quantity";
+    sheets_count_warehouse: "the warehouse by its name", "склад за назвою";
     sheets_counts: "Counted stock from a spreadsheet", "Підраховані залишки з таблиці";
     sheets_choose: "Choose a CSV file", "Виберіть файл CSV";
     sheets_or_paste: "or paste its contents", "або вставте його вміст";

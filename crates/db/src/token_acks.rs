@@ -1,5 +1,5 @@
 //! How a rotated link stops at once in every ingress: each change ingress must forget is
-//! numbered (`webhook_token_changes`, in the notice's payload); each listening ingress
+//! numbered (`webhook_token_change_counter`, in commit order, in the notice's payload); each listening ingress
 //! records the highest number it has applied and a heartbeat in `ingress_listeners`; a
 //! rotation waits until every ingress seen lately has applied its number.
 
@@ -22,11 +22,9 @@ struct Number {
 
 /// The number of the latest change (0 before any).
 pub async fn last_change(conn: &mut AsyncPgConnection) -> DbResult<i64> {
-    let row: Number = diesel::sql_query(
-        "SELECT CASE WHEN is_called THEN last_value ELSE 0 END AS n FROM webhook_token_changes",
-    )
-    .get_result(conn)
-    .await?;
+    let row: Number = diesel::sql_query("SELECT value AS n FROM webhook_token_change_counter")
+        .get_result(conn)
+        .await?;
     Ok(row.n)
 }
 

@@ -13,6 +13,9 @@
 //! - Each notice carries the change's number; the listener records the highest it has
 //!   applied, with a heartbeat ([`sklad_db::token_acks`]), and a rotation answers only once
 //!   every live ingress has applied it: the old link stops at once, everywhere.
+//! - Numbers follow commit order (a counter row the changing transaction updates), and a
+//!   lookup reads the number before the link: a notice drops only what was looked up before
+//!   its change, never a lookup that already saw it.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -108,12 +111,13 @@ impl Tokens {
 
     /// Forgets what is remembered about `account` (and every unknown token: a new link
     /// may have been issued).
-    fn forget(&self, account: Uuid) {
+    fn forget(&self, account: Uuid, older: impl Fn(&Entry) -> bool) {
         self.drop_where(|entry| {
-            entry
-                .target
-                .as_ref()
-                .is_none_or(|t| t.account_id == account)
+            older(entry)
+                && entry
+                    .target
+                    .as_ref()
+                    .is_none_or(|t| t.account_id == account)
         });
     }
 
@@ -147,11 +151,16 @@ impl Tokens {
     /// were numbered) and records it.
     async fn apply(&self, payload: &str) {
         let mut parts = payload.split(' ');
-        match parts.next().map(Uuid::parse_str) {
-            Some(Ok(account)) => self.forget(account),
-            _ => self.drop_where(|_| true),
+        let account = parts.next().map(Uuid::parse_str);
+        let change = parts.next().and_then(|c| c.parse::<i64>().ok());
+        // Changes are numbered in commit order, so an entry looked up at or after this change
+        // already saw it (a notice can arrive after a fresh lookup): only older ones go.
+        let before = |entry: &Entry| change.is_none_or(|c| entry.change < c);
+        match account {
+            Some(Ok(account)) => self.forget(account, before),
+            _ => self.drop_where(before),
         }
-        if let Some(Ok(change)) = parts.next().map(str::parse::<i64>) {
+        if let Some(change) = change {
             self.applied(change).await;
         }
     }
