@@ -318,3 +318,42 @@ async fn an_order_keycrm_no_longer_has_is_marked_deleted() {
         .await;
     assert_eq!(order["status_id"], 2, "the last known state is kept");
 }
+
+/// A buyer name of 100 KB (keyCRM stores what it is sent) is kept to sklad's bound, marked
+/// as cut, in the order, its raw document and its product names; the cut is counted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn free_text_from_keycrm_is_bounded_with_a_marker_and_counted() {
+    let app = TestApp::spawn_with(AppOptions {
+        order_sync: true,
+        ..AppOptions::default()
+    })
+    .await;
+    let huge = "Ж".repeat(100_000);
+    let id = app
+        .sim_order(json!({"status_id": 1,
+            "buyer": {"full_name": huge, "phone": "+380501112233"},
+            "lines": [{"name": "Н".repeat(50_000), "price": 1, "one_time": true}]}))
+        .await;
+    app.sim_status(id, 2).await;
+    let order = app
+        .wait_for_order(id, "the order stored", |o| o["status_id"] == 2)
+        .await;
+    let name = order["buyer"]["name"].as_str().unwrap();
+    assert!(name.chars().count() < 4100, "{}", name.len());
+    assert!(name.ends_with("… [truncated]"));
+    let line = order["lines"][0]["name"].as_str().unwrap();
+    assert!(line.chars().count() < 4100 && line.ends_with("… [truncated]"));
+    let stored = serde_json::to_string(&order).unwrap();
+    assert!(
+        stored.len() < 60_000,
+        "the answer stays small: {} bytes",
+        stored.len()
+    );
+    let metrics = app.metrics().await;
+    let cut: f64 = metrics
+        .lines()
+        .filter(|l| l.starts_with("sklad_keycrm_texts_truncated_total"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum();
+    assert!(cut >= 2.0, "{metrics}");
+}

@@ -54,8 +54,21 @@ impl KeycrmClient {
             // A page that is not JSON with a 2xx (a maintenance page, a proxy) is unreadable,
             // not a verdict on the settings.
             s if s.is_success() => match parsed {
-                Some(value) => serde_json::from_value(value)
-                    .map_err(|e| KeycrmError::Decode(format!("{}: {e}", call.endpoint))),
+                Some(mut value) => {
+                    let cut = crate::lenient::bound_texts(&mut value);
+                    if cut > 0 {
+                        crate::metrics::TEXTS_TRUNCATED
+                            .with_label_values(&[call.endpoint])
+                            .inc_by(cut as u64);
+                        tracing::warn!(
+                            endpoint = call.endpoint,
+                            texts = cut,
+                            "keyCRM sent texts longer than sklad keeps; cut"
+                        );
+                    }
+                    serde_json::from_value(value)
+                        .map_err(|e| KeycrmError::Decode(format!("{}: {e}", call.endpoint)))
+                }
                 None => Err(KeycrmError::Decode(format!(
                     "{}: the answer is not JSON ({})",
                     call.endpoint,

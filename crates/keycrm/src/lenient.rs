@@ -110,8 +110,76 @@ where
         .collect())
 }
 
+/// The most characters sklad keeps of any one text keyCRM sends (a name, a comment, a key).
+pub const MAX_TEXT_CHARS: usize = 4000;
+
+/// What a cut text ends with, so a reader sees it was cut.
+pub const CUT_MARKER: &str = "… [truncated]";
+
+/// Cuts every string in `value` (object keys too) to [`MAX_TEXT_CHARS`] characters, ending
+/// each cut one with [`CUT_MARKER`], so one odd order (a 100 KB buyer name) cannot bloat
+/// pages, dumps and logs. Returns how many texts were cut.
+pub fn bound_texts(value: &mut serde_json::Value) -> usize {
+    use serde_json::Value;
+    fn cut(text: &str) -> Option<String> {
+        let mut chars = text.char_indices();
+        let (end, _) = chars.nth(MAX_TEXT_CHARS)?;
+        Some(format!("{}{CUT_MARKER}", &text[..end]))
+    }
+    match value {
+        Value::String(text) => match cut(text) {
+            Some(shorter) => {
+                *text = shorter;
+                1
+            }
+            None => 0,
+        },
+        Value::Array(items) => items.iter_mut().map(bound_texts).sum(),
+        Value::Object(map) => {
+            let mut count = 0;
+            if map.keys().any(|k| k.chars().nth(MAX_TEXT_CHARS).is_some()) {
+                let entries = std::mem::take(map);
+                for (key, value) in entries {
+                    let key = match cut(&key) {
+                        Some(shorter) => {
+                            count += 1;
+                            shorter
+                        }
+                        None => key,
+                    };
+                    map.insert(key, value);
+                }
+            }
+            count + map.values_mut().map(bound_texts).sum::<usize>()
+        }
+        _ => 0,
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn texts_longer_than_sklad_keeps_are_cut_with_a_marker_keys_too() {
+        let long = "я".repeat(MAX_TEXT_CHARS + 10);
+        let mut value = serde_json::json!({"buyer": {"full_name": long.clone()}, "ok": "short",
+            "list": [long.clone(), 5], long.clone(): 1});
+        assert_eq!(bound_texts(&mut value), 3);
+        let name = value["buyer"]["full_name"].as_str().unwrap();
+        assert_eq!(
+            name.chars().count(),
+            MAX_TEXT_CHARS + CUT_MARKER.chars().count()
+        );
+        assert!(name.ends_with(CUT_MARKER));
+        assert_eq!(value["ok"], "short");
+        assert!(
+            value
+                .as_object()
+                .unwrap()
+                .keys()
+                .all(|k| k.chars().count() < MAX_TEXT_CHARS + 20)
+        );
+    }
+
     use super::*;
     use rust_decimal::dec;
 

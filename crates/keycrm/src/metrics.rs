@@ -18,3 +18,8 @@ lazy_metric!(pub BUDGET_WAIT_SECONDS: HistogramVec = HistogramVec::new(
         .buckets(vec![0.0, 0.01, 0.05, 0.1, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0]),
     &["priority"],
 ));
+
+lazy_metric!(pub TEXTS_TRUNCATED: IntCounterVec = IntCounterVec::new(
+    Opts::new("sklad_keycrm_texts_truncated_total", "Texts from keyCRM cut to the length sklad keeps, by endpoint"),
+    &["endpoint"],
+));
