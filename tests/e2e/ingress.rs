@@ -449,3 +449,78 @@ async fn an_unroutable_publish_gives_503() {
         "no queue took it, so it is not durable"
     );
 }
+
+/// Input that no keyCRM sends is refused before anything is queued: a body that is not
+/// JSON by its type (415), not UTF-8 or nested without end in fields sklad skips (400), an
+/// event that is not a short `entity.action` name or an order id keyCRM cannot have (422).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn odd_input_is_refused_before_anything_is_queued() {
+    let app = TestApp::spawn().await;
+    let good = json!({"event": "order.change_order_status", "context": {"id": 5}});
+    for media in [
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data",
+    ] {
+        let response = app
+            .http
+            .post(&app.account.webhook_url)
+            .header("content-type", media)
+            .body(good.to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 415, "{media}");
+        assert_eq!(
+            json(response).await["error"]["code"],
+            "unsupported_media_type"
+        );
+    }
+    let deep = format!(
+        r#"{{"event": "order.change_order_status", "context": {{"id": 5}}, "skipped": {}{}}}"#,
+        "[".repeat(10_000),
+        "]".repeat(10_000)
+    );
+    let mut invalid =
+        br#"{"event": "order.change_order_status", "context": {"id": 5}, "skipped": ""#.to_vec();
+    invalid.extend_from_slice(b"\xff\xfe\"}");
+    for body in [deep.into_bytes(), invalid] {
+        let response = app.post_webhook(&app.account.webhook_url, body).await;
+        assert_eq!(response.status(), 400);
+        assert_eq!(json(response).await["error"]["code"], "invalid_json");
+    }
+    let long = format!("order.{}", "x".repeat(10_000));
+    for body in [
+        json!({"event": "order.change\u{0}", "context": {"id": 5}}),
+        json!({"event": "order.\u{202e}sutats", "context": {"id": 5}}),
+        json!({"event": long, "context": {"id": 5}}),
+        json!({"event": "order.change_order_status", "context": {"id": 2_147_483_648_i64}}),
+        json!({"event": "order.change_order_status", "context": {"id": i64::MAX}}),
+    ] {
+        let response = app
+            .post_webhook(&app.account.webhook_url, body.to_string())
+            .await;
+        assert_eq!(
+            response.status(),
+            422,
+            "{}",
+            &body.to_string()[..80.min(body.to_string().len())]
+        );
+        assert_eq!(
+            json(response).await["error"]["code"],
+            "unprocessable_webhook"
+        );
+    }
+    assert_eq!(app.broker.depth(&app.order_sync_queue()).await.unwrap(), 0);
+    // What keyCRM sends still goes through, with or without a content type.
+    assert_eq!(app.webhook_status(good.to_string()).await, 202);
+    let bare = app
+        .http
+        .post(&app.account.webhook_url)
+        .body(good.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bare.status(), 202);
+    assert_eq!(app.broker.depth(&app.order_sync_queue()).await.unwrap(), 2);
+}

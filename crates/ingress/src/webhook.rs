@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::CONTENT_LENGTH;
+use actix_web::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use actix_web::{HttpRequest, HttpResponse, web};
 use bytes::BytesMut;
 use chrono::Utc;
@@ -13,7 +13,9 @@ use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, Opts};
 use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::{Value, json};
 use sklad_bus::{OutgoingMessage, Publisher};
-use sklad_domain::webhook::{WebhookKind, classify, is_token_shaped};
+use sklad_domain::webhook::{
+    MAX_JSON_DEPTH, WebhookKind, classify, is_event_name, is_token_shaped, json_depth,
+};
 use sklad_events::v1::KeycrmWebhookReceived;
 use sklad_runtime::http::ErrorBody;
 use sklad_runtime::lazy_metric;
@@ -41,10 +43,14 @@ pub struct WebhookState {
 /// How a request ended, for the answer and the metrics.
 #[derive(Debug)]
 enum Outcome {
-    Accepted { webhook_id: String },
+    Accepted {
+        webhook_id: String,
+    },
     Ignored(&'static str),
     NotFound,
     TooLarge(usize),
+    /// A body sent as something other than JSON (415).
+    NotJson,
     BadJson(String),
     Unprocessable(String),
     Unavailable(String),
@@ -57,6 +63,7 @@ impl Outcome {
             Outcome::Ignored(_) => "ignored",
             Outcome::NotFound => "not_found",
             Outcome::TooLarge(_) => "too_large",
+            Outcome::NotJson => "not_json",
             Outcome::BadJson(_) => "bad_json",
             Outcome::Unprocessable(_) => "unprocessable",
             Outcome::Unavailable(_) => "unavailable",
@@ -75,6 +82,11 @@ impl Outcome {
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "payload_too_large",
                 &format!("the body is larger than {limit} bytes"),
+            ),
+            Outcome::NotJson => error(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "send the webhook as JSON (Content-Type: application/json)",
             ),
             Outcome::BadJson(why) => error(
                 StatusCode::BAD_REQUEST,
@@ -216,10 +228,26 @@ async fn handle(
         Ok(None) => return (Outcome::NotFound, None),
         Err(err) => return (Outcome::Unavailable(err.to_string()), None),
     };
+    if !json_content(req) {
+        return (Outcome::NotJson, None);
+    }
     let body = match read_body(req, payload, state.max_body_bytes).await {
         Ok(body) => body,
         Err(outcome) => return (outcome, None),
     };
+    // Checked before parsing: fields sklad skips are not built, so the parser alone would
+    // let invalid UTF-8 and any nesting through to the queue.
+    if std::str::from_utf8(&body).is_err() {
+        return (Outcome::BadJson("the body is not UTF-8".into()), None);
+    }
+    if json_depth(&body) > MAX_JSON_DEPTH {
+        return (
+            Outcome::BadJson(format!(
+                "the body nests deeper than {MAX_JSON_DEPTH} levels"
+            )),
+            None,
+        );
+    }
     let document = match read_webhook(&body) {
         Ok(document) => document,
         Err(outcome) => return (outcome, None),
@@ -235,6 +263,14 @@ async fn handle(
             None,
         );
     };
+    if !is_event_name(&event) {
+        return (
+            Outcome::Unprocessable(
+                "\"event\" is not a keyCRM event name (like order.change_order_status)".into(),
+            ),
+            None,
+        );
+    }
     if classify(&event) == WebhookKind::Unhandled {
         return (
             Outcome::Ignored("sklad does not handle this event"),
@@ -242,10 +278,15 @@ async fn handle(
         );
     }
     let context = &document.context;
-    let Some(order_id) = context.id.as_ref().and_then(positive_id) else {
+    let Some(order_id) = context
+        .id
+        .as_ref()
+        .and_then(positive_id)
+        .filter(|id| sklad_domain::orders::is_keycrm_id(*id))
+    else {
         return (
             Outcome::Unprocessable(
-                "the body has no usable \"context.id\" (a positive keyCRM order id)".into(),
+                "the body has no usable \"context.id\" (a keyCRM order id, 1 to 2147483647)".into(),
             ),
             Some(event),
         );
@@ -256,7 +297,11 @@ async fn handle(
             Some(event),
         );
     }
-    let status_id = context.status_id.as_ref().and_then(positive_id);
+    let status_id = context
+        .status_id
+        .as_ref()
+        .and_then(positive_id)
+        .filter(|id| sklad_domain::orders::is_keycrm_id(*id));
     let updated_at = context
         .updated_at
         .as_ref()
@@ -410,6 +455,24 @@ impl<'de> Deserialize<'de> for Webhook {
             }
         }
         deserializer.deserialize_map(Top)
+    }
+}
+
+/// JSON, or no content type at all (a bare sender); anything else (`text/plain`, a form) is
+/// not a keyCRM webhook.
+fn json_content(req: &HttpRequest) -> bool {
+    match req.headers().get(CONTENT_TYPE).map(|v| v.to_str()) {
+        None => true,
+        Some(Ok(value)) => {
+            let media = value
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase();
+            media == "application/json" || media.ends_with("+json")
+        }
+        Some(Err(_)) => false,
     }
 }
 
