@@ -865,3 +865,60 @@ async fn odd_console_input_never_gives_a_500() {
         .await;
     assert_eq!(balances["total"], 0, "{balances}");
 }
+
+/// A burst of wrong sign-ins or admin tokens from one address earns it a wait (429 with
+/// `Retry-After`), checked before the token is; the page says so in the visitor's language.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_failed_sign_ins_from_one_address_waits() {
+    let app = TestApp::spawn_with(AppOptions {
+        configure: Some(|s| s.security.failed_auth_burst = 3),
+        ..AppOptions::default()
+    })
+    .await;
+    let base = format!("http://127.0.0.1:{}", app.api_port);
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let attempt = || async {
+        let form = http
+            .get(format!("{base}/sign-in"))
+            .header("Accept-Language", "uk")
+            .send()
+            .await
+            .unwrap();
+        let pre = cookie_of(&form, "sklad_sign_in");
+        let csrf = csrf_of(&form.text().await.unwrap());
+        http.post(format!("{base}/sign-in"))
+            .header("Cookie", &pre)
+            .header("Accept-Language", "uk")
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(format!("token={}&csrf={csrf}", "W".repeat(43)))
+            .send()
+            .await
+            .unwrap()
+    };
+    for _ in 0..3 {
+        assert_eq!(attempt().await.status(), 401);
+    }
+    let throttled = attempt().await;
+    assert_eq!(throttled.status(), 429);
+    let wait: u64 = throttled.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=3).contains(&wait), "{wait}");
+    let page = throttled.text().await.unwrap();
+    assert!(page.contains("Забагато невдалих спроб"), "{page}");
+    // The address waits for everything that authenticates, the right token included.
+    let api = app
+        .api(reqwest::Method::GET, "/products", &app.account.admin_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(api.status(), 429);
+    assert!(api.headers().contains_key("retry-after"));
+    let body: Value = api.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "too_many_attempts");
+}

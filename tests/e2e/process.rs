@@ -233,6 +233,16 @@ async fn sklad_run_serves_drains_on_sigterm_and_logs_no_secret() {
         .await
         .unwrap();
     assert_eq!(signed_out.status(), 303);
+    // Wrong admin tokens: 401 each, and no log line per miss (a burst is logged once).
+    for _ in 0..3 {
+        let refused = http
+            .get(api("/products"))
+            .bearer_auth("W".repeat(43))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), 401);
+    }
 
     // SIGTERM: stop accepting, finish, exit cleanly.
     let pid = run.id().unwrap().to_string();
@@ -300,6 +310,12 @@ async fn sklad_run_serves_drains_on_sigterm_and_logs_no_secret() {
             .iter()
             .any(|l| l.contains("\"ERROR\"") && l.contains("/orders")),
         "a visitor who is not signed in is no error: {log}"
+    );
+    assert!(
+        !lines
+            .iter()
+            .any(|l| l.contains("Error encountered") && l.contains("unauthorized")),
+        "a wrong token writes no WARN line of its own: {log}"
     );
 
     // One webhook followed by its id: received, taken off the queue, fetched from keyCRM,

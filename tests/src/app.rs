@@ -123,6 +123,9 @@ impl TestApp {
         if let Some(timeout) = options.confirm_timeout {
             settings.broker.confirm_timeout = timeout;
         }
+        // Tests send many unauthorized requests from one address; the throttle's own test
+        // sets the real allowance.
+        settings.security.failed_auth_burst = 100_000;
         if let Some(configure) = options.configure {
             configure(&mut settings);
         }

@@ -30,13 +30,20 @@ impl FromRequest for AccountId {
                     .then(|| token.trim().to_owned())
             });
         let state = req.app_data::<web::Data<ApiState>>().cloned();
+        let client = req.peer_addr().map(|a| a.ip());
         let span = req
             .extensions()
             .get::<tracing_actix_web::RootSpan>()
             .map(|root| (*root).clone());
         Box::pin(async move {
-            let (Some(token), Some(state)) = (token.filter(|t| !t.is_empty()), state) else {
+            let Some(state) = state else {
                 return Err(ApiError::unauthorized());
+            };
+            if let Some(wait) = state.throttle.waiting(client) {
+                return Err(ApiError::too_many_attempts(wait));
+            }
+            let Some(token) = token.filter(|t| !t.is_empty()) else {
+                return Err(refused(&state, client));
             };
             let mut conn = state.db.conn().await?;
             match sklad_db::accounts::authenticate_admin(&mut conn, &token).await? {
@@ -46,8 +53,16 @@ impl FromRequest for AccountId {
                     }
                     Ok(AccountId(account))
                 }
-                None => Err(ApiError::unauthorized()),
+                None => Err(refused(&state, client)),
             }
         })
+    }
+}
+
+/// A failed attempt: 401, or 429 once the address has spent its allowance.
+fn refused(state: &ApiState, client: Option<std::net::IpAddr>) -> ApiError {
+    match state.throttle.failed(client) {
+        Some(wait) => ApiError::too_many_attempts(wait),
+        None => ApiError::unauthorized(),
     }
 }

@@ -57,6 +57,17 @@ impl ApiError {
         )
     }
 
+    /// Too many failed attempts from this address: come back after `wait`.
+    pub fn too_many_attempts(wait: std::time::Duration) -> Self {
+        let mut err = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_attempts",
+            "too many failed attempts from this address; wait and try again",
+        );
+        err.retry_after = Some(wait.as_secs().max(1));
+        err
+    }
+
     pub fn validation(message: impl Into<String>) -> Self {
         Self::new(
             StatusCode::UNPROCESSABLE_ENTITY,

@@ -361,6 +361,11 @@ fn add_common_answers(operation: &mut Operation) {
             "422",
             "A value breaks a rule of the schema; `error.message` names it.",
         ),
+        (
+            secured,
+            "429",
+            "Too many failed authentications from this address (`too_many_attempts`), or for operations that ask keyCRM, its request budget spent (`keycrm_budget_spent`); `Retry-After` says when to come back.",
+        ),
         (true, "503", "The database is unavailable; retry later."),
     ];
     for (applies, status, description) in answers {

@@ -251,6 +251,7 @@ catalogue! {
     step_taken_over: "Take keyCRM's quantities over", "Перенесіть залишки з keyCRM";
     step_sending: "Switch sending stock balances to keyCRM on", "Увімкніть передавання залишків у keyCRM";
     step_done: "done", "зроблено";
+    sign_in_throttled: "Too many failed attempts from this address. Wait a minute and try again.", "Забагато невдалих спроб з цієї адреси. Зачекайте хвилину й спробуйте знову.";
     done_catalogue_started: "The catalogue import started; its progress is below.", "Імпорт каталогу розпочато; його хід показано нижче.";
     done_catalogue_cancelled: "The catalogue import was cancelled; pages already read stay imported.", "Імпорт каталогу скасовано; уже прочитані сторінки збережено.";
     done_products_imported: "Products saved from the spreadsheet.", "Товари з таблиці збережено.";

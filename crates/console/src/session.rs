@@ -231,6 +231,29 @@ pub struct SignInForm {
 }
 
 /// Opens a session for a working admin token.
+/// The sign-in form again, 429 with `Retry-After`: this address failed too often.
+fn throttled(
+    req: &HttpRequest,
+    form: &SignInForm,
+    wait: std::time::Duration,
+) -> Result<HttpResponse, ConsoleError> {
+    let t = language(req).text();
+    let next = form.next.as_deref().unwrap_or("/");
+    let mut page = sign_in_form(
+        req,
+        StatusCode::TOO_MANY_REQUESTS,
+        Some(t.sign_in_throttled),
+        next,
+    )?;
+    if let Ok(value) =
+        actix_web::http::header::HeaderValue::from_str(&wait.as_secs().max(1).to_string())
+    {
+        page.headers_mut()
+            .insert(actix_web::http::header::RETRY_AFTER, value);
+    }
+    Ok(page)
+}
+
 pub async fn sign_in(
     req: HttpRequest,
     state: web::Data<ApiState>,
@@ -242,6 +265,10 @@ pub async fn sign_in(
             lang: language(&req),
         });
     }
+    let client = req.peer_addr().map(|a| a.ip());
+    if let Some(wait) = state.throttle.waiting(client) {
+        return throttled(&req, &form, wait);
+    }
     let token = form.token.trim();
     let opened = if sklad_domain::webhook::is_token_shaped(token) {
         let mut conn = state.db.conn().await?;
@@ -251,6 +278,9 @@ pub async fn sign_in(
         None
     };
     let Some(opened) = opened else {
+        if let Some(wait) = state.throttle.failed(client) {
+            return throttled(&req, &form, wait);
+        }
         let t = language(&req).text();
         let next = form.next.as_deref().unwrap_or("/");
         return sign_in_form(&req, StatusCode::UNAUTHORIZED, Some(t.sign_in_failed), next);

@@ -257,6 +257,10 @@ pub struct SecuritySettings {
     /// Mark console cookies `Secure` always (set it when a TLS proxy in front does not say
     /// `X-Forwarded-Proto: https`); they are `Secure` anyway on requests that arrive as https.
     pub console_secure_cookies: bool,
+    /// Failed authentications (wrong admin tokens, wrong sign-ins) one client address may
+    /// make at once; then it gets 429 with `Retry-After`, its allowance coming back at one
+    /// failure every 3 s.
+    pub failed_auth_burst: u32,
 }
 
 impl Default for SecuritySettings {
@@ -265,6 +269,7 @@ impl Default for SecuritySettings {
             master_key: None,
             console_session_ttl: Duration::from_secs(12 * 3600),
             console_secure_cookies: false,
+            failed_auth_burst: 20,
         }
     }
 }
