@@ -2,8 +2,9 @@
 //!
 //! [`IntegrationSettings`] is the one definition of what a shop owner sets: its fields are
 //! the columns, the API's read and write shapes (and their OpenAPI schema), and the CLI's
-//! `sklad integration set` keys. A new setting is a column, a field here, and (if it has
-//! rules) a line in [`IntegrationSettings::validate`].
+//! `sklad integration set` keys. For those a new setting is a column, a field here, and (if
+//! it has rules) a line in [`IntegrationSettings::validate`]; what acts on it, the console's
+//! form and the tests' struct literals need it too (see docs/architecture.md).
 
 use chrono::{DateTime, Utc};
 use diesel::deserialize::FromSql;

@@ -11,7 +11,7 @@
 //!   keyCRM never delivered its webhook;
 //! - the shipping loop tries orders waiting to ship (a line was short) again.
 //!
-//! All of them write through [`upsert::apply`]: one transaction per order, never letting an
+//! The fetcher, the job runner and the reconciler write orders through [`upsert::apply`]: one transaction per order, never letting an
 //! older keyCRM `updated_at` overwrite a newer one.
 
 mod catalogue;
