@@ -178,12 +178,12 @@ pub fn write_products(rows: &[ProductRow], dialect: Dialect) -> String {
         &PRODUCT_COLUMNS,
         rows.iter().map(|r| {
             vec![
-                r.sku.clone(),
-                r.name.clone(),
-                r.unit.clone().unwrap_or_default(),
+                guarded(&r.sku),
+                guarded(&r.name),
+                guarded(r.unit.as_deref().unwrap_or_default()),
                 number(r.price),
                 number(r.unit_cost),
-                r.barcode.clone().unwrap_or_default(),
+                guarded(r.barcode.as_deref().unwrap_or_default()),
                 r.tracks_stock.map(|b| b.to_string()).unwrap_or_default(),
             ]
         }),
@@ -197,12 +197,33 @@ pub fn write_counts(rows: &[CountRow], dialect: Dialect) -> String {
         &COUNT_COLUMNS,
         rows.iter().map(|r| {
             vec![
-                r.sku.clone(),
-                r.warehouse.clone(),
+                guarded(&r.sku),
+                guarded(&r.warehouse),
                 format_decimal(r.quantity, dialect),
             ]
         }),
     )
+}
+
+/// The characters that make a spreadsheet read a cell as a formula.
+const FORMULA_START: [char; 4] = ['=', '+', '-', '@'];
+
+/// A text cell as written: one a spreadsheet would run as a formula (a product name
+/// `=HYPERLINK(…)` from a keyCRM order) gets a leading `'`, which Excel shows as text and
+/// reading a file takes off again.
+fn guarded(text: &str) -> String {
+    if text.starts_with(FORMULA_START) {
+        format!("'{text}")
+    } else {
+        text.to_owned()
+    }
+}
+
+/// A text cell as read: the guard [`guarded`] adds comes off.
+fn unguarded(cell: &str) -> &str {
+    cell.strip_prefix('\'')
+        .filter(|rest| rest.starts_with(FORMULA_START))
+        .unwrap_or(cell)
 }
 
 fn format_decimal(value: Decimal, dialect: Dialect) -> String {
@@ -291,7 +312,7 @@ impl<'a> Row<'a> {
             self.fail(column, "too_long", None);
             None
         } else {
-            Some(cell)
+            Some(unguarded(cell))
         }
     }
 
@@ -558,6 +579,28 @@ fn read<T>(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn cells_a_spreadsheet_would_run_as_formulas_are_written_as_text_and_read_back() {
+        let row = ProductRow {
+            line: 2,
+            sku: "-12".into(),
+            name: "=HYPERLINK(\"http://x\")".into(),
+            unit: Some("@unit".into()),
+            price: None,
+            unit_cost: None,
+            barcode: Some("+380".into()),
+            tracks_stock: None,
+        };
+        for dialect in [Dialect::PLAIN, Dialect::EXCEL_UK] {
+            let text = write_products(std::slice::from_ref(&row), dialect);
+            assert!(
+                text.contains("'=HYPERLINK") && text.contains("'-12"),
+                "{text}"
+            );
+            assert_eq!(parse_products(&text).unwrap(), vec![row.clone()]);
+        }
+    }
+
     #[test]
     fn a_quoted_value_carries_no_control_character() {
         assert_eq!(quoted("a\0b\u{18}c", 10), "a\\u{0}b\\u{18}c");
