@@ -282,3 +282,118 @@ async fn a_sku_marked_again_during_its_push_waits_max_delay_from_that_push() {
             .is_empty()
     );
 }
+
+/// True when `text` holds a Cyrillic letter: PostgreSQL really answered in Ukrainian.
+fn cyrillic(text: &str) -> bool {
+    text.chars().any(|c| ('\u{0400}'..='\u{04FF}').contains(&c))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn errors_are_told_apart_by_sqlstate_when_postgres_speaks_ukrainian() {
+    use sklad_db::DbError;
+    use sklad_tests::{AppOptions, TestApp};
+
+    let app = TestApp::spawn_with(AppOptions {
+        postgres_lc_messages: Some("uk_UA.UTF-8"),
+        ..AppOptions::default()
+    })
+    .await;
+
+    // A value that does not fit (class 22), worded in Ukrainian, is the input's fault.
+    let mut conn = app.db.db.conn().await.unwrap();
+    let err = DbError::from(
+        diesel::sql_query("SELECT 1 / 0")
+            .execute(&mut conn)
+            .await
+            .unwrap_err(),
+    );
+    let words = err.to_string();
+    assert!(cyrillic(&words), "PostgreSQL answers in Ukrainian: {words}");
+    assert_eq!(
+        err.sqlstate().map(|s| s.to_string()).as_deref(),
+        Some("22012")
+    );
+    assert!(err.is_out_of_range(), "{words}");
+    assert!(!err.is_infra(), "{words}");
+
+    // The server ending a connection mid-statement (57P01) is the database's trouble.
+    let mut victim = app.db.db.dedicated().await.unwrap();
+    #[derive(QueryableByName)]
+    struct Pid {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        pid: i32,
+    }
+    let pid = diesel::sql_query("SELECT pg_backend_pid() AS pid")
+        .get_result::<Pid>(&mut victim)
+        .await
+        .unwrap()
+        .pid;
+    let sleeping = tokio::spawn(async move {
+        diesel::sql_query("SELECT pg_sleep(30)")
+            .execute(&mut victim)
+            .await
+            .map_err(DbError::from)
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        #[derive(QueryableByName)]
+        struct Active {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let active = diesel::sql_query(
+            "SELECT count(*) AS n FROM pg_stat_activity WHERE pid = $1 AND query LIKE '%pg_sleep%' AND state = 'active'",
+        )
+        .bind::<diesel::sql_types::Integer, _>(pid)
+        .get_result::<Active>(&mut conn)
+        .await
+        .unwrap();
+        if active.n == 1 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the statement never ran"
+        );
+        tokio::task::yield_now().await;
+    }
+    diesel::sql_query("SELECT pg_terminate_backend($1)")
+        .bind::<diesel::sql_types::Integer, _>(pid)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let err = sleeping.await.unwrap().unwrap_err();
+    let words = err.to_string();
+    assert!(cyrillic(&words), "PostgreSQL answers in Ukrainian: {words}");
+    assert_eq!(
+        err.sqlstate().map(|s| s.to_string()).as_deref(),
+        Some("57P01")
+    );
+    assert!(err.is_infra(), "{words}");
+    assert!(!err.is_out_of_range(), "{words}");
+
+    // Through the API: a balance that would overflow is a 422 and changes nothing, not a 500.
+    let warehouse = app
+        .created("/warehouses", serde_json::json!({"name": "Main"}))
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.created(
+        "/products",
+        serde_json::json!({"sku": "BIG", "name": "Big"}),
+    )
+    .await;
+    let receipt = serde_json::json!({"kind": "receipt", "warehouse_id": warehouse,
+        "lines": [{"sku": "BIG", "quantity": "99999999999999"}]});
+    assert_eq!(app.post("/movements", receipt.clone()).await.status(), 201);
+    let refused = app.post("/movements", receipt).await;
+    assert_eq!(refused.status(), 422);
+    let balance = app
+        .get_json(
+            &format!("/balances?warehouse_id={warehouse}&sku=BIG"),
+            &app.account.admin_token,
+        )
+        .await;
+    assert_eq!(balance["data"][0]["on_hand"], "99999999999999", "{balance}");
+}

@@ -41,6 +41,9 @@ pub struct AppOptions {
     /// Put a [`crate::TcpProxy`] between the services and PostgreSQL ([`TestApp::postgres`]),
     /// so a test can cut the database (the test's own connections stay direct).
     pub postgres_proxy: bool,
+    /// The language PostgreSQL words its errors in for this test's database (`lc_messages`),
+    /// set before any service connects.
+    pub postgres_lc_messages: Option<&'static str>,
 }
 
 /// An account created for a test, with its secrets.
@@ -95,6 +98,11 @@ impl TestApp {
             format: "pretty".into(),
         });
         let db = TestDatabase::create().await.expect("test database");
+        if let Some(language) = options.postgres_lc_messages {
+            db.set("lc_messages", language).await.expect(
+                "PostgreSQL takes lc_messages (deploy/test.sh generates the uk_UA.UTF-8 locale)",
+            );
+        }
         let broker = TestBroker::new();
         let mut settings = test_settings(&db.url, &broker);
         let postgres = if options.postgres_proxy {

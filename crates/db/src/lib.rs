@@ -24,6 +24,7 @@ pub mod push_log;
 pub mod push_waiting;
 pub mod retention;
 pub mod schema;
+mod sqlstate;
 pub mod stock;
 pub mod stock_sync;
 pub mod sync_jobs;
@@ -65,39 +66,43 @@ impl DbError {
         )
     }
 
+    /// The SQLSTATE PostgreSQL answered with, if the statement reached it. Errors are told
+    /// apart by this code, never by their message: a server whose `lc_messages` is not
+    /// English words every message differently.
+    pub fn sqlstate(&self) -> Option<diesel::result::SqlState> {
+        match self {
+            DbError::Query(diesel::result::Error::DatabaseError(_, info)) => info.sqlstate(),
+            _ => None,
+        }
+    }
+
     /// True when the database itself failed (down, unreachable, a connection lost or shut
-    /// down), not the statement: the same work may succeed later, and must not count
-    /// against the message or order that was being handled.
+    /// down, out of connections or disk, read-only during a fail-over), not the statement:
+    /// the same work may succeed later, and must not count against the message or order
+    /// that was being handled.
     pub fn is_infra(&self) -> bool {
         use diesel::result::{DatabaseErrorKind, Error};
         match self {
             DbError::Unavailable(_) => true,
             DbError::Query(Error::BrokenTransactionManager) => true,
             DbError::Query(Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _)) => true,
-            DbError::Query(Error::DatabaseError(_, info)) => {
-                let message = info.message();
-                message.contains("terminating connection")
-                    || message.contains("connection closed")
-                    || message.contains("the database system is")
-            }
+            DbError::Query(Error::DatabaseError(kind, info)) => match info.sqlstate() {
+                Some(code) => sqlstate::is_infra(code.as_str()),
+                // No SQLSTATE: the driver's own (English) words say what happened.
+                None => {
+                    matches!(kind, DatabaseErrorKind::UnableToSendCommand)
+                        && sqlstate::is_driver_connection_error(info.message())
+                }
+            },
             _ => false,
         }
     }
 
-    /// True when a value did not fit its column (a numeric overflow, text too long): the
-    /// input's fault, answered as such.
+    /// True when a value did not fit its column (a numeric overflow, text too long, a byte
+    /// sequence the encoding refuses): SQLSTATE class 22, the input's fault, answered as such.
     pub fn is_out_of_range(&self) -> bool {
-        match self {
-            DbError::Query(diesel::result::Error::DatabaseError(_, info)) => {
-                let message = info.message();
-                message.contains("out of range")
-                    || message.contains("overflow")
-                    || message.contains("value too long")
-                    || message.contains("invalid byte sequence")
-                    || message.contains("unsupported Unicode escape")
-            }
-            _ => false,
-        }
+        self.sqlstate()
+            .is_some_and(|code| sqlstate::is_data_exception(code.as_str()))
     }
 
     /// True when the named constraint (or unique index) refused the write; lets callers turn

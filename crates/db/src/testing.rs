@@ -61,6 +61,28 @@ impl TestDatabase {
     }
 }
 
+impl TestDatabase {
+    /// Sets a server parameter for every later connection to this database (e.g.
+    /// `lc_messages`, so PostgreSQL answers in another language).
+    pub async fn set(&self, parameter: &str, value: &str) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            parameter
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b == b'_'),
+            "not a parameter name: {parameter}"
+        );
+        let mut admin = AsyncPgConnection::establish(&self.admin_url).await?;
+        let value = value.replace('\'', "''");
+        diesel::sql_query(format!(
+            "ALTER DATABASE {} SET {parameter} = '{value}'",
+            self.name
+        ))
+        .execute(&mut admin)
+        .await?;
+        Ok(())
+    }
+}
+
 impl Drop for TestDatabase {
     fn drop(&mut self) {
         let admin_url = self.admin_url.clone();
