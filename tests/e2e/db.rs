@@ -231,7 +231,7 @@ async fn console_sessions_end_with_their_expiry_and_their_token() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sku_marked_again_during_its_push_waits_max_delay_from_that_push() {
     use chrono::{TimeDelta, Utc};
-    use sklad_db::stock_sync::{claim, clear, due, mark};
+    use sklad_db::stock_sync::{claim, due, mark, settle};
     let db = TestDatabase::create().await.unwrap();
     let mut conn = db.db.conn().await.unwrap();
     let account = shop(&mut conn).await.account.id;
@@ -262,7 +262,7 @@ async fn a_sku_marked_again_during_its_push_waits_max_delay_from_that_push() {
     // A movement lands while the push is in flight: the pair stays dirty...
     mark(&mut conn, account, &pair).await.unwrap();
     assert_eq!(
-        clear(&mut conn, account, 1, &claimed, claimed_at)
+        settle(&mut conn, account, 1, &[], &[], &claimed, claimed_at)
             .await
             .unwrap(),
         0
@@ -281,6 +281,62 @@ async fn a_sku_marked_again_during_its_push_waits_max_delay_from_that_push() {
             .unwrap()
             .is_empty()
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_push_is_settled_all_or_nothing() {
+    use chrono::{TimeDelta, Utc};
+    use rust_decimal::Decimal;
+    use sklad_db::stock_sync::{accepted, claim, mark, settle};
+    let db = TestDatabase::create().await.unwrap();
+    let mut conn = db.db.conn().await.unwrap();
+    let account = shop(&mut conn).await.account.id;
+    let pairs = [(1_i64, "A".to_owned()), (1_i64, "B".to_owned())];
+    mark(&mut conn, account, &pairs).await.unwrap();
+    let claimed_at = Utc::now();
+    let claimed = claim(&mut conn, account, 1, 10, TimeDelta::seconds(30))
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 2);
+    let skus = ["A".to_owned(), "B".to_owned()];
+    let dirty = async |conn: &mut sklad_db::Conn| -> i64 {
+        stock_dirty::table
+            .filter(stock_dirty::account_id.eq(account))
+            .count()
+            .get_result(conn)
+            .await
+            .unwrap()
+    };
+
+    // The last step fails (PostgreSQL refuses a NUL in text): what keyCRM accepted is not
+    // recorded either, and both marks stay, so the push runs again.
+    let took = [("A".to_owned(), Decimal::from(5))];
+    let refused = [("B".to_owned(), "bad\u{0}reason".to_owned())];
+    assert!(
+        settle(&mut conn, account, 1, &took, &refused, &claimed, claimed_at)
+            .await
+            .is_err()
+    );
+    assert!(
+        accepted(&mut conn, account, 1, &skus)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(dirty(&mut conn).await, 2);
+
+    // Settled: A accepted, B refused and forgotten, both marks cleared together.
+    let refused = [("B".to_owned(), "no such offer".to_owned())];
+    assert_eq!(
+        settle(&mut conn, account, 1, &took, &refused, &claimed, claimed_at)
+            .await
+            .unwrap(),
+        2
+    );
+    let now = accepted(&mut conn, account, 1, &skus).await.unwrap();
+    assert_eq!(now.get("A"), Some(&Decimal::from(5)), "{now:?}");
+    assert!(!now.contains_key("B"), "{now:?}");
+    assert_eq!(dirty(&mut conn).await, 0);
 }
 
 /// True when `text` holds a Cyrillic letter: PostgreSQL really answered in Ukrainian.

@@ -99,9 +99,7 @@ pub async fn reconcile(
         report.checked += known.len();
         let drifted: Vec<String> = found.iter().map(|d| d.sku.clone()).collect();
         if !drifted.is_empty() {
-            sklad_db::stock_sync::forget_accepted(&mut conn, account, *target, &drifted).await?;
-            let pairs: Vec<(i64, String)> = drifted.into_iter().map(|sku| (*target, sku)).collect();
-            sklad_db::stock_sync::mark(&mut conn, account, &pairs).await?;
+            sklad_db::stock_sync::resend(&mut conn, account, *target, &drifted).await?;
         }
         report.drift.extend(found);
     }

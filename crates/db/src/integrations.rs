@@ -11,7 +11,7 @@ use diesel::deserialize::FromSql;
 use diesel::pg::{Pg, PgValue};
 use diesel::prelude::*;
 use diesel::serialize::{Output, ToSql};
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use sklad_domain::orders::{KeycrmId, is_keycrm_id};
@@ -360,22 +360,26 @@ pub async fn save(
             api_key_mask: mask_api_key(key),
         }
     });
-    let saved: Integration = diesel::update(keycrm_integrations::table.find(account_id))
-        .set((
-            settings.clone(),
-            key,
-            keycrm_integrations::updated_at.eq(diesel::dsl::now),
-            keycrm_integrations::key_rejected_at.eq(None::<DateTime<Utc>>),
-            keycrm_integrations::misconfigured_at.eq(None::<DateTime<Utc>>),
-            keycrm_integrations::flag_answer.eq(None::<String>),
-        ))
-        .returning(Integration::as_returning())
-        .get_result(conn)
-        .await?;
-    if let Some(fingerprint) = &saved.api_key_fingerprint {
-        crate::budget::set_rate(conn, fingerprint, saved.settings.requests_per_minute).await?;
-    }
-    Ok(saved)
+    // The settings and the key's budget rate change together or not at all.
+    conn.transaction::<_, DbError, _>(async move |conn| {
+        let saved: Integration = diesel::update(keycrm_integrations::table.find(account_id))
+            .set((
+                settings.clone(),
+                key,
+                keycrm_integrations::updated_at.eq(diesel::dsl::now),
+                keycrm_integrations::key_rejected_at.eq(None::<DateTime<Utc>>),
+                keycrm_integrations::misconfigured_at.eq(None::<DateTime<Utc>>),
+                keycrm_integrations::flag_answer.eq(None::<String>),
+            ))
+            .returning(Integration::as_returning())
+            .get_result(conn)
+            .await?;
+        if let Some(fingerprint) = &saved.api_key_fingerprint {
+            crate::budget::set_rate(conn, fingerprint, saved.settings.requests_per_minute).await?;
+        }
+        Ok(saved)
+    })
+    .await
 }
 
 /// Records that keyCRM's quantities were taken over (switching sending on needs no
@@ -441,7 +445,6 @@ pub async fn claim_reconcile(
     conn: &mut AsyncPgConnection,
     lease: chrono::TimeDelta,
 ) -> DbResult<Option<ReconcileClaim>> {
-    use diesel_async::AsyncConnection;
     conn.transaction::<_, DbError, _>(async move |conn| {
         let due: Option<(Uuid, Option<DateTime<Utc>>)> = keycrm_integrations::table
             .filter(keycrm_integrations::enabled.eq(true))

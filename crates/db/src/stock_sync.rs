@@ -1,21 +1,25 @@
 //! What the stock-publisher keeps: the dirty set of (keyCRM warehouse, SKU) pairs to push and
 //! the quantity keyCRM last accepted for each (the log of every push is [`crate::push_log`]).
+//!
+//! Why this file is long: the dirty set's whole life is here (mark, claim, lease, settle,
+//! back off, sums per keyCRM warehouse), so the one transaction that settles a push and the
+//! statements it is made of stay side by side.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use diesel::prelude::*;
 use diesel::upsert::excluded;
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use rust_decimal::Decimal;
 use sklad_domain::push::keycrm_quantity;
 use sklad_domain::reservation::{PushQuantity, pushed_quantity};
 use uuid::Uuid;
 
-use crate::DbResult;
 use crate::schema::{
     balances, keycrm_integrations, products, stock_dirty, stock_pushed, warehouses,
 };
+use crate::{DbError, DbResult};
 
 /// Marks `(keyCRM warehouse, SKU)` pairs dirty; each mark raises the pair's version. SKUs of
 /// products that do not track stock (services) are never sent, so never marked.
@@ -180,7 +184,7 @@ pub async fn mark_everywhere(
 }
 
 /// Forgets what keyCRM accepted for these pairs (it drifted), so they are sent again.
-pub async fn forget_accepted(
+async fn forget_accepted(
     conn: &mut AsyncPgConnection,
     account_id: Uuid,
     keycrm_warehouse_id: i64,
@@ -310,8 +314,7 @@ pub async fn claim(
     limit: i64,
     lease: TimeDelta,
 ) -> DbResult<Vec<Dirty>> {
-    use diesel_async::AsyncConnection;
-    conn.transaction::<_, crate::DbError, _>(async move |conn| {
+    conn.transaction::<_, DbError, _>(async move |conn| {
         let rows: Vec<(String, i64, i32)> = stock_dirty::table
             .filter(stock_dirty::account_id.eq(account_id))
             .filter(stock_dirty::keycrm_warehouse_id.eq(keycrm_warehouse_id))
@@ -428,6 +431,46 @@ pub async fn accepted(
         .collect())
 }
 
+/// Settles a push in one transaction: what keyCRM took and what it refused are recorded and
+/// the claimed marks that did not change meanwhile are cleared together. A crash leaves all
+/// of it or none (then the marks are still there and the push runs again).
+#[allow(clippy::too_many_arguments)]
+pub async fn settle(
+    conn: &mut AsyncPgConnection,
+    account_id: Uuid,
+    keycrm_warehouse_id: i64,
+    accepted: &[(String, Decimal)],
+    rejected: &[(String, String)],
+    claimed: &[Dirty],
+    claimed_at: DateTime<Utc>,
+) -> DbResult<usize> {
+    conn.transaction::<_, DbError, _>(async move |conn| {
+        record_accepted(conn, account_id, keycrm_warehouse_id, accepted).await?;
+        record_rejected(conn, account_id, keycrm_warehouse_id, rejected).await?;
+        clear(conn, account_id, keycrm_warehouse_id, claimed, claimed_at).await
+    })
+    .await
+}
+
+/// Sends drifted SKUs again, in one transaction: what keyCRM accepted for them is forgotten
+/// and they are marked, so a crash cannot forget without marking (nothing would push them).
+pub async fn resend(
+    conn: &mut AsyncPgConnection,
+    account_id: Uuid,
+    keycrm_warehouse_id: i64,
+    skus: &[String],
+) -> DbResult<usize> {
+    let pairs: Vec<(i64, String)> = skus
+        .iter()
+        .map(|sku| (keycrm_warehouse_id, sku.clone()))
+        .collect();
+    conn.transaction::<_, DbError, _>(async move |conn| {
+        forget_accepted(conn, account_id, keycrm_warehouse_id, skus).await?;
+        mark(conn, account_id, &pairs).await
+    })
+    .await
+}
+
 /// Records quantities keyCRM accepted.
 pub async fn record_accepted(
     conn: &mut AsyncPgConnection,
@@ -469,7 +512,7 @@ pub async fn record_accepted(
 }
 
 /// Records SKUs keyCRM refused, with its reason; their accepted quantity is forgotten.
-pub async fn record_rejected(
+async fn record_rejected(
     conn: &mut AsyncPgConnection,
     account_id: Uuid,
     keycrm_warehouse_id: i64,
@@ -504,7 +547,7 @@ pub async fn record_rejected(
 /// Deletes, in one statement, the marks whose version is the one claimed. A pair marked again
 /// meanwhile stays dirty; what keyCRM lacks of it began after `claimed_at`, where a second
 /// statement restarts its `first_marked_at`, so a steady stream is pushed once per `max_delay`.
-pub async fn clear(
+async fn clear(
     conn: &mut AsyncPgConnection,
     account_id: Uuid,
     keycrm_warehouse_id: i64,

@@ -165,24 +165,12 @@ pub async fn push_target(
         let mut conn = ctx.db.conn().await?;
         match outcome {
             Ok(Sent { accepted, rejected }) => {
-                sklad_db::stock_sync::record_accepted(
+                sklad_db::stock_sync::settle(
                     &mut conn,
                     account,
                     keycrm_warehouse,
                     &accepted,
-                )
-                .await?;
-                sklad_db::stock_sync::record_rejected(
-                    &mut conn,
-                    account,
-                    keycrm_warehouse,
                     &rejected,
-                )
-                .await?;
-                sklad_db::stock_sync::clear(
-                    &mut conn,
-                    account,
-                    keycrm_warehouse,
                     &claimed,
                     claimed_at,
                 )
