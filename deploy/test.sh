@@ -46,6 +46,18 @@ if ! command -v geckodriver >/dev/null && [ ! -x "$HOME/.cargo/bin/geckodriver" 
   cargo install geckodriver --locked --version 0.37.1
 fi
 
+# crates/db/src/schema.rs must be what `diesel print-schema` makes of the migrations (a test
+# compares them): the diesel CLI, built from crates.io once into ~/.cargo/bin, links libpq.
+diesel_version="2.3.14"
+diesel_bin="$(command -v diesel || echo "$HOME/.cargo/bin/diesel")"
+if ! "$diesel_bin" --version 2>/dev/null | grep -q "$diesel_version"; then
+  [ -e /usr/include/postgresql/libpq-fe.h ] || apt_install libpq-dev
+  log "installing the diesel CLI $diesel_version from crates.io"
+  cargo install diesel_cli --locked --version "$diesel_version" --no-default-features --features postgres
+  diesel_bin="$HOME/.cargo/bin/diesel"
+fi
+export SKLAD_DIESEL="$diesel_bin"
+
 # One test runs PostgreSQL's messages in Ukrainian (errors must be told apart by SQLSTATE,
 # not by their words): the server needs that locale. Outside the archive, so a server that
 # is already running finds it without a restart.

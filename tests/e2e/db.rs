@@ -1,9 +1,7 @@
 //! Migrations, the schema and the small repositories, against real PostgreSQL.
 
 use diesel::QueryableByName;
-use diesel::pg::Pg;
 use diesel::prelude::*;
-use diesel::sql_types::Text;
 use diesel_async::RunQueryDsl;
 use sklad_db::schema::*;
 use sklad_tests::TestDatabase;
@@ -27,86 +25,51 @@ async fn concurrent_migrations_are_applied_once() {
     assert!(sklad_db::migrate::run(&db.url).await.unwrap().is_empty());
 }
 
-#[derive(QueryableByName)]
-struct Column {
-    #[diesel(sql_type = Text)]
-    column_name: String,
-}
-
-/// The columns diesel selects for `query`, from its SQL.
-fn diesel_columns<Q: diesel::query_builder::QueryFragment<Pg>>(query: &Q) -> Vec<String> {
-    let sql = diesel::debug_query::<Pg, _>(query).to_string();
-    let select = sql
-        .split(" FROM ")
-        .next()
-        .unwrap()
-        .trim_start_matches("SELECT ");
-    let mut columns: Vec<String> = select
-        .split(", ")
-        .map(|c| c.rsplit('.').next().unwrap().trim_matches('"').to_owned())
-        .collect();
-    columns.sort();
-    columns
-}
-
-async fn database_columns(conn: &mut sklad_db::Conn, table: &str) -> Vec<String> {
-    let mut columns: Vec<String> = diesel::sql_query(
-        "SELECT column_name::text AS column_name FROM information_schema.columns
-         WHERE table_schema = 'public' AND table_name = $1",
-    )
-    .bind::<Text, _>(table)
-    .load::<Column>(conn)
-    .await
-    .unwrap()
-    .into_iter()
-    .map(|c| c.column_name)
-    .collect();
-    columns.sort();
-    columns
+/// The diesel CLI: `SKLAD_DIESEL`, else `diesel` on the PATH or in `~/.cargo/bin`.
+fn diesel_cli() -> std::path::PathBuf {
+    if let Some(path) = std::env::var_os("SKLAD_DIESEL") {
+        return path.into();
+    }
+    let home = std::env::var_os("HOME").map(|h| std::path::Path::new(&h).join(".cargo/bin"));
+    std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .unwrap_or_default()
+        .into_iter()
+        .chain(home)
+        .map(|dir| dir.join("diesel"))
+        .find(|path| path.is_file())
+        .expect(
+            "the diesel CLI (deploy/test.sh installs it: cargo install diesel_cli \
+             --no-default-features --features postgres)",
+        )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_diesel_schema_matches_the_migrations() {
+async fn the_diesel_schema_is_what_diesel_prints_from_the_migrations() {
     let db = TestDatabase::create().await.unwrap();
-    let mut conn = db.db.conn().await.unwrap();
-    let expected = [
-        (
-            "accounts",
-            diesel_columns(&accounts::table.select(accounts::all_columns)),
-        ),
-        (
-            "admin_tokens",
-            diesel_columns(&admin_tokens::table.select(admin_tokens::all_columns)),
-        ),
-        (
-            "webhook_tokens",
-            diesel_columns(&webhook_tokens::table.select(webhook_tokens::all_columns)),
-        ),
-        (
-            "keycrm_integrations",
-            diesel_columns(&keycrm_integrations::table.select(keycrm_integrations::all_columns)),
-        ),
-        (
-            "inbox",
-            diesel_columns(&inbox::table.select(inbox::all_columns)),
-        ),
-        (
-            "outbox",
-            diesel_columns(&outbox::table.select(outbox::all_columns)),
-        ),
-        (
-            "keycrm_budget",
-            diesel_columns(&keycrm_budget::table.select(keycrm_budget::all_columns)),
-        ),
-    ];
-    for (table, columns) in expected {
-        assert!(!columns.is_empty());
-        assert_eq!(
-            database_columns(&mut conn, table).await,
-            columns,
-            "table {table}"
-        );
-    }
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let printed = tokio::process::Command::new(diesel_cli())
+        .args(["print-schema", "--database-url", &db.url])
+        .current_dir(&root)
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        printed.status.success(),
+        "diesel print-schema: {}",
+        String::from_utf8_lossy(&printed.stderr)
+    );
+    let printed = String::from_utf8(printed.stdout).unwrap();
+    let kept = std::fs::read_to_string(root.join("crates/db/src/schema.rs")).unwrap();
+    assert!(
+        printed.contains("diesel::table! {\n    accounts (id)"),
+        "{printed}"
+    );
+    assert!(
+        printed == kept,
+        "crates/db/src/schema.rs differs from `diesel print-schema` over the migrations; \
+         regenerate it (see diesel.toml). Printed:\n{printed}"
+    );
 }
 
 /// A new account ("shop") in a test database.
