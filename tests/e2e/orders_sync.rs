@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use reqwest::Method;
 use serde_json::{Value, json};
-use sklad_bus::{Broker, OutgoingMessage, Publisher, headers};
+use sklad_bus::{Broker, OutgoingMessage, Publisher};
 use sklad_events::v1::KeycrmWebhookReceived;
 use sklad_tests::{AppOptions, TestApp, eventually, process_env};
 
@@ -15,6 +15,8 @@ use crate::cli::sklad;
 async fn spawn_with(configure: Option<fn(&mut sklad_runtime::Settings)>) -> TestApp {
     TestApp::spawn_with(AppOptions {
         order_sync: true,
+        // The relay keeps parked messages in PostgreSQL, where `sklad parked` lists them.
+        relay: true,
         configure,
         ..AppOptions::default()
     })
@@ -392,44 +394,85 @@ async fn reconciliation_picks_up_orders_whose_webhook_never_came() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_order_that_cannot_be_fetched_is_parked_with_its_reason() {
-    let app = spawn_with(Some(|s| s.order_sync.max_fetch_attempts = 2)).await;
-    let id = app
-        .sim_order(json!({"status_id": 1, "lines": [{"name": "X", "price": 1, "one_time": true}]}))
-        .await;
+async fn orders_that_cannot_be_fetched_are_parked_listed_often_and_replayed_once() {
+    let app = TestApp::spawn_with(AppOptions {
+        order_sync: true,
+        relay: true,
+        configure: Some(|s| s.order_sync.max_fetch_attempts = 2),
+        ..AppOptions::default()
+    })
+    .await;
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        ids.push(
+            app.sim_order(
+                json!({"status_id": 1, "lines": [{"name": "X", "price": 1, "one_time": true}]}),
+            )
+            .await,
+        );
+    }
     // keyCRM fails every request (a refused key would stop the account instead: see
     // `security`).
     app.sim.lock().faults.error_rate = 1.0;
-    let body = json!({"event": "order.change_order_status", "context": {"id": id, "status_id": 1}});
-    assert_eq!(
-        app.post_webhook(&app.account.webhook_url, body.to_string())
-            .await
-            .status(),
-        202
-    );
+    for id in &ids {
+        let body =
+            json!({"event": "order.change_order_status", "context": {"id": id, "status_id": 1}});
+        assert_eq!(
+            app.post_webhook(&app.account.webhook_url, body.to_string())
+                .await
+                .status(),
+            202
+        );
+    }
+    // The relay moves each parked message off its queue into PostgreSQL.
     let parking = app.broker.topology().parking_queue("order-sync");
-    eventually(Duration::from_secs(30), "order parked", || async {
-        (app.broker.depth(&parking).await.ok()? == 1).then_some(())
-    })
+    eventually(
+        Duration::from_secs(30),
+        "orders parked and kept",
+        || async {
+            let kept = app.parked().await.len() == 3;
+            (kept && app.broker.depth(&parking).await.ok()? == 0).then_some(())
+        },
+    )
     .await;
     let env = process_env(&app, &[]);
-    let listed = sklad(&env, &["parked", "list", "--consumer", "order-sync"])
-        .output()
-        .await
-        .unwrap();
-    let listed = String::from_utf8_lossy(&listed.stdout).into_owned();
-    assert!(listed.contains("gave up after 2 attempts"), "{listed}");
+    let list = || async {
+        let listed = sklad(&env, &["parked", "list", "--consumer", "order-sync"])
+            .output()
+            .await
+            .unwrap();
+        String::from_utf8_lossy(&listed.stdout).into_owned()
+    };
+    // Looking is free: fifty lists take nothing off any queue and drop nothing.
+    for _ in 0..50 {
+        let listed = list().await;
+        assert_eq!(
+            listed.matches("gave up after 2 attempts").count(),
+            3,
+            "{listed}"
+        );
+    }
+    let listed = list().await;
     assert!(listed.contains("server error (HTTP 500)"), "{listed}");
-    assert!(listed.contains(&format!("order/{id}")), "{listed}");
-    assert_eq!(
-        app.broker.depth(&parking).await.unwrap(),
-        1,
-        "listing leaves it parked"
-    );
+    for id in &ids {
+        assert!(listed.contains(&format!("order/{id}")), "{listed}");
+    }
+    let parked = app.parked().await;
+    assert_eq!(parked.len(), 3);
+    assert!(parked.iter().all(|p| p.account_id == Some(app.account.id)));
+    let mut kept_ids: Vec<i64> = parked.iter().filter_map(|p| p.keycrm_id).collect();
+    kept_ids.sort_unstable();
+    assert_eq!(kept_ids, ids);
 
-    // keyCRM works again: replaying the parked order brings it in.
+    // keyCRM works again: one message replayed by id brings its order in, the rest wait.
     app.sim.lock().faults.error_rate = 0.0;
-    let replayed = sklad(&env, &["parked", "replay", "--consumer", "order-sync"])
+    let first = parked
+        .iter()
+        .find(|p| p.keycrm_id == Some(ids[0]))
+        .unwrap()
+        .id
+        .to_string();
+    let replayed = sklad(&env, &["parked", "replay", "--id", &first])
         .output()
         .await
         .unwrap();
@@ -438,25 +481,50 @@ async fn an_order_that_cannot_be_fetched_is_parked_with_its_reason() {
         replayed.contains("1 parked message(s) moved back"),
         "{replayed}"
     );
-    app.wait_for_order(id, "imported after replay", |o| o["status_id"] == 1)
+    app.wait_for_order(ids[0], "imported after replay", |o| o["status_id"] == 1)
         .await;
-    assert_eq!(app.broker.depth(&parking).await.unwrap(), 0);
+    assert_eq!(app.parked().await.len(), 2);
+    // Replaying the same id again finds nothing: a message comes back once.
+    let again = sklad(&env, &["parked", "replay", "--id", &first])
+        .output()
+        .await
+        .unwrap();
+    assert!(String::from_utf8_lossy(&again.stdout).contains("0 parked message(s)"));
 
-    // A message for an account that does not exist is parked by the consumer itself.
+    let rest = sklad(&env, &["parked", "replay", "--consumer", "order-sync"])
+        .output()
+        .await
+        .unwrap();
+    let rest = String::from_utf8_lossy(&rest.stdout).into_owned();
+    assert!(rest.contains("2 parked message(s) moved back"), "{rest}");
+    for id in &ids[1..] {
+        app.wait_for_order(*id, "imported after replay", |o| o["status_id"] == 1)
+            .await;
+    }
+    assert_eq!(app.parked_anywhere().await, 0);
+    assert_eq!(
+        order_total(&app, "status_id=1").await,
+        3,
+        "each order stored once"
+    );
+
+    // A message for an account that does not exist is parked by the consumer itself, and
+    // kept with that account's id and the reason.
     let mut stray = webhook_event(&app, 77, None);
-    stray.account_id = uuid::Uuid::now_v7().to_string();
+    let nobody = uuid::Uuid::now_v7();
+    stray.account_id = nobody.to_string();
     publish(&app, &stray, "stray").await;
     let parked = eventually(Duration::from_secs(30), "stray parked", || async {
-        let parked = app.broker.drain(&parking).await.ok()?;
+        let parked = app.parked().await;
         (!parked.is_empty()).then_some(parked)
     })
     .await;
-    let reason = headers::get_str(
-        parked[0].properties.headers().as_ref(),
-        headers::PARK_REASON,
-    )
-    .unwrap();
-    assert!(reason.contains("does not exist"), "{reason}");
+    assert_eq!(parked[0].account_id, Some(nobody));
+    assert!(
+        parked[0].reason.contains("does not exist"),
+        "{:?}",
+        parked[0]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -699,9 +767,8 @@ async fn one_bad_order_never_stalls_the_others_and_is_parked_with_its_reason() {
     );
     assert_eq!(junk["buyer"]["name"], Value::Null);
     // The bad one was counted, retried, then parked with its keyCRM id and the reason.
-    let parking = app.broker.topology().parking_queue("order-sync");
     eventually(Duration::from_secs(60), "bad order parked", || async {
-        (app.broker.depth(&parking).await.ok()? == 1).then_some(())
+        (app.parked().await.len() == 1).then_some(())
     })
     .await;
     let listed = parked_reasons(&app).await;
@@ -732,9 +799,8 @@ async fn a_sync_job_and_reconciliation_go_past_a_bad_order() {
         app.wait_for_order(*id, "imported", |o| o["status_id"] == 1)
             .await;
     }
-    let parking = app.broker.topology().parking_queue("order-sync");
     eventually(Duration::from_secs(60), "bad order parked", || async {
-        (app.broker.depth(&parking).await.ok()? >= 1).then_some(())
+        (!app.parked().await.is_empty()).then_some(())
     })
     .await;
     assert!(parked_reasons(&app).await.contains(&format!("order/{bad}")));

@@ -477,6 +477,30 @@ impl TestApp {
         .await
     }
 
+    /// Every parked message the relay keeps in PostgreSQL (all accounts), oldest first.
+    #[allow(clippy::expect_used)]
+    pub async fn parked(&self) -> Vec<sklad_db::parked::ParkedRow> {
+        let mut conn = self.db.db.conn().await.expect("database");
+        sklad_db::parked::list(&mut conn, &sklad_db::parked::Filter::default(), 10_000)
+            .await
+            .expect("parked rows")
+    }
+
+    /// How many messages are parked anywhere: kept in PostgreSQL or still on a parking queue.
+    #[allow(clippy::expect_used)]
+    pub async fn parked_anywhere(&self) -> usize {
+        let mut queued = 0;
+        for spec in sklad_bus::topology::ALL_CONSUMERS {
+            let queue = self.broker.topology().parking_queue(spec.name);
+            queued += self
+                .broker
+                .depth(&queue)
+                .await
+                .expect("parking queue depth");
+        }
+        self.parked().await.len() + usize::try_from(queued).unwrap_or(usize::MAX)
+    }
+
     /// Polls `GET /api/v1/orders/{keycrm_id}` until `ready` holds for it.
     pub async fn wait_for_order(
         &self,

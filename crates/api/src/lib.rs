@@ -17,6 +17,7 @@ pub mod movements;
 mod openapi;
 pub mod orders;
 pub mod page;
+pub mod parked;
 pub mod production;
 pub mod products;
 pub mod spreadsheets;

@@ -45,6 +45,7 @@ pub async fn run(settings: &Settings, args: StatusArgs) -> anyhow::Result<()> {
                 })
                 .collect();
             let (set_aside, reason) = sklad_db::outbox::set_aside(&mut conn).await?;
+            let parked = sklad_db::parked::count(&mut conn, None).await?;
             let waiting: Vec<Value> = sklad_db::order_stock::waiting_counts(&mut conn, None)
                 .await?
                 .into_iter()
@@ -58,6 +59,7 @@ pub async fn run(settings: &Settings, args: StatusArgs) -> anyhow::Result<()> {
                 "flagged_integrations": flagged,
                 "failing_pushes": failing,
                 "outbox_set_aside": {"events": set_aside, "last_reason": reason},
+                "parked_messages": parked,
                 "waiting_shipments": waiting,
             })
         }
@@ -92,6 +94,12 @@ fn print_report(report: &Value) {
     match pg["status"].as_str() {
         Some("up") => {
             println!("postgres  up    accounts: {}", pg["accounts"]);
+            if pg["parked_messages"].as_i64().unwrap_or(0) > 0 {
+                println!(
+                    "  parked messages: {} (sklad parked list)",
+                    pg["parked_messages"]
+                );
+            }
             for flag in pg["flagged_integrations"].as_array().into_iter().flatten() {
                 let what = if flag["key_rejected_at"].is_string() {
                     "keyCRM refused the key"

@@ -675,7 +675,8 @@ catalogue! {
         "Повідомлення відкладається після невдачі всіх спроб; причину збережено. «Повторити» повертає відкладені повідомлення цього акаунта на обробку.";
     reason: "Reason", "Причина";
     subject: "Subject", "Об'єкт";
-    replay: "Replay", "Повторити";
+    replay: "Replay all", "Повторити всі";
+    replay_one: "Replay", "Повторити";
     done_saved: "Saved.", "Збережено.";
     done_rotated: "New webhook link issued: paste it into keyCRM's automation; the old one no longer works.",
         "Створено нове посилання для вебхука: вставте його в автоматизацію keyCRM; старе більше не працює.";

@@ -103,9 +103,8 @@ struct IntegrationPage {
     key_error: Option<String>,
     /// keyCRM warehouses whose stock pushes keep failing.
     failing_pushes: usize,
-    /// This account's parked messages (up to 50 per consumer counted), when RabbitMQ could
-    /// be asked.
-    parked: Option<usize>,
+    /// How many messages this account has parked.
+    parked: i64,
     /// Ship warehouse rules by keyCRM source: the saved ones, then blank rows.
     rules: Vec<RuleRow>,
 }
@@ -176,10 +175,10 @@ async fn show(
         ],
         &[s.push_quantity.to_string()],
     );
-    let parked = super::status::broker_view(state, console.account.0)
-        .await
-        .ok()
-        .map(|(_, parked)| parked.len());
+    let parked = {
+        let mut conn = state.db.conn().await?;
+        sklad_db::parked::count(&mut conn, Some(console.account.0)).await?
+    };
     let rule_row = |source_id: String, warehouse: String| RuleRow {
         source_id,
         warehouses: warehouse_choices(t.none, &warehouses, &warehouse),

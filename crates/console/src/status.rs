@@ -6,8 +6,8 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
-use sklad_bus::parking::Parked;
-use sklad_bus::topology::{ALL_CONSUMERS, QueueDepth};
+use sklad_bus::topology::QueueDepth;
+use sklad_db::parked::{Filter, ParkedRow};
 
 use super::Section;
 use super::form::Posted;
@@ -19,16 +19,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/status/replay", web::post().to(replay));
 }
 
-/// The most parked messages listed per consumer.
-const PARKED_SHOWN: usize = 50;
-/// The most parked messages one Replay moves back per consumer.
-const REPLAY_LIMIT: usize = 1000;
-
-/// One parked message as the screen lists it.
-pub struct ParkedRow {
-    pub consumer: &'static str,
-    pub message: Parked,
-}
+/// The most parked messages listed.
+const PARKED_SHOWN: i64 = 100;
+/// The most parked messages one Replay moves back.
+const REPLAY_LIMIT: i64 = 1000;
 
 #[derive(Template)]
 #[template(path = "status.html")]
@@ -48,6 +42,8 @@ struct StatusPage {
     failing_pushes: usize,
     queues: Vec<QueueDepth>,
     parked: Vec<ParkedRow>,
+    /// How many this account has parked in all (the list shows the oldest).
+    parked_total: i64,
     /// RabbitMQ could not be asked (the reason is logged, not shown).
     broker_down: bool,
 }
@@ -92,12 +88,18 @@ async fn show(
     let failing_pushes = sklad_db::push_waiting::failing(&mut conn, Some(account))
         .await?
         .len();
+    let mine = Filter {
+        account: Some(account),
+        ..Filter::default()
+    };
+    let parked = sklad_db::parked::list(&mut conn, &mine, PARKED_SHOWN).await?;
+    let parked_total = sklad_db::parked::count(&mut conn, Some(account)).await?;
     drop(conn);
-    let (queues, parked, broker_down) = match broker_view(state, account).await {
-        Ok((queues, parked)) => (queues, parked, false),
+    let (queues, broker_down) = match state.broker.queue_depths().await {
+        Ok(queues) => (queues, false),
         Err(err) => {
             tracing::warn!(error = %err, "status screen could not ask RabbitMQ");
-            (Vec::new(), Vec::new(), true)
+            (Vec::new(), true)
         }
     };
     let page = StatusPage {
@@ -118,65 +120,39 @@ async fn show(
         failing_pushes,
         queues,
         parked,
+        parked_total,
         broker_down,
     };
     render(&page, status)
 }
 
-/// Queue depths and this account's parked messages, or why RabbitMQ could not be asked.
-/// A parking queue is browsed only when it holds something (its depth is read without
-/// touching its messages), so an idle installation's pages never take parked messages off
-/// their queue.
-pub async fn broker_view(
-    state: &ApiState,
-    account: uuid::Uuid,
-) -> Result<(Vec<QueueDepth>, Vec<ParkedRow>), String> {
-    let queues = state
-        .broker
-        .queue_depths()
-        .await
-        .map_err(|err| err.to_string())?;
-    let mut parked = Vec::new();
-    let account = account.to_string();
-    let topology = state.broker.topology();
-    for spec in ALL_CONSUMERS {
-        let parking = topology.parking_queue(spec.name);
-        if !queues.iter().any(|q| q.queue == parking && q.messages > 0) {
-            continue;
-        }
-        let listed =
-            sklad_bus::parking::list_for(&state.broker, spec.name, Some(&account), PARKED_SHOWN)
-                .await
-                .map_err(|err| err.to_string())?;
-        parked.extend(listed.into_iter().map(|message| ParkedRow {
-            consumer: spec.name,
-            message,
-        }));
-    }
-    Ok((queues, parked))
-}
-
-/// "Replay": this account's parked messages go back to their consumers to be tried again.
+/// "Replay": this account's parked messages (or the one named by `id`) go back to their
+/// consumers to be tried again. A second click finds nothing left to send.
 async fn replay(state: web::Data<ApiState>, posted: Posted) -> Result<HttpResponse, ConsoleError> {
     let console = &posted.console;
-    let account = console.account.0.to_string();
-    let mut moved = 0;
-    for spec in ALL_CONSUMERS {
-        let replayed =
-            sklad_bus::parking::replay_for(&state.broker, spec.name, Some(&account), REPLAY_LIMIT)
-                .await;
-        match replayed {
-            Ok(n) => moved += n,
-            Err(err) => {
-                tracing::warn!(error = %err, consumer = spec.name, "console replay failed");
-                let frame = console.frame(
-                    Section::Status,
-                    Some(Notice::Failed(console.t().broker_down.to_owned())),
-                );
-                return show(&state, console, frame, StatusCode::SERVICE_UNAVAILABLE).await;
-            }
+    let account = console.account.0;
+    let one: Option<[i64; 1]> = posted
+        .form
+        .get("id")
+        .and_then(|id| id.parse().ok())
+        .map(|id| [id]);
+    let filter = Filter {
+        account: Some(account),
+        ids: one.as_ref().map(|id| &id[..]),
+        ..Filter::default()
+    };
+    match sklad_api::parked::replay(&state.db, state.broker.clone(), &filter, REPLAY_LIMIT).await {
+        Ok(moved) => {
+            tracing::info!(account_id = %account, moved, "parked messages replayed from the console");
+            Ok(see_other(&format!("/status?moved={moved}"), None))
         }
-        tracing::info!(account_id = %account, consumer = spec.name, "parked messages replayed from the console");
+        Err(err) => {
+            tracing::warn!(error = %err, "console replay failed");
+            let frame = console.frame(
+                Section::Status,
+                Some(Notice::Failed(console.t().broker_down.to_owned())),
+            );
+            show(&state, console, frame, StatusCode::SERVICE_UNAVAILABLE).await
+        }
     }
-    Ok(see_other(&format!("/status?moved={moved}"), None))
 }

@@ -16,6 +16,7 @@ pub mod migrate;
 pub mod order_stock;
 pub mod orders;
 pub mod outbox;
+pub mod parked;
 pub mod pool;
 pub mod product_imports;
 pub mod production;

@@ -266,6 +266,24 @@ diesel::table! {
 }
 
 diesel::table! {
+    parked_messages (id) {
+        id -> Int8,
+        consumer -> Text,
+        message_id -> Nullable<Text>,
+        account_id -> Nullable<Uuid>,
+        message_type -> Nullable<Text>,
+        subject -> Nullable<Text>,
+        keycrm_id -> Nullable<Int8>,
+        reason -> Text,
+        attempts -> Int4,
+        parked_at -> Timestamptz,
+        kept_at -> Timestamptz,
+        properties -> Jsonb,
+        body -> Bytea,
+    }
+}
+
+diesel::table! {
     payments (id) {
         id -> Uuid,
         account_id -> Uuid,
@@ -504,6 +522,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     movements,
     order_fetches,
     outbox,
+    parked_messages,
     payments,
     production_orders,
     products,

@@ -11,7 +11,10 @@
 //! holding back every event behind it. An unreachable broker is not the event's fault:
 //! that round rolls back and is tried again.
 //!
-//! The relay also runs the retention loop ([`sklad_db::retention`]).
+//! The relay also runs the retention loop ([`sklad_db::retention`]) and the parking keeper
+//! ([`parked`]): every parked message is moved off its parking queue into PostgreSQL.
+
+pub mod parked;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -110,6 +113,13 @@ impl Relay {
             self.retention.clone(),
             cancel.clone(),
         ));
+        let keeper = tokio::spawn(
+            sklad_bus::parking::Keeper::new(
+                self.broker.clone(),
+                Arc::new(parked::DbLot(self.db.clone())),
+            )
+            .run(cancel.clone()),
+        );
         let idle = self.settings.poll.max(Duration::from_millis(10));
         let mut failures = 0u32;
         while !cancel.is_cancelled() {
@@ -135,6 +145,7 @@ impl Relay {
                 }
             }
         }
+        let _ = keeper.await;
         self.broker.close().await;
         let _ = pruning.await;
         ops.await.unwrap_or(Ok(()))
