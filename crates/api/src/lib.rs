@@ -9,6 +9,7 @@ mod admin_tokens;
 pub mod auth;
 pub mod catalogue;
 pub mod error;
+mod examples;
 mod input;
 pub mod integrations;
 mod json;

@@ -22,6 +22,8 @@ use crate::input::{NO_NUL, api_key_pattern};
 #[openapi(
     info(title = "sklad admin API", description = "Stock and production service with a two-way keyCRM integration."),
     servers((url = "/api/v1")),
+    // Used only by a query parameter, which refers to it without adding it.
+    components(schemas(sklad_domain::spreadsheet::SheetFormat)),
     modifiers(&BearerAuth),
 )]
 pub struct ApiDoc;
@@ -273,6 +275,7 @@ impl Modify for Deployment<'_> {
             for operation in operations(item).into_iter().flatten() {
                 add_common_answers(operation);
                 add_links(operation);
+                crate::examples::add(operation);
                 for parameter in operation.parameters.iter_mut().flatten() {
                     if let Some(RefOr::T(schema)) = &mut parameter.schema {
                         // A query or path value is text or absent, never JSON `null`.
