@@ -249,8 +249,20 @@ impl TestApp {
     }
 
     /// Creates an account; with `keycrm`, its integration is enabled against the simulator.
-    #[allow(clippy::expect_used)]
     pub async fn create_account(&self, name: &str, keycrm: bool) -> TestAccount {
+        self.create_keyed_account(name, keycrm.then_some(SIM_API_KEY), 6000)
+            .await
+    }
+
+    /// Creates an account whose integration, given a key, is enabled against the simulator
+    /// with that key and budget (the simulator must accept the key).
+    #[allow(clippy::expect_used)]
+    pub async fn create_keyed_account(
+        &self,
+        name: &str,
+        api_key: Option<&str>,
+        requests_per_minute: i32,
+    ) -> TestAccount {
         let secrets = self.secrets();
         let mut conn = self.db().conn().await.expect("connection");
         let created = sklad_db::accounts::create(
@@ -259,12 +271,12 @@ impl TestApp {
             name,
             &IntegrationDefaults {
                 base_url: self.sim_api_url.clone(),
-                requests_per_minute: 6000,
+                requests_per_minute,
             },
         )
         .await
         .expect("account");
-        if keycrm {
+        if let Some(api_key) = api_key {
             let mut settings = sklad_db::integrations::get(&mut conn, created.account.id)
                 .await
                 .expect("integration")
@@ -275,7 +287,7 @@ impl TestApp {
                 &secrets,
                 created.account.id,
                 &settings,
-                Some(&SecretString::from(SIM_API_KEY.to_owned())),
+                Some(&SecretString::from(api_key.to_owned())),
             )
             .await
             .expect("integration");

@@ -15,6 +15,7 @@ use sklad_bus::{OutgoingMessage, Publisher};
 use sklad_events::v1::KeycrmWebhookReceived;
 use sklad_tests::{TestApp, fixture};
 
+mod accounts;
 mod catalogue;
 mod http;
 mod orders;
@@ -104,6 +105,24 @@ enum Bench {
         #[arg(long, default_value_t = 30)]
         baseline_seconds: u64,
     },
+    /// Fairness: webhook → stored order latency of quiet accounts while others flood sklad
+    /// with webhooks, against the quiet accounts alone; every account has its own key.
+    Accounts {
+        #[arg(long, default_value_t = 1000)]
+        accounts: usize,
+        /// How many of them flood.
+        #[arg(long, default_value_t = 1)]
+        flood: usize,
+        /// Webhooks per second of each flooding account.
+        #[arg(long, default_value_t = 100)]
+        flood_rate: u32,
+        /// Seconds the flood lasts (each quiet account changes one order in that time).
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
+        /// Each key's keyCRM requests per minute (keyCRM's own limit).
+        #[arg(long, default_value_t = 60)]
+        requests_per_minute: u32,
+    },
     /// Webhooks/s and latency of ingress vs. raw confirmed publishes of the same message.
     Ingress {
         /// Seconds per phase.
@@ -179,6 +198,22 @@ async fn main() -> anyhow::Result<()> {
                 finished,
                 components,
                 repeat,
+            })
+            .await
+        }
+        Bench::Accounts {
+            accounts,
+            flood,
+            flood_rate,
+            seconds,
+            requests_per_minute,
+        } => {
+            accounts::run(accounts::Plan {
+                accounts,
+                flood,
+                flood_rate,
+                seconds,
+                requests_per_minute,
             })
             .await
         }
