@@ -247,6 +247,25 @@ async fn a_sku_marked_again_during_its_push_waits_max_delay_from_that_push() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_default_settings_are_the_columns_defaults() {
+    use sklad_db::integrations::IntegrationSettings;
+    let db = TestDatabase::create().await.unwrap();
+    let mut conn = db.db.conn().await.unwrap();
+    let account = shop(&mut conn).await.account.id;
+    let stored = sklad_db::integrations::get(&mut conn, account)
+        .await
+        .unwrap()
+        .settings;
+    assert_eq!(
+        stored,
+        IntegrationSettings {
+            base_url: "http://x".into(),
+            ..IntegrationSettings::default()
+        }
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_push_is_settled_all_or_nothing() {
     use chrono::{TimeDelta, Utc};
     use rust_decimal::Decimal;

@@ -165,13 +165,7 @@ async fn shuffled_duplicate_webhooks_give_one_order_in_its_newest_state() {
         order: serde_json::from_value(stale_doc.clone()).unwrap(),
         raw: stale_doc,
     };
-    let switches = sklad_order_sync::upsert::Switches {
-        stock: Default::default(),
-        receive_payments: false,
-        keep_product_info: false,
-        one_time_products_track_stock: false,
-        archive_status_ids: vec![],
-    };
+    let switches = sklad_order_sync::upsert::Switches::default();
     let mut conn = app.db().conn().await.unwrap();
     let outcome =
         sklad_order_sync::upsert::apply(&mut conn, app.account.id, &doc, &switches, None, "test")

@@ -187,27 +187,9 @@ fn checked_key(raw: &str) -> Result<SecretString, SettingsError> {
 mod tests {
     use super::*;
     use serde_json::json;
-    use sklad_domain::reservation::PushQuantity;
 
     fn current() -> IntegrationSettings {
-        IntegrationSettings {
-            base_url: "https://openapi.keycrm.app/v1".into(),
-            enabled: false,
-            receive_payments: false,
-            archive_status_ids: vec![],
-            import_status_ids: vec![],
-            keep_product_info: false,
-            stock_push_enabled: false,
-            requests_per_minute: 60,
-            ship_status_ids: vec![],
-            ship_warehouse_id: None,
-            return_status_ids: vec![],
-            reserve_status_ids: vec![],
-            push_quantity: PushQuantity::OnHand,
-            ship_source_rules: Default::default(),
-            production_status_ids: vec![],
-            one_time_products_track_stock: false,
-        }
+        IntegrationSettings::default()
     }
 
     fn change(value: Value) -> Map<String, Value> {

@@ -93,6 +93,32 @@ pub struct IntegrationSettings {
     pub one_time_products_track_stock: bool,
 }
 
+/// The settings a new account starts with: the columns' defaults (a test compares them), with
+/// keyCRM's own API and keyCRM's own limit. A new setting gets its default here once, so
+/// code and tests that build settings need no change.
+impl Default for IntegrationSettings {
+    fn default() -> Self {
+        Self {
+            base_url: "https://openapi.keycrm.app/v1".to_owned(),
+            enabled: false,
+            receive_payments: false,
+            archive_status_ids: Vec::new(),
+            import_status_ids: Vec::new(),
+            keep_product_info: false,
+            stock_push_enabled: false,
+            requests_per_minute: 60,
+            ship_status_ids: Vec::new(),
+            ship_warehouse_id: None,
+            return_status_ids: Vec::new(),
+            reserve_status_ids: Vec::new(),
+            push_quantity: PushQuantity::OnHand,
+            ship_source_rules: ShipSourceRules::default(),
+            production_status_ids: Vec::new(),
+            one_time_products_track_stock: false,
+        }
+    }
+}
+
 /// [`IntegrationSettings::ship_source_rules`], stored as jsonb.
 #[derive(
     Debug,

@@ -15,8 +15,8 @@ use uuid::Uuid;
 
 use crate::metrics::ORDERS;
 
-/// The account's switches that shape an upsert.
-#[derive(Debug, Clone)]
+/// The account's switches that shape an upsert (all off by default).
+#[derive(Debug, Clone, Default)]
 pub struct Switches {
     pub receive_payments: bool,
     pub keep_product_info: bool,
