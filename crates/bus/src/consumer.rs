@@ -273,7 +273,9 @@ enum SessionEnd {
     AfterConnect(BusError),
 }
 
-fn reconnect_backoff() -> impl Iterator<Item = Duration> {
+/// 200 ms doubling to 10 s, with jitter, without end: how anything that consumes waits
+/// before it tries the broker (or its own store) again.
+pub(crate) fn reconnect_backoff() -> impl Iterator<Item = Duration> {
     ExponentialBuilder::default()
         .with_min_delay(Duration::from_millis(200))
         .with_max_delay(Duration::from_secs(10))

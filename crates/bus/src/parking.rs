@@ -8,7 +8,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use backon::{BackoffBuilder, ExponentialBuilder};
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use futures::future::BoxFuture;
@@ -19,6 +18,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::BusError;
 use crate::connection::Broker;
+use crate::consumer::reconnect_backoff;
 use crate::headers;
 use crate::publisher::{PublishError, publish_confirmed};
 use crate::topology::ALL_CONSUMERS;
@@ -89,7 +89,7 @@ impl Keeper {
 
     /// Keeps until `cancel` fires, reconnecting with backoff when the broker goes away.
     pub async fn run(self, cancel: CancellationToken) {
-        let mut backoff = backoff();
+        let mut backoff = reconnect_backoff();
         while !cancel.is_cancelled() {
             match self.session(&cancel).await {
                 Ok(()) => break,
@@ -151,7 +151,7 @@ impl Keeper {
             let id = message.message_id.clone();
             // Held (not put back) until the lot takes it: a put-back would count toward the
             // queue's delivery limit. A keeper that stops holding it leaves it to another.
-            let mut failures = backoff();
+            let mut failures = reconnect_backoff();
             loop {
                 match self.lot.keep(message.clone()).await {
                     Ok(()) => {
@@ -171,15 +171,6 @@ impl Keeper {
             }
         }
     }
-}
-
-fn backoff() -> impl Iterator<Item = Duration> {
-    ExponentialBuilder::default()
-        .with_min_delay(Duration::from_millis(200))
-        .with_max_delay(Duration::from_secs(10))
-        .with_jitter()
-        .without_max_times()
-        .build()
 }
 
 /// Why a replay could not send a message.
