@@ -444,6 +444,59 @@ async fn production_and_parked_messages_from_the_console() {
     browser.find("#parked-none").await;
     browser.shot("status-clear").await;
 
+    // The other shop, in Ukrainian on a phone, replays its one message by its own button;
+    // Back and the same button again send nothing twice.
+    let phone = Browser::start(
+        "production_status_phone",
+        &console_url(&app),
+        "uk",
+        Screen::Phone,
+    )
+    .await;
+    sign_in(&phone, &other.admin_token).await;
+    phone.open("/status").await;
+    let theirs_parked = phone.text("#parked-list").await;
+    assert!(
+        theirs_parked.contains(&format!("order/{theirs}")),
+        "{theirs_parked}"
+    );
+    phone.shot("status-parked-uk").await;
+    let one = format!("#replay-{}", left[0].id);
+    phone.click(&one).await;
+    phone
+        .wait_for_text("Відкладених повідомлень повернуто на обробку: 1", None)
+        .await;
+    sklad_tests::eventually(
+        std::time::Duration::from_secs(30),
+        "their order imported after its own replay",
+        || async {
+            let order = app
+                .get_json(&format!("/orders/{theirs}"), &other.admin_token)
+                .await;
+            order.get("id").is_some().then_some(())
+        },
+    )
+    .await;
+    phone.client.back().await.unwrap();
+    phone.click(&one).await;
+    phone
+        .wait_for_text("Відкладених повідомлень повернуто на обробку: 0", None)
+        .await;
+    phone.shot("status-replayed-twice-uk").await;
+    // Nothing on the screen is wider than the phone (the queue names are long).
+    let overflow = phone
+        .script(
+            "return document.documentElement.scrollWidth - document.documentElement.clientWidth;",
+            vec![],
+        )
+        .await;
+    assert!(
+        overflow.as_i64().unwrap_or(1) <= 0,
+        "the page scrolls sideways by {overflow}"
+    );
+    assert_eq!(app.parked_anywhere().await, 0);
+    phone.close().await;
+
     // A product made of two parts, with 10 parts in stock.
     let warehouse = app
         .created("/warehouses", json!({"name": "Workshop"}))
