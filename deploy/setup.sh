@@ -78,7 +78,17 @@ ensure_rabbitmq() {
   as_root rabbitmqctl await_startup >/dev/null 2>&1 || sleep 5
 }
 
+# `sklad migrate` sets the delivery-limit policy through RabbitMQ's management API. A local
+# broker gets the plugin (it ships with rabbitmq-server); a remote one must have it already.
+ensure_rabbitmq_management() {
+  if port_open 15672 || ! command -v rabbitmq-plugins >/dev/null; then return 0; fi
+  log "enabling RabbitMQ's management plugin"
+  as_root rabbitmq-plugins enable rabbitmq_management >/dev/null
+  wait_port 15672 "RabbitMQ's management API" 60
+}
+
 ensure_tools
 ensure_postgres
 ensure_rabbitmq
+ensure_rabbitmq_management
 log "PostgreSQL and RabbitMQ are up; database '$SKLAD_DB_NAME' exists"

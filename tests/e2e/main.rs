@@ -24,6 +24,7 @@ mod order_stock;
 mod orders;
 mod orders_sync;
 mod outages;
+mod policies;
 mod process;
 mod production;
 mod reservations;

@@ -12,8 +12,8 @@ pub fn amqp_url() -> String {
         .unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".to_owned())
 }
 
-/// A unique namespace (`t<random>`) whose exchanges and queues are deleted on drop. Queues
-/// also carry `x-expires`, so a test killed mid-run leaves nothing behind for long.
+/// A unique namespace (`t<random>`) whose exchanges, queues and policy are deleted on drop.
+/// Queues also carry `x-expires`, so a test killed mid-run leaves no queue behind for long.
 pub struct TestBroker {
     pub url: String,
     pub namespace: String,
@@ -81,11 +81,16 @@ impl Drop for TestBroker {
     fn drop(&mut self) {
         let url = self.url.clone();
         let topology = self.topology();
+        let settings = crate::test_settings("postgres://unused", self).broker;
         let _ = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()?;
             runtime.block_on(async move {
+                // A test that ran `sklad migrate` left this namespace's policy behind.
+                if let Ok(management) = sklad_bus::policies::Management::new(&settings) {
+                    let _ = management.delete_policy(&topology.policy().name).await;
+                }
                 let connection = tokio::time::timeout(
                     Duration::from_secs(5),
                     Connection::connect(&url, ConnectionProperties::default()),

@@ -85,9 +85,7 @@ impl Broker {
             )
             .await
             .map_err(|e| BusError::Connect(e.to_string()))?;
-            let channel = connection.create_channel().await?;
-            self.topology.declare_all(&channel).await?;
-            let _ = channel.close(200, "topology declared".into()).await;
+            self.topology.declare_all(&connection).await?;
             Ok::<_, BusError>(connection)
         };
         tokio::time::timeout(timeout, connect)

@@ -2,6 +2,8 @@
 //!
 //! - [`topology`]: every exchange and queue, declared idempotently by every process on
 //!   connect, so publishing never depends on which service started first.
+//! - [`policies`]: the arguments an operator may change (the delivery limit), in a RabbitMQ
+//!   policy that `sklad migrate` sets.
 //! - [`Broker`]/[`Publisher`]: persistent, `mandatory`, confirmed publishes; an unroutable
 //!   return, a nack or a missing confirm is an error, never a silent success.
 //! - [`consumer`]: manual acks, prefetch, delayed retries through TTL queues, parking with
@@ -12,6 +14,7 @@ pub mod consumer;
 pub mod headers;
 pub mod metrics;
 pub mod parking;
+pub mod policies;
 pub mod publisher;
 pub mod service;
 pub mod topology;

@@ -8,13 +8,19 @@
 //! ```
 //! A failed message is republished to the retry queue of its tier and comes back after the
 //! delay; after `max_attempts` (or a permanent error) it is published to the parking queue
-//! with its reason. Messages the broker itself gives up on (quorum `x-delivery-limit`
+//! with its reason. Messages the broker itself gives up on (the quorum queue's delivery limit
 //! exceeded because the consumer keeps crashing, or rejected) reach the parking queue
 //! through the dead-letter exchange.
+//!
+//! Declarations carry only arguments fixed by the names (queue type, dead-letter routes,
+//! a retry tier's TTL, which is in its name). The delivery limit, which an operator may
+//! change, is a RabbitMQ policy ([`Topology::policy`], set by `sklad migrate`): a quorum
+//! queue's declared arguments can never change, and declaring one again with another value
+//! fails every process's connect.
 
 use lapin::options::{ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions};
 use lapin::types::{AMQPValue, FieldTable, ShortString};
-use lapin::{Channel, ExchangeKind};
+use lapin::{Channel, Connection, ErrorKind, ExchangeKind};
 use sklad_runtime::settings::BrokerSettings;
 
 /// A consumer and the routing keys its queue is bound with.
@@ -133,7 +139,7 @@ impl Topology {
         self.retry_queue_for_delay(consumer, delay)
     }
 
-    fn retry_queue_for_delay(&self, consumer: &str, delay_ms: u64) -> String {
+    pub(crate) fn retry_queue_for_delay(&self, consumer: &str, delay_ms: u64) -> String {
         format!("{}.{consumer}.retry.{delay_ms}ms", self.namespace)
     }
 
@@ -144,12 +150,54 @@ impl Topology {
         args
     }
 
-    /// Declares the events exchange and every consumer's queues (idempotent).
-    pub async fn declare_all(&self, channel: &Channel) -> Result<(), lapin::Error> {
-        self.declare_exchange(channel).await?;
-        for spec in ALL_CONSUMERS {
-            self.declare_consumer(channel, spec).await?;
+    /// The policy that carries the arguments an operator may change, for this namespace's
+    /// work queues.
+    pub fn policy(&self) -> Policy {
+        let names: Vec<&str> = ALL_CONSUMERS.iter().map(|spec| spec.name).collect();
+        Policy {
+            name: format!("{}.work-queues", self.namespace),
+            pattern: format!(
+                "^{}\\.({})$",
+                regex_escape(&self.namespace),
+                names
+                    .iter()
+                    .map(|name| regex_escape(name))
+                    .collect::<Vec<_>>()
+                    .join("|")
+            ),
+            delivery_limit: self.delivery_limit,
         }
+    }
+
+    /// Where a queue declared by an older sklad waits while it is recreated.
+    pub fn migrating_queue(&self, consumer: &str) -> String {
+        format!("{}.{consumer}.migrating", self.namespace)
+    }
+
+    /// The work queue's declaration arguments: fixed for its life, so nothing changeable.
+    pub(crate) fn work_queue_args(&self, consumer: &str) -> FieldTable {
+        let mut args = FieldTable::default();
+        args.insert("x-queue-type".into(), text("quorum"));
+        args.insert(
+            "x-dead-letter-exchange".into(),
+            text(&self.dead_letter_exchange(consumer)),
+        );
+        self.with_expiry(args)
+    }
+
+    /// Declares the events exchange and every consumer's queues (idempotent) on a channel
+    /// of its own.
+    ///
+    /// A work queue an older sklad declared with other arguments is refused by the broker
+    /// (PRECONDITION_FAILED); it is used as it is, with a warning, until `sklad migrate`
+    /// recreates it, so an upgrade never stops the services.
+    pub async fn declare_all(&self, connection: &Connection) -> Result<(), lapin::Error> {
+        let mut channel = connection.create_channel().await?;
+        self.declare_exchange(&channel).await?;
+        for spec in ALL_CONSUMERS {
+            channel = self.declare_consumer(connection, channel, spec).await?;
+        }
+        let _ = channel.close(200, "topology declared".into()).await;
         Ok(())
     }
 
@@ -164,12 +212,14 @@ impl Topology {
             .await
     }
 
-    /// Declares one consumer's work, retry and parking queues and their bindings.
+    /// Declares one consumer's work, retry and parking queues and their bindings; returns
+    /// the channel to go on with (a new one if the broker closed the first).
     pub async fn declare_consumer(
         &self,
-        channel: &Channel,
+        connection: &Connection,
+        mut channel: Channel,
         spec: &ConsumerSpec,
-    ) -> Result<(), lapin::Error> {
+    ) -> Result<Channel, lapin::Error> {
         let queue = self.queue(spec.name);
         let dlx = self.dead_letter_exchange(spec.name);
         let parking = self.parking_queue(spec.name);
@@ -201,20 +251,26 @@ impl Topology {
             )
             .await?;
 
-        let mut args = FieldTable::default();
-        args.insert("x-queue-type".into(), text("quorum"));
-        args.insert("x-dead-letter-exchange".into(), text(&dlx));
-        args.insert(
-            "x-delivery-limit".into(),
-            long(u64::from(self.delivery_limit)),
-        );
-        channel
+        let declared = channel
             .queue_declare(
                 queue.clone().into(),
                 durable_queue(),
-                self.with_expiry(args),
+                self.work_queue_args(spec.name),
             )
-            .await?;
+            .await;
+        if let Err(err) = declared {
+            if !is_precondition_failed(&err) {
+                return Err(err);
+            }
+            channel = connection.create_channel().await?;
+            queue_depth(&channel, &queue).await?;
+            tracing::warn!(
+                queue = %queue,
+                error = %err,
+                "this queue was declared with arguments sklad no longer sets; it is used as it is \
+                 until `sklad migrate` recreates it"
+            );
+        }
         for key in spec.bindings {
             channel
                 .queue_bind(
@@ -240,7 +296,7 @@ impl Topology {
                 )
                 .await?;
         }
-        Ok(())
+        Ok(channel)
     }
 
     /// Deletes every exchange and queue of this namespace (tests clean up with it).
@@ -248,7 +304,11 @@ impl Topology {
     pub async fn delete_all(&self, channel: &Channel) -> Result<(), lapin::Error> {
         use lapin::options::{ExchangeDeleteOptions, QueueDeleteOptions};
         for spec in ALL_CONSUMERS {
-            let mut queues = vec![self.queue(spec.name), self.parking_queue(spec.name)];
+            let mut queues = vec![
+                self.queue(spec.name),
+                self.parking_queue(spec.name),
+                self.migrating_queue(spec.name),
+            ];
             for delay in &self.retry_delays_ms {
                 queues.push(self.retry_queue_for_delay(spec.name, *delay));
             }
@@ -271,6 +331,39 @@ impl Topology {
             )
             .await
     }
+}
+
+/// A RabbitMQ policy for one namespace's work queues.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Policy {
+    pub name: String,
+    /// The regular expression (over queue names) the policy applies to.
+    pub pattern: String,
+    pub delivery_limit: u32,
+}
+
+impl Policy {
+    /// The policy's definition, as RabbitMQ's management API takes it.
+    pub fn definition(&self) -> serde_json::Value {
+        serde_json::json!({ "delivery-limit": self.delivery_limit })
+    }
+}
+
+/// The broker refused a declaration because the thing exists with other arguments.
+pub(crate) fn is_precondition_failed(err: &lapin::Error) -> bool {
+    matches!(err.kind(), ErrorKind::ProtocolError(amqp) if amqp.get_id() == 406)
+}
+
+/// Escapes every character that is not a letter or a digit, so a name matches only itself.
+fn regex_escape(name: &str) -> String {
+    let mut out = String::with_capacity(name.len() * 2);
+    for c in name.chars() {
+        if !c.is_ascii_alphanumeric() {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 fn durable_exchange() -> ExchangeDeclareOptions {
@@ -324,5 +417,23 @@ mod tests {
         assert_eq!(t.retry_queue("c", 2), "ns.c.retry.1000ms");
         assert_eq!(t.retry_queue("c", 9), "ns.c.retry.1000ms");
         assert_eq!(t.retry_queue("c", 0), "ns.c.retry.100ms");
+    }
+
+    #[test]
+    fn the_policy_matches_this_namespaces_work_queues_only() {
+        let t = Topology {
+            namespace: "shop.a-1".into(),
+            ..topology()
+        };
+        let policy = t.policy();
+        assert_eq!(policy.name, "shop.a-1.work-queues");
+        assert_eq!(
+            policy.pattern,
+            "^shop\\.a\\-1\\.(order\\-sync|stock\\-publisher)$"
+        );
+        assert_eq!(
+            policy.definition(),
+            serde_json::json!({"delivery-limit": 5})
+        );
     }
 }

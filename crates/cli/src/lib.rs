@@ -2,6 +2,7 @@
 
 mod account;
 mod integration;
+mod migrate;
 mod moving_in;
 mod parked;
 mod production;
@@ -13,7 +14,6 @@ mod sync;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
-use secrecy::ExposeSecret;
 use sklad_runtime::Settings;
 
 /// sklad: stock and production service with a two-way keyCRM integration.
@@ -29,8 +29,9 @@ pub struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Apply pending database migrations (safe to run from several processes at once).
-    Migrate,
+    /// Apply pending database migrations and set RabbitMQ's policies (safe to repeat, and to
+    /// run from several processes at once).
+    Migrate(migrate::MigrateArgs),
     /// Manage accounts.
     #[command(subcommand)]
     Account(account::AccountCommand),
@@ -82,17 +83,7 @@ pub async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let settings = Settings::load(cli.config.as_deref())?;
     match cli.command {
-        Command::Migrate => {
-            let applied = sklad_db::migrate::run(settings.database.url.expose_secret()).await?;
-            if applied.is_empty() {
-                println!("database is up to date");
-            } else {
-                for version in applied {
-                    println!("applied {version}");
-                }
-            }
-            Ok(())
-        }
+        Command::Migrate(args) => migrate::run(&settings, args).await,
         Command::Account(command) => account::run(&settings, command).await,
         Command::Integration(command) => integration::run(&settings, command).await,
         Command::Run(args) => run::run(settings, args).await,

@@ -82,11 +82,13 @@ pub struct BrokerSettings {
     pub retry_delays: Vec<Duration>,
     /// Attempts before a message is parked with its reason.
     pub max_attempts: u32,
-    /// Broker-side redelivery limit (quorum queues) for messages whose consumer keeps crashing.
+    /// Redelivery limit for crash loops, in a policy (`sklad migrate`), never a declaration.
     pub delivery_limit: u32,
-    /// Optional `x-expires` for every queue; tests use it so crashed runs leave nothing behind.
+    /// Optional `x-expires` on every queue (declared: a policy would outlive a crashed test).
     #[serde(with = "humantime_serde::option")]
     pub queue_expires: Option<Duration>,
+    /// RabbitMQ's management API (where `sklad migrate` sets policies), as the AMQP URL's user.
+    pub management_url: String,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -330,6 +332,7 @@ impl Default for BrokerSettings {
             max_attempts: 6,
             delivery_limit: 20,
             queue_expires: None,
+            management_url: "http://127.0.0.1:15672".into(),
         }
     }
 }
