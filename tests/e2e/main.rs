@@ -33,3 +33,4 @@ mod security;
 mod stock;
 mod stock_more;
 mod upkeep;
+mod versions;

@@ -144,6 +144,7 @@ async fn sklad_run_serves_drains_on_sigterm_and_logs_no_secret() {
 
     let saved: Value = http
         .put(api("/integrations/keycrm"))
+        .header("if-match", "*")
         .bearer_auth(&admin_token)
         .json(&json!({"api_key": SECOND_KEY, "receive_payments": true}))
         .send()

@@ -339,7 +339,26 @@ impl TestApp {
     }
 
     /// A request to the admin API with `token`.
+    ///
+    /// A `PUT` or `PATCH` goes with `If-Match: *` (an explicit overwrite, as a client that
+    /// does not track versions sends); tests of versions use [`TestApp::api_as_is`].
     pub fn api(&self, method: reqwest::Method, path: &str, token: &str) -> reqwest::RequestBuilder {
+        let overwrite = method == reqwest::Method::PUT || method == reqwest::Method::PATCH;
+        let request = self.api_as_is(method, path, token);
+        if overwrite {
+            request.header("if-match", "*")
+        } else {
+            request
+        }
+    }
+
+    /// A request to the admin API with `token` and no header added.
+    pub fn api_as_is(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+    ) -> reqwest::RequestBuilder {
         self.http
             .request(method, self.api_url(path))
             .bearer_auth(token)

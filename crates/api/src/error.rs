@@ -160,6 +160,12 @@ impl ResponseError for ApiError {
     }
 }
 
+impl From<diesel::result::Error> for ApiError {
+    fn from(err: diesel::result::Error) -> Self {
+        DbError::from(err).into()
+    }
+}
+
 impl From<DbError> for ApiError {
     fn from(err: DbError) -> Self {
         if err.is_not_found() {
@@ -243,6 +249,7 @@ impl From<SettingsError> for ApiError {
             SettingsError::NotTakenOver { uncounted } => {
                 Self::conflict("stock_not_taken_over", err.to_string()).with("uncounted", uncounted)
             }
+            SettingsError::Stale(stale) => stale.into(),
             SettingsError::Keycrm(err) => err.into(),
             SettingsError::Db(err) => err.into(),
         }

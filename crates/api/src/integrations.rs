@@ -13,6 +13,7 @@ use crate::auth::AccountId;
 use crate::error::{ApiError, ErrorBody};
 use crate::json::Json;
 use crate::page::Page;
+use crate::versions::{IF_MATCH_DOC, IfMatch, tagged};
 
 /// The keyCRM integration as the settings page shows it.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -34,6 +35,9 @@ pub struct IntegrationView {
     pub misconfigured_at: Option<DateTime<Utc>>,
     /// What keyCRM (or whatever answered) said then.
     pub keycrm_answer: Option<String>,
+    /// Send it back as `If-Match` to change the settings (the `ETag` of the `GET`).
+    #[schema(example = "5d41402abc4b2a76")]
+    pub version: String,
 }
 
 /// A new webhook link.
@@ -83,6 +87,7 @@ impl ApiState {
         let mut conn = self.db.conn().await?;
         let token = sklad_db::webhook_tokens::current(&mut conn, &self.secrets, account.0).await?;
         Ok(IntegrationView {
+            version: sklad_app::versions::settings(&integration),
             api_key_set: integration.has_api_key(),
             api_key: integration.api_key_mask,
             settings: integration.settings,
@@ -95,11 +100,12 @@ impl ApiState {
     }
 }
 
-/// The account's keyCRM integration settings.
+/// The account's keyCRM integration settings; the `ETag` is what a change sends back as
+/// `If-Match`.
 #[utoipa::path(
     tag = "keyCRM integration",
     responses(
-        (status = 200, body = IntegrationView),
+        (status = 200, body = IntegrationView, headers(("ETag" = String, description = "the settings' version"))),
         (status = 401, body = ErrorBody),
     ),
     security(("bearer" = [])),
@@ -113,23 +119,28 @@ pub async fn get_integration(
         let mut conn = state.db.conn().await?;
         sklad_db::integrations::get(&mut conn, account.0).await?
     };
-    Ok(HttpResponse::Ok().json(state.view(account, integration).await?))
+    let view = state.view(account, integration).await?;
+    Ok(tagged(HttpResponse::Ok(), &view.version).json(view))
 }
 
-/// Changes the settings: send any of them (see `IntegrationUpdate`); the rest stay. A new
-/// `api_key` is verified with keyCRM (`GET /order/status`) first; a key keyCRM rejects is
-/// not saved (422 `keycrm_rejected_key`).
+/// Changes the settings made from the version `If-Match` names: send any of them (see
+/// `IntegrationUpdate`); the rest stay. A new `api_key` is verified with keyCRM
+/// (`GET /order/status`) first; a key keyCRM rejects is not saved (422
+/// `keycrm_rejected_key`).
 #[utoipa::path(
     tag = "keyCRM integration",
     request_body = crate::openapi::IntegrationUpdate,
+    params(("If-Match" = String, Header, description = IF_MATCH_DOC)),
     responses(
-        (status = 200, body = IntegrationView),
+        (status = 200, body = IntegrationView, headers(("ETag" = String, description = "the new version"))),
         (status = 400, description = "Malformed JSON, a wrong type or an unknown field", body = ErrorBody),
         (status = 401, body = ErrorBody),
         (status = 409, description = "`stock_not_taken_over`: switching sending on would replace quantities keyCRM holds for SKUs sklad never counted (`params.uncounted` says how many); take them over first or confirm with `overwrite_uncounted`", body = ErrorBody),
         (status = 422, description = "Invalid value, or keyCRM rejected the key", body = ErrorBody),
         (status = 429, description = "The keyCRM request budget of this API key is spent for now; `Retry-After` says when to come back", body = ErrorBody),
         (status = 502, description = "keyCRM could not be asked about the key", body = ErrorBody),
+        (status = 412, description = "Someone else saved the settings since that version (`edited_meanwhile`)", body = ErrorBody),
+        (status = 428, description = "No If-Match", body = ErrorBody),
     ),
     security(("bearer" = [])),
 )]
@@ -137,10 +148,14 @@ pub async fn get_integration(
 pub async fn put_integration(
     state: web::Data<ApiState>,
     account: AccountId,
+    if_match: IfMatch,
     body: Json<Map<String, Value>>,
 ) -> Result<HttpResponse, ApiError> {
-    let saved = sklad_app::integration::update(&state.keycrm, account.0, body.into_inner()).await?;
-    Ok(HttpResponse::Ok().json(state.view(account, saved).await?))
+    let saved =
+        sklad_app::integration::update(&state.keycrm, account.0, body.into_inner(), &if_match.0)
+            .await?;
+    let view = state.view(account, saved).await?;
+    Ok(tagged(HttpResponse::Ok(), &view.version).json(view))
 }
 
 /// Issues a new webhook link; the old one stops working at once. Paste the new link into

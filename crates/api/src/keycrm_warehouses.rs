@@ -3,6 +3,8 @@
 
 use actix_web::{HttpResponse, get, post, put, web};
 use serde::{Deserialize, Serialize};
+use sklad_app::mapping::MappingError;
+use sklad_app::versions::Expected;
 use sklad_db::warehouses::KeycrmWarehouse;
 use sklad_domain::stock::KeycrmWarehouseSource;
 use utoipa::ToSchema;
@@ -14,6 +16,7 @@ use crate::error::{ApiError, ErrorBody};
 use crate::input::Name;
 use crate::json::Json;
 use crate::page::Page;
+use crate::versions::{IF_MATCH_DOC, IfMatch, tagged};
 use sklad_domain::orders::{KeycrmId, is_keycrm_id};
 
 /// A keyCRM warehouse sklad knows of.
@@ -139,50 +142,67 @@ pub struct Mapping {
 /// The most warehouses one mapping change may name.
 const MAX_MAPPING: usize = 1000;
 
-async fn mapping(state: &ApiState, account: Uuid) -> Result<Mapping, ApiError> {
+/// The whole mapping and its version.
+pub async fn mapping(state: &ApiState, account: Uuid) -> Result<(Mapping, String), ApiError> {
     let mut conn = state.db.conn().await?;
-    Ok(Mapping {
-        mapping: sklad_db::warehouses::list(&mut conn, account)
-            .await?
+    let warehouses = sklad_db::warehouses::list(&mut conn, account).await?;
+    let version = sklad_app::mapping::version(&warehouses);
+    let mapping = Mapping {
+        mapping: warehouses
             .into_iter()
             .map(|w| MappingEntry {
                 warehouse_id: w.id,
                 keycrm_warehouse_id: w.keycrm_warehouse_id,
             })
             .collect(),
-    })
+    };
+    Ok((mapping, version))
 }
 
-/// The warehouse mapping.
-#[utoipa::path(tag = "keyCRM warehouses", responses((status = 200, body = Mapping)), security(("bearer" = [])))]
+/// The warehouse mapping; its `ETag` is what a change sends back as `If-Match`.
+#[utoipa::path(tag = "keyCRM warehouses",
+    responses((status = 200, body = Mapping, headers(("ETag" = String, description = "the mapping's version")))),
+    security(("bearer" = [])))]
 #[get("/integrations/keycrm/warehouse-mapping")]
 pub async fn get_mapping(
     state: web::Data<ApiState>,
     account: AccountId,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(mapping(&state, account.0).await?))
+    let (mapping, version) = mapping(&state, account.0).await?;
+    Ok(tagged(HttpResponse::Ok(), &version).json(mapping))
 }
 
 /// Maps each listed sklad warehouse to at most one keyCRM warehouse (several may share one:
-/// their balances are summed). SKUs whose sums change are marked to be pushed.
+/// their balances are summed), if the mapping is still the version `If-Match` names. SKUs
+/// whose sums change are marked to be pushed.
 #[utoipa::path(tag = "keyCRM warehouses", request_body = Mapping,
-    responses((status = 200, body = Mapping), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
+    params(("If-Match" = String, Header, description = IF_MATCH_DOC)),
+    responses(
+        (status = 200, body = Mapping, headers(("ETag" = String, description = "the new version"))),
+        (status = 404, body = ErrorBody),
+        (status = 412, description = "Changed by someone else since that version (`edited_meanwhile`)", body = ErrorBody),
+        (status = 422, body = ErrorBody),
+        (status = 428, description = "No If-Match", body = ErrorBody)),
+    security(("bearer" = [])))]
 #[put("/integrations/keycrm/warehouse-mapping")]
 pub async fn put_mapping(
     state: web::Data<ApiState>,
     account: AccountId,
+    if_match: IfMatch,
     body: Json<Mapping>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(set_mapping(&state, account, body.into_inner()).await?))
+    let (mapping, version) = set_mapping(&state, account, body.into_inner(), &if_match.0).await?;
+    Ok(tagged(HttpResponse::Ok(), &version).json(mapping))
 }
 
-/// Applies a mapping change and returns the whole mapping (the API's and the console's one
-/// way).
+/// Applies a mapping change made from the `expected` version and returns the whole mapping
+/// and its new version (the API's and the console's one way).
 pub async fn set_mapping(
     state: &ApiState,
     account: AccountId,
     change: Mapping,
-) -> Result<Mapping, ApiError> {
+    expected: &Expected,
+) -> Result<(Mapping, String), ApiError> {
     if change.mapping.len() > MAX_MAPPING {
         return Err(ApiError::validation(format!(
             "a mapping change names at most {MAX_MAPPING} warehouses"
@@ -195,9 +215,13 @@ pub async fn set_mapping(
         .collect();
     {
         let mut conn = state.db.conn().await?;
-        sklad_app::mapping::set(&mut conn, account.0, entries)
+        sklad_app::mapping::set(&mut conn, account.0, entries, expected)
             .await
             .map_err(|err| {
+                let err = match err {
+                    MappingError::Stale(stale) => return ApiError::from(stale),
+                    MappingError::Db(db) => db,
+                };
                 if err.is_foreign_key_violation() {
                     ApiError::not_found(
                         "no such keyCRM warehouse: refresh the list or add it first",

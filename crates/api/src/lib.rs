@@ -26,6 +26,7 @@ pub mod stock_pushes;
 pub mod sync_jobs;
 pub mod take_over;
 pub mod throttle;
+pub mod versions;
 pub mod warehouses;
 
 use std::sync::Arc;
@@ -102,6 +103,7 @@ fn routes() -> Scope<
         .service(spreadsheets::import_counts)
         .service(products::list_products)
         .service(products::create_product)
+        .service(products::get_product)
         .service(products::update_product)
         .service(sync_jobs::start_sync_job)
         .service(sync_jobs::list_sync_jobs)
@@ -114,6 +116,7 @@ fn routes() -> Scope<
         .service(catalogue::cancel_catalogue_import)
         .service(warehouses::list_warehouses)
         .service(warehouses::create_warehouse)
+        .service(warehouses::get_warehouse)
         .service(warehouses::update_warehouse)
         .service(movements::create_movement)
         .service(movements::list_movements)

@@ -5,6 +5,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use sklad_app::production::{ComponentRef, PlannedProduction, ProductionError};
+use sklad_app::versions::Expected;
 use sklad_db::boms::StoredBom;
 use sklad_db::production::ProductionOrder;
 use sklad_domain::production::ProductionState;
@@ -18,6 +19,7 @@ use crate::input::{self, Note, Quantity};
 use crate::json::Json;
 use crate::movements::MovementView;
 use crate::page::{Page, Paging};
+use crate::versions::{IF_MATCH_DOC, IfMatch, tagged};
 
 /// A new BOM version for a product.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -99,6 +101,7 @@ impl From<ProductionError> for ApiError {
                 err.to_string(),
             ),
             ProductionError::NotFound(what) => Self::not_found(what),
+            ProductionError::Stale(stale) => stale.into(),
             err @ ProductionError::WrongState { .. } => {
                 Self::conflict("wrong_state", err.to_string())
             }
@@ -110,32 +113,45 @@ impl From<ProductionError> for ApiError {
 }
 
 /// Saves a new version of the product's BOM and makes it current (production orders keep
-/// the version they were made from). A component that would make the product out of itself,
-/// at any depth, is refused with the loop named.
+/// the version they were made from), if the current one is still the one `If-Match` names
+/// (the `ETag` of `GET /products/{id}/bom`; a product's first BOM: `*`). A component that
+/// would make the product out of itself, at any depth, is refused with the loop named.
 #[utoipa::path(tag = "Production", request_body = BomRequest,
-    params(("id" = Uuid, Path, description = "the finished product")),
+    params(("id" = Uuid, Path, description = "the finished product"),
+        ("If-Match" = String, Header, description = IF_MATCH_DOC)),
     responses(
-        (status = 201, body = BomView),
+        (status = 201, body = BomView, headers(("ETag" = String, description = "the new BOM's version"))),
         (status = 401, body = ErrorBody),
         (status = 404, description = "No such product, or a component that is not a product of this account", body = ErrorBody),
-        (status = 422, description = "A component listed twice, the product itself, or a loop (`bom_cycle`)", body = ErrorBody)),
+        (status = 412, description = "Someone else saved the BOM since that version (`edited_meanwhile`)", body = ErrorBody),
+        (status = 422, description = "A component listed twice, the product itself, or a loop (`bom_cycle`)", body = ErrorBody),
+        (status = 428, description = "No If-Match", body = ErrorBody)),
     security(("bearer" = [])))]
 #[put("/products/{id}/bom")]
 pub async fn put_bom(
     state: web::Data<ApiState>,
     account: AccountId,
     id: web::Path<Uuid>,
+    if_match: IfMatch,
     body: Json<BomRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Created().json(save_bom(&state, account, *id, body.into_inner()).await?))
+    let bom = save_bom(&state, account, *id, body.into_inner(), &if_match.0).await?;
+    Ok(tagged(HttpResponse::Created(), &bom_version(&bom)).json(bom))
 }
 
-/// Saves a new BOM version (the API's and the console's one way).
+/// The BOM's version, as `If-Match` takes it.
+pub fn bom_version(bom: &BomView) -> String {
+    sklad_app::versions::bom(Some(bom.id))
+}
+
+/// Saves a new BOM version made from the `expected` one (the API's and the console's one
+/// way).
 pub async fn save_bom(
     state: &ApiState,
     account: AccountId,
     product_id: Uuid,
     body: BomRequest,
+    expected: &Expected,
 ) -> Result<BomView, ApiError> {
     let components = body
         .components
@@ -155,17 +171,19 @@ pub async fn save_bom(
         body.output_quantity.get(),
         body.note.map(Note::into_inner),
         components,
+        expected,
     )
     .await?;
     let (_, cost) = sklad_app::production::current_bom(&mut conn, account.0, product_id).await?;
     Ok(bom_view(saved, cost))
 }
 
-/// The product's current BOM with its cost per unit.
+/// The product's current BOM with its cost per unit; its `ETag` is what a new version sends
+/// back as `If-Match`.
 #[utoipa::path(tag = "Production",
     params(("id" = Uuid, Path, description = "the finished product")),
     responses(
-        (status = 200, body = BomView),
+        (status = 200, body = BomView, headers(("ETag" = String, description = "the BOM's version"))),
         (status = 401, body = ErrorBody),
         (status = 404, description = "No such product, or it has no BOM", body = ErrorBody)),
     security(("bearer" = [])))]
@@ -175,7 +193,8 @@ pub async fn get_bom(
     account: AccountId,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(current_bom(&state, account, *id).await?))
+    let bom = current_bom(&state, account, *id).await?;
+    Ok(tagged(HttpResponse::Ok(), &bom_version(&bom)).json(bom))
 }
 
 /// The product's current BOM (the API's and the console's one way).

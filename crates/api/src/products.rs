@@ -2,9 +2,11 @@
 
 use actix_web::{HttpResponse, get, patch, post, web};
 use chrono::{DateTime, Utc};
+use diesel_async::AsyncConnection;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use sklad_app::versions::Expected;
 use sklad_db::products::{ManualProduct, Product, ProductChange, ProductFilter};
 use sklad_domain::nomenclature::{Origin, Property, stored_properties};
 use utoipa::{IntoParams, ToSchema};
@@ -17,6 +19,7 @@ use crate::input::{Barcode, Name, Price, PropertyName, PropertyValue, Sku, Unit}
 use crate::json::Json;
 use crate::orders::normalize;
 use crate::page::{Page, Paging};
+use crate::versions::{IF_MATCH_DOC, IfMatch, tagged};
 
 /// Filters of `GET /products`.
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -65,12 +68,17 @@ pub struct ProductView {
     pub origin: Origin,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Send it back as `If-Match` to change the product (the `ETag` of `GET /products/{id}`).
+    #[schema(example = "5d41402abc4b2a76")]
+    pub version: String,
 }
 
 impl From<Product> for ProductView {
     fn from(product: Product) -> Self {
+        let version = sklad_app::versions::product(&product);
         let p = product.fields;
         Self {
+            version,
             id: p.id,
             sku: p.sku,
             name: p.name,
@@ -293,40 +301,86 @@ pub async fn create(
     Ok(ProductView::from(created))
 }
 
-/// Changes a product.
-#[utoipa::path(tag = "Products", request_body = ProductUpdate, params(("id" = Uuid, Path)),
-    responses((status = 200, body = ProductView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+/// One product; its `ETag` is what a change sends back as `If-Match`.
+#[utoipa::path(tag = "Products", params(("id" = Uuid, Path)),
+    responses(
+        (status = 200, body = ProductView, headers(("ETag" = String, description = "the product's version"))),
+        (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+#[get("/products/{id}")]
+pub async fn get_product(
+    state: web::Data<ApiState>,
+    account: AccountId,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let mut conn = state.db.conn().await?;
+    let product = sklad_db::products::get(&mut conn, account.0, id.into_inner())
+        .await?
+        .map(ProductView::from)
+        .ok_or_else(|| ApiError::not_found("no such product"))?;
+    Ok(tagged(HttpResponse::Ok(), &product.version).json(product))
+}
+
+/// Changes a product made from the version `If-Match` names.
+#[utoipa::path(tag = "Products", request_body = ProductUpdate,
+    params(("id" = Uuid, Path), ("If-Match" = String, Header, description = IF_MATCH_DOC)),
+    responses(
+        (status = 200, body = ProductView, headers(("ETag" = String, description = "the new version"))),
+        (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody),
+        (status = 412, description = "Changed by someone else since that version (`edited_meanwhile`)", body = ErrorBody),
+        (status = 428, description = "No If-Match", body = ErrorBody)),
     security(("bearer" = [])))]
 #[patch("/products/{id}")]
 pub async fn update_product(
     state: web::Data<ApiState>,
     account: AccountId,
     id: web::Path<Uuid>,
+    if_match: IfMatch,
     body: Json<ProductUpdate>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(update(&state, account, id.into_inner(), body.into_inner()).await?))
+    let product = update(
+        &state,
+        account,
+        id.into_inner(),
+        body.into_inner(),
+        &if_match.0,
+    )
+    .await?;
+    Ok(tagged(HttpResponse::Ok(), &product.version).json(product))
 }
 
-/// Changes a product (the API's and the console's one way).
+/// Changes a product if it is still at the `expected` version (the API's and the console's
+/// one way).
 pub async fn update(
     state: &ApiState,
     account: AccountId,
     id: Uuid,
     product: ProductUpdate,
+    expected: &Expected,
 ) -> Result<ProductView, ApiError> {
     let change = product.checked()?;
     let mut conn = state.db.conn().await?;
-    let updated = sklad_db::products::update(&mut conn, account.0, id, &change)
-        .await
-        .map_err(ApiError::duplicate(
-            "sku_exists",
-            "a product with this SKU",
-            "sku",
-        ))?
-        .ok_or_else(|| ApiError::not_found("no such product"))?;
-    if change.push_makeable.is_some() || change.tracks_stock.is_some() {
-        // What keyCRM receives for it may change: send it again everywhere it is mapped.
-        sklad_db::stock_sync::mark_everywhere(&mut conn, account.0, &updated.fields.sku).await?;
-    }
-    Ok(ProductView::from(updated))
+    conn.transaction::<_, ApiError, _>(async |conn| {
+        let current = sklad_db::products::lock(conn, account.0, id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("no such product"))?;
+        expected.check(&sklad_app::versions::product(&current))?;
+        let updated = sklad_db::products::update(conn, account.0, id, &change)
+            .await
+            .map_err(ApiError::duplicate(
+                "sku_exists",
+                "a product with this SKU",
+                "sku",
+            ))?
+            .ok_or_else(|| ApiError::not_found("no such product"))?;
+        if change.push_makeable.is_some() || change.tracks_stock.is_some() {
+            // What keyCRM receives for it may change: send it again everywhere it is mapped.
+            sklad_db::stock_sync::mark_everywhere(conn, account.0, &updated.fields.sku).await?;
+        }
+        Ok(ProductView::from(updated))
+    })
+    .await
 }

@@ -4,6 +4,7 @@ use actix_web::{HttpResponse, get, patch, post, web};
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
+use sklad_app::versions::Expected;
 use sklad_db::warehouses::{Warehouse, WarehouseEdit};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -14,6 +15,7 @@ use crate::error::{ApiError, ErrorBody};
 use crate::input::{Buffer, Name};
 use crate::json::Json;
 use crate::page::Page;
+use crate::versions::{IF_MATCH_DOC, IfMatch, tagged};
 
 /// A sklad warehouse.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -30,11 +32,16 @@ pub struct WarehouseView {
     /// Archived: out of every form and the mapping; its ledger stays.
     pub archived: bool,
     pub created_at: DateTime<Utc>,
+    /// Send it back as `If-Match` to change the warehouse (the `ETag` of
+    /// `GET /warehouses/{id}`).
+    #[schema(example = "5d41402abc4b2a76")]
+    pub version: String,
 }
 
 impl From<Warehouse> for WarehouseView {
     fn from(w: Warehouse) -> Self {
         Self {
+            version: sklad_app::versions::warehouse(&w),
             id: w.id,
             name: w.name,
             allow_negative: w.allow_negative,
@@ -116,28 +123,66 @@ pub async fn create(
     Ok(WarehouseView::from(created))
 }
 
+/// One warehouse; its `ETag` is what a change sends back as `If-Match`.
+#[utoipa::path(tag = "Stock", params(("id" = Uuid, Path)),
+    responses(
+        (status = 200, body = WarehouseView, headers(("ETag" = String, description = "the warehouse's version"))),
+        (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+#[get("/warehouses/{id}")]
+pub async fn get_warehouse(
+    state: web::Data<ApiState>,
+    account: AccountId,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let mut conn = state.db.conn().await?;
+    let view = sklad_db::warehouses::get(&mut conn, account.0, id.into_inner())
+        .await?
+        .map(WarehouseView::from)
+        .ok_or_else(|| ApiError::not_found("no such warehouse"))?;
+    Ok(tagged(HttpResponse::Ok(), &view.version).json(view))
+}
+
 /// Renames a warehouse, changes whether it allows negative balances or its push buffer,
-/// archives it or brings it back.
-#[utoipa::path(tag = "Stock", request_body = WarehouseChange, params(("id" = Uuid, Path)),
-    responses((status = 200, body = WarehouseView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+/// archives it or brings it back, if it is still the version `If-Match` names.
+#[utoipa::path(tag = "Stock", request_body = WarehouseChange,
+    params(("id" = Uuid, Path), ("If-Match" = String, Header, description = IF_MATCH_DOC)),
+    responses(
+        (status = 200, body = WarehouseView, headers(("ETag" = String, description = "the new version"))),
+        (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody),
+        (status = 412, description = "Changed by someone else since that version (`edited_meanwhile`)", body = ErrorBody),
+        (status = 422, body = ErrorBody),
+        (status = 428, description = "No If-Match", body = ErrorBody)),
     security(("bearer" = [])))]
 #[patch("/warehouses/{id}")]
 pub async fn update_warehouse(
     state: web::Data<ApiState>,
     account: AccountId,
     id: web::Path<Uuid>,
+    if_match: IfMatch,
     body: Json<WarehouseChange>,
 ) -> Result<HttpResponse, ApiError> {
-    let view = update(&state, account, id.into_inner(), body.into_inner()).await?;
-    Ok(HttpResponse::Ok().json(view))
+    let view = update(
+        &state,
+        account,
+        id.into_inner(),
+        body.into_inner(),
+        &if_match.0,
+    )
+    .await?;
+    Ok(tagged(HttpResponse::Ok(), &view.version).json(view))
 }
 
-/// Changes a warehouse (the API's and the console's one way).
+/// Changes a warehouse if it is still at the `expected` version (the API's and the
+/// console's one way).
 pub async fn update(
     state: &ApiState,
     account: AccountId,
     id: Uuid,
     body: WarehouseChange,
+    expected: &Expected,
 ) -> Result<WarehouseView, ApiError> {
     use sklad_app::mapping::WarehouseError;
     let mut conn = state.db.conn().await?;
@@ -147,9 +192,10 @@ pub async fn update(
         push_buffer: body.push_buffer.map(Buffer::get),
         archived_at: body.archived.map(|on| on.then(Utc::now)),
     };
-    let updated = sklad_app::mapping::update_warehouse(&mut conn, account.0, id, edit)
+    let updated = sklad_app::mapping::update_warehouse(&mut conn, account.0, id, edit, expected)
         .await
         .map_err(|err| match err {
+            WarehouseError::Stale(stale) => stale.into(),
             err @ WarehouseError::HasStock => {
                 ApiError::conflict("warehouse_has_stock", err.to_string())
             }

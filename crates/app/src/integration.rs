@@ -1,12 +1,15 @@
 //! Changing an account's keyCRM integration settings: the API's `PUT` and the CLI's
 //! `sklad integration set` both come here, so a setting behaves the same wherever it is set.
 
+use diesel_async::AsyncConnection;
 use secrecy::SecretString;
 use serde_json::{Map, Value};
 use sklad_db::DbError;
 use sklad_db::integrations::{Integration, IntegrationSettings};
 use sklad_keycrm::{Clients, KeycrmError};
 use uuid::Uuid;
+
+use crate::versions::{self, Expected, Stale};
 
 /// Why a change was not saved; nothing changed.
 #[derive(Debug, thiserror::Error)]
@@ -22,6 +25,9 @@ pub enum SettingsError {
         "keyCRM holds {uncounted} SKUs sklad has never counted; take keyCRM's quantities over first (POST /stock/take-over), or confirm with overwrite_uncounted: true that sklad's quantities, zeros included, should replace them"
     )]
     NotTakenOver { uncounted: usize },
+    /// Someone else saved the settings since the client read them.
+    #[error(transparent)]
+    Stale(#[from] Stale),
     /// keyCRM rejected the key, or could not be asked.
     #[error(transparent)]
     Keycrm(#[from] KeycrmError),
@@ -29,15 +35,26 @@ pub enum SettingsError {
     Db(#[from] DbError),
 }
 
+impl From<diesel::result::Error> for SettingsError {
+    fn from(err: diesel::result::Error) -> Self {
+        Self::Db(err.into())
+    }
+}
+
 /// Applies `change` (any subset of [`IntegrationSettings`]' fields, plus `api_key` and the
 /// one-request confirmation `overwrite_uncounted`) to the account's settings. A new key is
 /// checked with keyCRM before it is saved; switching "send stock balances" on marks every
 /// mapped SKU to be pushed, and is refused while keyCRM holds SKUs sklad never counted
 /// (unless a take-over was done or `overwrite_uncounted` confirms it).
+///
+/// `expected` is the settings' version the change was made from ([`versions::settings`]);
+/// with [`Expected::Any`] it is the version read here. Either way the save is refused when
+/// someone else saved meanwhile (keyCRM is asked in between), so no save is lost.
 pub async fn update(
     clients: &Clients,
     account: Uuid,
     mut change: Map<String, Value>,
+    expected: &Expected,
 ) -> Result<Integration, SettingsError> {
     let api_key = match change.remove("api_key") {
         None | Some(Value::Null) => None,
@@ -55,6 +72,8 @@ pub async fn update(
     };
     let mut conn = clients.db().conn().await?;
     let current = sklad_db::integrations::get(&mut conn, account).await?;
+    let read = versions::settings(&current);
+    expected.check(&read)?;
     let settings = merged(&current.settings, change)?;
     if !clients.allows(&settings.base_url) {
         return Err(SettingsError::Invalid(format!(
@@ -122,14 +141,17 @@ pub async fn update(
             conn = clients.db().conn().await?;
         }
     }
-    let saved = sklad_db::integrations::save(
-        &mut conn,
-        clients.secrets(),
-        account,
-        &settings,
-        api_key.as_ref(),
-    )
-    .await?;
+    let secrets = clients.secrets();
+    let saved = conn
+        .transaction::<_, SettingsError, _>(async |conn| {
+            let now = sklad_db::integrations::lock(conn, account).await?;
+            Expected::OneOf(vec![read]).check(&versions::settings(&now))?;
+            Ok(
+                sklad_db::integrations::save(conn, secrets, account, &settings, api_key.as_ref())
+                    .await?,
+            )
+        })
+        .await?;
     if saved.settings.stock_push_enabled && !current.settings.stock_push_enabled {
         // Switched on: every mapped SKU's sum goes to keyCRM.
         sklad_db::stock_sync::mark_all_mapped(&mut conn, account, false).await?;

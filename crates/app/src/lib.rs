@@ -11,3 +11,4 @@ pub mod movements;
 pub mod production;
 pub mod spreadsheets;
 pub mod takeover;
+pub mod versions;

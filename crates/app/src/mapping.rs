@@ -4,19 +4,46 @@
 //! they left and the one they joined.
 
 use diesel_async::{AsyncConnection, AsyncPgConnection};
+use sklad_db::DbError;
 use sklad_db::warehouses::{Warehouse, WarehouseEdit};
-use sklad_db::{DbError, DbResult};
 use uuid::Uuid;
 
+use crate::versions::{self, Expected, Stale};
+
+/// Why a mapping change was refused; nothing changed.
+#[derive(Debug, thiserror::Error)]
+pub enum MappingError {
+    /// Someone else changed the mapping since the client read it.
+    #[error(transparent)]
+    Stale(#[from] Stale),
+    /// An unknown sklad warehouse is `NotFound`; an unknown keyCRM warehouse violates a
+    /// foreign key.
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<diesel::result::Error> for MappingError {
+    fn from(err: diesel::result::Error) -> Self {
+        Self::Db(err.into())
+    }
+}
+
+/// The whole mapping's version (see [`versions::mapping`]).
+pub fn version(warehouses: &[Warehouse]) -> String {
+    versions::mapping(warehouses.iter().map(|w| (w.id, w.keycrm_warehouse_id)))
+}
+
 /// Applies `mapping` (sklad warehouse → keyCRM warehouse, or none to unmap) in one
-/// transaction. An unknown sklad warehouse is `NotFound`; an unknown keyCRM warehouse
-/// violates a foreign key.
+/// transaction, if the mapping is still at the `expected` version.
 pub async fn set(
     conn: &mut AsyncPgConnection,
     account: Uuid,
     mapping: Vec<(Uuid, Option<i64>)>,
-) -> DbResult<()> {
-    conn.transaction::<_, DbError, _>(async move |conn| {
+    expected: &Expected,
+) -> Result<(), MappingError> {
+    conn.transaction::<_, MappingError, _>(async move |conn| {
+        let all = sklad_db::warehouses::lock_all(conn, account).await?;
+        expected.check(&version(&all))?;
         let changes = sklad_db::warehouses::set_mapping(conn, account, &mapping).await?;
         let push_on = sklad_db::integrations::get(conn, account)
             .await?
@@ -47,6 +74,9 @@ pub enum WarehouseError {
     /// Orders ship from it (the ship warehouse or a source rule names it).
     #[error("orders ship from this warehouse; choose another in the integration settings first")]
     ShipsOrders,
+    /// Someone else changed the warehouse since the client read it.
+    #[error(transparent)]
+    Stale(#[from] Stale),
     #[error(transparent)]
     Db(#[from] DbError),
 }
@@ -66,11 +96,13 @@ pub async fn update_warehouse(
     account: Uuid,
     id: Uuid,
     edit: WarehouseEdit,
+    expected: &Expected,
 ) -> Result<Option<Warehouse>, WarehouseError> {
     conn.transaction::<_, WarehouseError, _>(async move |conn| {
-        let Some(before) = sklad_db::warehouses::get(conn, account, id).await? else {
+        let Some(before) = sklad_db::warehouses::lock(conn, account, id).await? else {
             return Ok(None);
         };
+        expected.check(&versions::warehouse(&before))?;
         let archiving = matches!(edit.archived_at, Some(Some(_))) && before.archived_at.is_none();
         if archiving {
             if sklad_db::warehouses::holds_stock(conn, id).await? {

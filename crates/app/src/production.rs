@@ -17,6 +17,8 @@ use sklad_domain::reservation;
 use sklad_domain::stock::{MovementKind, fits_amount};
 use uuid::Uuid;
 
+use crate::versions::{self, Expected, Stale};
+
 /// A component as a person names it: by product id or SKU.
 #[derive(Debug, Clone)]
 pub struct ComponentRef {
@@ -47,6 +49,9 @@ pub enum ProductionError {
     /// No such product, BOM or production order in the account (404).
     #[error("{0}")]
     NotFound(&'static str),
+    /// Someone else saved the BOM since the client read it (412).
+    #[error(transparent)]
+    Stale(#[from] Stale),
     /// The order is not in a state that allows it (409).
     #[error("the production order is {state}; {action} needs {needs}")]
     WrongState {
@@ -78,8 +83,8 @@ impl From<Refused> for ProductionError {
     }
 }
 
-/// Saves a new version of `product`'s BOM and makes it current. Production orders made from
-/// an older version keep it.
+/// Saves a new version of `product`'s BOM and makes it current, if the current one is still
+/// the `expected` version. Production orders made from an older version keep it.
 pub async fn save_bom(
     conn: &mut AsyncPgConnection,
     account: Uuid,
@@ -87,12 +92,14 @@ pub async fn save_bom(
     output_quantity: Decimal,
     note: Option<String>,
     components: Vec<ComponentRef>,
+    expected: &Expected,
 ) -> Result<StoredBom, ProductionError> {
     conn.transaction::<_, ProductionError, _>(async |conn| {
         sklad_db::boms::lock_boms(conn, account).await?;
-        if !sklad_db::products::exists(conn, account, &[product]).await? {
+        let Some(finished) = sklad_db::products::lock(conn, account, product).await? else {
             return Err(ProductionError::NotFound("no such product"));
-        }
+        };
+        expected.check(&versions::bom(finished.current_bom_id))?;
         let skus: Vec<String> = components.iter().filter_map(|c| c.sku.clone()).collect();
         let by_sku = sklad_db::products::ids_by_sku(conn, account, &skus).await?;
         let mut lines = Vec::with_capacity(components.len());

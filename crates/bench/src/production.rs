@@ -92,39 +92,43 @@ pub async fn run(plan: Plan) -> anyhow::Result<()> {
         let parts = (0..4)
             .map(|k| component(raw[(i * 4 + k) % raw.len()], 2))
             .collect();
-        sklad_app::production::save_bom(&mut conn, account, id, Decimal::ONE, None, parts).await?;
+        let any = &sklad_app::versions::Expected::Any;
+        sklad_app::production::save_bom(&mut conn, account, id, Decimal::ONE, None, parts, any)
+            .await?;
         subs.push(id);
     }
     let mut finished = Vec::new();
-    let make =
-        async |i: usize, conn: &mut diesel_async::AsyncPgConnection| -> anyhow::Result<Uuid> {
-            let id = sklad_db::products::create_manual(conn, account, &product(format!("FIN-{i}")))
-                .await?
-                .fields
-                .id;
-            let mut parts = vec![
-                component(subs[i % subs.len()], 1),
-                component(subs[(i * 7 + 1) % subs.len()], 1),
-                component(raw[i % raw.len()], 3),
-                component(raw[(i * 13 + 5) % raw.len()], 1),
-            ];
-            parts.dedup_by_key(|c| c.product_id);
-            if i < RARE_USERS {
-                parts.push(component(rare, 1));
-            }
-            sklad_app::production::save_bom(conn, account, id, Decimal::ONE, None, parts).await?;
-            sklad_db::products::update(
-                conn,
-                account,
-                id,
-                &ProductChange {
-                    push_makeable: Some(true),
-                    ..ProductChange::default()
-                },
-            )
-            .await?;
-            Ok(id)
-        };
+    let make = async |i: usize,
+                      conn: &mut diesel_async::AsyncPgConnection|
+           -> anyhow::Result<Uuid> {
+        let id = sklad_db::products::create_manual(conn, account, &product(format!("FIN-{i}")))
+            .await?
+            .fields
+            .id;
+        let mut parts = vec![
+            component(subs[i % subs.len()], 1),
+            component(subs[(i * 7 + 1) % subs.len()], 1),
+            component(raw[i % raw.len()], 3),
+            component(raw[(i * 13 + 5) % raw.len()], 1),
+        ];
+        parts.dedup_by_key(|c| c.product_id);
+        if i < RARE_USERS {
+            parts.push(component(rare, 1));
+        }
+        let any = &sklad_app::versions::Expected::Any;
+        sklad_app::production::save_bom(conn, account, id, Decimal::ONE, None, parts, any).await?;
+        sklad_db::products::update(
+            conn,
+            account,
+            id,
+            &ProductChange {
+                push_makeable: Some(true),
+                ..ProductChange::default()
+            },
+        )
+        .await?;
+        Ok(id)
+    };
     let quarter = (plan.finished / 4).max(RARE_USERS);
     for i in 0..quarter {
         finished.push(make(i, &mut conn).await?);

@@ -3,6 +3,7 @@
 use clap::{Args, Subcommand};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value};
+use sklad_app::versions::Expected;
 use sklad_db::accounts::IntegrationDefaults;
 use sklad_db::{Db, SecretBox};
 use sklad_keycrm::Clients;
@@ -145,7 +146,13 @@ pub async fn run(settings: &Settings, command: AccountCommand) -> anyhow::Result
                 let mut change = Map::new();
                 change.insert("api_key".into(), Value::String(key));
                 change.insert("enabled".into(), Value::Bool(args.enable));
-                sklad_app::integration::update(&clients, created.account.id, change).await?;
+                sklad_app::integration::update(
+                    &clients,
+                    created.account.id,
+                    change,
+                    &Expected::Any,
+                )
+                .await?;
             }
             print(
                 args.format,

@@ -3,6 +3,7 @@
 
 use clap::Subcommand;
 use serde_json::{Map, Value, json};
+use sklad_app::versions::Expected;
 use sklad_db::{Db, SecretBox};
 use sklad_keycrm::Clients;
 use sklad_runtime::Settings;
@@ -44,7 +45,9 @@ pub async fn run(settings: &Settings, command: IntegrationCommand) -> anyhow::Re
         IntegrationCommand::Set { account, changes } => {
             let clients = Clients::new(&settings.keycrm, db.clone(), secrets);
             let change: Map<String, Value> = changes.into_iter().collect();
-            sklad_app::integration::update(&clients, account, change).await?
+            // Made from the settings as they are now: a save by someone else while keyCRM
+            // checks the key is refused, not overwritten.
+            sklad_app::integration::update(&clients, account, change, &Expected::Any).await?
         }
     };
     let mut shown = serde_json::to_value(&integration.settings)?;

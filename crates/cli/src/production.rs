@@ -1,6 +1,7 @@
 //! `sklad bom import|export`: BOMs as CSV (makers keep them in spreadsheets);
 //! `sklad production list|plan|release|complete|cancel`: production orders.
 
+use sklad_app::versions::Expected;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -151,6 +152,9 @@ pub async fn bom(settings: &Settings, command: BomCommand) -> anyhow::Result<()>
                             output,
                             None,
                             components,
+                            // An import states each BOM whole; the one it replaces stays
+                            // as an older version.
+                            &Expected::Any,
                         )
                         .await
                         .with_context(|| format!("BOM of {sku}"))?;

@@ -47,6 +47,7 @@ pub fn say(t: &Text, err: &ApiError) -> String {
         "wrong_state" => t.err_wrong_state,
         "last_token" => t.err_last_token,
         "not_found" => t.err_not_found,
+        "edited_meanwhile" => t.err_edited_meanwhile,
         "unavailable" => t.err_unavailable,
         _ if t.lang_code == "en" => return err.message.clone(),
         _ if err.param("field").is_some() => t.err_field,

@@ -10,6 +10,7 @@ use subtle::ConstantTimeEq;
 use super::ConsoleError;
 use super::session::Console;
 use sklad_api::error::ApiError;
+use sklad_app::versions::Expected;
 
 /// Constant-time comparison of two tokens.
 pub fn same_token(a: &str, b: &str) -> bool {
@@ -51,6 +52,12 @@ impl FormData {
             .filter(|(k, _)| k == name)
             .map(|(_, v)| v.trim())
             .collect()
+    }
+
+    /// The version (hidden field `name`) the page was shown at, for an edit's `If-Match`;
+    /// a form without it matches no version, so it is shown again as it is now.
+    pub fn version(&self, name: &str) -> Expected {
+        Expected::OneOf(self.get(name).map(str::to_owned).into_iter().collect())
     }
 
     /// A checkbox: present means on.

@@ -587,6 +587,7 @@ catalogue! {
     err_bom_cycle: "A component cannot contain the product it is part of.", "Компонент не може містити товар, до якого входить.";
     err_wrong_state: "This cannot be done in the order's present state.", "У поточному стані замовлення цього зробити не можна.";
     err_last_token: "The last working admin token cannot be revoked.", "Останній робочий токен адміністратора не можна відкликати.";
+    err_edited_meanwhile: "Someone else changed this while you were editing. Here it is as it is now: make your change again.", "Хтось інший змінив це, поки ви редагували. Ось як воно є зараз: внесіть свою зміну ще раз.";
     err_not_found: "Not found: it does not exist or belongs to another account.", "Не знайдено: його немає або воно належить іншому обліковому запису.";
     err_unavailable: "sklad cannot do this right now; try again in a moment.", "sklad зараз не може цього зробити; спробуйте за хвилину.";
     err_conflict: "This clashes with what is stored now; reload the page and try again.", "Це суперечить збереженому стану; оновіть сторінку й спробуйте ще раз.";

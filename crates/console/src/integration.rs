@@ -271,9 +271,14 @@ fn change(form: &FormData) -> Result<Map<String, Value>, ApiError> {
 async fn save(state: web::Data<ApiState>, posted: Posted) -> Result<HttpResponse, ConsoleError> {
     let console = &posted.console;
     let saved = match change(&posted.form) {
-        Ok(change) => sklad_app::integration::update(&state.keycrm, console.account.0, change)
-            .await
-            .map_err(ApiError::from),
+        Ok(change) => sklad_app::integration::update(
+            &state.keycrm,
+            console.account.0,
+            change,
+            &posted.form.version("version"),
+        )
+        .await
+        .map_err(ApiError::from),
         Err(err) => Err(err),
     };
     match saved {

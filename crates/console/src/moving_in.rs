@@ -518,7 +518,11 @@ async fn send_anyway(
     let mut change = serde_json::Map::new();
     change.insert("stock_push_enabled".into(), serde_json::json!(true));
     change.insert("overwrite_uncounted".into(), serde_json::json!(true));
-    match sklad_app::integration::update(&state.keycrm, posted.console.account.0, change).await {
+    // One switch stated outright: nothing read from the page can be stale.
+    let any = sklad_app::versions::Expected::Any;
+    match sklad_app::integration::update(&state.keycrm, posted.console.account.0, change, &any)
+        .await
+    {
         Ok(_) => Ok(see_other("/stock/keycrm", Some("stock_saved"))),
         Err(err) => super::stock_keycrm::refused(&state, &posted.console, err.into()).await,
     }

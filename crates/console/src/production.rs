@@ -251,6 +251,14 @@ pub struct BomPanel {
 }
 
 impl BomPanel {
+    /// The BOM's version as shown, so a save over someone else's new version is refused.
+    pub fn version(&self) -> String {
+        match &self.bom {
+            Some(bom) => sklad_api::production::bom_version(bom),
+            None => sklad_app::versions::bom(None),
+        }
+    }
+
     pub async fn load(
         state: &ApiState,
         console: &Console,
@@ -331,7 +339,8 @@ async fn save_bom(
     let console = &posted.console;
     let saved = async {
         let body = input(bom_body(&state, console, &posted.form).await?)?;
-        sklad_api::production::save_bom(&state, console.account, *id, body).await
+        let expected = posted.form.version("bom_version");
+        sklad_api::production::save_bom(&state, console.account, *id, body, &expected).await
     }
     .await;
     match saved {

@@ -201,7 +201,8 @@ async fn update_product(
     let id = id.into_inner();
     let updated = async {
         let body = input(product_body(&posted.form, false))?;
-        sklad_api::products::update(&state, posted.console.account, id, body).await
+        let expected = posted.form.version("version");
+        sklad_api::products::update(&state, posted.console.account, id, body, &expected).await
     }
     .await;
     match updated {

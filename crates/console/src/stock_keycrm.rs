@@ -50,6 +50,8 @@ struct StockPage {
     pending: Pending,
     /// Sending was refused: keyCRM holds this many SKUs sklad never counted.
     uncounted: Option<String>,
+    /// The mapping's version as shown, so a save over someone else's change is refused.
+    mapping_version: String,
 }
 
 /// What still waits to be sent to keyCRM: the screen refreshes it every few seconds, so a
@@ -132,6 +134,8 @@ async fn show_with(
             .into_iter()
             .map(KeycrmWarehouseView::from)
             .collect();
+    let mapping_version =
+        sklad_app::mapping::version(&sklad_db::warehouses::list(&mut conn, account).await?);
     let warehouses = sklad_db::warehouses::list_active(&mut conn, account).await?;
     let (pushes, _) = sklad_db::push_log::pushes(&mut conn, account, None, 1, 20).await?;
     drop(conn);
@@ -161,6 +165,7 @@ async fn show_with(
     let page = StockPage {
         frame,
         t,
+        mapping_version,
         push_enabled: integration.settings.stock_push_enabled,
         has_key: integration.has_api_key(),
         keycrm_warehouses,
@@ -191,10 +196,13 @@ pub(super) async fn refused(
 async fn save(state: web::Data<ApiState>, posted: Posted) -> Result<HttpResponse, ConsoleError> {
     let account = posted.console.account;
     let on = posted.form.checked("stock_push_enabled");
+    let keycrm = &state.keycrm;
+    // The switch is stated outright (the mapping below carries the page's version).
+    let any = &sklad_app::versions::Expected::Any;
     let switch = |on: bool| {
         let mut change = serde_json::Map::new();
         change.insert("stock_push_enabled".into(), json!(on));
-        sklad_app::integration::update(&state.keycrm, account.0, change)
+        sklad_app::integration::update(keycrm, account.0, change, any)
     };
     let saved = async {
         let mapping = mapping_of(&posted.form)?;
@@ -202,7 +210,14 @@ async fn save(state: web::Data<ApiState>, posted: Posted) -> Result<HttpResponse
             switch(false).await?;
         }
         if !mapping.is_empty() {
-            sklad_api::keycrm_warehouses::set_mapping(&state, account, Mapping { mapping }).await?;
+            let expected = posted.form.version("mapping_version");
+            sklad_api::keycrm_warehouses::set_mapping(
+                &state,
+                account,
+                Mapping { mapping },
+                &expected,
+            )
+            .await?;
         }
         if on {
             switch(true).await?;

@@ -164,7 +164,8 @@ async fn change_warehouse(
 ) -> Result<HttpResponse, ConsoleError> {
     let changed = async {
         let body = input(change)?;
-        sklad_api::warehouses::update(state, posted.console.account, id, body).await
+        let expected = posted.form.version("version");
+        sklad_api::warehouses::update(state, posted.console.account, id, body, &expected).await
     }
     .await;
     match changed {

@@ -360,6 +360,17 @@ pub async fn get(conn: &mut AsyncPgConnection, account_id: Uuid) -> DbResult<Int
         .await?)
 }
 
+/// The account's settings, the row locked for the rest of the transaction (a save checks
+/// its version against it).
+pub async fn lock(conn: &mut AsyncPgConnection, account_id: Uuid) -> DbResult<Integration> {
+    Ok(keycrm_integrations::table
+        .find(account_id)
+        .select(Integration::as_select())
+        .for_update()
+        .first(conn)
+        .await?)
+}
+
 /// Saves `settings` and, when given, a new API key (encrypted for this account,
 /// fingerprinted and masked; its plain text is stored nowhere), clears any flag (the owner
 /// changed something: keyCRM gets another try) and gives the key's budget the account's

@@ -159,6 +159,23 @@ pub async fn get(
         .optional()?)
 }
 
+/// One of the account's products, its row locked for the rest of the transaction (an edit
+/// checks its version against it).
+pub async fn lock(
+    conn: &mut AsyncPgConnection,
+    account_id: Uuid,
+    id: Uuid,
+) -> DbResult<Option<Product>> {
+    Ok(products::table
+        .filter(products::account_id.eq(account_id))
+        .filter(products::id.eq(id))
+        .select(Product::as_select())
+        .for_update()
+        .first(conn)
+        .await
+        .optional()?)
+}
+
 /// Escapes `%`, `_` and `\` for a LIKE pattern.
 pub fn escape_like(text: &str) -> String {
     text.replace('\\', "\\\\")

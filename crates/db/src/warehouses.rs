@@ -72,6 +72,18 @@ pub async fn list(conn: &mut AsyncPgConnection, account_id: Uuid) -> DbResult<Ve
         .await?)
 }
 
+/// The account's warehouses, their rows locked for the rest of the transaction (a mapping
+/// edit checks its version against them).
+pub async fn lock_all(conn: &mut AsyncPgConnection, account_id: Uuid) -> DbResult<Vec<Warehouse>> {
+    Ok(warehouses::table
+        .filter(warehouses::account_id.eq(account_id))
+        .order(warehouses::id.asc())
+        .select(Warehouse::as_select())
+        .for_update()
+        .load(conn)
+        .await?)
+}
+
 /// The account's warehouses in use (not archived), by name: what forms offer.
 pub async fn list_active(
     conn: &mut AsyncPgConnection,
@@ -112,6 +124,22 @@ pub async fn get(
         .filter(warehouses::account_id.eq(account_id))
         .filter(warehouses::id.eq(id))
         .select(Warehouse::as_select())
+        .first(conn)
+        .await
+        .optional()?)
+}
+
+/// One of the account's warehouses, its row locked for the rest of the transaction.
+pub async fn lock(
+    conn: &mut AsyncPgConnection,
+    account_id: Uuid,
+    id: Uuid,
+) -> DbResult<Option<Warehouse>> {
+    Ok(warehouses::table
+        .filter(warehouses::account_id.eq(account_id))
+        .filter(warehouses::id.eq(id))
+        .select(Warehouse::as_select())
+        .for_update()
         .first(conn)
         .await
         .optional()?)
