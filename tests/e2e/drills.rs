@@ -25,7 +25,7 @@ async fn orders_in_status(app: &TestApp, status: i64) -> i64 {
 }
 
 /// sklad's sums for keyCRM warehouse 1 (W1 + W2), per SKU.
-async fn sklad_sums(app: &TestApp, w1: &str, w2: &str) -> BTreeMap<String, Decimal> {
+pub(crate) async fn sklad_sums(app: &TestApp, w1: &str, w2: &str) -> BTreeMap<String, Decimal> {
     let mut sums = BTreeMap::new();
     let mut page = 1;
     loop {
@@ -52,7 +52,7 @@ async fn sklad_sums(app: &TestApp, w1: &str, w2: &str) -> BTreeMap<String, Decim
     }
 }
 
-fn worker(env: &[(String, String)], role: &str) -> Child {
+pub(crate) fn worker(env: &[(String, String)], role: &str) -> Child {
     sklad(env, &["run", "--roles", role, "--no-migrate"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())

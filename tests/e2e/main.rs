@@ -7,6 +7,7 @@ mod api;
 mod budget;
 mod bus;
 mod cli;
+mod cluster;
 mod console;
 mod console_day;
 mod console_moving_in;

@@ -10,7 +10,7 @@ use tokio::process::Command;
 
 const SECOND_KEY: &str = "second-sim-key-fedcba9876543210";
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()

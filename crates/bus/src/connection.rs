@@ -1,6 +1,7 @@
 //! Connections to RabbitMQ and the shared confirm-mode publishing channel.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
@@ -24,11 +25,17 @@ const FAIL_FAST: Duration = Duration::from_millis(500);
 /// Publishing shares one connection and one confirm-mode channel (lapin pipelines many
 /// outstanding publishes on it). Consumers open connections of their own with
 /// [`Broker::open`], as RabbitMQ recommends, so flow control on publishers never stalls them.
+///
+/// `broker.url` may name several nodes of a RabbitMQ cluster, comma-separated: a connection
+/// tries them in turn, starting with the one that worked last, so a process reconnects to a
+/// surviving node when its node stops.
 pub struct Broker {
     settings: BrokerSettings,
     topology: Topology,
     app_id: String,
     shared: Mutex<Shared>,
+    /// The node to try first.
+    preferred: AtomicUsize,
 }
 
 #[derive(Default)]
@@ -54,6 +61,7 @@ impl Broker {
             topology: Topology::new(settings),
             app_id: app_id.to_owned(),
             shared: Mutex::new(Shared::default()),
+            preferred: AtomicUsize::new(0),
         })
     }
 
@@ -73,24 +81,40 @@ impl Broker {
         self.settings.connect_timeout
     }
 
-    /// Opens a new connection (bounded by the connect timeout) and declares the whole
-    /// topology on it, so nothing published afterwards is unroutable for lack of a queue.
+    /// Opens a new connection (each node tried within the connect timeout) and declares the
+    /// whole topology on it, so nothing published afterwards is unroutable for lack of a
+    /// queue.
     pub async fn open(&self, purpose: &str) -> Result<Connection, BusError> {
         let timeout = self.connect_timeout();
         let name = format!("{} {purpose}", self.app_id);
-        let connect = async {
-            let connection = Connection::connect(
-                self.settings.url.expose_secret(),
-                ConnectionProperties::default().with_connection_name(name.into()),
-            )
-            .await
-            .map_err(|e| BusError::Connect(e.to_string()))?;
-            self.topology.declare_all(&connection).await?;
-            Ok::<_, BusError>(connection)
-        };
-        tokio::time::timeout(timeout, connect)
-            .await
-            .map_err(|_| BusError::Timeout(timeout))?
+        let urls = node_urls(self.settings.url.expose_secret());
+        let first = self.preferred.load(Ordering::Relaxed);
+        let mut failure = BusError::Connect("broker.url names no node".into());
+        for step in 0..urls.len() {
+            let node = (first + step) % urls.len();
+            let connect = async {
+                let connection = Connection::connect(
+                    urls[node],
+                    ConnectionProperties::default().with_connection_name(name.clone().into()),
+                )
+                .await
+                .map_err(|e| BusError::Connect(e.to_string()))?;
+                self.topology.declare_all(&connection).await?;
+                Ok::<_, BusError>(connection)
+            };
+            match tokio::time::timeout(timeout, connect).await {
+                Ok(Ok(connection)) => {
+                    self.preferred.store(node, Ordering::Relaxed);
+                    return Ok(connection);
+                }
+                Ok(Err(err)) => failure = err,
+                Err(_) => failure = BusError::Timeout(timeout),
+            }
+            if urls.len() > 1 {
+                tracing::warn!(node, error = %failure, "a broker node is unreachable; trying the next");
+            }
+        }
+        Err(failure)
     }
 
     /// The shared publishing channel, in confirm mode; reconnects when it is gone.
@@ -220,5 +244,28 @@ impl ReadinessCheck for BrokerReadiness {
 
     fn check(&self) -> BoxFuture<'_, Result<(), String>> {
         Box::pin(async move { self.0.ping().await.map_err(|e| e.to_string()) })
+    }
+}
+
+/// The nodes `broker.url` names: one AMQP URL, or several separated by commas (a comma in a
+/// password is written `%2C`).
+pub fn node_urls(urls: &str) -> Vec<&str> {
+    urls.split(',')
+        .map(str::trim)
+        .filter(|url| !url.is_empty())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::node_urls;
+
+    #[test]
+    fn a_cluster_is_named_node_by_node() {
+        assert_eq!(
+            node_urls("amqp://u:p@a:5672/%2f, amqp://u:p@b:5673/%2f,"),
+            ["amqp://u:p@a:5672/%2f", "amqp://u:p@b:5673/%2f"]
+        );
+        assert_eq!(node_urls("amqp://u:p%2Cq@a/%2f"), ["amqp://u:p%2Cq@a/%2f"]);
     }
 }

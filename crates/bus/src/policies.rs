@@ -75,7 +75,11 @@ impl std::fmt::Debug for Management {
 impl Management {
     pub fn new(settings: &BrokerSettings) -> Result<Self, PolicyError> {
         sklad_runtime::install_crypto_provider();
-        let amqp = url::Url::parse(settings.url.expose_secret())
+        let first = crate::connection::node_urls(settings.url.expose_secret())
+            .first()
+            .copied()
+            .unwrap_or_default();
+        let amqp = url::Url::parse(first)
             .map_err(|_| PolicyError::BadUrl("SKLAD__BROKER__URL is not a URL".into()))?;
         let base = url::Url::parse(&settings.management_url)
             .map_err(|e| PolicyError::BadUrl(format!("SKLAD__BROKER__MANAGEMENT_URL: {e}")))?;
@@ -238,6 +242,11 @@ pub struct Applied {
     pub policy: Policy,
     /// Queues recreated without their declared limit, with the messages moved back.
     pub recreated: Vec<(String, u64)>,
+    /// Classic retry queues of an older sklad, deleted once empty.
+    pub removed: Vec<String>,
+    /// Classic retry queues still holding messages: they drain into their work queue by
+    /// themselves; a later `sklad migrate` removes them.
+    pub draining: Vec<(String, u32)>,
 }
 
 /// Sets this namespace's policy, then recreates every work queue an older sklad declared
@@ -267,7 +276,38 @@ pub async fn apply(
             recreated.push((queue, moved));
         }
     }
-    Ok(Applied { policy, recreated })
+    let (mut removed, mut draining) = (Vec::new(), Vec::new());
+    let channel = connection.create_channel().await?;
+    for spec in ALL_CONSUMERS {
+        for delay in topology.retry_delays_ms() {
+            let legacy = topology.legacy_retry_queue(spec.name, *delay);
+            if management.queue(&legacy).await?.is_none() {
+                continue;
+            }
+            let depth = queue_depth(&channel, &legacy).await?;
+            if depth.messages > 0 {
+                draining.push((legacy, depth.messages));
+                continue;
+            }
+            channel
+                .queue_delete(
+                    legacy.clone().into(),
+                    QueueDeleteOptions {
+                        if_empty: true,
+                        ..Default::default()
+                    },
+                )
+                .await?;
+            removed.push(legacy);
+        }
+    }
+    let _ = channel.close(200, "legacy queues checked".into()).await;
+    Ok(Applied {
+        policy,
+        recreated,
+        removed,
+        draining,
+    })
 }
 
 /// Holds new messages in a side queue, moves the old queue's messages there, declares the

@@ -4,13 +4,17 @@
 //! {ns}.events                (topic)   ── binding keys ──▶ {ns}.{consumer}          (quorum)
 //! {ns}.{consumer}            x-dead-letter-exchange ─────▶ {ns}.{consumer}.dlx      (fanout)
 //! {ns}.{consumer}.dlx                                 ───▶ {ns}.{consumer}.parked   (quorum)
-//! {ns}.{consumer}.retry.{d}ms (classic, TTL d) ── dead-letters via "" ──▶ {ns}.{consumer}
+//! {ns}.{consumer}.delay.{d}ms (quorum, TTL d) ── dead-letters via "" ──▶ {ns}.{consumer}
 //! ```
 //! A failed message is republished to the retry queue of its tier and comes back after the
 //! delay; after `max_attempts` (or a permanent error) it is published to the parking queue
 //! with its reason. Messages the broker itself gives up on (the quorum queue's delivery limit
 //! exceeded because the consumer keeps crashing, or rejected) reach the parking queue
 //! through the dead-letter exchange.
+//!
+//! Every queue is a quorum queue, replicated over a cluster's nodes, so one node stopping
+//! leaves every queue usable (a classic queue is gone while its node is). The retry tiers
+//! dead-letter at least once (a message leaves its tier only once its work queue has it).
 //!
 //! Declarations carry only arguments fixed by the names (queue type, dead-letter routes,
 //! a retry tier's TTL, which is in its name). The delivery limit, which an operator may
@@ -140,6 +144,12 @@ impl Topology {
     }
 
     pub(crate) fn retry_queue_for_delay(&self, consumer: &str, delay_ms: u64) -> String {
+        format!("{}.{consumer}.delay.{delay_ms}ms", self.namespace)
+    }
+
+    /// The classic retry queue an older sklad declared for this delay (it drains by itself;
+    /// `sklad migrate` deletes it once empty).
+    pub(crate) fn legacy_retry_queue(&self, consumer: &str, delay_ms: u64) -> String {
         format!("{}.{consumer}.retry.{delay_ms}ms", self.namespace)
     }
 
@@ -285,7 +295,10 @@ impl Topology {
 
         for delay in &self.retry_delays_ms {
             let mut retry_args = FieldTable::default();
+            retry_args.insert("x-queue-type".into(), text("quorum"));
             retry_args.insert("x-message-ttl".into(), long(*delay));
+            retry_args.insert("x-dead-letter-strategy".into(), text("at-least-once"));
+            retry_args.insert("x-overflow".into(), text("reject-publish"));
             retry_args.insert("x-dead-letter-exchange".into(), text(""));
             retry_args.insert("x-dead-letter-routing-key".into(), text(&queue));
             channel
@@ -413,10 +426,10 @@ mod tests {
     #[test]
     fn retry_tiers_grow_then_stay_at_the_last_delay() {
         let t = topology();
-        assert_eq!(t.retry_queue("c", 1), "ns.c.retry.100ms");
-        assert_eq!(t.retry_queue("c", 2), "ns.c.retry.1000ms");
-        assert_eq!(t.retry_queue("c", 9), "ns.c.retry.1000ms");
-        assert_eq!(t.retry_queue("c", 0), "ns.c.retry.100ms");
+        assert_eq!(t.retry_queue("c", 1), "ns.c.delay.100ms");
+        assert_eq!(t.retry_queue("c", 2), "ns.c.delay.1000ms");
+        assert_eq!(t.retry_queue("c", 9), "ns.c.delay.1000ms");
+        assert_eq!(t.retry_queue("c", 0), "ns.c.delay.100ms");
     }
 
     #[test]

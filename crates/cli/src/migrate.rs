@@ -44,5 +44,14 @@ pub async fn run(settings: &Settings, args: MigrateArgs) -> anyhow::Result<()> {
     for (queue, moved) in done.recreated {
         println!("recreated queue {queue} without declared limits ({moved} messages kept)");
     }
+    for queue in done.removed {
+        println!("removed the empty classic retry queue {queue}");
+    }
+    for (queue, messages) in done.draining {
+        println!(
+            "the classic retry queue {queue} still holds {messages} messages; they return to \
+             their work queue by themselves, run `sklad migrate` again later to remove it"
+        );
+    }
     Ok(())
 }
