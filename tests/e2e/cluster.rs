@@ -50,6 +50,25 @@ async fn until_done(
     }
 }
 
+/// The first column (text) of every row `sql` gives, joined; for the drill's diagnosis.
+async fn rows(app: &TestApp, sql: &str) -> String {
+    #[derive(diesel::QueryableByName)]
+    struct T {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        t: String,
+    }
+    use diesel_async::RunQueryDsl;
+    let mut conn = app.db().conn().await.unwrap();
+    diesel::sql_query(sql)
+        .load::<T>(&mut conn)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.t)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 async fn count(app: &TestApp, table: &str) -> i64 {
     #[derive(diesel::QueryableByName)]
     struct N {
@@ -142,15 +161,23 @@ async fn two_of_every_role_over_a_three_node_cluster() {
     // 25 rounds of status changes over the 200 orders, each told by a webhook to either
     // ingress (5 000 webhooks)...
     let acknowledged = Arc::new(AtomicUsize::new(0));
+    let recorded = Arc::new(AtomicUsize::new(0));
     let template: Value =
         serde_json::from_slice(&fixture("webhook-order-change_order_status.A.json")).unwrap();
     let rounds = WEBHOOKS / ORDERS;
     let final_status = if rounds % 2 == 0 { 1 } else { 2 };
     let webhooks = {
         let (http, control) = (app.http.clone(), app.sim_control_url.clone());
-        let (ids, acknowledged) = (ids.clone(), acknowledged.clone());
+        let (ids, acknowledged, recorded) = (ids.clone(), acknowledged.clone(), recorded.clone());
         tokio::spawn(async move {
             for round in 0..rounds {
+                // The two floods go together, so every disruption meets both.
+                let due = round * MOVEMENTS / rounds;
+                let deadline = Instant::now() + Duration::from_secs(300);
+                while recorded.load(Ordering::SeqCst) < due {
+                    assert!(Instant::now() < deadline, "the movements stalled");
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
                 let status = if round % 2 == 0 { 2 } else { 1 };
                 http.put(format!("{control}/orders/status"))
                     .json(&json!({"order_ids": ids, "status_id": status, "webhook": false}))
@@ -185,7 +212,6 @@ async fn two_of_every_role_over_a_three_node_cluster() {
     };
     // ...while 5 000 receipts are recorded through either API, each with its idempotency
     // key, so a retry after a killed API never counts twice.
-    let recorded = Arc::new(AtomicUsize::new(0));
     let movements: Vec<_> = (0..8)
         .map(|lane| {
             let (http, urls, token) = (
@@ -208,54 +234,85 @@ async fn two_of_every_role_over_a_three_node_cluster() {
         })
         .collect();
 
-    // A third of the way: SIGKILL one process of each role.
-    eventually(Duration::from_secs(300), "a third of the flood", || async {
-        (acknowledged.load(Ordering::SeqCst) >= WEBHOOKS / 3
-            && recorded.load(Ordering::SeqCst) >= MOVEMENTS / 3)
-            .then_some(())
-    })
+    // A quarter of the way: SIGKILL one process of each role.
+    eventually(
+        Duration::from_secs(300),
+        "a quarter of the flood",
+        || async {
+            (acknowledged.load(Ordering::SeqCst) >= WEBHOOKS / 4
+                && recorded.load(Ordering::SeqCst) >= MOVEMENTS / 4)
+                .then_some(())
+        },
+    )
     .await;
     for child in &mut doomed {
         child.start_kill().unwrap();
         child.wait().await.unwrap();
     }
-    // Half way: stop the first broker node, the one every process prefers.
-    eventually(Duration::from_secs(300), "half the flood", || async {
-        (acknowledged.load(Ordering::SeqCst) >= WEBHOOKS / 2
-            && recorded.load(Ordering::SeqCst) >= MOVEMENTS / 2)
-            .then_some(())
+    println!(
+        "cluster drill: one process of each role killed at {} webhooks, {} movements",
+        acknowledged.load(Ordering::SeqCst),
+        recorded.load(Ordering::SeqCst)
+    );
+    // Half way through the webhooks: stop the first broker node, the one every process
+    // prefers, so the ingress in this process has to move to another.
+    eventually(Duration::from_secs(300), "half the webhooks", || async {
+        (acknowledged.load(Ordering::SeqCst) >= WEBHOOKS / 2).then_some(())
     })
     .await;
+    let failovers_before = sklad_bus::metrics::FAILOVERS.get();
     let stopped = tokio::process::Command::new(&rabbitmqctl)
         .args(["-q", "-n", &nodes[0], "stop_app"])
         .status()
         .await
         .unwrap();
     assert!(stopped.success(), "rabbitmqctl stop_app {}", nodes[0]);
+    println!(
+        "cluster drill: broker node {} stopped at {} webhooks, {} movements",
+        nodes[0],
+        acknowledged.load(Ordering::SeqCst),
+        recorded.load(Ordering::SeqCst)
+    );
 
     webhooks.await.unwrap();
     for lane in movements {
         lane.await.unwrap();
     }
     let acknowledged = acknowledged.load(Ordering::SeqCst);
+    assert!(
+        sklad_bus::metrics::FAILOVERS.get() > failovers_before,
+        "the ingress here moved to a surviving node"
+    );
+    assert!(
+        recorded.load(Ordering::SeqCst) == MOVEMENTS,
+        "every movement recorded"
+    );
 
     // Every order at its last status, once; every movement once; keyCRM equal to sklad.
-    let settled = eventually(
-        Duration::from_secs(300),
-        "every order at its last status",
-        || async {
-            let at_last = app
-                .get_json(
-                    &format!("/orders?status_id={final_status}&per_page=1"),
-                    &app.account.admin_token,
-                )
-                .await["total"]
-                .as_i64()
-                .unwrap_or(0);
-            (at_last == ORDERS as i64).then_some(at_last)
-        },
-    )
-    .await;
+    let at_last = || async {
+        app.get_json(
+            &format!("/orders?status_id={final_status}&per_page=1"),
+            &app.account.admin_token,
+        )
+        .await["total"]
+            .as_i64()
+            .unwrap_or(0)
+    };
+    let deadline = Instant::now() + Duration::from_secs(240);
+    let mut settled = at_last().await;
+    while settled < ORDERS as i64 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        settled = at_last().await;
+    }
+    if settled < ORDERS as i64 {
+        println!(
+            "cluster drill: {settled} of {ORDERS} orders at their last status; by status {}; \
+             waiting fetches {}; parked {}",
+            rows(&app, "SELECT concat(status_id, ':', count(*)) AS t FROM customer_orders GROUP BY status_id").await,
+            rows(&app, "SELECT concat(count(*), ' attempts ', max(attempts), ' ', max(last_error)) AS t FROM order_fetches").await,
+            rows(&app, "SELECT concat(consumer, ': ', reason) AS t FROM parked_messages LIMIT 3").await,
+        );
+    }
     eventually(
         Duration::from_secs(300),
         "keyCRM equal to sklad",

@@ -104,6 +104,9 @@ impl Broker {
             };
             match tokio::time::timeout(timeout, connect).await {
                 Ok(Ok(connection)) => {
+                    if step > 0 {
+                        crate::metrics::FAILOVERS.inc();
+                    }
                     self.preferred.store(node, Ordering::Relaxed);
                     return Ok(connection);
                 }

@@ -14,6 +14,11 @@ lazy_metric!(pub PUBLISH_SECONDS: HistogramVec = HistogramVec::new(
     &["outcome"],
 ));
 
+lazy_metric!(pub FAILOVERS: prometheus::IntCounter = prometheus::IntCounter::new(
+    "sklad_broker_failovers_total",
+    "Connections made to another node of broker.url because the preferred one was down",
+));
+
 lazy_metric!(pub CONSUMED: IntCounterVec = IntCounterVec::new(
     Opts::new("sklad_consumer_messages_total", "Messages handled by consumer and outcome (ok, retried, parked, requeued)"),
     &["consumer", "outcome"],

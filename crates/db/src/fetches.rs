@@ -45,6 +45,7 @@ pub async fn request(
             order_fetches::account_id.eq(account_id),
             order_fetches::keycrm_order_id.eq(keycrm_order_id),
             order_fetches::requested_at.eq(diesel::dsl::now),
+            order_fetches::last_requested_at.eq(diesel::dsl::now),
             order_fetches::event_updated_at.eq(event_updated_at),
             order_fetches::next_attempt_at.eq(not_before),
             order_fetches::message_ids.eq(vec![message_id]),
@@ -53,6 +54,7 @@ pub async fn request(
         .do_update()
         .set((
             order_fetches::request_seq.eq(order_fetches::request_seq + 1),
+            order_fetches::last_requested_at.eq(diesel::dsl::now),
             order_fetches::events.eq(order_fetches::events + 1),
             order_fetches::event_updated_at.eq(greatest(
                 order_fetches::event_updated_at,
@@ -86,16 +88,30 @@ diesel::define_sql_function! {
     fn least(a: diesel::sql_types::Timestamptz, b: diesel::sql_types::Timestamptz) -> diesel::sql_types::Timestamptz;
 }
 
-/// The waiting rows among `keycrm_order_ids` (claimed or not), with their `request_seq` and
-/// webhook ids: a page fetched for other orders may serve them too.
+/// The database's clock now: a page of keyCRM orders asked for after this moment shows every
+/// change whose event was requested before it.
+pub async fn clock(conn: &mut AsyncPgConnection) -> DbResult<DateTime<Utc>> {
+    Ok(
+        diesel::select(diesel::dsl::sql::<diesel::sql_types::Timestamptz>("now()"))
+            .get_result(conn)
+            .await?,
+    )
+}
+
+/// The waiting rows among `keycrm_order_ids` (claimed or not) whose newest event was
+/// requested before `asked_at` (when the page that may serve them was asked for), with
+/// their `request_seq` and webhook ids: a page fetched for other orders may serve them too. A
+/// row with a later event is left for a fetch that can show that event's change.
 pub async fn waiting_among(
     conn: &mut AsyncPgConnection,
     account_id: Uuid,
     keycrm_order_ids: &[i64],
+    asked_at: DateTime<Utc>,
 ) -> DbResult<Vec<(i64, i64, Vec<String>)>> {
     Ok(order_fetches::table
         .filter(order_fetches::account_id.eq(account_id))
         .filter(order_fetches::keycrm_order_id.eq_any(keycrm_order_ids))
+        .filter(order_fetches::last_requested_at.lt(asked_at))
         .select((
             order_fetches::keycrm_order_id,
             order_fetches::request_seq,

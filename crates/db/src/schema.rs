@@ -246,6 +246,7 @@ diesel::table! {
         next_attempt_at -> Timestamptz,
         last_error -> Nullable<Text>,
         message_ids -> Array<Text>,
+        last_requested_at -> Timestamptz,
     }
 }
 

@@ -188,6 +188,11 @@ async fn fetch_window(
     };
     let mut pages = std::pin::pin!(keycrm.client.order_pages(&filter, 1, Priority::Normal));
     loop {
+        // Read before the page is asked for: events requested later may be newer than it.
+        let asked_at = {
+            let mut conn = ctx.db.conn().await?;
+            sklad_db::fetches::clock(&mut conn).await?
+        };
         let current = match pages.try_next().await {
             Ok(Some(current)) => current,
             Ok(None) => return Ok(()),
@@ -205,7 +210,7 @@ async fn fetch_window(
                     .await?
                     .into_iter()
                     .collect(),
-                sklad_db::fetches::waiting_among(&mut conn, account, &ids)
+                sklad_db::fetches::waiting_among(&mut conn, account, &ids, asked_at)
                     .await?
                     .into_iter()
                     .map(|(id, seq, webhooks)| (id, (seq, webhooks)))

@@ -1,0 +1,1 @@
+ALTER TABLE order_fetches DROP COLUMN last_requested_at;
