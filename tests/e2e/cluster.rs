@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
-use sklad_tests::{AppOptions, TestApp, eventually, fixture, process_env};
+use sklad_tests::{AppOptions, TestApp, eventually, process_env};
 use tokio::process::Child;
 
 use crate::drills::{sklad_sums, worker};
@@ -162,12 +162,14 @@ async fn two_of_every_role_over_a_three_node_cluster() {
     // ingress (5 000 webhooks)...
     let acknowledged = Arc::new(AtomicUsize::new(0));
     let recorded = Arc::new(AtomicUsize::new(0));
-    let template: Value =
-        serde_json::from_slice(&fixture("webhook-order-change_order_status.A.json")).unwrap();
     let rounds = WEBHOOKS / ORDERS;
     let final_status = if rounds % 2 == 0 { 1 } else { 2 };
     let webhooks = {
-        let (http, control) = (app.http.clone(), app.sim_control_url.clone());
+        let (http, control, sim) = (
+            app.http.clone(),
+            app.sim_control_url.clone(),
+            app.sim.clone(),
+        );
         let (ids, acknowledged, recorded) = (ids.clone(), acknowledged.clone(), recorded.clone());
         tokio::spawn(async move {
             for round in 0..rounds {
@@ -186,17 +188,23 @@ async fn two_of_every_role_over_a_three_node_cluster() {
                     .unwrap();
                 let mut lanes = Vec::new();
                 for lane in 0..8 {
-                    let (http, urls, ids, acknowledged) = (
+                    let (http, urls, ids, acknowledged, sim) = (
                         http.clone(),
                         webhook_urls.clone(),
                         ids.clone(),
                         acknowledged.clone(),
+                        sim.clone(),
                     );
-                    let mut body = template.clone();
                     lanes.push(tokio::spawn(async move {
                         for n in (lane..ids.len()).step_by(8) {
-                            body["context"]["id"] = json!(ids[n]);
-                            body["context"]["status_id"] = json!(status);
+                            // The order's row as keyCRM's "Send Webhook" sends it, with the
+                            // time it changed.
+                            let body = {
+                                let state = sim.lock();
+                                let order = state.orders.get(&ids[n]).unwrap();
+                                json!({"event": "order.change_order_status",
+                                    "context": state.render_order_row(order)})
+                            };
                             let got = until_done(&http, &urls, n, None, &body, &[202]).await;
                             if got == 202 {
                                 acknowledged.fetch_add(1, Ordering::SeqCst);
