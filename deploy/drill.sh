@@ -75,14 +75,22 @@ for n in "${NODES[@]}"; do urls="${urls:+$urls,}amqp://guest:guest@127.0.0.1:$(a
 nodes=""
 for n in "${NODES[@]}"; do nodes="${nodes:+$nodes,}$(node_name "$n")"; done
 
+run_drill() {
+  local test=cluster::two_of_every_role_over_a_three_node_cluster
+  if cargo nextest --version >/dev/null 2>&1; then
+    cargo nextest run -p sklad-tests --locked --run-ignored only --no-capture -E "test($test)"
+  else
+    cargo test -p sklad-tests --locked --test e2e -- --ignored --exact "$test" --nocapture
+  fi
+}
+
 log "the drill"
 out="$PWD/target/drill-cluster.log"
 status=0
 # The test's own broker clean-up talks to a node that stays up.
 SKLAD_CLUSTER_URLS="$urls" SKLAD_CLUSTER_NODES="$nodes" SKLAD_RABBITMQCTL="$RMQ_BIN/rabbitmqctl" \
 SKLAD_TEST_AMQP_URL="amqp://guest:guest@127.0.0.1:$(amqp_port 2)/%2f" \
-  cargo nextest run -p sklad-tests --locked --run-ignored only --no-capture \
-  -E 'test(cluster::two_of_every_role_over_a_three_node_cluster)' >"$out" 2>&1 || status=$?
+  run_drill >"$out" 2>&1 || status=$?
 line=$(grep -a '^cluster drill:' "$out" | tail -n 1 || true)
 if [ "$status" != 0 ] || [ -z "$line" ]; then
   tail -n 60 "$out" >&2

@@ -73,4 +73,8 @@ if cargo nextest --version >/dev/null 2>&1; then
 else
   cargo test --workspace --locked --no-fail-fast
 fi
+# Two processes of every role over a 3-node RabbitMQ cluster, with processes killed and a
+# broker node stopped mid-flood (about two minutes).
+log "the cluster drill"
+bash deploy/drill.sh cluster
 log "all checks passed"
