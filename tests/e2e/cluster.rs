@@ -163,7 +163,7 @@ async fn two_of_every_role_over_a_three_node_cluster() {
     let acknowledged = Arc::new(AtomicUsize::new(0));
     let recorded = Arc::new(AtomicUsize::new(0));
     let rounds = WEBHOOKS / ORDERS;
-    let final_status = if rounds % 2 == 0 { 1 } else { 2 };
+    let final_status = if rounds.is_multiple_of(2) { 1 } else { 2 };
     let webhooks = {
         let (http, control, sim) = (
             app.http.clone(),
@@ -180,7 +180,7 @@ async fn two_of_every_role_over_a_three_node_cluster() {
                     assert!(Instant::now() < deadline, "the movements stalled");
                     tokio::time::sleep(Duration::from_millis(20)).await;
                 }
-                let status = if round % 2 == 0 { 2 } else { 1 };
+                let status = if round.is_multiple_of(2) { 2 } else { 1 };
                 http.put(format!("{control}/orders/status"))
                     .json(&json!({"order_ids": ids, "status_id": status, "webhook": false}))
                     .send()

@@ -22,6 +22,7 @@ mod orders;
 mod production;
 mod ship;
 mod stock;
+mod wrk;
 
 #[derive(Parser)]
 #[command(about)]
@@ -140,6 +141,14 @@ enum Bench {
         /// default `warn` leaves it out.
         #[arg(long, default_value = "warn")]
         logs: String,
+        /// What sends the webhooks: `lean`, the bench's own keep-alive client, or `wrk`
+        /// (Debian's package) with `tests/load/webhook.lua`, a generator from outside.
+        #[arg(long, value_enum, default_value_t = wrk::Load::Lean)]
+        load: wrk::Load,
+        /// Records a CPU profile of this process (ingress) with `perf` during round 1's
+        /// webhook phase and prints where the time went.
+        #[arg(long)]
+        profile: bool,
     },
 }
 
@@ -151,13 +160,22 @@ async fn main() -> anyhow::Result<()> {
             concurrency,
             rounds,
             logs,
+            load,
+            profile,
         } => {
             // Before the services start (their own set-up leaves an installed one alone).
             sklad_runtime::telemetry::init(&sklad_runtime::settings::LogSettings {
                 filter: logs,
                 format: "json".into(),
             });
-            ingress(Duration::from_secs(seconds), concurrency, rounds.max(1)).await
+            let how = wrk::How { load, profile };
+            ingress(
+                Duration::from_secs(seconds),
+                concurrency,
+                rounds.max(1),
+                how,
+            )
+            .await
         }
         Bench::Stock {
             skus,
@@ -359,9 +377,17 @@ async fn purge(app: &TestApp) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn ingress(duration: Duration, concurrency: usize, rounds: usize) -> anyhow::Result<()> {
+async fn ingress(
+    duration: Duration,
+    concurrency: usize,
+    rounds: usize,
+    how: wrk::How,
+) -> anyhow::Result<()> {
     let app = TestApp::spawn().await;
     let body = fixture("webhook-order-change_order_status.A.json");
+    let body_file = std::env::temp_dir().join(format!("sklad-webhook-{}.json", std::process::id()));
+    std::fs::write(&body_file, &body)?;
+    let mut by_wrk = Vec::new();
 
     // The event ingress publishes for this body, to publish raw at the same size.
     let now = chrono::Utc::now();
@@ -424,7 +450,19 @@ async fn ingress(duration: Duration, concurrency: usize, rounds: usize) -> anyho
         let mut raw = None;
         let mut webhook = None;
         for webhook_turn in [webhook_first, !webhook_first] {
-            if webhook_turn {
+            if webhook_turn && how.load == wrk::Load::Wrk {
+                let before = ServerTimes::read();
+                let perf = (how.profile && round == 1).then(|| wrk::profile(duration));
+                let url = &app.account.webhook_url;
+                let phase = wrk::run(url, &body_file, duration.as_secs(), concurrency).await?;
+                if let Some(perf) = perf {
+                    perf.await?;
+                }
+                server.add(&ServerTimes::read().since(&before));
+                by_wrk.push(phase);
+                // The lean phase's slot holds an empty phase; wrk's figures are kept apart.
+                webhook = Some(Phase::merged("ingress webhook (wrk)", Vec::new()));
+            } else if webhook_turn {
                 let before = ServerTimes::read();
                 let connections = connections.clone();
                 webhook = Some(
@@ -459,6 +497,11 @@ async fn ingress(duration: Duration, concurrency: usize, rounds: usize) -> anyho
         }
         let (raw, webhook) = (raw.context("raw phase")?, webhook.context("webhook phase")?);
         raw.print();
+        if let Some(phase) = by_wrk.last().filter(|_| how.load == wrk::Load::Wrk) {
+            wrk::print_round(round, phase, raw.rate(), raw.percentile(99.0));
+            raws.push(raw);
+            continue;
+        }
         webhook.print();
         println!(
             "{:<26} {:>10.2}x",
@@ -467,6 +510,26 @@ async fn ingress(duration: Duration, concurrency: usize, rounds: usize) -> anyho
         );
         raws.push(raw);
         webhooks.push(webhook);
+    }
+    let _ = std::fs::remove_file(&body_file);
+    if how.load == wrk::Load::Wrk {
+        let raw = Phase::merged("confirmed publish (raw)", raws);
+        let p99s: Vec<Duration> = by_wrk.iter().map(|p| p.p99).collect();
+        wrk::print_summary(
+            &by_wrk,
+            raw.rate(),
+            percentile(&p99s, 50.0),
+            raw.percentile(99.0),
+        );
+        println!(
+            "mean webhook in ingress {:.2} ms, of which publish → confirm {:.2} ms",
+            ServerTimes::mean_ms(server.handled),
+            ServerTimes::mean_ms(server.confirmed),
+        );
+        if how.profile {
+            wrk::print_profile()?;
+        }
+        return Ok(());
     }
 
     let client = reqwest::Client::builder()
