@@ -23,6 +23,8 @@ source deploy/setup.sh
 RMQ_BIN=/usr/lib/rabbitmq/bin
 [ -x "$RMQ_BIN/rabbitmq-server" ] || apt_install rabbitmq-server
 DRILL_DIR="$PWD/target/drill"
+# A node that fails to start leaves its crash dump here, not in the working tree.
+export ERL_CRASH_DUMP="$PWD/target/drill-erl_crash.dump"
 NODES=(1 2 3)
 
 node_name() { echo "sklad-drill-$1@localhost"; }
