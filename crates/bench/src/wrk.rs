@@ -149,7 +149,8 @@ const PROFILE: &str = concat!(
 /// Samples this process's CPU (ingress, in-process) for `duration` with `perf record`.
 pub fn profile(duration: Duration) -> impl std::future::Future<Output = anyhow::Result<()>> {
     let child = tokio::process::Command::new("perf")
-        .args(["record", "-q", "-F", "999", "-o", PROFILE, "-p"])
+        .args(["record", "-q", "-F", "499", "--call-graph", "dwarf,16384"])
+        .args(["-o", PROFILE, "-p"])
         .arg(std::process::id().to_string())
         .args(["--", "sleep"])
         .arg(duration.as_secs().to_string())
@@ -166,29 +167,60 @@ pub fn profile(duration: Duration) -> impl std::future::Future<Output = anyhow::
     }
 }
 
-/// The functions that took 1 % or more of the sampled time, by library and symbol.
+/// Where the sampled time went: by thread and library, then the call sites (with what they
+/// call) that took 4 % or more, among ingress's own, actix's HTTP, lapin's, the allocator's
+/// and the kernel's scheduling and loopback TCP.
 pub fn print_profile() -> anyhow::Result<()> {
-    let out = std::process::Command::new("perf")
-        .args([
-            "report",
-            "-i",
-            PROFILE,
-            "--stdio",
-            "--no-children",
-            "--sort",
-            "dso,symbol",
-        ])
-        .args(["--percent-limit", "1"])
-        .output()
-        .context("running perf report")?;
+    let report = |args: &[&str]| -> anyhow::Result<String> {
+        let out = std::process::Command::new("perf")
+            .args(["report", "-i", PROFILE, "--stdio", "-g", "none"])
+            .args(args)
+            .output()
+            .context("running perf report")?;
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    let rows = |text: &str| {
+        text.lines()
+            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+            .map(|l| l.trim_end().to_owned())
+            .collect::<Vec<_>>()
+    };
     println!();
-    println!("where ingress's CPU time went (perf, round 1's webhook phase; {PROFILE}):");
-    for line in String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-        .take(30)
-    {
+    println!(
+        "where the CPU time of this process (ingress) went, round 1's webhook phase ({PROFILE}):"
+    );
+    for line in rows(&report(&[
+        "--no-children",
+        "--sort",
+        "comm,dso",
+        "--percent-limit",
+        "2",
+    ])?) {
         println!("  {line}");
+    }
+    println!("call sites, with what they call:");
+    let wanted = [
+        "sklad_",
+        "actix_http",
+        "lapin::",
+        "flume::",
+        "malloc",
+        "futex",
+        "schedule",
+        "tcp_v4",
+    ];
+    for line in rows(&report(&[
+        "--children",
+        "--sort",
+        "sym",
+        "--percent-limit",
+        "4",
+    ])?)
+    .into_iter()
+    .filter(|l| wanted.iter().any(|w| l.contains(w)))
+    .take(20)
+    {
+        println!("  {}", line.chars().take(120).collect::<String>());
     }
     Ok(())
 }
