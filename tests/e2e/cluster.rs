@@ -12,8 +12,9 @@ use serde_json::{Value, json};
 use sklad_tests::{AppOptions, TestApp, eventually, process_env};
 use tokio::process::Child;
 
-use crate::drills::{sklad_sums, worker};
+use crate::drills::{keycrm_holds_sklads_sums, orders_in_status, sklad_sums, worker};
 use crate::process::free_port;
+use crate::upkeep::count;
 
 const ORDERS: usize = 200;
 const WEBHOOKS: usize = 5000;
@@ -67,21 +68,6 @@ async fn rows(app: &TestApp, sql: &str) -> String {
         .map(|r| r.t)
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-async fn count(app: &TestApp, table: &str) -> i64 {
-    #[derive(diesel::QueryableByName)]
-    struct N {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        n: i64,
-    }
-    use diesel_async::RunQueryDsl;
-    let mut conn = app.db().conn().await.unwrap();
-    diesel::sql_query(format!("SELECT count(*) AS n FROM {table}"))
-        .get_result::<N>(&mut conn)
-        .await
-        .unwrap()
-        .n
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -297,15 +283,7 @@ async fn two_of_every_role_over_a_three_node_cluster() {
     );
 
     // Every order at its last status, once; every movement once; keyCRM equal to sklad.
-    let at_last = || async {
-        app.get_json(
-            &format!("/orders?status_id={final_status}&per_page=1"),
-            &app.account.admin_token,
-        )
-        .await["total"]
-            .as_i64()
-            .unwrap_or(0)
-    };
+    let at_last = || orders_in_status(&app, final_status);
     let deadline = Instant::now() + Duration::from_secs(240);
     let mut settled = at_last().await;
     while settled < ORDERS as i64 && Instant::now() < deadline {
@@ -321,15 +299,7 @@ async fn two_of_every_role_over_a_three_node_cluster() {
             rows(&app, "SELECT concat(consumer, ': ', reason) AS t FROM parked_messages LIMIT 3").await,
         );
     }
-    eventually(
-        Duration::from_secs(300),
-        "keyCRM equal to sklad",
-        || async {
-            let ours = sklad_sums(&app, &rig.w1, &rig.w2).await;
-            (!ours.is_empty() && app.sim_quantities(1) == ours).then_some(())
-        },
-    )
-    .await;
+    keycrm_holds_sklads_sums(&app, &rig.w1, &rig.w2, Duration::from_secs(300)).await;
     let ours = sklad_sums(&app, &rig.w1, &rig.w2).await;
     let theirs = app.sim_quantities(1);
     let drift = ours
@@ -338,8 +308,8 @@ async fn two_of_every_role_over_a_three_node_cluster() {
         .count();
     let total: Decimal = ours.values().sum();
     let expected: usize = (0..MOVEMENTS).map(|n| 1 + n % 3).sum();
-    let orders = count(&app, "customer_orders").await;
-    let ledger = count(&app, "movements").await;
+    let orders = count(&app, "SELECT count(*) AS n FROM customer_orders").await;
+    let ledger = count(&app, "SELECT count(*) AS n FROM movements").await;
     let lost = (ORDERS as i64 - settled).max(0) + i64::try_from(MOVEMENTS).unwrap()
         - ledger.min(MOVEMENTS as i64);
     let duplicated = (orders - ORDERS as i64).max(0) + (ledger - MOVEMENTS as i64).max(0);

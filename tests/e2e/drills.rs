@@ -14,7 +14,7 @@ use tokio::process::Child;
 
 use crate::cli::sklad;
 
-async fn orders_in_status(app: &TestApp, status: i64) -> i64 {
+pub(crate) async fn orders_in_status(app: &TestApp, status: i64) -> i64 {
     app.get_json(
         &format!("/orders?status_id={status}&per_page=1"),
         &app.account.admin_token,
@@ -22,6 +22,15 @@ async fn orders_in_status(app: &TestApp, status: i64) -> i64 {
     .await["total"]
         .as_i64()
         .unwrap_or(0)
+}
+
+/// Waits until keyCRM warehouse 1 (the simulator) holds sklad's sums of W1 + W2.
+pub(crate) async fn keycrm_holds_sklads_sums(app: &TestApp, w1: &str, w2: &str, timeout: Duration) {
+    eventually(timeout, "keyCRM equal to sklad", || async {
+        let ours = sklad_sums(app, w1, w2).await;
+        (!ours.is_empty() && app.sim_quantities(1) == ours).then_some(())
+    })
+    .await;
 }
 
 /// sklad's sums for keyCRM warehouse 1 (W1 + W2), per SKU.
@@ -168,15 +177,7 @@ async fn killing_the_workers_mid_flood_loses_and_doubles_nothing() {
         (orders_in_status(&app, 2).await == 2000).then_some(())
     })
     .await;
-    eventually(
-        Duration::from_secs(120),
-        "keyCRM equal to sklad",
-        || async {
-            let ours = sklad_sums(&app, &rig.w1, &rig.w2).await;
-            (!ours.is_empty() && app.sim_quantities(1) == ours).then_some(())
-        },
-    )
-    .await;
+    keycrm_holds_sklads_sums(&app, &rig.w1, &rig.w2, Duration::from_secs(120)).await;
     let total: Decimal = sklad_sums(&app, &rig.w1, &rig.w2).await.values().sum();
     let expected: usize = (0..2000).map(|n| 1 + n % 3).sum();
     assert_eq!(

@@ -8,7 +8,8 @@ use sklad_tests::{AppOptions, TestApp, eventually, process_env};
 
 use crate::cli::sklad;
 
-async fn count(app: &TestApp, sql: &str) -> i64 {
+/// The `n` column of the one row `sql` gives.
+pub(crate) async fn count(app: &TestApp, sql: &str) -> i64 {
     #[derive(diesel::QueryableByName)]
     struct N {
         #[diesel(sql_type = diesel::sql_types::BigInt)]
