@@ -134,9 +134,13 @@ async fn show_with(
             .into_iter()
             .map(KeycrmWarehouseView::from)
             .collect();
-    let mapping_version =
-        sklad_app::mapping::version(&sklad_db::warehouses::list(&mut conn, account).await?);
-    let warehouses = sklad_db::warehouses::list_active(&mut conn, account).await?;
+    // One read: the mapping's version covers every warehouse, the panel shows those in use.
+    let all = sklad_db::warehouses::list(&mut conn, account).await?;
+    let mapping_version = sklad_app::mapping::version(&all);
+    let warehouses: Vec<_> = all
+        .into_iter()
+        .filter(|w| w.archived_at.is_none())
+        .collect();
     let (pushes, _) = sklad_db::push_log::pushes(&mut conn, account, None, 1, 20).await?;
     drop(conn);
     let pending = Pending::load(state, console).await?;
