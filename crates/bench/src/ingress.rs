@@ -12,6 +12,7 @@ use sklad_bus::{OutgoingMessage, Publisher};
 use sklad_events::v1::KeycrmWebhookReceived;
 use sklad_tests::{TestApp, fixture};
 
+use crate::cpu::CpuTimes;
 use crate::{Phase, drive, http, ms, percentile, wrk};
 
 async fn purge(app: &TestApp) -> anyhow::Result<()> {
@@ -89,6 +90,9 @@ pub async fn run(
     let mut raws = Vec::new();
     let mut webhooks = Vec::new();
     let mut server = ServerTimes::default();
+    // CPU by process over the wrk phases and over the raw ones.
+    let (mut cpu_wrk, mut cpu_raw) = (CpuTimes::default(), CpuTimes::default());
+    let (mut wrk_messages, mut raw_messages) = (0u64, 0u64);
     for round in 1..=rounds {
         // Every other round runs its webhook phase first, so neither path always follows
         // the other's purge.
@@ -96,15 +100,22 @@ pub async fn run(
         let mut raw = None;
         let mut webhook = None;
         for webhook_turn in [webhook_first, !webhook_first] {
+            let cpu_before = CpuTimes::read();
             if webhook_turn && how.load == wrk::Load::Wrk {
                 let before = ServerTimes::read();
                 let perf = (how.profile && round == 1).then(|| wrk::profile(duration));
+                let profiled = perf.is_some();
                 let url = &app.account.webhook_url;
                 let phase = wrk::run(url, &body_file, duration.as_secs(), concurrency).await?;
                 if let Some(perf) = perf {
                     perf.await?;
                 }
                 server.add(&ServerTimes::read().since(&before));
+                // Not the profiled phase: perf's own work would count as wrk's.
+                if !profiled {
+                    cpu_wrk += CpuTimes::read() - cpu_before;
+                    wrk_messages += phase.requests;
+                }
                 by_wrk.push(phase);
                 // The lean phase's slot holds an empty phase; wrk's figures are kept apart.
                 webhook = Some(Phase::merged("ingress webhook (wrk)", Vec::new()));
@@ -138,6 +149,8 @@ pub async fn run(
                     )
                     .await,
                 );
+                cpu_raw += CpuTimes::read() - cpu_before;
+                raw_messages += raw.as_ref().map_or(0, |r| r.latencies.len() as u64);
             }
             purge(&app).await?;
         }
@@ -171,6 +184,10 @@ pub async fn run(
             "mean webhook in ingress {:.2} ms, of which publish → confirm {:.2} ms",
             ServerTimes::mean_ms(server.handled),
             ServerTimes::mean_ms(server.confirmed),
+        );
+        wrk::print_cpu(
+            &cpu_wrk.per_message(wrk_messages),
+            &cpu_raw.per_message(raw_messages),
         );
         if how.profile {
             wrk::print_profile()?;

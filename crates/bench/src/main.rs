@@ -1,6 +1,9 @@
 //! `sklad-bench`: measured figures, each beside a baseline from the same run (see each
 //! module; `ingress` compares the webhook path with raw confirmed publishes).
 
+#[global_allocator]
+static ALLOCATOR: sklad_runtime::Allocator = sklad_runtime::Allocator;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -8,6 +11,7 @@ use clap::{Parser, Subcommand};
 
 mod accounts;
 mod catalogue;
+mod cpu;
 mod http;
 mod ingress;
 mod orders;

@@ -263,3 +263,29 @@ pub fn print_summary(rounds: &[WrkPhase], raw_rate: f64, wrk_p99: Duration, raw_
         crate::ms(raw_p99)
     );
 }
+
+/// CPU per message by process, over the rounds not profiled: what a webhook costs the
+/// machine (the load generator included, since it shares the cores) beside a raw publish.
+pub fn print_cpu(webhook: &crate::cpu::PerMessage, raw: &crate::cpu::PerMessage) {
+    println!(
+        "CPU per message, µs:        {:>12} {:>10} {:>9} {:>8} {:>11}",
+        "this process", "wrk", "RabbitMQ", "total", "cores busy"
+    );
+    for (name, cost) in [
+        ("  ingress webhook (wrk)", webhook),
+        ("  confirmed publish (raw)", raw),
+    ] {
+        println!(
+            "{name:<28} {:>12.1} {:>10.1} {:>9.1} {:>8.1} {:>10.0}%",
+            cost.this,
+            cost.load,
+            cost.broker,
+            cost.total(),
+            cost.busy_share * 100.0
+        );
+    }
+    println!(
+        "a webhook costs the machine {:.2}x a raw publish's CPU",
+        webhook.total() / raw.total().max(f64::EPSILON)
+    );
+}

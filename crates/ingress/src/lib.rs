@@ -66,6 +66,8 @@ impl Application {
                 .default_service(web::to(webhook::route))
         })
         .disable_signals()
+        // A 202 goes out the moment it is ready: actix leaves Nagle on by default.
+        .tcp_nodelay(true)
         .workers(settings.ingress.workers)
         .shutdown_timeout(20)
         .listen(listener)?

@@ -1,5 +1,8 @@
 //! `sklad-order-sync`: the order-sync worker as its own process.
 
+#[global_allocator]
+static ALLOCATOR: sklad_runtime::Allocator = sklad_runtime::Allocator;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let settings = sklad_runtime::init_process()?;
