@@ -264,8 +264,9 @@ pub fn print_summary(rounds: &[WrkPhase], raw_rate: f64, wrk_p99: Duration, raw_
     );
 }
 
-/// CPU per message by process, over the rounds not profiled: what a webhook costs the
-/// machine (the load generator included, since it shares the cores) beside a raw publish.
+/// CPU per message by process, over every phase but the profiled one: what a webhook
+/// costs the machine (the load generator included: it shares the cores) beside a raw
+/// publish.
 pub fn print_cpu(webhook: &crate::cpu::PerMessage, raw: &crate::cpu::PerMessage) {
     println!(
         "CPU per message, µs:        {:>12} {:>10} {:>9} {:>8} {:>11}",
